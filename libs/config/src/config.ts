@@ -1,0 +1,58 @@
+import { resolve } from 'node:path';
+
+/** The one typed view of the process environment; nothing else reads process.env. */
+export interface AppConfig {
+  port: number;
+  databaseUrl: string;
+  /** Unset means the embedded queue driver. */
+  redisUrl: string | undefined;
+  dataDir: string;
+  apiKey: string | undefined;
+  queue: { name: string; prefix: string };
+  worker: {
+    concurrency: number;
+    heartbeatIntervalMs: number;
+    heartbeatTimeoutMs: number;
+    maxAttempts: number;
+    /** Forces a TF.js backend (tensorflow, webgpu, wasm, cpu); unset picks the best one found. */
+    backend: string | undefined;
+  };
+  limits: { maxUploadBytes: number; maxPredictRows: number; maxModelParams: number };
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigError(`${key} must be an integer ≥ ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return {
+    port: int(env, 'PORT', 3000),
+    databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/trainer',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    dataDir: resolve(env.DATA_DIR || './.data'),
+    apiKey: env.API_KEY || undefined,
+    queue: { name: env.QUEUE_NAME || 'training', prefix: env.QUEUE_PREFIX || 'trainer' },
+    worker: {
+      concurrency: int(env, 'WORKER_CONCURRENCY', 1, 1),
+      heartbeatIntervalMs: int(env, 'WORKER_HEARTBEAT_INTERVAL', 5_000, 100),
+      heartbeatTimeoutMs: int(env, 'WORKER_HEARTBEAT_TIMEOUT', 30_000, 500),
+      maxAttempts: int(env, 'MAX_ATTEMPTS', 3, 1),
+      backend: env.TRAINING_BACKEND || undefined,
+    },
+    limits: {
+      maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),
+      maxPredictRows: int(env, 'MAX_PREDICT_ROWS', 10_000, 1),
+      maxModelParams: int(env, 'MAX_MODEL_PARAMS', 50_000_000, 1),
+    },
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

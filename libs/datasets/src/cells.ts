@@ -1,0 +1,61 @@
+export type Cell = string | number | boolean | null;
+export type ColumnType = 'NUMBER' | 'STRING' | 'BOOLEAN' | 'DATE';
+
+const MISSING = new Set(['', 'NA', 'NaN', 'null']);
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const BOOLEAN = /^(?:true|false)$/i;
+const DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** An empty cell, NA, NaN or null is missing (the contract's list), as is JSON null. */
+export function isMissing(cell: Cell | undefined): cell is null | undefined | '' {
+  if (cell === null || cell === undefined) return true;
+  if (typeof cell === 'string') return MISSING.has(cell.trim());
+  if (typeof cell === 'number') return Number.isNaN(cell);
+  return false;
+}
+
+export function asNumber(cell: Cell): number | undefined {
+  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
+  if (typeof cell === 'boolean') return cell ? 1 : 0;
+  if (typeof cell === 'string') {
+    const text = cell.trim();
+    if (NUMBER.test(text)) return Number(text);
+    if (BOOLEAN.test(text)) return text.toLowerCase() === 'true' ? 1 : 0;
+  }
+  return undefined;
+}
+
+export function isNumberCell(cell: Cell): boolean {
+  return typeof cell === 'number' ? Number.isFinite(cell) : typeof cell === 'string' && NUMBER.test(cell.trim());
+}
+
+export function isBooleanCell(cell: Cell): boolean {
+  return typeof cell === 'boolean' || (typeof cell === 'string' && BOOLEAN.test(cell.trim()));
+}
+
+export function isDateCell(cell: Cell): boolean {
+  return typeof cell === 'string' && DATE.test(cell.trim()) && !Number.isNaN(Date.parse(cell.trim()));
+}
+
+/** Milliseconds since 1970 for a DATE cell, the number a date feature is fed as. */
+export function dateValue(cell: Cell): number | undefined {
+  if (typeof cell === 'number') return cell;
+  if (typeof cell !== 'string') return undefined;
+  const ms = Date.parse(cell.trim());
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The typed value of a non-missing cell of a column of the given type. */
+export function typedCell(cell: Cell, type: ColumnType): Cell {
+  if (isMissing(cell)) return null;
+  switch (type) {
+    case 'NUMBER':
+      return asNumber(cell) ?? null;
+    case 'BOOLEAN':
+      return typeof cell === 'boolean' ? cell : String(cell).trim().toLowerCase() === 'true';
+    case 'DATE':
+      return dateValue(cell) ?? null;
+    case 'STRING':
+      return typeof cell === 'string' ? cell : String(cell);
+  }
+}

@@ -1,0 +1,4 @@
+/** Bad data in a dataset file: the message names the row, column or byte at fault. */
+export class DatasetError extends Error {
+  override name = 'DatasetError';
+}

@@ -1,0 +1,4 @@
+export * from './cells.js';
+export * from './dataset-analysis.js';
+export * from './dataset-error.js';
+export * from './dataset-reader.js';

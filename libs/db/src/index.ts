@@ -1,0 +1,5 @@
+export * from './db.module.js';
+export * from './migrate.js';
+export * from './prisma.service.js';
+export * from './run-events.repository.js';
+export * from './generated/client.js';

@@ -1,0 +1,64 @@
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { type EnqueueOptions, type JobHandler, type JobQueue, JobName, type QueueDepth, type TrainRunJob, jobId } from './job-queue.port.js';
+
+export class BullmqJobQueue implements JobQueue {
+  readonly driver = 'bullmq';
+  private worker: Worker | undefined;
+
+  constructor(
+    private readonly queue: Queue,
+    private readonly redisUrl: string,
+  ) {}
+
+  async enqueue(job: TrainRunJob, options: EnqueueOptions = {}): Promise<void> {
+    await this.queue.add(JobName.TrainRun, job, {
+      jobId: jobId(job),
+      priority: options.priority,
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    });
+  }
+
+  async remove(job: TrainRunJob): Promise<void> {
+    const found = await this.queue.getJob(jobId(job));
+    if (!found) return;
+    const state = await found.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+      await found.remove().catch(() => undefined);
+    }
+  }
+
+  async consume(handler: JobHandler, concurrency: number): Promise<void> {
+    this.worker = new Worker(this.queue.name, async (job) => handler(job.data as TrainRunJob), {
+      connection: new Redis(this.redisUrl, { maxRetriesPerRequest: null }),
+      prefix: this.queue.opts.prefix,
+      concurrency,
+      // A lost job is found by the reconciler from the database, which bumps the attempt;
+      // BullMQ must not run the same attempt twice on its own.
+      maxStalledCount: 0,
+    });
+    this.worker.on('error', () => undefined);
+    await this.worker.waitUntilReady();
+  }
+
+  async stopConsuming(): Promise<void> {
+    await this.worker?.close();
+    this.worker = undefined;
+  }
+
+  async depth(): Promise<QueueDepth> {
+    const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+    return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0), active: counts.active ?? 0 };
+  }
+
+  async ping(): Promise<void> {
+    const client = await this.queue.client;
+    await client.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.stopConsuming();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './bullmq-job-queue.js';
+export * from './job-queue.port.js';
+export * from './queue.module.js';

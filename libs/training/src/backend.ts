@@ -1,0 +1,78 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+
+export const BACKEND_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+
+export interface SelectedBackend {
+  backend: string;
+  /** What a run reports as its device, e.g. "tensorflow-gpu", "webgpu", "wasm". */
+  device: string;
+  tried: string[];
+}
+
+const require = createRequire(import.meta.url);
+
+async function tryTensorflow(): Promise<string | undefined> {
+  for (const [name, device] of [
+    ['@tensorflow/tfjs-node-gpu', 'tensorflow-gpu'],
+    ['@tensorflow/tfjs-node', 'tensorflow'],
+  ] as const) {
+    try {
+      await import(name);
+      if (await tf.setBackend('tensorflow')) return device;
+    } catch {
+      // Optional dependency, absent or without its native library: try the next one.
+    }
+  }
+  return undefined;
+}
+
+async function tryWebgpu(): Promise<string | undefined> {
+  try {
+    const webgpu = (await import('webgpu')) as unknown as { create: (options: string[]) => GPU; globals: Record<string, unknown> };
+    Object.assign(globalThis, webgpu.globals);
+    const gpu = webgpu.create([]);
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return undefined;
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    await import('@tensorflow/tfjs-backend-webgpu');
+    return (await tf.setBackend('webgpu')) ? 'webgpu' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function tryWasm(): Promise<string | undefined> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(`${join(dist, '/')}`);
+    registerWasmTrainingKernels();
+    return (await tf.setBackend('wasm')) ? 'wasm' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Picks the best backend this process can load (or the forced one) and makes it TF.js's current backend. */
+export async function selectBackend(forced?: string): Promise<SelectedBackend> {
+  const order: readonly string[] = forced ? [forced] : BACKEND_ORDER;
+  const tried: string[] = [];
+  for (const name of order) {
+    tried.push(name);
+    let device: string | undefined;
+    if (name === 'tensorflow') device = await tryTensorflow();
+    else if (name === 'webgpu') device = await tryWebgpu();
+    else if (name === 'wasm') device = await tryWasm();
+    else if (name === 'cpu') device = (await tf.setBackend('cpu')) ? 'cpu' : undefined;
+    else throw new Error(`TRAINING_BACKEND must be one of ${BACKEND_ORDER.join(', ')}, got "${name}"`);
+    if (device) {
+      await tf.ready();
+      return { backend: tf.getBackend(), device, tried };
+    }
+  }
+  throw new Error(`no TF.js backend could be loaded (tried ${tried.join(', ')})`);
+}

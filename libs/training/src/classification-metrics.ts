@@ -1,0 +1,29 @@
+/**
+ * Precision, recall and F1 over a whole set (never averaged over batches): binary for two classes
+ * (the second label is the positive one), macro-averaged over classes otherwise.
+ */
+export function classificationScores(predicted: Int32Array, actual: Int32Array, classes: number): { precision: number; recall: number; f1: number } {
+  const truePositive = new Float64Array(classes);
+  const predictedCount = new Float64Array(classes);
+  const actualCount = new Float64Array(classes);
+  for (let i = 0; i < predicted.length; i++) {
+    predictedCount[predicted[i]]++;
+    actualCount[actual[i]]++;
+    if (predicted[i] === actual[i]) truePositive[actual[i]]++;
+  }
+  const score = (c: number) => {
+    const precision = predictedCount[c] ? truePositive[c] / predictedCount[c] : 0;
+    const recall = actualCount[c] ? truePositive[c] / actualCount[c] : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    return { precision, recall, f1 };
+  };
+  if (classes === 2) return score(1);
+  const total = { precision: 0, recall: 0, f1: 0 };
+  for (let c = 0; c < classes; c++) {
+    const s = score(c);
+    total.precision += s.precision / classes;
+    total.recall += s.recall / classes;
+    total.f1 += s.f1 / classes;
+  }
+  return total;
+}
