@@ -1,0 +1,31 @@
+export {
+  gridPoint,
+  gridSize,
+  intCount,
+  isValidValue,
+  paramCardinality,
+  parseSearchSpace,
+  SearchSpaceError,
+  STRATEGIES,
+  type ParamSpec,
+  type Params,
+  type ParamValue,
+  type SearchSpace,
+  type Strategy,
+} from './space.js';
+export { bestTrial, isBetter, type Goal, type TrialRecord, type TrialState } from './trials.js';
+export { hashSeed, mulberry32, rngFor, type Rng } from './rng.js';
+export { sampleParam, sampleRandom } from './random.js';
+export { defaultGamma, defaultStartupTrials, defaultWeights, resolveTpeOptions, splitTrials, suggestTpe, type TpeOptions } from './tpe.js';
+export { suggest, type SuggestContext } from './suggest.js';
+export {
+  ashaRungs,
+  EarlyStoppingError,
+  hyperbandBracketOf,
+  hyperbandBrackets,
+  parseEarlyStopping,
+  shouldPrune,
+  type EarlyStoppingRule,
+  type HyperbandBracket,
+  type PruneContext,
+} from './pruners.js';

@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import { logGaussMass, ndtr, ndtri, sampleStdTruncNorm } from './numerics.js';
+import { mulberry32 } from './rng.js';
+import {
+  defaultGamma,
+  defaultStartupTrials,
+  defaultWeights,
+  resolveTpeOptions,
+  splitTrials,
+  suggest,
+  type Params,
+  type SearchSpace,
+  type SuggestContext,
+  type TrialRecord,
+} from './index.js';
+import { buildCategoricalEstimator, buildNumericalEstimator, estimatorLogPdf, sampleEstimator } from './tpe.js';
+
+describe('normal numerics', () => {
+  it('Φ, Φ⁻¹ and log masses agree with known values', () => {
+    expect(ndtr(0)).toBeCloseTo(0.5, 7);
+    expect(ndtr(1.959963985)).toBeCloseTo(0.975, 6);
+    for (const p of [1e-10, 0.001, 0.2, 0.5, 0.9, 0.999]) expect(ndtr(ndtri(p)) / p).toBeCloseTo(1, 5);
+    expect(Math.exp(logGaussMass(-1, 1))).toBeCloseTo(0.682689492, 6);
+    // deep tails: mass of [30, 31] ≈ φ(30)/30 · (1 − e^{-30.5})
+    const lm = logGaussMass(30, 31);
+    expect(lm).toBeCloseTo(-0.5 * 900 - Math.log(30) - 0.5 * Math.log(2 * Math.PI) + Math.log(1 - 1 / 900), 3);
+    expect(logGaussMass(-31, -30)).toBeCloseTo(lm, 9);
+    expect(logGaussMass(1, 1)).toBe(-Infinity);
+  });
+
+  it('samples the truncated normal inside its bounds', () => {
+    const rng = mulberry32(5);
+    for (const [a, b] of [[-1, 1], [2, 3], [-40, -39], [0, 0.01]] as const) {
+      for (let i = 0; i < 200; i++) {
+        const z = sampleStdTruncNorm(a, b, rng());
+        expect(z).toBeGreaterThanOrEqual(a);
+        expect(z).toBeLessThanOrEqual(b);
+      }
+    }
+  });
+});
+
+describe('Parzen estimators', () => {
+  const opts = resolveTpeOptions({}, 100);
+
+  it('continuous mixture integrates to 1 over [low, high]', () => {
+    const est = buildNumericalEstimator([0.1, 0.15, 0.8, 0.3], 0, 1, null, opts);
+    let s = 0;
+    const n = 20000;
+    for (let i = 0; i < n; i++) s += Math.exp(estimatorLogPdf(est, (i + 0.5) / n)) / n;
+    expect(s).toBeCloseTo(1, 4);
+    expect(est.mus).toEqual([0.1, 0.15, 0.8, 0.3, 0.5]);
+    expect(est.sigmas[4]).toBe(1); // prior kernel: sigma = range
+    // magic clip: no bandwidth below range / min(100, 1 + kernels)
+    for (const s of est.sigmas) expect(s).toBeGreaterThanOrEqual(1 / 6 - 1e-12);
+    expect(est.weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  });
+
+  it('discrete mixture sums to 1 over the grid and samples on it', () => {
+    const est = buildNumericalEstimator([2, 4, 4, 10], 0, 10, 2, opts);
+    let s = 0;
+    for (let x = 0; x <= 10; x += 2) s += Math.exp(estimatorLogPdf(est, x));
+    expect(s).toBeCloseTo(1, 6);
+    const rng = mulberry32(1);
+    for (let i = 0; i < 200; i++) expect([0, 2, 4, 6, 8, 10]).toContain(sampleEstimator(est, rng));
+  });
+
+  it('categorical estimator is smoothed by the prior and sums to 1', () => {
+    const est = buildCategoricalEstimator([0, 0, 2], 4, opts);
+    const p = [0, 1, 2, 3].map((c) => Math.exp(estimatorLogPdf(est, c)));
+    expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(p[0]).toBeGreaterThan(p[2]!);
+    expect(p[2]).toBeGreaterThan(p[1]!);
+    expect(p[1]).toBeGreaterThan(0);
+    expect(p[1]).toBeCloseTo(p[3]!, 12);
+  });
+
+  it('default gamma, weights and startup trials', () => {
+    expect([1, 10, 11, 100, 250, 1000].map(defaultGamma)).toEqual([1, 1, 2, 10, 25, 25]);
+    expect(defaultWeights(3)).toEqual([1, 1, 1]);
+    const w = defaultWeights(30);
+    expect(w).toHaveLength(30);
+    expect(w[0]).toBeCloseTo(1 / 30, 12);
+    expect(w[4]).toBeCloseTo(1, 12);
+    expect(w.slice(5).every((x) => x === 1)).toBe(true);
+    expect(w[1]! > w[0]! && w[2]! > w[1]!).toBe(true);
+    expect([5, 14, 20, 50, 1000, 0].map(defaultStartupTrials)).toEqual([2, 2, 4, 10, 10, 10]);
+  });
+});
+
+describe('splitTrials', () => {
+  it('ranks complete before pruned, pending always bad, failed ignored by caller', () => {
+    const t = (index: number, state: TrialRecord['state'], value?: number, intermediate?: Record<number, number>): TrialRecord => ({
+      index,
+      params: {},
+      state,
+      value,
+      intermediate,
+    });
+    const trials = [t(0, 'complete', 5), t(1, 'pruned', undefined, { 1: 0.1, 2: 0.01 }), t(2, 'complete', 3), t(3, 'pending'), t(4, 'pruned', undefined, { 1: -100 })];
+    const s = splitTrials(trials, 'MINIMIZE', 3, true);
+    expect(s.below.map((x) => x.index)).toEqual([0, 1, 2]); // 2 complete + the later-pruned one
+    expect(s.above.map((x) => x.index)).toEqual([3, 4]);
+    const m = splitTrials(trials, 'MAXIMIZE', 1, false);
+    expect(m.below.map((x) => x.index)).toEqual([0]);
+    expect(m.above.map((x) => x.index)).toEqual([1, 2, 4]);
+  });
+});
+
+// --------------------------------------------------------------------------------------------
+
+const bowl: SearchSpace = {
+  x: { type: 'uniform', min: -5, max: 5 },
+  y: { type: 'uniform', min: -5, max: 5 },
+  z: { type: 'uniform', min: -5, max: 5 },
+};
+const bowlF = (p: Params) => ((p.x as number) - 1.5) ** 2 + ((p.y as number) + 2) ** 2 + ((p.z as number) - 0.5) ** 2;
+
+function sweep(strategy: 'RANDOM' | 'TPE', space: SearchSpace, f: (p: Params) => number, seed: number, n: number, goal: 'MINIMIZE' | 'MAXIMIZE' = 'MINIMIZE', maxTrials = n) {
+  const history: TrialRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const params = suggest({ strategy, space, goal, seed, trialIndex: i, history, maxTrials })!;
+    history.push({ index: i, params, state: 'complete', value: f(params) });
+  }
+  return history;
+}
+const best = (h: TrialRecord[], goal: 'MINIMIZE' | 'MAXIMIZE' = 'MINIMIZE') =>
+  goal === 'MINIMIZE' ? Math.min(...h.map((t) => t.value!)) : Math.max(...h.map((t) => t.value!));
+
+describe('TPE', () => {
+  it('beats random search on a quadratic bowl on average over seeds', () => {
+    let tpe = 0;
+    let rnd = 0;
+    let wins = 0;
+    const seeds = 12;
+    for (let s = 0; s < seeds; s++) {
+      const a = best(sweep('TPE', bowl, bowlF, s, 40));
+      const b = best(sweep('RANDOM', bowl, bowlF, s, 40));
+      tpe += a / seeds;
+      rnd += b / seeds;
+      if (a < b) wins++;
+    }
+    expect(tpe).toBeLessThan(rnd * 0.6);
+    expect(wins).toBeGreaterThanOrEqual(8);
+  });
+
+  it('maximises when asked to', () => {
+    const f = (p: Params) => -bowlF(p);
+    let tpe = 0;
+    let rnd = 0;
+    for (let s = 0; s < 8; s++) {
+      tpe += best(sweep('TPE', bowl, f, s, 40, 'MAXIMIZE'), 'MAXIMIZE');
+      rnd += best(sweep('RANDOM', bowl, f, s, 40, 'MAXIMIZE'), 'MAXIMIZE');
+    }
+    expect(tpe).toBeGreaterThan(rnd);
+  });
+
+  it('uses random suggestions during startup, identical to RANDOM', () => {
+    // maxTrials 50 → 10 startup trials
+    const h = sweep('TPE', bowl, bowlF, 3, 10, 'MINIMIZE', 50);
+    const r = sweep('RANDOM', bowl, bowlF, 3, 10, 'MINIMIZE', 50);
+    expect(sweep('TPE', bowl, bowlF, 3, 10, 'MINIMIZE', 10)).not.toEqual(r); // maxTrials 10 → 2 startup trials
+    expect(h.map((t) => t.params)).toEqual(r.map((t) => t.params));
+    const ctx = { strategy: 'TPE' as const, space: bowl, goal: 'MINIMIZE' as const, seed: 3, trialIndex: 10, history: h, maxTrials: 50 };
+    expect(suggest(ctx)).not.toEqual(suggest({ ...ctx, strategy: 'RANDOM' }));
+    // failed trials do not count towards the startup phase
+    const failed = h.map((t) => ({ ...t, state: 'failed' as const }));
+    expect(suggest({ ...ctx, history: failed })).toEqual(suggest({ ...ctx, strategy: 'RANDOM' }));
+  });
+
+  it('is deterministic given the same history (restart-safe) and ignores the record of the asked trial', () => {
+    const h = sweep('TPE', bowl, bowlF, 9, 25);
+    const ctx = { strategy: 'TPE' as const, space: bowl, goal: 'MINIMIZE' as const, seed: 9, trialIndex: 25, history: h, maxTrials: 50 };
+    const a = suggest(ctx);
+    expect(suggest({ ...ctx, history: structuredClone(h) })).toEqual(a);
+    expect(suggest({ ...ctx, history: [...h, { index: 25, params: { x: 0, y: 0, z: 0 }, state: 'pending' }] })).toEqual(a);
+    expect(suggest({ ...ctx, history: [...h].reverse() })).toEqual(a);
+  });
+
+  it('honours all four parameter types', () => {
+    const space: SearchSpace = {
+      lr: { type: 'loguniform', min: 1e-5, max: 1e-1 },
+      dropout: { type: 'uniform', min: 0, max: 0.5 },
+      units: { type: 'int', min: 16, max: 250, step: 16 }, // grid tops at 240
+      layers: { type: 'int', min: 1, max: 128, log: true },
+      act: { type: 'choice', values: ['relu', 'tanh', 'gelu', 'elu'] },
+    };
+    const f = (p: Params) =>
+      (Math.log10(p.lr as number) + 3) ** 2 +
+      10 * ((p.dropout as number) - 0.1) ** 2 +
+      (((p.units as number) - 160) / 64) ** 2 +
+      (Math.log2(p.layers as number) - 3) ** 2 / 4 +
+      (p.act === 'gelu' ? 0 : 1);
+    let tpeSum = 0;
+    let rndSum = 0;
+    let gelu = 0;
+    let late = 0;
+    for (let s = 0; s < 6; s++) {
+      const h = sweep('TPE', space, f, s, 60);
+      const r = sweep('RANDOM', space, f, s, 60);
+      tpeSum += best(h);
+      rndSum += best(r);
+      for (const t of h) {
+        const p = t.params;
+        expect(p.lr).toBeGreaterThanOrEqual(1e-5);
+        expect(p.lr).toBeLessThanOrEqual(1e-1);
+        expect(p.dropout).toBeGreaterThanOrEqual(0);
+        expect(p.dropout).toBeLessThanOrEqual(0.5);
+        expect(Number.isInteger(p.units)).toBe(true);
+        expect(((p.units as number) - 16) % 16).toBe(0);
+        expect(p.units).toBeLessThanOrEqual(240);
+        expect(p.units).toBeGreaterThanOrEqual(16);
+        expect(Number.isInteger(p.layers)).toBe(true);
+        expect(p.layers).toBeGreaterThanOrEqual(1);
+        expect(p.layers).toBeLessThanOrEqual(128);
+        expect(['relu', 'tanh', 'gelu', 'elu']).toContain(p.act);
+      }
+      for (const t of h.slice(30)) {
+        late++;
+        if (t.params.act === 'gelu') gelu++;
+      }
+    }
+    expect(tpeSum).toBeLessThan(rndSum);
+    // the good category dominates once TPE has seen it (random would give 25%)
+    expect(gelu / late).toBeGreaterThan(0.5);
+  });
+
+  it('constant liar: pending trials push parallel suggestions apart', () => {
+    const dist = (a: Params, b: Params) => Math.hypot((a.x as number) - (b.x as number), (a.y as number) - (b.y as number), (a.z as number) - (b.z as number));
+    let withLiar = 0;
+    let without = 0;
+    for (let s = 0; s < 10; s++) {
+      const done = sweep('TPE', bowl, bowlF, s, 20);
+      const base: Omit<SuggestContext, 'trialIndex' | 'history'> = { strategy: 'TPE', space: bowl, goal: 'MINIMIZE', seed: s, maxTrials: 50 };
+      // two trials asked and still running, then a third one
+      for (const liar of [true, false]) {
+        const history = [...done];
+        const asked: Params[] = [];
+        for (let k = 0; k < 3; k++) {
+          const p = suggest({ ...base, trialIndex: 20 + k, history, tpe: { constantLiar: liar } })!;
+          asked.push(p);
+          history.push({ index: 20 + k, params: p, state: 'pending' });
+        }
+        // the third suggestion differs from both pending points
+        expect(asked[2]).not.toEqual(asked[0]);
+        expect(asked[2]).not.toEqual(asked[1]);
+        const spread = Math.min(dist(asked[0]!, asked[1]!), dist(asked[0]!, asked[2]!), dist(asked[1]!, asked[2]!));
+        if (liar) withLiar += spread;
+        else without += spread;
+      }
+    }
+    expect(withLiar).toBeGreaterThan(without);
+  });
+
+  it('constant liar on a categorical: pending trials on a good choice steer the next ones away', () => {
+    const space: SearchSpace = { c: { type: 'choice', values: ['a', 'b', 'c', 'd'] } };
+    // a and b equally promising (the two "good" trials), c and d bad
+    const history: TrialRecord[] = [
+      { index: 0, params: { c: 'a' }, state: 'complete', value: 0 },
+      { index: 1, params: { c: 'b' }, state: 'complete', value: 0.1 },
+    ];
+    for (let i = 2; i < 12; i++) history.push({ index: i, params: { c: i % 2 ? 'c' : 'd' }, state: 'complete', value: 5 + i });
+    const pending: TrialRecord[] = [12, 13].map((index) => ({ index, params: { c: 'a' }, state: 'pending' }));
+    const base = { strategy: 'TPE' as const, space, goal: 'MINIMIZE' as const, trialIndex: 14, history: [...history, ...pending], maxTrials: 50 };
+    const liar = Array.from({ length: 16 }, (_, seed) => suggest({ ...base, seed })!.c);
+    const noLiar = Array.from({ length: 16 }, (_, seed) => suggest({ ...base, seed, tpe: { constantLiar: false } })!.c);
+    expect(liar.every((c) => c === 'b')).toBe(true);
+    expect(noLiar.filter((c) => c === 'a').length).toBeGreaterThan(2);
+    expect(noLiar.every((c) => c === 'a' || c === 'b')).toBe(true);
+  });
+
+  it('uses pruned trials as bad evidence', () => {
+    const space: SearchSpace = { x: { type: 'uniform', min: 0, max: 1 } };
+    const history: TrialRecord[] = [];
+    for (let i = 0; i < 30; i++) {
+      const x = (i + 0.5) / 30;
+      // the region x > 0.5 is always pruned early
+      if (x > 0.5) history.push({ index: i, params: { x }, state: 'pruned', intermediate: { 1: 10 + x } });
+      else history.push({ index: i, params: { x }, state: 'complete', value: (x - 0.25) ** 2, intermediate: { 1: 1, 2: 0.5 } });
+    }
+    const picks = Array.from({ length: 20 }, (_, k) => suggest({ strategy: 'TPE', space, goal: 'MINIMIZE', seed: k, trialIndex: 30, history, maxTrials: 100 })!.x as number);
+    expect(picks.filter((x) => x < 0.5).length).toBeGreaterThanOrEqual(18);
+  });
+});

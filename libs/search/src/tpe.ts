@@ -1,0 +1,380 @@
+/**
+ * Tree-structured Parzen Estimator (Bergstra et al. 2011), following Optuna's TPESampler with
+ * its default settings (independent/univariate mode):
+ *
+ * - `nStartupTrials` random trials first (counted over complete + pruned trials);
+ * - observed trials are split into "below" (good) / "above" (bad) with
+ *   gamma(n) = min(ceil(0.1·n), 25) good ones; complete trials rank by value, pruned trials
+ *   rank after all complete ones (later-pruned first, then by their last intermediate value);
+ *   failed trials are ignored;
+ * - constant liar: pending (queued/running) trials join the "above" group, i.e. they count as
+ *   the worst results so far, so parallel suggestions spread out;
+ * - per parameter a univariate Parzen estimator l(x) (below) and g(x) (above): a mixture of
+ *   truncated normals in the (log-)transformed domain with one kernel per observation plus a
+ *   prior kernel (mu = middle of the range, sigma = range, weight `priorWeight`), bandwidths
+ *   from the distances to the neighbours (consider_endpoints = false), clipped to
+ *   [range / min(100, 1 + kernels), range] ("magic clip"), mixture weights from
+ *   `defaultWeights` (flat for the 25 newest trials, a linear ramp for older ones);
+ *   int parameters use discretised kernels (mass of the step-wide bin), log-scaled ints are
+ *   continuous in log space over [min − step/2, max + step/2] and rounded to the step grid;
+ *   categoricals use the smoothed categorical estimator (each kernel puts 1 + prior/k mass on
+ *   its observed category and prior/k on every category);
+ * - `nEiCandidates` = 24 draws from l(x), pick the one maximising log l(x) − log g(x).
+ */
+import { logGaussMass, logSumExp, LOG_SQRT_2PI, sampleStdTruncNorm } from './numerics.js';
+import { intLogEdges, sampleRandom, snapInt } from './random.js';
+import { rngFor, type Rng } from './rng.js';
+import { intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
+import { intermediateEntries, type Goal, type TrialRecord } from './trials.js';
+
+export interface TpeOptions {
+  /** Random trials before TPE takes over. Default: {@link defaultStartupTrials}(maxTrials). */
+  nStartupTrials: number;
+  /** Candidates drawn from l(x) per parameter. Default 24. */
+  nEiCandidates: number;
+  /** Number of "good" trials out of n observed. Default {@link defaultGamma}. */
+  gamma: (n: number) => number;
+  /** Kernel weights for n observations ordered oldest first. Default {@link defaultWeights}. */
+  weights: (n: number) => number[];
+  /** Weight of the prior kernel. Default 1. */
+  priorWeight: number;
+  /** Add the prior kernel. Default true. */
+  considerPrior: boolean;
+  /** Clip bandwidths from below by range / min(100, 1 + kernels). Default true. */
+  considerMagicClip: boolean;
+  /** Let the outermost kernels use the distance to the range ends. Default false. */
+  considerEndpoints: boolean;
+  /** Pending trials join the "above" group. Default true. */
+  constantLiar: boolean;
+}
+
+/** Optuna's default_gamma: min(ceil(0.1·n), 25). */
+export function defaultGamma(n: number): number {
+  return Math.min(Math.ceil(0.1 * n), 25);
+}
+
+/** Optuna's default_weights: ones for n < 25, else a ramp 1/n..1 over the n−25 oldest then 25 ones. */
+export function defaultWeights(n: number): number[] {
+  if (n <= 0) return [];
+  if (n < 25) return new Array<number>(n).fill(1);
+  const m = n - 25;
+  const ramp: number[] = [];
+  for (let i = 0; i < m; i++) ramp.push(m === 1 ? 1 / n : 1 / n + (i * (1 - 1 / n)) / (m - 1));
+  return [...ramp, ...new Array<number>(25).fill(1)];
+}
+
+/**
+ * Startup (random) trials: Optuna's 10, scaled down for small sweeps so that TPE still gets
+ * most of the budget: min(10, max(2, floor(maxTrials / 5))); 10 when maxTrials is not a
+ * positive finite number. (maxTrials 50+ → 10, 20 → 4, ≤ 14 → 2.)
+ */
+export function defaultStartupTrials(maxTrials: number): number {
+  if (!Number.isFinite(maxTrials) || maxTrials <= 0) return 10;
+  return Math.min(10, Math.max(2, Math.floor(maxTrials / 5)));
+}
+
+export function resolveTpeOptions(partial: Partial<TpeOptions> | undefined, maxTrials: number): TpeOptions {
+  return {
+    nStartupTrials: partial?.nStartupTrials ?? defaultStartupTrials(maxTrials),
+    nEiCandidates: partial?.nEiCandidates ?? 24,
+    gamma: partial?.gamma ?? defaultGamma,
+    weights: partial?.weights ?? defaultWeights,
+    priorWeight: partial?.priorWeight ?? 1,
+    considerPrior: partial?.considerPrior ?? true,
+    considerMagicClip: partial?.considerMagicClip ?? true,
+    considerEndpoints: partial?.considerEndpoints ?? false,
+    constantLiar: partial?.constantLiar ?? true,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Splitting history into below / above
+
+function isObserved(t: TrialRecord): boolean {
+  if (t.state === 'complete') return typeof t.value === 'number' && Number.isFinite(t.value);
+  return t.state === 'pruned';
+}
+
+/** Sort key for pruned trials (Optuna's _get_pruned_trial_score): later step first, then value. */
+function prunedScore(t: TrialRecord, goal: Goal): [number, number] {
+  const entries = intermediateEntries(t);
+  let step: number;
+  let v: number;
+  if (entries.length > 0) {
+    [step, v] = entries[entries.length - 1]!;
+  } else if (typeof t.value === 'number') {
+    step = 0;
+    v = t.value;
+  } else {
+    return [1, 0];
+  }
+  if (Number.isNaN(v)) return [-step, Infinity];
+  return [-step, goal === 'MINIMIZE' ? v : -v];
+}
+
+export interface TpeSplit {
+  below: TrialRecord[];
+  above: TrialRecord[];
+}
+
+/**
+ * Splits the trials into good ("below") and bad ("above") ones, each sorted by index.
+ * `trials` must already exclude the trial being suggested.
+ */
+export function splitTrials(trials: readonly TrialRecord[], goal: Goal, nBelow: number, constantLiar: boolean): TpeSplit {
+  const sign = goal === 'MINIMIZE' ? 1 : -1;
+  const complete = trials
+    .filter((t) => t.state === 'complete' && isObserved(t))
+    .sort((a, b) => sign * (a.value! - b.value!) || a.index - b.index);
+  const pruned = trials
+    .filter((t) => t.state === 'pruned')
+    .map((t) => ({ t, s: prunedScore(t, goal) }))
+    .sort((a, b) => a.s[0] - b.s[0] || (a.s[1] === b.s[1] ? 0 : a.s[1] < b.s[1] ? -1 : 1) || a.t.index - b.t.index)
+    .map((x) => x.t);
+  const pending = constantLiar ? trials.filter((t) => t.state === 'pending') : [];
+  let n = Math.max(0, nBelow);
+  const belowComplete = complete.slice(0, n);
+  n = Math.max(0, n - belowComplete.length);
+  const belowPruned = pruned.slice(0, n);
+  const below = [...belowComplete, ...belowPruned];
+  const above = [...complete.slice(belowComplete.length), ...pruned.slice(belowPruned.length), ...pending];
+  below.sort((a, b) => a.index - b.index);
+  above.sort((a, b) => a.index - b.index);
+  return { below, above };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parzen estimators
+
+interface NumericalEstimator {
+  kind: 'numerical';
+  logWeights: number[];
+  mus: number[];
+  sigmas: number[];
+  low: number;
+  high: number;
+  /** null = continuous; else kernels are discretised to bins of this width. */
+  step: number | null;
+  /** log-mass of each kernel over the support (normaliser). */
+  logNorm: number[];
+  weights: number[];
+}
+
+interface CategoricalEstimator {
+  kind: 'categorical';
+  /** Mixture probability of each category. */
+  probs: number[];
+}
+
+type Estimator = NumericalEstimator | CategoricalEstimator;
+
+function mixtureWeights(nObs: number, opts: TpeOptions): number[] {
+  if (nObs === 0) return [1];
+  const w = opts.weights(nObs).slice(0, nObs);
+  if (w.length !== nObs || w.some((x) => !(x >= 0) || !Number.isFinite(x))) {
+    throw new Error(`tpe.weights(${nObs}) must return ${nObs} finite non-negative numbers`);
+  }
+  if (opts.considerPrior) w.push(opts.priorWeight);
+  const s = w.reduce((a, b) => a + b, 0);
+  return w.map((x) => x / s);
+}
+
+export function buildNumericalEstimator(obs: number[], low: number, high: number, step: number | null, opts: TpeOptions): NumericalEstimator {
+  const stepOr0 = step ?? 0;
+  const considerPrior = opts.considerPrior || obs.length === 0;
+  const priorMu = 0.5 * (low + high);
+  const musWithPrior = considerPrior ? [...obs, priorMu] : [...obs];
+  const order = musWithPrior.map((_, i) => i).sort((a, b) => musWithPrior[a]! - musWithPrior[b]! || a - b);
+  const sorted = order.map((i) => musWithPrior[i]!);
+  const withEnds = [low - stepOr0 / 2, ...sorted, high + stepOr0 / 2];
+  const sortedSigmas = sorted.map((_, j) => Math.max(withEnds[j + 1]! - withEnds[j]!, withEnds[j + 2]! - withEnds[j + 1]!));
+  if (!opts.considerEndpoints && withEnds.length >= 4) {
+    sortedSigmas[0] = withEnds[2]! - withEnds[1]!;
+    sortedSigmas[sortedSigmas.length - 1] = withEnds[withEnds.length - 2]! - withEnds[withEnds.length - 3]!;
+  }
+  const sigmasAll = new Array<number>(musWithPrior.length);
+  order.forEach((origIdx, j) => (sigmasAll[origIdx] = sortedSigmas[j]!));
+  let sigmas = sigmasAll.slice(0, obs.length);
+  const maxSigma = high - low + stepOr0;
+  const minSigma = opts.considerMagicClip ? (high - low + stepOr0) / Math.min(100, 1 + obs.length + (considerPrior ? 1 : 0)) : 1e-12;
+  sigmas = sigmas.map((s) => Math.min(maxSigma, Math.max(minSigma, s)));
+  const mus = [...obs];
+  if (considerPrior) {
+    mus.push(priorMu);
+    sigmas.push(high - low + stepOr0);
+  }
+  const weights = mixtureWeights(obs.length, opts);
+  const lo = low - stepOr0 / 2;
+  const hi = high + stepOr0 / 2;
+  return {
+    kind: 'numerical',
+    weights,
+    logWeights: weights.map((w) => Math.log(w)),
+    mus,
+    sigmas,
+    low,
+    high,
+    step,
+    logNorm: mus.map((m, k) => logGaussMass((lo - m) / sigmas[k]!, (hi - m) / sigmas[k]!)),
+  };
+}
+
+export function buildCategoricalEstimator(obs: number[], nChoices: number, opts: TpeOptions): CategoricalEstimator {
+  if (obs.length === 0) return { kind: 'categorical', probs: new Array<number>(nChoices).fill(1 / nChoices) };
+  const nKernels = obs.length + (opts.considerPrior ? 1 : 0);
+  const w = mixtureWeights(obs.length, opts);
+  const probs = new Array<number>(nChoices).fill(0);
+  for (let k = 0; k < nKernels; k++) {
+    const row = new Array<number>(nChoices).fill(opts.priorWeight / nKernels);
+    if (k < obs.length) row[obs[k]!]! += 1;
+    const s = row.reduce((a, b) => a + b, 0);
+    for (let c = 0; c < nChoices; c++) probs[c]! += (w[k]! * row[c]!) / s;
+  }
+  return { kind: 'categorical', probs };
+}
+
+function pickIndex(weights: number[], u: number): number {
+  let acc = 0;
+  for (let i = 0; i < weights.length; i++) {
+    acc += weights[i]!;
+    if (u < acc) return i;
+  }
+  return weights.length - 1;
+}
+
+/** Draws one value (in the transformed domain; a category index for categoricals). */
+export function sampleEstimator(est: Estimator, rng: Rng): number {
+  if (est.kind === 'categorical') return pickIndex(est.probs, rng());
+  const k = pickIndex(est.weights, rng());
+  const mu = est.mus[k]!;
+  const sigma = est.sigmas[k]!;
+  const half = (est.step ?? 0) / 2;
+  const lo = est.low - half;
+  const hi = est.high + half;
+  const x = mu + sigma * sampleStdTruncNorm((lo - mu) / sigma, (hi - mu) / sigma, rng());
+  const clipped = Math.min(hi, Math.max(lo, x));
+  if (est.step === null) return Math.min(est.high, Math.max(est.low, clipped));
+  const snapped = est.low + Math.round((clipped - est.low) / est.step) * est.step;
+  return Math.min(est.high, Math.max(est.low, snapped));
+}
+
+/** log density (log mass for discrete/categorical) of the mixture at a transformed value. */
+export function estimatorLogPdf(est: Estimator, x: number): number {
+  if (est.kind === 'categorical') return Math.log(est.probs[x]!);
+  const terms: number[] = [];
+  for (let k = 0; k < est.mus.length; k++) {
+    const mu = est.mus[k]!;
+    const s = est.sigmas[k]!;
+    let lp: number;
+    if (est.step === null) {
+      const z = (x - mu) / s;
+      lp = -0.5 * z * z - Math.log(s) - LOG_SQRT_2PI;
+    } else {
+      lp = logGaussMass((x - est.step / 2 - mu) / s, (x + est.step / 2 - mu) / s);
+    }
+    terms.push(est.logWeights[k]! + lp - est.logNorm[k]!);
+  }
+  return logSumExp(terms);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-parameter domains
+
+interface Domain {
+  /** value → transformed number, or undefined when the value is not legal for the spec. */
+  toInternal(v: unknown): number | undefined;
+  fromInternal(x: number): ParamValue;
+  build(obs: number[], opts: TpeOptions): Estimator;
+}
+
+function domainOf(spec: ParamSpec): Domain {
+  switch (spec.type) {
+    case 'choice':
+      return {
+        toInternal: (v) => {
+          const i = spec.values.indexOf(v as ParamValue);
+          return i < 0 ? undefined : i;
+        },
+        fromInternal: (x) => spec.values[x]!,
+        build: (obs, opts) => buildCategoricalEstimator(obs, spec.values.length, opts),
+      };
+    case 'uniform':
+      return {
+        toInternal: (v) => (isValidValue(spec, v) ? (v as number) : undefined),
+        fromInternal: (x) => Math.min(spec.max, Math.max(spec.min, x)),
+        build: (obs, opts) => buildNumericalEstimator(obs, spec.min, spec.max, null, opts),
+      };
+    case 'loguniform':
+      return {
+        toInternal: (v) => (isValidValue(spec, v) ? Math.log(v as number) : undefined),
+        fromInternal: (x) => Math.min(spec.max, Math.max(spec.min, Math.exp(x))),
+        build: (obs, opts) => buildNumericalEstimator(obs, Math.log(spec.min), Math.log(spec.max), null, opts),
+      };
+    case 'int':
+      if (spec.log) {
+        const [lo, hi] = intLogEdges(spec);
+        return {
+          toInternal: (v) => (isValidValue(spec, v) ? Math.log(v as number) : undefined),
+          fromInternal: (x) => snapInt(spec, Math.exp(x)),
+          build: (obs, opts) => buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts),
+        };
+      }
+      return {
+        toInternal: (v) => (isValidValue(spec, v) ? (v as number) : undefined),
+        fromInternal: (x) => snapInt(spec, x),
+        build: (obs, opts) => buildNumericalEstimator(obs, spec.min, intHigh(spec), intStep(spec), opts),
+      };
+  }
+}
+
+function observations(trials: TrialRecord[], name: string, dom: Domain): number[] {
+  const out: number[] = [];
+  for (const t of trials) {
+    const x = dom.toInternal(t.params?.[name]);
+    if (x !== undefined) out.push(x);
+  }
+  return out;
+}
+
+export interface TpeInput {
+  space: SearchSpace;
+  goal: Goal;
+  seed: number;
+  trialIndex: number;
+  history: readonly TrialRecord[];
+  maxTrials: number;
+  tpe?: Partial<TpeOptions>;
+}
+
+/** One TPE suggestion (random during the startup phase). */
+export function suggestTpe(input: TpeInput): Params {
+  const opts = resolveTpeOptions(input.tpe, input.maxTrials);
+  const rng = rngFor(input.seed, input.trialIndex);
+  const others = input.history.filter((t) => t.index !== input.trialIndex && t.state !== 'failed');
+  const nObserved = others.filter(isObserved).length;
+  if (nObserved < opts.nStartupTrials || nObserved === 0) return sampleRandom(input.space, rng);
+
+  const relevant = others.filter((t) => isObserved(t) || t.state === 'pending');
+  const { below, above } = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
+
+  const out: Params = {};
+  for (const [name, spec] of Object.entries(input.space)) {
+    const dom = domainOf(spec);
+    const l = dom.build(observations(below, name, dom), opts);
+    const g = dom.build(observations(above, name, dom), opts);
+    let best = NaN;
+    let bestScore = -Infinity;
+    for (let i = 0; i < Math.max(1, opts.nEiCandidates); i++) {
+      const raw = sampleEstimator(l, rng);
+      const value = dom.fromInternal(raw);
+      const x = dom.toInternal(value) ?? raw;
+      const score = estimatorLogPdf(l, x) - estimatorLogPdf(g, x);
+      if (Number.isNaN(best) || score > bestScore) {
+        best = x;
+        bestScore = score;
+      }
+    }
+    out[name] = dom.fromInternal(best);
+  }
+  return out;
+}
