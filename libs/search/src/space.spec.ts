@@ -59,6 +59,8 @@ describe('parseSearchSpace', () => {
     expect(parseError([1, 2])).toMatch(/^searchSpace: must be an object/);
     expect(parseError('lr')).toMatch(/^searchSpace: must be an object/);
     expect(parseError({})).toMatch(/^searchSpace: must define at least one parameter/);
+    expect(parseError({ '': { type: 'uniform', min: 0, max: 1 } })).toMatch(/^searchSpace: parameter names must not be empty/);
+    expect(parseError(JSON.parse('{"__proto__": {"type": "uniform", "min": 0, "max": 1}}'))).toMatch(/^searchSpace\.__proto__: reserved name/);
   });
 
   it('refuses what GRID cannot enumerate', () => {

@@ -60,6 +60,8 @@ export function parseSearchSpace(raw: unknown, strategy: Strategy): SearchSpace 
   if (names.length === 0) throw new SearchSpaceError('searchSpace: must define at least one parameter');
   const out: SearchSpace = {};
   for (const name of names) {
+    if (name.length === 0) throw new SearchSpaceError('searchSpace: parameter names must not be empty');
+    if (name === '__proto__') throw new SearchSpaceError('searchSpace.__proto__: reserved name');
     out[name] = parseParam(name, raw[name], strategy);
   }
   return out;

@@ -282,3 +282,21 @@ describe('TPE', () => {
     expect(picks.filter((x) => x < 0.5).length).toBeGreaterThanOrEqual(18);
   });
 });
+
+describe('log-scaled int estimator', () => {
+  it('is a proper distribution over the int grid', () => {
+    const opts = resolveTpeOptions({}, 100);
+    // 1..200 step 1, kernels in log space
+    const lo = Math.log(0.5);
+    const hi = Math.log(200.5);
+    const est = buildNumericalEstimator([Math.log(3), Math.log(50), Math.log(51)], lo, hi, null, opts, { min: 1, step: 1, loEdge: 0.5 });
+    let s = 0;
+    for (let v = 1; v <= 200; v++) s += Math.exp(estimatorLogPdf(est, Math.log(v)));
+    expect(s).toBeCloseTo(1, 6);
+    // step 4 from 2: lower edge of the first bin falls back to min/2
+    const est4 = buildNumericalEstimator([Math.log(6)], Math.log(1), Math.log(64), null, opts, { min: 2, step: 4, loEdge: 1 });
+    let s4 = 0;
+    for (let v = 2; v <= 62; v += 4) s4 += Math.exp(estimatorLogPdf(est4, Math.log(v)));
+    expect(s4).toBeCloseTo(1, 6);
+  });
+});

@@ -15,8 +15,10 @@
  *   from the distances to the neighbours (consider_endpoints = false), clipped to
  *   [range / min(100, 1 + kernels), range] ("magic clip"), mixture weights from
  *   `defaultWeights` (flat for the 25 newest trials, a linear ramp for older ones);
- *   int parameters use discretised kernels (mass of the step-wide bin), log-scaled ints are
- *   continuous in log space over [min − step/2, max + step/2] and rounded to the step grid;
+ *   int parameters use discretised kernels (mass of the step-wide bin); log-scaled ints put the
+ *   kernels in log space over [min − step/2, max + step/2] (min/2 as the lower edge when
+ *   min − step/2 ≤ 0), sample there, round to the step grid, and score a value by the kernel
+ *   mass of its bin [log(v − step/2), log(v + step/2)];
  *   categoricals use the smoothed categorical estimator (each kernel puts 1 + prior/k mass on
  *   its observed category and prior/k on every category);
  * - `nEiCandidates` = 24 draws from l(x), pick the one maximising log l(x) − log g(x).
@@ -155,6 +157,12 @@ interface NumericalEstimator {
   high: number;
   /** null = continuous; else kernels are discretised to bins of this width. */
   step: number | null;
+  /**
+   * Log-scaled int: kernels live in log space over [log loEdge, log(maxGrid + step/2)] and the
+   * density of a grid value v is the kernel mass of its bin [log(v − step/2), log(v + step/2)]
+   * (Optuna's discrete truncated log-normal).
+   */
+  logBins?: { min: number; step: number; loEdge: number };
   /** log-mass of each kernel over the support (normaliser). */
   logNorm: number[];
   weights: number[];
@@ -179,7 +187,14 @@ function mixtureWeights(nObs: number, opts: TpeOptions): number[] {
   return w.map((x) => x / s);
 }
 
-export function buildNumericalEstimator(obs: number[], low: number, high: number, step: number | null, opts: TpeOptions): NumericalEstimator {
+export function buildNumericalEstimator(
+  obs: number[],
+  low: number,
+  high: number,
+  step: number | null,
+  opts: TpeOptions,
+  logBins?: NumericalEstimator['logBins'],
+): NumericalEstimator {
   const stepOr0 = step ?? 0;
   const considerPrior = opts.considerPrior || obs.length === 0;
   const priorMu = 0.5 * (low + high);
@@ -215,6 +230,7 @@ export function buildNumericalEstimator(obs: number[], low: number, high: number
     low,
     high,
     step,
+    ...(logBins ? { logBins } : {}),
     logNorm: mus.map((m, k) => logGaussMass((lo - m) / sigmas[k]!, (hi - m) / sigmas[k]!)),
   };
 }
@@ -266,7 +282,13 @@ export function estimatorLogPdf(est: Estimator, x: number): number {
     const mu = est.mus[k]!;
     const s = est.sigmas[k]!;
     let lp: number;
-    if (est.step === null) {
+    if (est.logBins) {
+      const { min, step, loEdge } = est.logBins;
+      const v = Math.round(Math.exp(x));
+      const lower = Math.log(v <= min ? loEdge : v - step / 2);
+      const upper = Math.log(v + step / 2);
+      lp = logGaussMass((lower - mu) / s, (upper - mu) / s);
+    } else if (est.step === null) {
       const z = (x - mu) / s;
       lp = -0.5 * z * z - Math.log(s) - LOG_SQRT_2PI;
     } else {
@@ -316,7 +338,7 @@ function domainOf(spec: ParamSpec): Domain {
         return {
           toInternal: (v) => (isValidValue(spec, v) ? Math.log(v as number) : undefined),
           fromInternal: (x) => snapInt(spec, Math.exp(x)),
-          build: (obs, opts) => buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts),
+          build: (obs, opts) => buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts, { min: spec.min, step: intStep(spec), loEdge: lo }),
         };
       }
       return {
