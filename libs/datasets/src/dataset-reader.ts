@@ -101,8 +101,7 @@ function csvMessage(error: CsvError): string {
   const line = (error as unknown as { lines?: number }).lines;
   const where = line ? ` on line ${line}` : '';
   switch (error.code) {
-    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
-    case 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH': {
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const record = (error as unknown as { record?: unknown[] }).record;
       return `row${where} has ${record?.length ?? 'a different number of'} fields but the header has ${
         (error as unknown as { columns?: unknown[] }).columns?.length ?? 'another number'

@@ -16,7 +16,7 @@ export class BullmqJobQueue implements JobQueue {
       jobId: jobId(job),
       priority: options.priority,
       removeOnComplete: true,
-      removeOnFail: 1000,
+      removeOnFail: true,
     });
   }
 
@@ -52,13 +52,18 @@ export class BullmqJobQueue implements JobQueue {
     return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0), active: counts.active ?? 0 };
   }
 
+  /** A connection of its own that fails fast, so /health answers 503 at once when Redis is gone. */
+  private pingClient: Redis | undefined;
+
   async ping(): Promise<void> {
-    const client = await this.queue.client;
-    await client.ping();
+    this.pingClient ??= new Redis(this.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => 1000 });
+    if (this.pingClient.status === 'wait') await this.pingClient.connect();
+    await this.pingClient.ping();
   }
 
   async close(): Promise<void> {
     await this.stopConsuming();
+    this.pingClient?.disconnect();
     await this.queue.close();
   }
 }

@@ -8,3 +8,4 @@ export * from './random.js';
 export * from './trainer.js';
 export * from './training-config.js';
 export * from './validation.js';
+export * from './run-plan.js';

@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import * as tf from '@tensorflow/tfjs';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import type { Checkpoint as CheckpointRow } from '../../../../../libs/db/src/index.js';
+import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '../../../../../libs/training/src/index.js';
+import { AppError } from '../../platform/app-error.js';
+import { RunsService } from '../runs/runs.service.js';
+import { CheckpointsService } from './checkpoints.service.js';
+
+const CACHED_MODELS = 8;
+
+/** Inference on a run's best checkpoint, in the API process: small batches, no training. */
+@Injectable()
+export class PredictionsService implements OnModuleInit {
+  private readonly logger = new Logger(PredictionsService.name);
+  private readonly cache = new Map<string, Promise<tf.LayersModel>>();
+
+  constructor(
+    private readonly runs: RunsService,
+    private readonly checkpoints: CheckpointsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const { backend } = await selectBackend('wasm').catch(() => selectBackend('cpu'));
+    this.logger.log(`inference backend: ${backend}`);
+  }
+
+  async predict(runId: string, rows: unknown[]): Promise<unknown[]> {
+    if (rows.length > this.config.limits.maxPredictRows) {
+      throw AppError.badInput(`rows: at most ${this.config.limits.maxPredictRows} rows per predict call, got ${rows.length}`);
+    }
+    const run = await this.runs.get(runId);
+    const best = await this.runs.bestCheckpoint(run);
+    if (!best || !run.preprocessing) throw AppError.conflict(`run "${runId}" has no checkpoint yet (status ${run.status})`);
+    if (rows.length === 0) return [];
+    const preprocessing = run.preprocessing as unknown as Preprocessing;
+    let input: Float32Array;
+    try {
+      input = encodeRows(preprocessing, rows);
+    } catch (error) {
+      if (error instanceof PredictInputError) throw AppError.badInput(error.message);
+      throw error;
+    }
+    const model = await this.load(best.id);
+    const output = tf.tidy(() => model.predict(tf.tensor2d(input, [rows.length, preprocessing.inputSize])) as tf.Tensor2D);
+    const values = (await output.data()) as Float32Array;
+    const width = output.shape[1];
+    output.dispose();
+    return decodeOutputs(preprocessing, values, width);
+  }
+
+  private load(checkpointId: string): Promise<tf.LayersModel> {
+    let model = this.cache.get(checkpointId);
+    if (!model) {
+      model = this.checkpoints.get(checkpointId).then((checkpoint: CheckpointRow) =>
+        tf.loadLayersModel(
+          tf.io.fromMemory({
+            modelTopology: checkpoint.modelTopology as object,
+            weightSpecs: checkpoint.weightSpecs as unknown as tf.io.WeightsManifestEntry[],
+            weightData: new Uint8Array(checkpoint.weights).buffer,
+          }),
+        ),
+      );
+      model.catch(() => this.cache.delete(checkpointId));
+      this.cache.set(checkpointId, model);
+      if (this.cache.size > CACHED_MODELS) {
+        const [oldest, evicted] = this.cache.entries().next().value!;
+        this.cache.delete(oldest);
+        void evicted.then((m) => m.dispose()).catch(() => undefined);
+      }
+    }
+    return model;
+  }
+}

@@ -1,0 +1,30 @@
+import { createReadStream } from 'node:fs';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
+import { FileInterceptor } from '@nestjs/platform-express';
+import type { Response } from 'express';
+import { DatasetsService } from './datasets.service.js';
+import type { Dataset } from './dto/dataset.type.js';
+
+const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' };
+
+@Controller('v1/datasets')
+export class DatasetsController {
+  constructor(private readonly datasets: DatasetsService) {}
+
+  /** The body is streamed to disk by multer's disk storage (see DatasetsModule), never held in memory. */
+  @Post()
+  @HttpCode(201)
+  @UseInterceptors(FileInterceptor('file'))
+  upload(@UploadedFile() file: Express.Multer.File | undefined, @Body() body: { name?: string; format?: string }): Promise<Dataset> {
+    return this.datasets.create(file && { path: file.path, originalName: file.originalname }, body?.name, body?.format);
+  }
+
+  @Get(':id/download')
+  async download(@Param('id') id: string, @Res() response: Response): Promise<void> {
+    const dataset = await this.datasets.get(id);
+    response.setHeader('Content-Type', CONTENT_TYPES[dataset.format] ?? 'application/octet-stream');
+    response.setHeader('Content-Disposition', `attachment; filename="dataset-${dataset.id}.${dataset.format}"`);
+    response.setHeader('Content-Length', String(dataset.sizeBytes));
+    createReadStream(this.datasets.filePath(dataset.id)).pipe(response);
+  }
+}

@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Module } from '@nestjs/common';
+import { MulterModule } from '@nestjs/platform-express';
+import { diskStorage } from 'multer';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import { DatasetFilesRepository } from './dataset-files.repository.js';
+import { DatasetsController } from './datasets.controller.js';
+import { DatasetsRepository } from './datasets.repository.js';
+import { DatasetsResolver } from './datasets.resolver.js';
+import { DatasetsService } from './datasets.service.js';
+
+@Module({
+  imports: [
+    MulterModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        // Streamed to a file named by a fresh id; the client's file name is kept only as a label.
+        storage: diskStorage({
+          destination: join(config.dataDir, 'uploads'),
+          filename: (_request, _file, callback) => callback(null, `upload-${randomUUID()}`),
+        }),
+        limits: { fileSize: config.limits.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024 },
+      }),
+    }),
+  ],
+  controllers: [DatasetsController],
+  providers: [DatasetsResolver, DatasetsService, DatasetsRepository, DatasetFilesRepository],
+  exports: [DatasetsService],
+})
+export class DatasetsModule {}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDataset, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
+import { AppError, isUuid } from '../../platform/app-error.js';
+import { DatasetFilesRepository } from './dataset-files.repository.js';
+import { type DatasetRow, DatasetsRepository } from './datasets.repository.js';
+import type { Dataset } from './dto/dataset.type.js';
+
+export interface UploadedDatasetFile {
+  path: string;
+  originalName: string;
+}
+
+const MAX_NAME_LENGTH = 200;
+
+export function toDataset(row: DatasetRow): Dataset {
+  return { ...row, sizeBytes: Number(row.sizeBytes), columns: row.columns as unknown as Dataset['columns'] };
+}
+
+@Injectable()
+export class DatasetsService {
+  constructor(
+    private readonly datasets: DatasetsRepository,
+    private readonly files: DatasetFilesRepository,
+  ) {}
+
+  /**
+   * Analyses an uploaded file and records it. The row is written only once the file has been
+   * read through and its columns are known, so a bad file leaves nothing behind.
+   */
+  async create(file: UploadedDatasetFile | undefined, name?: string, format?: string): Promise<Dataset> {
+    if (!file) throw AppError.badInput('file: the multipart body needs a "file" part holding the dataset');
+    try {
+      const resolvedFormat = this.resolveFormat(file.originalName, format);
+      const displayName = (name ?? file.originalName ?? '').trim() || 'dataset';
+      if (displayName.length > MAX_NAME_LENGTH) throw AppError.badInput(`name must be at most ${MAX_NAME_LENGTH} characters`);
+      const sizeBytes = await this.files.size(file.path);
+      if (sizeBytes === 0) throw AppError.badInput('file: the file is empty');
+      const analysis = await analyzeDataset(file.path, resolvedFormat);
+      const id = randomUUID();
+      const stored = await this.files.adopt(file.path, id);
+      try {
+        const row = await this.datasets.create({ id, name: displayName, format: resolvedFormat, sizeBytes, rowCount: analysis.rowCount, columns: analysis.columns });
+        return toDataset(row);
+      } catch (error) {
+        await this.files.remove(stored);
+        throw error;
+      }
+    } finally {
+      await this.files.remove(file.path);
+    }
+  }
+
+  private resolveFormat(originalName: string, format?: string): DatasetFormat {
+    if (format !== undefined && format !== '') {
+      if (!DATASET_FORMATS.includes(format as DatasetFormat)) throw AppError.badInput(`format must be one of ${DATASET_FORMATS.join(', ')}, got "${format}"`);
+      return format as DatasetFormat;
+    }
+    const guessed = formatFromFileName(originalName ?? '');
+    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=csv or format=jsonl`);
+    return guessed;
+  }
+
+  async get(id: string): Promise<Dataset> {
+    const row = isUuid(id) ? await this.datasets.findById(id) : null;
+    if (!row) throw AppError.notFound('dataset', id);
+    return toDataset(row);
+  }
+
+  async find(id: string): Promise<Dataset | null> {
+    const row = isUuid(id) ? await this.datasets.findById(id) : null;
+    return row ? toDataset(row) : null;
+  }
+
+  async list(): Promise<Dataset[]> {
+    return (await this.datasets.findAll()).map(toDataset);
+  }
+
+  async byIds(ids: string[]): Promise<Map<string, Dataset>> {
+    return new Map((await this.datasets.findByIds(ids)).map((row) => [row.id, toDataset(row)]));
+  }
+
+  filePath(id: string): string {
+    return this.files.pathOf(id);
+  }
+
+  columns(dataset: Dataset): ColumnStats[] {
+    return dataset.columns as ColumnStats[];
+  }
+
+  /** Refused while runs use the dataset: their history would lose its data. */
+  async delete(id: string): Promise<boolean> {
+    const dataset = await this.get(id);
+    const runs = await this.datasets.countRuns(id);
+    if (runs > 0) throw AppError.conflict(`dataset "${id}" is used by ${runs} run(s); it cannot be deleted while they exist`);
+    await this.datasets.delete(dataset.id);
+    await this.files.remove(this.files.pathOf(dataset.id));
+    return true;
+  }
+}

@@ -1,0 +1,26 @@
+import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
+import { ColumnType, DatasetStatus } from '../../../platform/graphql-enums.js';
+
+@ObjectType()
+export class DatasetColumn {
+  @Field(() => String) name: string;
+  @Field(() => ColumnType) type: ColumnType;
+  @Field(() => Int) missing: number;
+  @Field(() => Int, { nullable: true }) distinct: number | null;
+  @Field(() => Float, { nullable: true }) min: number | null;
+  @Field(() => Float, { nullable: true }) max: number | null;
+  @Field(() => Float, { nullable: true }) mean: number | null;
+}
+
+@ObjectType()
+export class Dataset {
+  @Field(() => ID) id: string;
+  @Field(() => String) name: string;
+  @Field(() => String) format: string;
+  @Field(() => DatasetStatus) status: DatasetStatus;
+  @Field(() => Float) sizeBytes: number;
+  @Field(() => Int, { nullable: true }) rowCount: number | null;
+  @Field(() => [DatasetColumn]) columns: DatasetColumn[];
+  @Field(() => String, { nullable: true }) error: string | null;
+  @Field(() => Date) createdAt: Date;
+}

@@ -1,0 +1,29 @@
+import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { PrismaService } from '../../../../../libs/db/src/index.js';
+import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
+
+const TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS))]);
+}
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+  ) {}
+
+  @Get()
+  @HttpCode(200)
+  async health(): Promise<{ status: 'ok' }> {
+    try {
+      await withTimeout(this.prisma.$queryRaw`SELECT 1`, 'the database');
+      await withTimeout(this.queue.ping(), 'the queue');
+    } catch (error) {
+      throw new ServiceUnavailableException(`unhealthy: ${(error as Error).message}`);
+    }
+    return { status: 'ok' };
+  }
+}

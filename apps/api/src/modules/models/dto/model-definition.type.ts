@@ -1,0 +1,17 @@
+import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { JSONScalar } from '../../../platform/json.scalar.js';
+
+@ObjectType()
+export class ModelDefinition {
+  @Field(() => ID) id: string;
+  @Field(() => String) name: string;
+  @Field(() => Int) version: number;
+  @Field(() => JSONScalar) spec: unknown;
+  @Field(() => Date) createdAt: Date;
+}
+
+@InputType()
+export class CreateModelInput {
+  @Field(() => String) name: string;
+  @Field(() => JSONScalar) spec: unknown;
+}

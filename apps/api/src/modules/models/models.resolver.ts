@@ -1,0 +1,23 @@
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { CreateModelInput, ModelDefinition } from './dto/model-definition.type.js';
+import { ModelsService } from './models.service.js';
+
+@Resolver(() => ModelDefinition)
+export class ModelsResolver {
+  constructor(private readonly service: ModelsService) {}
+
+  @Query(() => [ModelDefinition])
+  models(): Promise<ModelDefinition[]> {
+    return this.service.list();
+  }
+
+  @Query(() => ModelDefinition, { nullable: true })
+  model(@Args('id', { type: () => ID }) id: string): Promise<ModelDefinition | null> {
+    return this.service.find(id);
+  }
+
+  @Mutation(() => ModelDefinition)
+  createModel(@Args('input', { type: () => CreateModelInput }) input: CreateModelInput): Promise<ModelDefinition> {
+    return this.service.create(input.name, input.spec);
+  }
+}

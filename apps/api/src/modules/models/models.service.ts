@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { validateModelSpec } from '../../../../../libs/training/src/index.js';
+import { AppError, isUuid } from '../../platform/app-error.js';
+import type { ModelDefinition } from './dto/model-definition.type.js';
+import { ModelsRepository } from './models.repository.js';
+
+@Injectable()
+export class ModelsService {
+  constructor(private readonly models: ModelsRepository) {}
+
+  /** The spec is checked with "$name" references standing for any value; startRun checks again with the values. */
+  async create(name: string, spec: unknown): Promise<ModelDefinition> {
+    const trimmed = name.trim();
+    if (!trimmed) throw AppError.badInput('name must not be empty');
+    if (trimmed.length > 200) throw AppError.badInput('name must be at most 200 characters');
+    validateModelSpec(spec, { allowReferences: true });
+    return this.models.createVersion(trimmed, spec);
+  }
+
+  async get(id: string): Promise<ModelDefinition> {
+    const row = isUuid(id) ? await this.models.findById(id) : null;
+    if (!row) throw AppError.notFound('model', id);
+    return row;
+  }
+
+  async find(id: string): Promise<ModelDefinition | null> {
+    return isUuid(id) ? this.models.findById(id) : null;
+  }
+
+  list(): Promise<ModelDefinition[]> {
+    return this.models.findAll();
+  }
+
+  async byIds(ids: string[]): Promise<Map<string, ModelDefinition>> {
+    return new Map((await this.models.findByIds(ids)).map((row) => [row.id, row]));
+  }
+}

@@ -1,0 +1,57 @@
+import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { RunStatus } from '../../../platform/graphql-enums.js';
+import { JSONScalar } from '../../../platform/json.scalar.js';
+
+@ObjectType()
+export class MetricPoint {
+  @Field(() => String) name: string;
+  @Field(() => Int) step: number;
+  @Field(() => Int, { nullable: true }) epoch: number | null;
+  @Field(() => Number) value: number;
+  @Field(() => Date) timestamp: Date;
+}
+
+@ObjectType()
+export class MetricSeries {
+  @Field(() => String) name: string;
+  @Field(() => [MetricPoint]) points: MetricPoint[];
+}
+
+@ObjectType()
+export class Checkpoint {
+  @Field(() => ID) id: string;
+  @Field(() => Int) epoch: number;
+  @Field(() => JSONScalar, { nullable: true }) metrics: unknown;
+  @Field(() => Int) sizeBytes: number;
+  @Field(() => String, { description: 'path of model.json (TF.js layers format), loadable by tf.loadLayersModel' }) modelUrl: string;
+  @Field(() => Date) createdAt: Date;
+}
+
+/** Relations (dataset, model, sweep, metrics, checkpoints) are resolved by RunsResolver from these ids. */
+@ObjectType()
+export class Run {
+  @Field(() => ID) id: string;
+  @Field(() => RunStatus) status: RunStatus;
+  @Field(() => JSONScalar) hyperparameters: unknown;
+  @Field(() => JSONScalar) training: unknown;
+  @Field(() => Int) attempt: number;
+  @Field(() => Int) epochsCompleted: number;
+  @Field(() => JSONScalar, { nullable: true }) summary: unknown;
+  @Field(() => String, { nullable: true }) device: string | null;
+  @Field(() => String, { nullable: true }) error: string | null;
+  @Field(() => Date) createdAt: Date;
+  @Field(() => Date, { nullable: true }) startedAt: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt: Date | null;
+
+  datasetId: string;
+  modelId: string;
+  sweepId: string | null;
+}
+
+@InputType()
+export class StartRunInput {
+  @Field(() => ID) datasetId: string;
+  @Field(() => ID) modelId: string;
+  @Field(() => JSONScalar, { nullable: true }) hyperparameters?: unknown;
+  @Field(() => JSONScalar) training: unknown;
+}

@@ -1,0 +1,43 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { PubSub } from 'graphql-subscriptions';
+import { RunEventsRepository } from '../../../../../libs/db/src/index.js';
+import type { MetricPoint, Run } from './dto/run.type.js';
+import { RunsRepository } from './runs.repository.js';
+
+export const runTopic = (id: string) => `run:${id}`;
+export const metricTopic = (id: string) => `metric:${id}`;
+
+/**
+ * Feeds GraphQL subscriptions from the database's run events, so any API instance serves the
+ * subscribers of any run, whichever worker trains it.
+ */
+@Injectable()
+export class RunEventsBridge implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(RunEventsBridge.name);
+  readonly pubSub = new PubSub();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly events: RunEventsRepository,
+    private readonly runs: RunsRepository,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.unsubscribe = await this.events.subscribe((event) => {
+      if (event.type === 'metrics') {
+        for (const point of event.points) {
+          void this.pubSub.publish(metricTopic(event.runId), { ...point, timestamp: new Date(point.timestamp) } satisfies MetricPoint);
+        }
+        return;
+      }
+      this.runs
+        .findById(event.runId)
+        .then((run) => run && this.pubSub.publish(runTopic(run.id), run as Run))
+        .catch((error: Error) => this.logger.warn(`run event for ${event.runId}: ${error.message}`));
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { SweepSchedulerModule } from '../../../../../libs/sweeps/src/index.js';
+import { DatasetsModule } from '../datasets/datasets.module.js';
+import { ModelsModule } from '../models/models.module.js';
+import { RunEventsBridge } from './run-events.bridge.js';
+import { RunsRepository } from './runs.repository.js';
+import { RunsResolver } from './runs.resolver.js';
+import { RunsService } from './runs.service.js';
+
+@Module({
+  imports: [DatasetsModule, ModelsModule, SweepSchedulerModule],
+  providers: [RunsResolver, RunsService, RunsRepository, RunEventsBridge],
+  exports: [RunsService, RunsRepository],
+})
+export class RunsModule {}

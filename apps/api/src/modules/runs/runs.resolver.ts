@@ -1,0 +1,77 @@
+import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { RunStatus } from '../../platform/graphql-enums.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
+import { Dataset } from '../datasets/dto/dataset.type.js';
+import { ModelDefinition } from '../models/dto/model-definition.type.js';
+import { ModelsService } from '../models/models.service.js';
+import { Checkpoint, MetricPoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
+import { RunEventsBridge, metricTopic, runTopic } from './run-events.bridge.js';
+import { RunsService } from './runs.service.js';
+
+@Resolver(() => Run)
+export class RunsResolver {
+  constructor(
+    private readonly service: RunsService,
+    private readonly datasets: DatasetsService,
+    private readonly models: ModelsService,
+    private readonly events: RunEventsBridge,
+  ) {}
+
+  @Query(() => [Run])
+  runs(
+    @Args('status', { type: () => RunStatus, nullable: true }) status?: RunStatus,
+    @Args('sweepId', { type: () => ID, nullable: true }) sweepId?: string,
+  ): Promise<Run[]> {
+    return this.service.list({ status: status ?? undefined, sweepId: sweepId ?? undefined });
+  }
+
+  @Query(() => Run, { nullable: true })
+  run(@Args('id', { type: () => ID }) id: string): Promise<Run | null> {
+    return this.service.find(id);
+  }
+
+  @Mutation(() => Run)
+  startRun(@Args('input', { type: () => StartRunInput }) input: StartRunInput): Promise<Run> {
+    return this.service.start(input);
+  }
+
+  @Mutation(() => Run)
+  cancelRun(@Args('id', { type: () => ID }) id: string): Promise<Run> {
+    return this.service.cancel(id);
+  }
+
+  @ResolveField('dataset', () => Dataset)
+  dataset(@Parent() run: Run): Promise<Dataset> {
+    return this.datasets.get(run.datasetId);
+  }
+
+  @ResolveField('model', () => ModelDefinition)
+  model(@Parent() run: Run): Promise<ModelDefinition> {
+    return this.models.get(run.modelId);
+  }
+
+  @ResolveField('metrics', () => [MetricSeries])
+  metrics(@Parent() run: Run, @Args('names', { type: () => [String], nullable: true }) names?: string[] | null): Promise<MetricSeries[]> {
+    return this.service.metrics(run.id, names ?? undefined);
+  }
+
+  @ResolveField('checkpoints', () => [Checkpoint])
+  checkpoints(@Parent() run: Run): Promise<Checkpoint[]> {
+    return this.service.checkpoints(run.id);
+  }
+
+  @ResolveField('bestCheckpoint', () => Checkpoint, { nullable: true })
+  bestCheckpoint(@Parent() run: Run): Promise<Checkpoint | null> {
+    return this.service.bestCheckpoint(run);
+  }
+
+  @Subscription(() => Run, { resolve: (run: Run) => run })
+  runUpdated(@Args('id', { type: () => ID }) id: string) {
+    return this.events.pubSub.asyncIterableIterator(runTopic(id));
+  }
+
+  @Subscription(() => MetricPoint, { resolve: (point: MetricPoint) => point })
+  metricLogged(@Args('runId', { type: () => ID }) runId: string) {
+    return this.events.pubSub.asyncIterableIterator(metricTopic(runId));
+  }
+}

@@ -1,0 +1,122 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Prisma, RunStatus } from '../../../../../libs/db/src/index.js';
+import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
+import { SweepScheduler } from '../../../../../libs/sweeps/src/index.js';
+import { type TrainingConfig, planRun } from '../../../../../libs/training/src/index.js';
+import { AppError, isUuid } from '../../platform/app-error.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
+import { ModelsService } from '../models/models.service.js';
+import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
+import { type CheckpointSummaryRow, type RunRow, RunsRepository } from './runs.repository.js';
+
+const FINAL: RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];
+
+export function toCheckpoint(row: CheckpointSummaryRow): Checkpoint {
+  return { ...row, modelUrl: `/v1/checkpoints/${row.id}/model.json` };
+}
+
+/** The best checkpoint by the run's monitored metric; the latest when none carries that metric. */
+export function pickBestCheckpoint<T extends { epoch: number; metrics: unknown }>(checkpoints: T[], training: Pick<TrainingConfig, 'checkpoint'>): T | null {
+  const { monitor, mode } = training.checkpoint;
+  let best: T | null = null;
+  let bestValue = 0;
+  for (const checkpoint of checkpoints) {
+    const value = (checkpoint.metrics as Record<string, number> | null)?.[monitor];
+    if (typeof value !== 'number' || Number.isNaN(value)) continue;
+    if (!best || (mode === 'min' ? value < bestValue : value > bestValue)) {
+      best = checkpoint;
+      bestValue = value;
+    }
+  }
+  return best ?? checkpoints.at(-1) ?? null;
+}
+
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly datasets: DatasetsService,
+    private readonly models: ModelsService,
+    private readonly sweeps: SweepScheduler,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+  ) {}
+
+  /**
+   * Checks everything that can be checked before training, writes the run as QUEUED, then
+   * enqueues it. Should the enqueue fail, the run is still QUEUED in the database and the
+   * workers' reconciler puts it on the queue: the database, not the queue, is the truth.
+   */
+  async start(input: StartRunInput, sweep?: { sweepId: string; trialIndex: number }): Promise<Run> {
+    const dataset = await this.datasets.get(input.datasetId).catch(() => {
+      throw AppError.notFound('dataset', input.datasetId);
+    });
+    if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
+    const model = await this.models.get(input.modelId);
+    const plan = planRun(model.spec, input.hyperparameters, input.training, this.datasets.columns(dataset), randomInt(2 ** 31 - 1));
+    const run = await this.runs.create({
+      id: randomUUID(),
+      status: 'QUEUED',
+      datasetId: dataset.id,
+      modelId: model.id,
+      sweepId: sweep?.sweepId,
+      trialIndex: sweep?.trialIndex,
+      hyperparameters: plan.hyperparameters as Prisma.InputJsonValue,
+      training: plan.training as unknown as Prisma.InputJsonValue,
+    });
+    await this.queue.enqueue({ runId: run.id, attempt: run.attempt }).catch((error: Error) => {
+      this.logger.warn(`run ${run.id} is queued in the database but not yet on the queue: ${error.message}`);
+    });
+    return run;
+  }
+
+  async get(id: string): Promise<RunRow> {
+    const run = isUuid(id) ? await this.runs.findById(id) : null;
+    if (!run) throw AppError.notFound('run', id);
+    return run;
+  }
+
+  find(id: string): Promise<RunRow | null> {
+    return isUuid(id) ? this.runs.findById(id) : Promise.resolve(null);
+  }
+
+  list(filter: { status?: RunStatus; sweepId?: string }): Promise<RunRow[]> {
+    if (filter.sweepId !== undefined && !isUuid(filter.sweepId)) return Promise.resolve([]);
+    return this.runs.findMany(filter);
+  }
+
+  /** A queued run is cancelled at once; a running one is flagged and its worker stops it within a batch. */
+  async cancel(id: string): Promise<RunRow> {
+    const run = await this.get(id);
+    if (FINAL.includes(run.status)) throw AppError.conflict(`run "${id}" has already ended (${run.status})`);
+    if (await this.runs.cancelQueued(id)) {
+      await this.queue.remove({ runId: id, attempt: run.attempt }).catch(() => undefined);
+      if (run.sweepId) await this.sweeps.advance(run.sweepId);
+    } else {
+      await this.runs.requestCancel(id);
+    }
+    return this.get(id);
+  }
+
+  async metrics(runId: string, names?: string[]): Promise<MetricSeries[]> {
+    const points = await this.runs.metricPoints(runId, names);
+    const series = new Map<string, MetricSeries>();
+    for (const point of points) {
+      let entry = series.get(point.name);
+      if (!entry) series.set(point.name, (entry = { name: point.name, points: [] }));
+      entry.points.push(point);
+    }
+    return [...series.values()];
+  }
+
+  async checkpoints(runId: string): Promise<Checkpoint[]> {
+    return (await this.runs.checkpoints(runId)).map(toCheckpoint);
+  }
+
+  async bestCheckpoint(run: { id: string; training: unknown }): Promise<Checkpoint | null> {
+    const best = pickBestCheckpoint(await this.runs.checkpoints(run.id), run.training as unknown as TrainingConfig);
+    return best ? toCheckpoint(best) : null;
+  }
+}

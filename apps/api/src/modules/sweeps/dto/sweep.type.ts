@@ -1,0 +1,46 @@
+import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { Goal, SearchStrategy, SweepStatus } from '../../../platform/graphql-enums.js';
+import { JSONScalar } from '../../../platform/json.scalar.js';
+
+@ObjectType()
+export class Objective {
+  @Field(() => String) metric: string;
+  @Field(() => Goal) goal: Goal;
+}
+
+/** `runs` and `bestRun` are resolved by SweepsResolver. */
+@ObjectType()
+export class Sweep {
+  @Field(() => ID) id: string;
+  @Field(() => String) name: string;
+  @Field(() => SweepStatus) status: SweepStatus;
+  @Field(() => SearchStrategy) strategy: SearchStrategy;
+  @Field(() => JSONScalar) searchSpace: unknown;
+  @Field(() => Objective) objective: Objective;
+  @Field(() => Int) maxTrials: number;
+  @Field(() => Int) parallelism: number;
+  @Field(() => Date) createdAt: Date;
+  @Field(() => Date, { nullable: true }) finishedAt: Date | null;
+  @Field(() => String, { nullable: true, description: 'why the sweep FAILED' }) error: string | null;
+}
+
+@InputType()
+export class ObjectiveInput {
+  @Field(() => String) metric: string;
+  @Field(() => Goal) goal: Goal;
+}
+
+@InputType()
+export class CreateSweepInput {
+  @Field(() => String) name: string;
+  @Field(() => ID) datasetId: string;
+  @Field(() => ID) modelId: string;
+  @Field(() => SearchStrategy) strategy: SearchStrategy;
+  @Field(() => JSONScalar) searchSpace: unknown;
+  @Field(() => ObjectiveInput) objective: ObjectiveInput;
+  @Field(() => Int) maxTrials: number;
+  @Field(() => Int, { nullable: true }) parallelism?: number | null;
+  @Field(() => JSONScalar, { nullable: true }) earlyStopping?: unknown;
+  @Field(() => JSONScalar) training: unknown;
+  @Field(() => Int, { nullable: true }) seed?: number | null;
+}

@@ -1,0 +1,50 @@
+import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Run } from '../runs/dto/run.type.js';
+import { CreateSweepInput, Sweep } from './dto/sweep.type.js';
+import { SweepsService } from './sweeps.service.js';
+
+@Resolver(() => Sweep)
+export class SweepsResolver {
+  constructor(private readonly service: SweepsService) {}
+
+  @Query(() => [Sweep])
+  sweeps(): Promise<Sweep[]> {
+    return this.service.list();
+  }
+
+  @Query(() => Sweep, { nullable: true })
+  sweep(@Args('id', { type: () => ID }) id: string): Promise<Sweep | null> {
+    return this.service.find(id);
+  }
+
+  @Mutation(() => Sweep)
+  createSweep(@Args('input', { type: () => CreateSweepInput }) input: CreateSweepInput): Promise<Sweep> {
+    return this.service.create(input);
+  }
+
+  @Mutation(() => Sweep)
+  cancelSweep(@Args('id', { type: () => ID }) id: string): Promise<Sweep> {
+    return this.service.cancel(id);
+  }
+
+  @ResolveField('runs', () => [Run])
+  runs(@Parent() sweep: Sweep): Promise<Run[]> {
+    return this.service.runs(sweep.id);
+  }
+
+  @ResolveField('bestRun', () => Run, { nullable: true })
+  bestRun(@Parent() sweep: Sweep): Promise<Run | null> {
+    return this.service.bestRun(sweep);
+  }
+}
+
+/** Run.sweep lives here so the runs module does not depend on sweeps. */
+@Resolver(() => Run)
+export class RunSweepResolver {
+  constructor(private readonly service: SweepsService) {}
+
+  @ResolveField('sweep', () => Sweep, { nullable: true })
+  sweep(@Parent() run: Run): Promise<Sweep | null> {
+    return run.sweepId ? this.service.find(run.sweepId) : Promise.resolve(null);
+  }
+}

@@ -1,0 +1,123 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../../../../libs/db/src/index.js';
+import { EarlyStoppingError, SearchSpaceError, gridPoint, parseEarlyStopping, parseSearchSpace } from '../../../../../libs/search/src/index.js';
+import { SweepScheduler, bestRunId, reportedMetrics } from '../../../../../libs/sweeps/src/index.js';
+import { collectReferences, planRun } from '../../../../../libs/training/src/index.js';
+import { AppError, isUuid } from '../../platform/app-error.js';
+import { DatasetsService } from '../datasets/datasets.service.js';
+import { ModelsService } from '../models/models.service.js';
+import type { RunRow } from '../runs/runs.repository.js';
+import type { CreateSweepInput, Sweep } from './dto/sweep.type.js';
+import { type SweepRow, SweepsRepository } from './sweeps.repository.js';
+
+export const MAX_TRIALS = 10_000;
+export const DEFAULT_PARALLELISM = 2;
+
+export function toSweep(row: SweepRow): Sweep {
+  return { ...row, objective: { metric: row.metric, goal: row.goal } };
+}
+
+@Injectable()
+export class SweepsService {
+  constructor(
+    private readonly sweeps: SweepsRepository,
+    private readonly datasets: DatasetsService,
+    private readonly models: ModelsService,
+    private readonly scheduler: SweepScheduler,
+  ) {}
+
+  /** Checks the whole sweep before writing it: the space against the spec's references, the objective against what runs report, one planned trial. */
+  async create(input: CreateSweepInput): Promise<Sweep> {
+    const name = input.name.trim();
+    if (!name) throw AppError.badInput('name must not be empty');
+    if (!Number.isInteger(input.maxTrials) || input.maxTrials < 1 || input.maxTrials > MAX_TRIALS) {
+      throw AppError.badInput(`maxTrials must be between 1 and ${MAX_TRIALS}, got ${input.maxTrials}`);
+    }
+    const parallelism = input.parallelism ?? DEFAULT_PARALLELISM;
+    if (parallelism < 1 || parallelism > 1000) throw AppError.badInput(`parallelism must be between 1 and 1000, got ${parallelism}`);
+    if (input.seed !== undefined && input.seed !== null && (input.seed < 0 || input.seed > 2 ** 31 - 1)) throw AppError.badInput(`seed must be between 0 and ${2 ** 31 - 1}`);
+    const dataset = await this.datasets.get(input.datasetId);
+    if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
+    const model = await this.models.get(input.modelId);
+
+    let space;
+    let earlyStopping;
+    try {
+      space = parseSearchSpace(input.searchSpace, input.strategy);
+    } catch (error) {
+      if (error instanceof SearchSpaceError) throw AppError.badInput(error.message.startsWith('searchSpace') ? error.message : `searchSpace: ${error.message}`);
+      throw error;
+    }
+    const references = collectReferences(model.spec);
+    for (const reference of references) {
+      if (!(reference in space)) throw AppError.badInput(`searchSpace: the model spec refers to $${reference}, but the search space has no parameter "${reference}"`);
+    }
+    for (const parameter of Object.keys(space)) {
+      if (!references.has(parameter)) throw AppError.badInput(`searchSpace.${parameter} is not used by the model spec (it refers to: ${[...references].map((r) => `$${r}`).join(', ') || 'none'})`);
+    }
+    const seed = input.seed ?? randomInt(2 ** 31 - 1);
+    // One concrete trial, planned now, catches a bad training config or target before anything is written.
+    const plan = planRun(model.spec, gridPoint(space, 0) ?? {}, input.training, this.datasets.columns(dataset), seed);
+    try {
+      earlyStopping = parseEarlyStopping(input.earlyStopping ?? null, input.strategy, plan.training.epochs);
+    } catch (error) {
+      if (error instanceof EarlyStoppingError) throw AppError.badInput(error.message.startsWith('earlyStopping') ? error.message : `earlyStopping: ${error.message}`);
+      throw error;
+    }
+    const reported = reportedMetrics((model.spec as { metrics?: unknown }).metrics, plan.training.validationSplit);
+    if (!reported.includes(input.objective.metric)) {
+      throw AppError.badInput(`objective.metric "${input.objective.metric}" is not reported by runs of this model (they report: ${reported.join(', ')})`);
+    }
+    const row = await this.sweeps.create({
+      id: randomUUID(),
+      name,
+      status: 'RUNNING',
+      strategy: input.strategy,
+      searchSpace: space as Prisma.InputJsonValue,
+      metric: input.objective.metric,
+      goal: input.objective.goal,
+      maxTrials: input.maxTrials,
+      parallelism,
+      earlyStopping: (earlyStopping ?? undefined) as Prisma.InputJsonValue | undefined,
+      training: input.training as Prisma.InputJsonValue,
+      seed,
+      datasetId: dataset.id,
+      modelId: model.id,
+    });
+    await this.scheduler.advance(row.id);
+    return toSweep((await this.sweeps.findById(row.id))!);
+  }
+
+  async get(id: string): Promise<Sweep> {
+    const row = isUuid(id) ? await this.sweeps.findById(id) : null;
+    if (!row) throw AppError.notFound('sweep', id);
+    return toSweep(row);
+  }
+
+  async find(id: string): Promise<Sweep | null> {
+    const row = isUuid(id) ? await this.sweeps.findById(id) : null;
+    return row ? toSweep(row) : null;
+  }
+
+  async list(): Promise<Sweep[]> {
+    return (await this.sweeps.findAll()).map(toSweep);
+  }
+
+  runs(sweepId: string): Promise<RunRow[]> {
+    return this.sweeps.trialRuns(sweepId);
+  }
+
+  async bestRun(sweep: Sweep): Promise<RunRow | null> {
+    const runs = await this.sweeps.trialRuns(sweep.id);
+    const id = bestRunId(runs, sweep.objective.metric, sweep.objective.goal);
+    return runs.find((run) => run.id === id) ?? null;
+  }
+
+  async cancel(id: string): Promise<Sweep> {
+    const sweep = await this.get(id);
+    if (sweep.status !== 'RUNNING') throw AppError.conflict(`sweep "${id}" has already ended (${sweep.status})`);
+    await this.scheduler.cancel(id);
+    return this.get(id);
+  }
+}

@@ -1,0 +1,45 @@
+/** Every error a client can see, as the GraphQL `extensions.code` and the REST status it maps to. */
+export enum AppErrorCode {
+  BadUserInput = 'BAD_USER_INPUT',
+  NotFound = 'NOT_FOUND',
+  Unauthenticated = 'UNAUTHENTICATED',
+  Conflict = 'CONFLICT',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+}
+
+export const HTTP_STATUS_BY_CODE: Record<AppErrorCode, number> = {
+  [AppErrorCode.BadUserInput]: 400,
+  [AppErrorCode.Unauthenticated]: 401,
+  [AppErrorCode.NotFound]: 404,
+  [AppErrorCode.Conflict]: 409,
+  [AppErrorCode.PayloadTooLarge]: 413,
+};
+
+export class AppError extends Error {
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  static badInput(message: string): AppError {
+    return new AppError(AppErrorCode.BadUserInput, message);
+  }
+
+  static notFound(kind: string, id: string): AppError {
+    return new AppError(AppErrorCode.NotFound, `${kind} "${id}" not found`);
+  }
+
+  static conflict(message: string): AppError {
+    return new AppError(AppErrorCode.Conflict, message);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs; anything else cannot name a record, so it is reported as not found rather than reaching the database. */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

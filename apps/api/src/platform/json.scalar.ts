@@ -1,0 +1,4 @@
+import { GraphQLJSON } from 'graphql-type-json';
+
+/** The contract's `JSON` scalar: any JSON value. */
+export const JSONScalar = GraphQLJSON;

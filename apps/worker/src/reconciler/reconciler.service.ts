@@ -1,0 +1,66 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
+import { PrismaService, RunEventsRepository } from '../../../../libs/db/src/index.js';
+import { JOB_QUEUE, type JobQueue } from '../../../../libs/queue/src/index.js';
+import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
+
+/**
+ * The database is the one source of truth and the queue only dispatches. At start and then
+ * periodically, this puts every QUEUED run (back) on the queue and hands runs whose worker
+ * stopped beating back to the queue with attempt + 1, or fails them after MAX_ATTEMPTS.
+ * Enqueueing is idempotent (job id = run id + attempt), so any number of workers may do it at once.
+ */
+@Injectable()
+export class ReconcilerService implements OnApplicationShutdown {
+  private readonly logger = new Logger(ReconcilerService.name);
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly events: RunEventsRepository,
+    private readonly sweeps: SweepScheduler,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  start(): void {
+    const every = Math.max(1_000, Math.floor(this.config.worker.heartbeatTimeoutMs / 2));
+    const tick = () => {
+      this.reconcile()
+        .catch((error: Error) => this.logger.warn(`reconcile failed: ${error.message}`))
+        .finally(() => {
+          this.timer = setTimeout(tick, every);
+        });
+    };
+    tick();
+  }
+
+  async reconcile(): Promise<{ requeued: number; failed: number; enqueued: number }> {
+    const timeoutMs = this.config.worker.heartbeatTimeoutMs;
+    const maxAttempts = this.config.worker.maxAttempts;
+    const lost = await this.prisma.$queryRaw<{ id: string; status: string; attempt: number }[]>`
+      UPDATE runs SET
+        status = (CASE WHEN attempt >= ${maxAttempts} THEN 'FAILED' ELSE 'QUEUED' END)::"RunStatus",
+        error = CASE WHEN attempt >= ${maxAttempts}
+          THEN 'the worker training this run was lost ' || attempt || ' time(s) (no heartbeat for ' || ${timeoutMs / 1000} || ' s); MAX_ATTEMPTS reached'
+          ELSE error END,
+        finished_at = CASE WHEN attempt >= ${maxAttempts} THEN now() ELSE NULL END,
+        attempt = CASE WHEN attempt >= ${maxAttempts} THEN attempt ELSE attempt + 1 END,
+        worker_id = NULL
+      WHERE status = 'RUNNING' AND heartbeat_at < now() - (${timeoutMs} * interval '1 millisecond')
+      RETURNING id, status::text AS status, attempt`;
+    for (const run of lost) {
+      this.logger.warn(`run ${run.id}: worker lost; ${run.status === 'FAILED' ? 'failed after max attempts' : `re-queued as attempt ${run.attempt}`}`);
+      await this.events.publish({ type: 'run', runId: run.id });
+    }
+    const queued = await this.prisma.run.findMany({ where: { status: 'QUEUED' }, select: { id: true, attempt: true }, orderBy: { createdAt: 'asc' } });
+    for (const run of queued) await this.queue.enqueue({ runId: run.id, attempt: run.attempt });
+    // A process lost between a trial's end and its sweep's next ask leaves the sweep short of trials: ask again.
+    for (const sweepId of await this.sweeps.runningSweepIds()) await this.sweeps.advance(sweepId);
+    return { requeued: lost.filter((run) => run.status === 'QUEUED').length, failed: lost.filter((run) => run.status === 'FAILED').length, enqueued: queued.length };
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.timer);
+  }
+}

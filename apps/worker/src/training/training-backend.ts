@@ -1,0 +1,18 @@
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
+import { selectBackend } from '../../../../libs/training/src/index.js';
+
+/** The TF.js backend this worker trains on, picked once at start (TRAINING_BACKEND forces one). */
+@Injectable()
+export class TrainingBackend implements OnModuleInit {
+  private readonly logger = new Logger(TrainingBackend.name);
+  device = 'unknown';
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async onModuleInit(): Promise<void> {
+    const selected = await selectBackend(this.config.worker.backend);
+    this.device = selected.device;
+    this.logger.log(`training backend: ${selected.device} (tried ${selected.tried.join(', ')})`);
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Prisma, PrismaService, type Run as RunRow, RunEventsRepository, type RunStatus } from '../../../../libs/db/src/index.js';
+import type { CheckpointArtifacts, TrainingConfig } from '../../../../libs/training/src/index.js';
+
+export type { RunRow };
+
+export interface EpochRecord {
+  runId: string;
+  workerId: string;
+  epoch: number;
+  metrics: Record<string, number>;
+  checkpoint?: CheckpointArtifacts;
+  training: TrainingConfig;
+}
+
+/** Everything the worker writes about a run. Each write names the worker, so a run taken over by another attempt is never overwritten. */
+@Injectable()
+export class TrainingRunsRepository {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly events: RunEventsRepository,
+  ) {}
+
+  /** Atomically takes a QUEUED run of this attempt; null when it was cancelled, taken or superseded. */
+  async claim(runId: string, attempt: number, workerId: string, device: string): Promise<RunRow | null> {
+    const { count } = await this.prisma.run.updateMany({
+      where: { id: runId, attempt, status: 'QUEUED' },
+      data: { status: 'RUNNING', workerId, device, heartbeatAt: new Date(), startedAt: new Date(), error: null },
+    });
+    if (count === 0) return null;
+    await this.events.publish({ type: 'run', runId });
+    return this.prisma.run.findUnique({ where: { id: runId } });
+  }
+
+  loadContext(run: RunRow) {
+    return Promise.all([
+      this.prisma.dataset.findUniqueOrThrow({ where: { id: run.datasetId } }),
+      this.prisma.modelDefinition.findUniqueOrThrow({ where: { id: run.modelId } }),
+    ]);
+  }
+
+  async savePreprocessing(runId: string, workerId: string, preprocessing: unknown): Promise<void> {
+    await this.prisma.run.updateMany({ where: { id: runId, workerId }, data: { preprocessing: preprocessing as Prisma.InputJsonValue } });
+  }
+
+  /** Heartbeat; returns whether the run should stop (cancel requested, or no longer this worker's). */
+  async heartbeat(runId: string, workerId: string): Promise<{ stop: boolean }> {
+    const rows = await this.prisma.$queryRaw<{ cancel_requested: boolean }[]>`
+      UPDATE runs SET heartbeat_at = now() WHERE id = ${runId}::uuid AND worker_id = ${workerId} AND status = 'RUNNING'
+      RETURNING cancel_requested`;
+    return { stop: rows.length === 0 || rows[0].cancel_requested };
+  }
+
+  /**
+   * One epoch's record in one transaction: its metric points (a multi-row insert; a point that
+   * exists is kept, so a resumed epoch never doubles one), the run's progress, and a checkpoint
+   * with the older ones beyond `keep` pruned.
+   */
+  async recordEpoch(record: EpochRecord): Promise<{ stop: boolean }> {
+    const now = new Date();
+    const names = Object.keys(record.metrics);
+    const values = names.map((name) => record.metrics[name]);
+    const result = await this.prisma.$transaction(async (tx) => {
+      const owned = await tx.run.updateMany({
+        where: { id: record.runId, workerId: record.workerId, status: 'RUNNING' },
+        data: { epochsCompleted: record.epoch, summary: record.metrics as Prisma.InputJsonValue, heartbeatAt: now },
+      });
+      if (owned.count === 0) return { stop: true };
+      await tx.$executeRaw`
+        INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
+        SELECT ${record.runId}::uuid, m.name, ${record.epoch}, ${record.epoch}, m.value, ${now}
+        FROM unnest(${names}::text[], ${values}::float8[]) AS m(name, value)
+        ON CONFLICT (run_id, name, step) DO NOTHING`;
+      if (record.checkpoint) {
+        const checkpoint = record.checkpoint;
+        const weights = new Uint8Array(checkpoint.weights);
+        await tx.checkpoint.upsert({
+          where: { runId_epoch: { runId: record.runId, epoch: record.epoch } },
+          update: {},
+          create: {
+            id: randomUUID(),
+            runId: record.runId,
+            epoch: record.epoch,
+            metrics: record.metrics as Prisma.InputJsonValue,
+            modelTopology: checkpoint.modelTopology as Prisma.InputJsonValue,
+            weightSpecs: checkpoint.weightSpecs as unknown as Prisma.InputJsonValue,
+            weights,
+            optimizerState: new Uint8Array(checkpoint.optimizerWeights),
+            trainingState: { optimizerSpecs: checkpoint.optimizerSpecs } as unknown as Prisma.InputJsonValue,
+            sizeBytes: weights.byteLength,
+          },
+        });
+        await this.pruneCheckpoints(tx, record.runId, record.training);
+      }
+      const run = await tx.run.findUniqueOrThrow({ where: { id: record.runId }, select: { cancelRequested: true } });
+      return { stop: run.cancelRequested };
+    });
+    await this.events.publish({
+      type: 'metrics',
+      runId: record.runId,
+      points: names.map((name, index) => ({ name, step: record.epoch, epoch: record.epoch, value: values[index], timestamp: now.toISOString() })),
+    });
+    await this.events.publish({ type: 'run', runId: record.runId });
+    return result;
+  }
+
+  /** Keeps the best `keep` checkpoints by the monitored metric, and always the latest (a resume starts from it). */
+  private async pruneCheckpoints(tx: Prisma.TransactionClient, runId: string, training: TrainingConfig): Promise<void> {
+    const all = await tx.checkpoint.findMany({ where: { runId }, select: { id: true, epoch: true, metrics: true }, orderBy: { epoch: 'desc' } });
+    const { keep, monitor, mode } = training.checkpoint;
+    const score = (metrics: unknown) => {
+      const value = (metrics as Record<string, number> | null)?.[monitor];
+      if (typeof value !== 'number' || Number.isNaN(value)) return Infinity;
+      return mode === 'min' ? value : -value;
+    };
+    const ranked = [...all].sort((a, b) => score(a.metrics) - score(b.metrics) || b.epoch - a.epoch);
+    const kept = new Set(ranked.slice(0, keep).map((checkpoint) => checkpoint.id));
+    if (all[0]) kept.add(all[0].id);
+    const drop = all.filter((checkpoint) => !kept.has(checkpoint.id)).map((checkpoint) => checkpoint.id);
+    if (drop.length) await tx.checkpoint.deleteMany({ where: { id: { in: drop } } });
+  }
+
+  async finish(runId: string, workerId: string, status: RunStatus, error: string | null = null): Promise<void> {
+    await this.prisma.run.updateMany({
+      where: { id: runId, workerId, status: 'RUNNING' },
+      data: { status, error, finishedAt: new Date(), heartbeatAt: new Date() },
+    });
+    await this.events.publish({ type: 'run', runId });
+  }
+}

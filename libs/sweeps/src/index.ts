@@ -1,0 +1,3 @@
+export * from './sweep-history.js';
+export * from './sweep-scheduler.service.js';
+export * from './sweeps.module.js';

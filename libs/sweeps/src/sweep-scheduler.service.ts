@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ColumnStats } from '../../datasets/src/index.js';
+import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } from '../../db/src/index.js';
+import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '../../queue/src/index.js';
+import { type EarlyStoppingRule, type SearchSpace, shouldPrune, suggest } from '../../search/src/index.js';
+import { SpecError, type TrainingConfig, planRun } from '../../training/src/index.js';
+import { trialHistory } from './sweep-history.js';
+
+/** A sweep whose first this-many trials all fail is failed: its setup, not its luck, is at fault. */
+export const FAILED_TRIALS_TO_GIVE_UP = 5;
+
+/**
+ * Drives sweeps from their state in PostgreSQL. Every decision (ask a trial, finish the sweep)
+ * happens under a per-sweep advisory lock inside one transaction, and a trial's index is unique
+ * per sweep, so any number of API and worker processes may call `advance` at any time: after a
+ * crash the next call simply continues, never asking a trial twice nor skipping one.
+ */
+@Injectable()
+export class SweepScheduler {
+  private readonly logger = new Logger(SweepScheduler.name);
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly events: RunEventsRepository,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+  ) {}
+
+  async advance(sweepId: string): Promise<void> {
+    const jobs = await this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
+        const sweep = await tx.sweep.findUnique({ where: { id: sweepId }, include: { dataset: true, model: true } });
+        if (!sweep || sweep.status !== 'RUNNING') return [];
+        const runs = await tx.run.findMany({
+          where: { sweepId },
+          select: { id: true, status: true, trialIndex: true, hyperparameters: true, summary: true, error: true, attempt: true },
+          orderBy: { trialIndex: 'asc' },
+        });
+        const first = runs.filter((run) => run.trialIndex !== null && run.trialIndex < FAILED_TRIALS_TO_GIVE_UP);
+        const allFailed = (list: typeof runs) => list.length > 0 && list.every((run) => run.status === 'FAILED');
+        if ((first.length === Math.min(FAILED_TRIALS_TO_GIVE_UP, sweep.maxTrials) && allFailed(first)) || (runs.length >= sweep.maxTrials && allFailed(runs))) {
+          await this.stopTrials(tx, sweepId);
+          await tx.sweep.update({
+            where: { id: sweepId },
+            data: { status: 'FAILED', finishedAt: new Date(), error: `the first ${first.length} trial(s) all failed; the first said: ${first[0].error ?? 'no error recorded'}` },
+          });
+          return [];
+        }
+
+        const history = trialHistory(runs, sweep.metric);
+        let active = history.filter((trial) => trial.state === 'pending').length;
+        let asked = runs.length;
+        let exhausted = false;
+        const jobs: TrainRunJob[] = [];
+        while (active < sweep.parallelism && asked < sweep.maxTrials) {
+          const params = suggest({
+            strategy: sweep.strategy,
+            space: sweep.searchSpace as unknown as SearchSpace,
+            goal: sweep.goal,
+            seed: sweep.seed,
+            trialIndex: asked,
+            history,
+            maxTrials: sweep.maxTrials,
+          });
+          if (!params) {
+            exhausted = true;
+            break;
+          }
+          const id = randomUUID();
+          try {
+            const plan = planRun(sweep.model.spec, params, sweep.training, sweep.dataset.columns as unknown as ColumnStats[], sweep.seed);
+            await tx.run.create({
+              data: {
+                id,
+                status: 'QUEUED',
+                datasetId: sweep.datasetId,
+                modelId: sweep.modelId,
+                sweepId,
+                trialIndex: asked,
+                hyperparameters: params as Prisma.InputJsonValue,
+                training: plan.training as unknown as Prisma.InputJsonValue,
+              },
+            });
+            jobs.push({ runId: id, attempt: 1 });
+            history.push({ index: asked, params, state: 'pending' });
+            active++;
+          } catch (error) {
+            if (!(error instanceof SpecError)) throw error;
+            // These values make no valid model (say, a kernel larger than its input): the trial fails, the sweep goes on.
+            await tx.run.create({
+              data: {
+                id,
+                status: 'FAILED',
+                datasetId: sweep.datasetId,
+                modelId: sweep.modelId,
+                sweepId,
+                trialIndex: asked,
+                hyperparameters: params as Prisma.InputJsonValue,
+                training: sweep.training as Prisma.InputJsonValue,
+                error: error.message,
+                finishedAt: new Date(),
+              },
+            });
+            history.push({ index: asked, params, state: 'failed' });
+          }
+          asked++;
+        }
+        if (active === 0 && (asked >= sweep.maxTrials || exhausted)) {
+          await tx.sweep.update({ where: { id: sweepId }, data: { status: 'SUCCEEDED', finishedAt: new Date() } });
+        }
+        return jobs;
+      },
+      { timeout: 30_000 },
+    );
+    for (const job of jobs) {
+      await this.queue.enqueue(job).catch((error: Error) => this.logger.warn(`trial run ${job.runId} waits for the reconciler: ${error.message}`));
+      await this.events.publish({ type: 'run', runId: job.runId });
+    }
+  }
+
+  /** Cancels the queued trials and asks the running ones to stop. */
+  private async stopTrials(tx: Prisma.TransactionClient, sweepId: string): Promise<void> {
+    await tx.run.updateMany({ where: { sweepId, status: 'QUEUED' }, data: { status: 'CANCELLED', finishedAt: new Date(), error: 'the sweep ended' } });
+    await tx.run.updateMany({ where: { sweepId, status: 'RUNNING' }, data: { cancelRequested: true } });
+  }
+
+  async cancel(sweepId: string): Promise<SweepRow | null> {
+    const cancelled = await this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
+      const sweep = await tx.sweep.findUnique({ where: { id: sweepId } });
+      if (!sweep || sweep.status !== 'RUNNING') return sweep;
+      const queued = await tx.run.findMany({ where: { sweepId, status: 'QUEUED' }, select: { id: true, attempt: true } });
+      await this.stopTrials(tx, sweepId);
+      const updated = await tx.sweep.update({ where: { id: sweepId }, data: { status: 'CANCELLED', finishedAt: new Date() } });
+      for (const run of queued) await this.queue.remove({ runId: run.id, attempt: run.attempt }).catch(() => undefined);
+      return updated;
+    });
+    return cancelled;
+  }
+
+  /** Whether the sweep's early-stopping rule prunes this trial after `epoch`; read from the database's metric points. */
+  async shouldPruneTrial(runId: string, sweepId: string, epoch: number): Promise<boolean> {
+    const sweep = await this.prisma.sweep.findUnique({ where: { id: sweepId } });
+    if (!sweep || !sweep.earlyStopping) return false;
+    const rule = sweep.earlyStopping as unknown as EarlyStoppingRule;
+    const runs = await this.prisma.run.findMany({
+      where: { sweepId },
+      select: { id: true, status: true, trialIndex: true, hyperparameters: true, summary: true },
+    });
+    const points = await this.prisma.metricPoint.findMany({
+      where: { run: { sweepId }, name: sweep.metric },
+      select: { runId: true, epoch: true, value: true },
+    });
+    const intermediates = new Map<string, Record<number, number>>();
+    for (const point of points) {
+      if (point.epoch === null) continue;
+      let series = intermediates.get(point.runId);
+      if (!series) intermediates.set(point.runId, (series = {}));
+      series[point.epoch] = point.value;
+    }
+    const history = trialHistory(runs, sweep.metric, intermediates);
+    const trial = history.find((record) => runs.find((run) => run.id === runId)?.trialIndex === record.index);
+    if (!trial || trial.intermediate?.[epoch] === undefined) return false;
+    return shouldPrune(rule, { goal: sweep.goal, trial, epoch, history });
+  }
+
+  runningSweepIds(): Promise<string[]> {
+    return this.prisma.sweep.findMany({ where: { status: 'RUNNING' }, select: { id: true } }).then((rows) => rows.map((row) => row.id));
+  }
+
+}

@@ -1,0 +1,56 @@
+import type { ColumnStats } from '../../datasets/src/index.js';
+import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelSpec } from './model-spec.js';
+import { type TrainingConfig, resolveTrainingConfig } from './training-config.js';
+import { SpecError, describe, isPlainObject } from './validation.js';
+
+export interface RunPlan {
+  spec: ModelSpec;
+  training: TrainingConfig;
+  hyperparameters: Record<string, unknown>;
+}
+
+/**
+ * Everything that can be known about a run before it trains: the spec with its values, the training
+ * config with defaults, and whether the two fit the dataset's columns. startRun and every sweep trial
+ * go through here, so a run that is queued can only fail on what the data itself holds.
+ */
+export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraining: unknown, columns: ColumnStats[], defaultSeed: number): RunPlan {
+  const hyperparameters = rawHyperparameters ?? {};
+  if (!isPlainObject(hyperparameters)) throw new SpecError(`hyperparameters must be an object of name → value, got ${describe(hyperparameters)}`);
+  const references = collectReferences(rawSpec);
+  for (const name of Object.keys(hyperparameters)) {
+    if (!references.has(name)) {
+      const used = [...references].map((reference) => `$${reference}`).join(', ') || 'none';
+      throw new SpecError(`hyperparameters.${name} is not used by the model spec (it refers to: ${used})`);
+    }
+  }
+  const spec = resolveModelSpec(rawSpec, hyperparameters);
+  const training = resolveTrainingConfig(rawTraining, columns, defaultSeed);
+  checkTarget(spec, training, columns);
+  return { spec, training, hyperparameters };
+}
+
+function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnStats[]): void {
+  const target = columns.find((column) => column.name === training.target)!;
+  const classification = CLASSIFICATION_LOSSES.includes(spec.loss);
+  if (target.type === 'STRING' && !classification) {
+    throw new SpecError(`training.target "${target.name}" holds text labels, so the loss must be a classification loss (sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`);
+  }
+  if (target.type === 'DATE') throw new SpecError(`training.target "${target.name}" is a DATE column; a target must be a number, boolean or label`);
+  if (classification && target.distinct !== null && target.distinct < 2) {
+    throw new SpecError(`training.target "${target.name}" is constant (a single value); classification needs at least 2 classes`);
+  }
+  if (spec.loss === 'binaryCrossentropy' && target.distinct !== null && target.distinct !== 2) {
+    throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${target.name}" has ${target.distinct}`);
+  }
+  const last = spec.layers[spec.layers.length - 1];
+  if (classification && last.type === 'dense' && typeof last.units === 'number' && target.distinct !== null) {
+    const expected = spec.loss === 'binaryCrossentropy' ? 1 : target.distinct;
+    if (last.units !== expected) {
+      throw new SpecError(`spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but training.target "${target.name}" has ${target.distinct} classes, so the output needs ${expected} unit(s)`);
+    }
+  }
+  if (!classification && last.type === 'dense' && typeof last.units === 'number' && last.units !== 1) {
+    throw new SpecError(`spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but a regression target needs 1 output unit`);
+  }
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type GraphQLField,
+  type GraphQLInputField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  buildClientSchema,
+  buildSchema,
+  getIntrospectionQuery,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
+  isScalarType,
+  isUnionType,
+} from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestStack } from './support/stack.js';
+
+const CONTRACT = resolve(import.meta.dirname, '..', '..', 'shared', 'contract', 'api.graphql');
+
+function kindOf(type: GraphQLNamedType): string {
+  if (isObjectType(type)) return 'object';
+  if (isInputObjectType(type)) return 'input';
+  if (isEnumType(type)) return 'enum';
+  if (isScalarType(type)) return 'scalar';
+  if (isInterfaceType(type)) return 'interface';
+  if (isUnionType(type)) return 'union';
+  return 'unknown';
+}
+
+/** Every difference between the contract and the served schema: missing types, fields, arguments, enum values, or a changed type. */
+export function contractDifferences(contract: GraphQLSchema, served: GraphQLSchema): string[] {
+  const problems: string[] = [];
+  for (const type of Object.values(contract.getTypeMap())) {
+    if (type.name.startsWith('__')) continue;
+    const servedType = served.getType(type.name);
+    if (!servedType) {
+      problems.push(`type ${type.name} is not served`);
+      continue;
+    }
+    if (kindOf(type) !== kindOf(servedType)) problems.push(`${type.name} is a ${kindOf(servedType)}, the contract says ${kindOf(type)}`);
+    if (isEnumType(type) && isEnumType(servedType)) {
+      const values = new Set(servedType.getValues().map((value) => value.name));
+      for (const value of type.getValues()) if (!values.has(value.name)) problems.push(`enum ${type.name} lacks ${value.name}`);
+    }
+    if ((isObjectType(type) || isInputObjectType(type)) && (isObjectType(servedType) || isInputObjectType(servedType))) {
+      const servedFields = servedType.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>;
+      for (const [name, field] of Object.entries(type.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>)) {
+        const servedField = servedFields[name];
+        if (!servedField) {
+          problems.push(`${type.name}.${name} is not served`);
+          continue;
+        }
+        if (String(field.type) !== String(servedField.type)) problems.push(`${type.name}.${name} is ${servedField.type}, the contract says ${field.type}`);
+        if ('args' in field && 'args' in servedField) {
+          for (const arg of field.args) {
+            const servedArg = servedField.args.find((candidate) => candidate.name === arg.name);
+            if (!servedArg) problems.push(`${type.name}.${name}(${arg.name}) is not served`);
+            else if (String(arg.type) !== String(servedArg.type)) problems.push(`${type.name}.${name}(${arg.name}) is ${servedArg.type}, the contract says ${arg.type}`);
+          }
+          for (const servedArg of servedField.args) {
+            if (!field.args.some((arg) => arg.name === servedArg.name) && String(servedArg.type).endsWith('!')) {
+              problems.push(`${type.name}.${name}(${servedArg.name}) is a required argument the contract does not have`);
+            }
+          }
+        }
+      }
+      if (isInputObjectType(servedType)) {
+        for (const [name, field] of Object.entries(servedType.getFields())) {
+          if (!(name in type.getFields()) && String(field.type).endsWith('!')) problems.push(`input ${type.name}.${name} is required but not in the contract`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+describe('the served GraphQL schema', () => {
+  const stack = new TestStack();
+  let served: GraphQLSchema;
+  const contract = buildSchema(readFileSync(CONTRACT, 'utf8'));
+
+  beforeAll(async () => {
+    await stack.start({ workers: 0 });
+    const { data } = await stack.gql(getIntrospectionQuery());
+    served = buildClientSchema(data as never);
+  });
+  afterAll(() => stack.stop());
+
+  it('serves every type, field, argument and enum value of the contract with the same types', () => {
+    expect(contractDifferences(contract, served)).toEqual([]);
+  });
+
+  it('the comparison itself catches a renamed field and a changed type', () => {
+    const altered = buildSchema(readFileSync(CONTRACT, 'utf8').replace('epochsCompleted: Int!', 'epochsDone: Int!').replace('maxTrials: Int!\n  parallelism', 'maxTrials: Float!\n  parallelism'));
+    expect(contractDifferences(contract, altered)).toEqual(expect.arrayContaining(['Run.epochsCompleted is not served', 'Sweep.maxTrials is Float!, the contract says Int!']));
+  });
+});
