@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { Cell } from './cells.js';
 import { DatasetError } from './dataset-error.js';
@@ -97,15 +96,13 @@ function checkHeader(columns: string[]): string[] {
   });
 }
 
-function csvMessage(error: CsvError): string {
+function csvMessage(error: CsvError, headerLength: number | undefined): string {
   const line = (error as unknown as { lines?: number }).lines;
   const where = line ? ` on line ${line}` : '';
   switch (error.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const record = (error as unknown as { record?: unknown[] }).record;
-      return `row${where} has ${record?.length ?? 'a different number of'} fields but the header has ${
-        (error as unknown as { columns?: unknown[] }).columns?.length ?? 'another number'
-      }`.replace(' has another number', ' does not match the header');
+      return `row${where} has ${record?.length ?? 'a different number of'} fields but the header has ${headerLength ?? 'another number'}`;
     }
     case 'CSV_MAX_RECORD_SIZE':
       return `a row${where} is longer than ${MAX_FIELD_BYTES} bytes`;
@@ -148,7 +145,7 @@ async function* readCsv(path: string, onColumns: (columns: string[]) => void): A
       yield { line: info.lines, cells };
     }
   } catch (error) {
-    if (error instanceof CsvError) throw new DatasetError(csvMessage(error));
+    if (error instanceof CsvError) throw new DatasetError(csvMessage(error, columns?.length));
     throw error;
   } finally {
     source.destroy();
@@ -156,50 +153,61 @@ async function* readCsv(path: string, onColumns: (columns: string[]) => void): A
   if (!columns) throw new DatasetError('the file is empty');
 }
 
-async function* readJsonLines(path: string, onColumns: (columns: string[]) => void): AsyncGenerator<DatasetRow> {
+/** Splits decoded text into lines; errors of the source (bad bytes) surface through the for-await. */
+async function* textLines(path: string): AsyncGenerator<string> {
   const decoded = createReadStream(path).pipe(new StrictUtf8Decoder());
-  const lines = createInterface({ input: Readable.from(decoded), crlfDelay: Infinity });
+  let rest = '';
+  try {
+    for await (const chunk of decoded as AsyncIterable<string>) {
+      rest += chunk;
+      if (rest.length > MAX_FIELD_BYTES * 2 && !rest.includes('\n')) throw new DatasetError(`a line is longer than ${MAX_FIELD_BYTES} bytes`);
+      const lines = rest.split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    }
+    if (rest) yield rest;
+  } finally {
+    decoded.destroy();
+  }
+}
+
+async function* readJsonLines(path: string, onColumns: (columns: string[]) => void): AsyncGenerator<DatasetRow> {
   const columns: string[] = [];
   const known = new Set<string>();
   let lineNumber = 0;
   let seenAny = false;
-  try {
-    for await (const text of lines) {
-      lineNumber++;
-      if (!text.trim()) continue;
-      seenAny = true;
-      if (text.length > MAX_FIELD_BYTES) throw new DatasetError(`line ${lineNumber} is longer than ${MAX_FIELD_BYTES} bytes`);
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        throw new DatasetError(`line ${lineNumber} is not valid JSON: ${(error as Error).message}`);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-        throw new DatasetError(`line ${lineNumber} must be a JSON object of column values`);
-      }
-      const cells: Record<string, Cell> = {};
-      let added = false;
-      for (const [key, cell] of Object.entries(value)) {
-        if (cell !== null && typeof cell === 'object') {
-          throw new DatasetError(`line ${lineNumber}, key "${key}": nested objects and arrays are not supported (rows must be flat)`);
-        }
-        const name = key.trim();
-        if (!name) throw new DatasetError(`line ${lineNumber} has an empty key`);
-        if (!known.has(name)) {
-          known.add(name);
-          columns.push(name);
-          added = true;
-          if (columns.length > MAX_COLUMNS) throw new DatasetError(`the file has more than ${MAX_COLUMNS} distinct keys`);
-        }
-        cells[name] = cell as Cell;
-      }
-      if (added) onColumns([...columns]);
-      yield { line: lineNumber, cells };
+  for await (const text of textLines(path)) {
+    lineNumber++;
+    if (!text.trim()) continue;
+    seenAny = true;
+    if (text.length > MAX_FIELD_BYTES) throw new DatasetError(`line ${lineNumber} is longer than ${MAX_FIELD_BYTES} bytes`);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new DatasetError(`line ${lineNumber} is not valid JSON: ${(error as Error).message}`);
     }
-  } finally {
-    lines.close();
-    decoded.destroy();
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new DatasetError(`line ${lineNumber} must be a JSON object of column values`);
+    }
+    const cells: Record<string, Cell> = {};
+    let added = false;
+    for (const [key, cell] of Object.entries(value)) {
+      if (cell !== null && typeof cell === 'object') {
+        throw new DatasetError(`line ${lineNumber}, key "${key}": nested objects and arrays are not supported (rows must be flat)`);
+      }
+      const name = key.trim();
+      if (!name) throw new DatasetError(`line ${lineNumber} has an empty key`);
+      if (!known.has(name)) {
+        known.add(name);
+        columns.push(name);
+        added = true;
+        if (columns.length > MAX_COLUMNS) throw new DatasetError(`the file has more than ${MAX_COLUMNS} distinct keys`);
+      }
+      cells[name] = cell as Cell;
+    }
+    if (added) onColumns([...columns]);
+    yield { line: lineNumber, cells };
   }
   if (!seenAny) throw new DatasetError('the file is empty');
 }

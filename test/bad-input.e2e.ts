@@ -1,0 +1,129 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { irisCsv } from './support/fixtures.js';
+import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
+import { TestStack } from './support/stack.js';
+
+/** Each bad input gets a 4xx / GraphQL error naming the fault, and the database holds nothing more afterwards. */
+describe('bad input', () => {
+  const stack = new TestStack();
+  let datasetId: string;
+  let modelId: string;
+
+  beforeAll(async () => {
+    await stack.start({ workers: 0 });
+    datasetId = (await stack.upload(irisCsv(), 'iris.csv')).body.id;
+    modelId = (await stack.gqlOk(CREATE_MODEL, { input: { name: 'mlp', spec: IRIS_MLP } })).createModel.id;
+  });
+  afterAll(() => stack.stop());
+
+  const uploads: [string, string | Buffer, string, RegExp][] = [
+    ['an empty file', '', 'empty.csv', /file is empty/],
+    ['a header only', 'a,b,c\n', 'header.csv', /header but no data rows/],
+    ['ragged rows', 'a,b,c\n1,2,3\n4,5\n', 'ragged.csv', /line 3 has 2 fields but the header has 3/],
+    ['a binary file', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d]), 'image.csv', /not text: it holds a NUL byte/],
+    ['invalid UTF-8', Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x2c, 0x31, 0x0a]), 'latin.csv', /not valid UTF-8/],
+    ['an unclosed quote', 'a,b\n"1,2\n', 'quote.csv', /quoted field.*never closed/],
+    ['a duplicate header', 'a,a\n1,2\n', 'dup.csv', /repeats the name "a"/],
+    ['a JSON Lines row that is not an object', '{"a":1}\n[1,2]\n', 'rows.jsonl', /line 2 must be a JSON object/],
+    ['nested JSON Lines values', '{"a":{"b":1}}\n', 'nested.jsonl', /line 1, key "a": nested objects/],
+    ['an unknown format', 'a,b\n1,2\n', 'data.bin', /cannot tell the format/],
+  ];
+
+  for (const [what, content, fileName, message] of uploads) {
+    it(`refuses ${what} with a 400 naming the fault`, async () => {
+      const before = await stack.counts();
+      const { status, body } = await stack.upload(content, fileName);
+      expect(status).toBe(400);
+      expect(body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(body.message).toMatch(message);
+      expect(await stack.counts()).toEqual(before);
+    });
+  }
+
+  it('refuses an upload without a file part', async () => {
+    const form = new FormData();
+    form.append('name', 'nothing');
+    const response = await fetch(`${stack.url}/v1/datasets`, { method: 'POST', body: form });
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toMatch(/"file" part/);
+  });
+
+  it('refuses an unknown format value', async () => {
+    const { status, body } = await stack.upload('a,b\n1,2\n', 'x.csv', { format: 'xlsx' });
+    expect(status).toBe(400);
+    expect(body.message).toMatch(/format must be one of csv, jsonl, got "xlsx"/);
+  });
+
+  const specs: [string, unknown, RegExp][] = [
+    ['an unknown layer type', { ...IRIS_MLP, layers: [{ type: 'quantumDense', units: 3 }] }, /spec\.layers\[0\]\.type: unknown layer type "quantumDense"/],
+    ['negative units', { ...IRIS_MLP, layers: [{ type: 'dense', units: -4 }] }, /spec\.layers\[0\] \(dense\)\.units must be at least 1, got -4/],
+    ['an unknown layer key', { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, unitz: 4 }] }, /spec\.layers\[0\] \(dense\)\.unitz is not a key of a dense layer/],
+    ['a dropout rate of 1.5', { ...IRIS_MLP, layers: [{ type: 'dropout', rate: 1.5 }, { type: 'dense', units: 3 }] }, /spec\.layers\[0\] \(dropout\)\.rate must be at most 0.99/],
+    ['an unknown loss', { ...IRIS_MLP, loss: 'hinge' }, /spec\.loss must be one of/],
+    ['an unknown optimizer', { ...IRIS_MLP, optimizer: { type: 'lion' } }, /spec\.optimizer\.type must be one of/],
+    ['an unknown metric', { ...IRIS_MLP, metrics: ['auc'] }, /spec\.metrics\[0\] must be one of/],
+    ['no layers', { ...IRIS_MLP, layers: [] }, /spec\.layers must be a non-empty list/],
+    ['a spec that is a string', 'dense', /spec must be an object/],
+    ['an unknown activation', { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, activation: 'relu7' }] }, /activation must be one of/],
+  ];
+  for (const [what, spec, message] of specs) {
+    it(`refuses a model spec with ${what} (BAD_USER_INPUT)`, async () => {
+      const before = await stack.counts();
+      const result = await stack.gql(CREATE_MODEL, { input: { name: 'bad', spec } });
+      expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0].message).toMatch(message);
+      expect(await stack.counts()).toEqual(before);
+    });
+  }
+
+  const runs: [string, () => Record<string, unknown>, string, RegExp][] = [
+    ['an unknown target column', () => ({ datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.01 }, training: { target: 'Colour' } }), 'BAD_USER_INPUT', /training\.target: unknown column "Colour"/],
+    ['a missing hyperparameter', () => ({ datasetId, modelId, hyperparameters: { hidden: 8 }, training: { target: 'Species' } }), 'BAD_USER_INPUT', /spec\.optimizer\.learningRate refers to \$lr, but no hyperparameter "lr" was given/],
+    ['a hyperparameter the spec does not use', () => ({ datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.1, depth: 3 }, training: { target: 'Species' } }), 'BAD_USER_INPUT', /hyperparameters\.depth is not used/],
+    ['a value that breaks the spec', () => ({ datasetId, modelId, hyperparameters: { hidden: -1, lr: 0.1 }, training: { target: 'Species' } }), 'BAD_USER_INPUT', /spec\.layers\[0\] \(dense\)\.units must be at least 1, got -1/],
+    ['negative epochs', () => ({ datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.1 }, training: { target: 'Species', epochs: -3 } }), 'BAD_USER_INPUT', /training\.epochs must be at least 1, got -3/],
+    ['batch size 0', () => ({ datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.1 }, training: { target: 'Species', batchSize: 0 } }), 'BAD_USER_INPUT', /training\.batchSize must be at least 1, got 0/],
+    ['an unknown training key', () => ({ datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.1 }, training: { target: 'Species', epoch: 3 } }), 'BAD_USER_INPUT', /training\.epoch is not a known key/],
+    ['a regression loss on a text target', () => ({ datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.1 }, training: { target: 'Species', features: ['Petal Length (cm)'] }, spec: true }), 'BAD_USER_INPUT', /holds text labels/],
+    ['an unknown dataset', () => ({ datasetId: '00000000-0000-4000-8000-000000000000', modelId, hyperparameters: { hidden: 8, lr: 0.1 }, training: { target: 'Species' } }), 'NOT_FOUND', /dataset "00000000-0000-4000-8000-000000000000" not found/],
+    ['an id that is not a UUID', () => ({ datasetId: 'iris', modelId, hyperparameters: { hidden: 8, lr: 0.1 }, training: { target: 'Species' } }), 'NOT_FOUND', /dataset "iris" not found/],
+  ];
+  for (const [what, input, code, message] of runs) {
+    it(`refuses a run with ${what} (${code})`, async () => {
+      let runInput = input();
+      if (runInput.spec) {
+        const regression = (await stack.gqlOk(CREATE_MODEL, { input: { name: 'reg', spec: { ...IRIS_MLP, loss: 'meanSquaredError', layers: [{ type: 'dense', units: '$hidden' }, { type: 'dense', units: 1 }], optimizer: { type: 'sgd', learningRate: '$lr' } } } })).createModel;
+        runInput = { ...runInput, modelId: regression.id };
+        delete runInput.spec;
+      }
+      const before = await stack.counts();
+      const result = await stack.gql(START_RUN, { input: runInput });
+      expect(result.errors?.[0].extensions?.code).toBe(code);
+      expect(result.errors?.[0].message).toMatch(message);
+      expect(await stack.counts()).toEqual(before);
+    });
+  }
+
+  it('answers unknown ids with 404 over REST and NOT_FOUND over GraphQL', async () => {
+    for (const path of ['/v1/datasets/00000000-0000-4000-8000-000000000000/download', '/v1/datasets/../../etc/passwd/download', '/v1/checkpoints/nope/model.json', '/v1/checkpoints/00000000-0000-4000-8000-000000000000/weights.bin']) {
+      const response = await fetch(`${stack.url}${path}`);
+      expect(response.status, path).toBe(404);
+      expect((await response.json()).statusCode).toBe(404);
+    }
+    const result = await stack.gql(`mutation { cancelRun(id: "not-a-uuid") { id } }`);
+    expect(result.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const deleted = await stack.gql(`mutation { deleteDataset(id: "00000000-0000-4000-8000-000000000000") }`);
+    expect(deleted.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('keeps an uploaded file name out of every path', async () => {
+    const { status, body } = await stack.upload('a,b\n1,x\n2,y\n', '../../../../tmp/evil.csv');
+    expect(status).toBe(201);
+    // The multipart parser keeps only the base name, and even that is only a label.
+    expect(body.name).toBe('evil.csv');
+    expect(readdirSync(`${stack.dataDir}/datasets`)).toEqual(expect.not.arrayContaining(['evil.csv']));
+    expect(readdirSync(`${stack.dataDir}/datasets`)).toContain(body.id);
+    expect(existsSync('/tmp/evil.csv')).toBe(false);
+  });
+});
