@@ -1,0 +1,255 @@
+/**
+ * Training throughput benchmark: tf.layers models on the best TF.js backend vs a PyTorch peer.
+ *
+ *   npm run bench:train [-- --backend wasm|cpu|webgpu] [--samples 8192] [--epochs 2] [--models mlp,cnn]
+ *                          [--fit model|fast] [--no-peer] [--threads N] [--wasm-threads N]
+ * --threads: torch.set_num_threads for the PyTorch peer (default 2).
+ * --wasm-threads: XNNPACK pool size for the wasm backend (default 1; >1 uses wasm-kernels/threads.ts).
+ * --fit: `fast` (default) trains with libs/training/src/fast-fit.ts, `model` with LayersModel.fit.
+ *
+ * Synthetic data of MNIST shape (784 floats / 28x28x1, 10 classes). Models:
+ *   mlp: 784-128(relu)-10(softmax), batch 128
+ *   cnn: conv3x3x16(relu)-maxpool2-conv3x3x32(relu)-maxpool2-flatten-dense10(softmax), batch 64
+ * Adam(1e-3) + sparseCategoricalCrossentropy. One warm-up epoch, then `epochs` timed epochs.
+ * The peer (bench/torch_peer.py) runs when `/usr/bin/python3 -c 'import torch'` works.
+ * Results: bench/results/train.json (one object per model) and a table on stdout.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { fastFit } from '../libs/training/src/fast-fit.js';
+import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
+import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
+
+type ModelName = 'mlp' | 'cnn';
+type Backend = 'wasm' | 'cpu' | 'webgpu';
+
+interface Options {
+  backend: Backend;
+  samples: number;
+  epochs: number;
+  models: ModelName[];
+  fit: 'model' | 'fast';
+  peer: boolean;
+  threads: number;
+  wasmThreads: number;
+}
+
+export interface BenchRow {
+  model: ModelName;
+  backend: string;
+  batchSize: number;
+  samplesPerSec: number;
+  peer: string | null;
+  peerSamplesPerSec: number | null;
+  ratio: number | null;
+}
+
+const BATCH: Record<ModelName, number> = { mlp: 128, cnn: 64 };
+
+// Source layout: bench/train.bench.ts; compiled: dist/bench/train.bench.js. Find the repo root either way.
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..') : join(here, '..');
+
+function parseArgs(argv: string[]): Options {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    if (i >= 0) return argv[i + 1];
+    const eq = argv.find((a) => a.startsWith(`--${name}=`));
+    return eq?.slice(name.length + 3);
+  };
+  const backend = (get('backend') ?? 'wasm') as Backend;
+  if (!['wasm', 'cpu', 'webgpu'].includes(backend)) throw new Error(`--backend must be wasm|cpu|webgpu, got ${backend}`);
+  const models = (get('models') ?? 'mlp,cnn').split(',').filter(Boolean) as ModelName[];
+  for (const m of models) if (!(m in BATCH)) throw new Error(`unknown model ${m}`);
+  const fit = (get('fit') ?? 'fast') as 'model' | 'fast';
+  if (fit !== 'model' && fit !== 'fast') throw new Error(`--fit must be model|fast`);
+  return {
+    backend,
+    samples: Number(get('samples') ?? 8192),
+    epochs: Math.max(2, Number(get('epochs') ?? 2)),
+    models,
+    fit,
+    peer: !argv.includes('--no-peer'),
+    threads: Number(get('threads') ?? 2),
+    wasmThreads: Number(get('wasm-threads') ?? 1),
+  };
+}
+
+async function setupBackend(backend: Backend, threads: number): Promise<string> {
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmTrainingKernels();
+    if (threads > 1) {
+      // Opt-in: multi-threaded XNNPACK (see wasm-kernels/threads.ts). On the 2-vCPU bench machine it is SLOWER
+      // (the pool's spinning workers compete with the JS thread), hence the default of 1.
+      const restore = enableWasmThreads(threads);
+      let ok = false;
+      try {
+        ok = await tf.setBackend('wasm');
+      } catch {
+        ok = false;
+      } finally {
+        restore();
+      }
+      if (!ok) throw new Error('wasm backend with threads failed to initialize; retry with --threads 1');
+      await tf.ready();
+      return `wasm ${wasm.getThreadsCount()}T`;
+    }
+  } else if (backend === 'webgpu') {
+    // Dawn-based WebGPU for Node (npm `webgpu`), then the tfjs webgpu backend.
+    const { create, globals } = (await import('webgpu')) as unknown as {
+      create: (opts: string[]) => GPU;
+      globals: Record<string, unknown>;
+    };
+    Object.assign(globalThis, globals);
+    const gpu = create([]);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) {
+      throw new Error('--backend webgpu: no WebGPU adapter found (no GPU / Vulkan driver on this machine)');
+    }
+    await import('@tensorflow/tfjs-backend-webgpu');
+  }
+  const ok = await tf.setBackend(backend);
+  if (!ok) throw new Error(`tf.setBackend('${backend}') failed`);
+  await tf.ready();
+  return backend === 'wasm' ? 'wasm 1T' : tf.getBackend();
+}
+
+function buildModel(name: ModelName): tf.Sequential {
+  const L = tf.layers;
+  const model =
+    name === 'mlp'
+      ? tf.sequential({
+          layers: [
+            L.dense({ inputShape: [784], units: 128, activation: 'relu' }),
+            L.dense({ units: 10, activation: 'softmax' }),
+          ],
+        })
+      : tf.sequential({
+          layers: [
+            L.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
+            L.maxPooling2d({ poolSize: 2 }),
+            L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+            L.maxPooling2d({ poolSize: 2 }),
+            L.flatten(),
+            L.dense({ units: 10, activation: 'softmax' }),
+          ],
+        });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+  return model;
+}
+
+async function benchModel(name: ModelName, o: Options): Promise<number> {
+  const n = o.samples;
+  const xs = name === 'mlp' ? tf.randomUniform([n, 784], 0, 1, 'float32', 1) : tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 1);
+  const ys = tf.randomUniform([n], 0, 10, 'int32', 2).cast('float32');
+  const model = buildModel(name);
+  const batchSize = BATCH[name];
+  const fit = async (epochs: number) => {
+    if (o.fit === 'fast') await fastFit(model, xs, ys, { epochs, batchSize, shuffle: true });
+    else await model.fit(xs, ys, { epochs, batchSize, shuffle: true, verbose: 0 });
+  };
+  await fit(1); // warm-up
+  const t0 = performance.now();
+  await fit(o.epochs);
+  const seconds = (performance.now() - t0) / 1000;
+  model.dispose();
+  xs.dispose();
+  ys.dispose();
+  return (n * o.epochs) / seconds;
+}
+
+interface PeerResult {
+  torch: string;
+  device: string;
+  threads: number;
+  results: Array<{ model: ModelName; batchSize: number; samplesPerSec: number }>;
+}
+
+function runPeer(o: Options): PeerResult | null {
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    console.warn('peer: PyTorch not available (`/usr/bin/python3 -c "import torch"` failed); peer = null');
+    return null;
+  }
+  let device = 'cpu';
+  if (o.backend === 'webgpu') {
+    const cuda = spawnSync(py, ['-c', 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'], { stdio: 'ignore' });
+    if (cuda.status === 0) device = 'cuda';
+  }
+  const args = [
+    join(repoRoot, 'bench', 'torch_peer.py'),
+    '--models', o.models.join(','),
+    '--samples', String(o.samples),
+    '--epochs', String(o.epochs),
+    '--threads', String(o.threads),
+    '--device', device,
+    '--mlp-batch', String(BATCH.mlp),
+    '--cnn-batch', String(BATCH.cnn),
+  ];
+  const r = spawnSync(py, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) {
+    console.warn(`peer: torch_peer.py failed (${r.status}): ${r.stderr}`);
+    return null;
+  }
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line) as PeerResult;
+}
+
+function printTable(rows: BenchRow[]): void {
+  const head = ['model', 'backend', 'batch', 'samples/s', 'peer', 'peer samples/s', 'ratio'];
+  const body = rows.map((r) => [
+    r.model,
+    r.backend,
+    String(r.batchSize),
+    r.samplesPerSec.toFixed(0),
+    r.peer ?? '-',
+    r.peerSamplesPerSec == null ? '-' : r.peerSamplesPerSec.toFixed(0),
+    r.ratio == null ? '-' : r.ratio.toFixed(2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const fmt = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(fmt(head));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const b of body) console.log(fmt(b));
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const backend = await setupBackend(o.backend, o.wasmThreads);
+  const backendLabel = o.fit === 'fast' ? `${backend} (fastFit)` : `${backend} (model.fit)`;
+  console.log(`backend: ${backend}, samples: ${o.samples}, timed epochs: ${o.epochs}, fit: ${o.fit}`);
+  const ours: Partial<Record<ModelName, number>> = {};
+  for (const m of o.models) {
+    ours[m] = await benchModel(m, o);
+    console.log(`${m}: ${ours[m]!.toFixed(0)} samples/s`);
+  }
+  const peer = o.peer ? runPeer(o) : null;
+  const rows: BenchRow[] = o.models.map((m) => {
+    const p = peer?.results.find((r) => r.model === m);
+    const peerSps = p ? p.samplesPerSec : null;
+    return {
+      model: m,
+      backend: backendLabel,
+      batchSize: BATCH[m],
+      samplesPerSec: ours[m]!,
+      peer: peer ? `pytorch ${peer.torch} ${peer.device}${peer.device === 'cpu' ? ` ${peer.threads} threads` : ''}` : null,
+      peerSamplesPerSec: peerSps,
+      ratio: peerSps ? ours[m]! / peerSps : null,
+    };
+  });
+  const outDir = join(repoRoot, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'train.json'), JSON.stringify(rows, null, 2) + '\n');
+  printTable(rows);
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

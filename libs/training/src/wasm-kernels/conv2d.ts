@@ -1,0 +1,178 @@
+/**
+ * Conv2DBackpropFilter (missing in tfjs-backend-wasm) and a faster Conv2DBackpropInput.
+ *
+ * Both are expressed as im2col/col2im loops over the wasm heap plus ONE untransposed BatchMatMul, which
+ * the wasm backend runs through XNNPACK (its transposed matmul paths are ~10x slower):
+ *   dW[R, Cout]   = colsT[R, P] @ dy[P, Cout]        (R = KH*KW*Cin, P = N*OH*OW)
+ *   dcols[P, R]   = dy[P, Cout] @ W^T[Cout, R]   ->  dx = col2im(dcols)
+ */
+import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { f32, matMulNN, reshaped, transposeLast2, type WasmKernelArgs } from './heap.js';
+
+type Shape4 = [number, number, number, number];
+
+export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x, dy } = inputs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
+  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+  const padT = info.padInfo.top;
+  const padL = info.padInfo.left;
+  const R = KH * KW * Cin;
+  const P = N * OH * OW;
+  const channelsLast = fmt === 'channelsLast';
+
+  const cols = backend.makeOutput([1, R, P], 'float32');
+  const dyTmp = channelsLast ? null : backend.makeOutput([1, P, Cout], 'float32');
+  // Views only after all allocations.
+  const xv = f32(backend, x);
+  const cv = f32(backend, cols);
+  const xsN = H * W * Cin;
+  const xsH = channelsLast ? W * Cin : W;
+  const xsW = channelsLast ? Cin : 1;
+  const xsC = channelsLast ? 1 : H * W;
+
+  for (let kh = 0; kh < KH; kh++) {
+    const ihOff = kh * dH - padT;
+    for (let kw = 0; kw < KW; kw++) {
+      const iwOff = kw * dW - padL;
+      // Valid ow range: 0 <= ow*sW + iwOff < W.
+      let ow0 = iwOff >= 0 ? 0 : Math.ceil(-iwOff / sW);
+      let ow1 = Math.ceil((W - iwOff) / sW); // exclusive
+      if (ow0 > OW) ow0 = OW;
+      if (ow1 > OW) ow1 = OW;
+      if (ow1 < ow0) ow1 = ow0;
+      const step = sW * xsW;
+      for (let ci = 0; ci < Cin; ci++) {
+        let p = ((kh * KW + kw) * Cin + ci) * P;
+        for (let n = 0; n < N; n++) {
+          const xn = n * xsN + ci * xsC;
+          for (let oh = 0; oh < OH; oh++) {
+            const ih = oh * sH + ihOff;
+            if (ih < 0 || ih >= H) {
+              cv.fill(0, p, p + OW);
+              p += OW;
+              continue;
+            }
+            for (let ow = 0; ow < ow0; ow++) cv[p++] = 0;
+            let xi = xn + ih * xsH + (ow0 * sW + iwOff) * xsW;
+            for (let ow = ow0; ow < ow1; ow++) {
+              cv[p++] = xv[xi];
+              xi += step;
+            }
+            for (let ow = ow1; ow < OW; ow++) cv[p++] = 0;
+          }
+        }
+      }
+    }
+  }
+
+  let dyMat = reshaped(dy, [1, P, Cout]);
+  if (dyTmp) {
+    // NCHW dy [N, Cout, OH*OW] -> [N, OH*OW, Cout]
+    transposeLast2(f32(backend, dy), f32(backend, dyTmp), N, Cout, OH * OW);
+    dyMat = dyTmp;
+  }
+  const out = matMulNN(backend, cols, dyMat);
+  backend.disposeData(cols.dataId);
+  if (dyTmp) backend.disposeData(dyTmp.dataId);
+  return { dataId: out.dataId, shape: [KH, KW, Cin, Cout], dtype: 'float32' };
+}
+
+/**
+ * Stride-1 case: dx = conv2d(dy, W') with W'[kh,kw,co,ci] = W[KH-1-kh, KW-1-kw, ci, co] and padding
+ * (K-1-pad) on each side, run by the wasm backend's own (XNNPACK) Conv2D kernel.
+ */
+function backpropInputAsConv(
+  backend: WasmKernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo,
+): TensorInfo | null {
+  const { filterHeight: KH, filterWidth: KW, inChannels: Cin, outChannels: Cout } = info;
+  const pt = KH - 1 - info.padInfo.top;
+  const pb = KH - 1 - info.padInfo.bottom;
+  const pl = KW - 1 - info.padInfo.left;
+  const pr = KW - 1 - info.padInfo.right;
+  if (pt < 0 || pb < 0 || pl < 0 || pr < 0) return null;
+  const conv = tf.getKernel('Conv2D', 'wasm');
+  if (!conv) return null;
+  const wf = backend.makeOutput([KH, KW, Cout, Cin], 'float32');
+  const src = f32(backend, filter);
+  const dst = f32(backend, wf);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const so = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * Cin * Cout;
+      const d0 = (kh * KW + kw) * Cout * Cin;
+      for (let ci = 0; ci < Cin; ci++) {
+        for (let co = 0; co < Cout; co++) dst[d0 + co * Cin + ci] = src[so + ci * Cout + co];
+      }
+    }
+  }
+  const out = conv.kernelFunc({
+    inputs: { x: dy, filter: wf },
+    backend: backend as unknown as tf.KernelBackend,
+    attrs: { strides: 1, pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]], dataFormat: 'NHWC', dilations: 1 },
+  }) as TensorInfo;
+  backend.disposeData(wf.dataId);
+  return out;
+}
+
+/** Returns a Conv2DBackpropInput kernel that handles NHWC itself and defers NCHW to `fallback`. */
+export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
+  return ((args: WasmKernelArgs): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs;
+    const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as Conv2DBackpropInputAttrs;
+    const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+    if (fmt !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+      return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const info = tf.backend_util.computeConv2DInfo(
+      inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, fmt);
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
+    const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+    if (sH === 1 && sW === 1 && dH === 1 && dW === 1) {
+      const viaConv = backpropInputAsConv(backend, dy, filter, info);
+      if (viaConv) return viaConv;
+    }
+    const padT = info.padInfo.top;
+    const padL = info.padInfo.left;
+    const R = KH * KW * Cin;
+    const P = N * OH * OW;
+
+    const wT = backend.makeOutput([1, Cout, R], 'float32');
+    transposeLast2(f32(backend, filter), f32(backend, wT), 1, R, Cout);
+    const dcols = matMulNN(backend, reshaped(dy, [1, P, Cout]), wT);
+    backend.disposeData(wT.dataId);
+    const dx = backend.makeOutput([...inputShape], 'float32');
+    const dxv = f32(backend, dx);
+    const dc = f32(backend, dcols);
+    dxv.fill(0);
+    let p = 0;
+    for (let n = 0; n < N; n++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const ihBase = oh * sH - padT;
+        for (let ow = 0; ow < OW; ow++, p++) {
+          const iwBase = ow * sW - padL;
+          const cBase = p * R;
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = ihBase + kh * dH;
+            if (ih < 0 || ih >= H) continue;
+            const rowBase = (n * H + ih) * W;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = iwBase + kw * dW;
+              if (iw < 0 || iw >= W) continue;
+              const xo = (rowBase + iw) * Cin;
+              const co = cBase + (kh * KW + kw) * Cin;
+              for (let ci = 0; ci < Cin; ci++) dxv[xo + ci] += dc[co + ci];
+            }
+          }
+        }
+      }
+    }
+    backend.disposeData(dcols.dataId);
+    return dx;
+  }) as unknown as KernelFunc;
+}

@@ -1,0 +1,61 @@
+/**
+ * Training kernels for the TF.js wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 has no kernels for Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter,
+ * DepthwiseConv2dNativeBackpropInput and UnsortedSegmentSum, so tf.layers conv1d/conv2d/separable/depthwise
+ * conv and embedding layers cannot be trained on it. Some existing kernels used by training are slow
+ * (transposed BatchMatMul, Conv2DBackpropInput, MaxPoolGrad); those are replaced by faster versions that
+ * defer to the original kernel for the cases they do not handle.
+ *
+ * Call registerWasmTrainingKernels() once (idempotent), before or after tf.setBackend('wasm').
+ */
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { conv2DBackpropFilter, makeConv2DBackpropInput } from './conv2d.js';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
+import { setNativeBatchMatMul } from './heap.js';
+import { makeBatchMatMul } from './matmul.js';
+import { makeMaxPoolGrad } from './pool.js';
+import { unsortedSegmentSum } from './segment.js';
+
+const BACKEND = 'wasm';
+let registered = false;
+
+/** Kernels added (missing from tfjs-backend-wasm). */
+export const ADDED_KERNELS = [
+  'Conv2DBackpropFilter',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'UnsortedSegmentSum',
+] as const;
+
+/** Built-in wasm kernels replaced by faster versions (the originals remain the fallback). */
+export const REPLACED_KERNELS = ['BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad'] as const;
+
+function put(config: KernelConfig): void {
+  if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
+  tf.registerKernel(config);
+}
+
+function replace(name: string, make: (native: KernelFunc) => KernelFunc): void {
+  const native = tf.getKernel(name, BACKEND);
+  if (!native) throw new Error(`wasm-kernels: the wasm backend has no ${name} kernel to wrap`);
+  if (name === 'BatchMatMul') setNativeBatchMatMul(native.kernelFunc);
+  // Keep the native setupFunc: it cwraps the wasm function the fallback needs.
+  put({ ...native, kernelFunc: make(native.kernelFunc) } as KernelConfig);
+}
+
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  registered = true;
+  replace('BatchMatMul', makeBatchMatMul);
+  replace('Conv2DBackpropInput', makeConv2DBackpropInput);
+  replace('MaxPoolGrad', makeMaxPoolGrad);
+  const add = (kernelName: string, kernelFunc: unknown) =>
+    put({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as KernelFunc });
+  add('Conv2DBackpropFilter', conv2DBackpropFilter);
+  add('DepthwiseConv2dNativeBackpropFilter', depthwiseConv2dNativeBackpropFilter);
+  add('DepthwiseConv2dNativeBackpropInput', depthwiseConv2dNativeBackpropInput);
+  add('UnsortedSegmentSum', unsortedSegmentSum);
+}

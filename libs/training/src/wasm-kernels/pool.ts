@@ -1,0 +1,66 @@
+/**
+ * Faster MaxPoolGrad for the wasm backend (the built-in one took ~22 ms for a [64,26,26,16] 2x2 pool).
+ * Same semantics as the cpu backend: the gradient goes to the first maximum of each window.
+ */
+import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { f32, type WasmKernelArgs } from './heap.js';
+
+type Shape4 = [number, number, number, number];
+
+export function makeMaxPoolGrad(fallback: KernelFunc): KernelFunc {
+  return ((args: WasmKernelArgs): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const { dy, input } = inputs;
+    if (dy.dtype !== 'float32' || input.dtype !== 'float32') {
+      return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as MaxPoolGradAttrs;
+    const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const { strideHeight: sH, strideWidth: sW, effectiveFilterHeight: KH, effectiveFilterWidth: KW } = info;
+    const { dilationHeight: dH, dilationWidth: dW } = info;
+    const padT = info.padInfo.top;
+    const padL = info.padInfo.left;
+
+    const dx = backend.makeOutput([...input.shape], 'float32');
+    const dxv = f32(backend, dx);
+    const xv = f32(backend, input);
+    const dyv = f32(backend, dy);
+    dxv.fill(0);
+    const best = new Float32Array(C);
+    const bestIdx = new Int32Array(C);
+    for (let n = 0; n < N; n++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const ihBase = oh * sH - padT;
+        for (let ow = 0; ow < OW; ow++) {
+          const iwBase = ow * sW - padL;
+          best.fill(-Infinity);
+          bestIdx.fill(-1);
+          for (let kh = 0; kh < KH; kh += dH) {
+            const ih = ihBase + kh;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < KW; kw += dW) {
+              const iw = iwBase + kw;
+              if (iw < 0 || iw >= W) continue;
+              const xo = ((n * H + ih) * W + iw) * C;
+              for (let c = 0; c < C; c++) {
+                const v = xv[xo + c];
+                if (v > best[c]) {
+                  best[c] = v;
+                  bestIdx[c] = xo + c;
+                }
+              }
+            }
+          }
+          const dyo = ((n * OH + oh) * OW + ow) * C;
+          for (let c = 0; c < C; c++) {
+            const idx = bestIdx[c];
+            if (idx >= 0) dxv[idx] += dyv[dyo + c];
+          }
+        }
+      }
+    }
+    return dx;
+  }) as unknown as KernelFunc;
+}

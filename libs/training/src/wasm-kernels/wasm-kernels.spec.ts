@@ -1,0 +1,363 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADDED_KERNELS, REPLACED_KERNELS, registerWasmTrainingKernels } from './index.js';
+
+type Spec = { shape: number[]; dtype?: 'float32' | 'int32'; values?: ArrayLike<number> };
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Runs a kernel on `backend` with tensors made from the same values; returns its outputs' values and shapes. */
+async function runOn(
+  backend: 'cpu' | 'wasm',
+  kernel: string,
+  inputs: Record<string, Spec>,
+  attrs: Record<string, unknown>,
+): Promise<Array<{ shape: number[]; values: Float32Array | Int32Array }>> {
+  await tf.setBackend(backend);
+  const made: Record<string, tf.Tensor> = {};
+  let seed = 1;
+  for (const [name, s] of Object.entries(inputs)) {
+    const n = sizeOf(s.shape);
+    const values = s.values ?? rand(n, 7919 * seed++);
+    made[name] = tf.tensor(Array.from(values), s.shape, s.dtype ?? 'float32');
+  }
+  const out = tf.engine().runKernel(kernel, made as never, attrs as never) as tf.Tensor | tf.Tensor[];
+  const outs = Array.isArray(out) ? out : [out];
+  const res = [];
+  for (const o of outs) {
+    res.push({ shape: o.shape, values: (await o.data()) as Float32Array | Int32Array });
+    o.dispose();
+  }
+  Object.values(made).forEach((t) => t.dispose());
+  return res;
+}
+
+async function compare(kernel: string, inputs: Record<string, Spec>, attrs: Record<string, unknown>): Promise<number> {
+  const cpu = await runOn('cpu', kernel, inputs, attrs);
+  await tf.setBackend('wasm');
+  const tensorsBefore = tf.memory().numTensors;
+  const idsBefore = tf.backend().numDataIds();
+  const wasm = await runOn('wasm', kernel, inputs, attrs);
+  // No leaked tensors nor leaked heap temporaries.
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
+  expect(tf.backend().numDataIds()).toBe(idsBefore);
+  expect(wasm.length).toBe(cpu.length);
+  let maxDiff = 0;
+  for (let k = 0; k < cpu.length; k++) {
+    expect(wasm[k].shape).toEqual(cpu[k].shape);
+    const a = cpu[k].values;
+    const b = wasm[k].values;
+    expect(b.length).toBe(a.length);
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  }
+  return maxDiff;
+}
+
+function convOutShape(
+  x: number[], f: number[], strides: number, pad: unknown, dilations = 1, depthwise = false,
+): number[] {
+  const info = tf.backend_util.computeConv2DInfo(
+    x as [number, number, number, number], f as [number, number, number, number], strides, dilations,
+    pad as 'same', undefined, depthwise);
+  return info.outShape;
+}
+
+const TOL = 1e-4;
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  registerWasmTrainingKernels(); // idempotent
+  await tf.setBackend('wasm');
+  await tf.ready();
+});
+
+describe('registerWasmTrainingKernels', () => {
+  it('registers every kernel on the wasm backend', () => {
+    for (const k of [...ADDED_KERNELS, ...REPLACED_KERNELS]) expect(tf.getKernel(k, 'wasm'), k).toBeDefined();
+  });
+});
+
+const pads: unknown[] = ['same', 'valid', [[0, 0], [1, 2], [2, 0], [0, 0]]];
+
+describe('Conv2DBackpropFilter', () => {
+  const cases: Array<[number[], number[]]> = [
+    [[2, 9, 9, 3], [3, 3, 3, 4]],
+    [[3, 10, 7, 2], [2, 3, 2, 5]],
+    [[2, 8, 8, 1], [3, 3, 1, 16]],
+    [[1, 6, 6, 4], [1, 1, 4, 3]],
+  ];
+  for (const [xs, fs] of cases) {
+    for (const strides of [1, 2]) {
+      for (const pad of pads) {
+        it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
+          const dyShape = convOutShape(xs, fs, strides, pad);
+          const d = await compare('Conv2DBackpropFilter', { x: { shape: xs }, dy: { shape: dyShape } },
+            { strides, pad, dataFormat: 'NHWC', filterShape: fs });
+          expect(d).toBeLessThanOrEqual(TOL);
+        });
+      }
+    }
+  }
+  it('NCHW', async () => {
+    const xs = [2, 3, 9, 8];
+    const fs = [3, 3, 3, 4];
+    const d = await compare('Conv2DBackpropFilter', { x: { shape: xs }, dy: { shape: [2, 4, 5, 4] } },
+      { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: fs });
+    expect(d).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('Conv2DBackpropInput (replaced)', () => {
+  const cases: Array<[number[], number[]]> = [
+    [[2, 9, 9, 3], [3, 3, 3, 4]],
+    [[3, 10, 7, 2], [2, 3, 2, 5]],
+    [[2, 13, 13, 16], [3, 3, 16, 32]],
+  ];
+  for (const [xs, fs] of cases) {
+    for (const strides of [1, 2]) {
+      for (const pad of pads) {
+        it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
+          const dyShape = convOutShape(xs, fs, strides, pad);
+          const d = await compare('Conv2DBackpropInput', { dy: { shape: dyShape }, filter: { shape: fs } },
+            { inputShape: xs, strides, pad, dataFormat: 'NHWC' });
+          expect(d).toBeLessThanOrEqual(TOL);
+        });
+      }
+    }
+  }
+});
+
+describe('DepthwiseConv2dNativeBackpropFilter / BackpropInput', () => {
+  const cases: Array<[number[], number[], number, number]> = [
+    // x, filter, strides, dilations
+    [[2, 9, 9, 3], [3, 3, 3, 1], 1, 1],
+    [[2, 9, 9, 3], [3, 3, 3, 2], 2, 1],
+    [[1, 7, 7, 4], [5, 5, 4, 1], 2, 1],
+  ];
+  for (const [xs, fs, strides, dilations] of cases) {
+    for (const pad of ['same', 'valid']) {
+      const name = `x=${xs} f=${fs} s=${strides} d=${dilations} pad=${pad}`;
+      const dyShape = convOutShape(xs, fs, strides, pad, dilations, true);
+      it(`filter ${name}`, async () => {
+        const d = await compare('DepthwiseConv2dNativeBackpropFilter', { x: { shape: xs }, dy: { shape: dyShape } },
+          { strides, dilations, pad, filterShape: fs });
+        expect(d).toBeLessThanOrEqual(TOL);
+      });
+      it(`input ${name}`, async () => {
+        const d = await compare('DepthwiseConv2dNativeBackpropInput', { dy: { shape: dyShape }, filter: { shape: fs } },
+          { strides, dilations, pad, inputShape: xs });
+        expect(d).toBeLessThanOrEqual(TOL);
+      });
+    }
+  }
+});
+
+// The cpu backend's depthwise backprop kernels ignore `dilations` (tfjs' gradient refuses dilations > 1, so they are
+// never called with it). Reference for dilated cases: a dilation-d KxK filter equals an undilated filter of size
+// (K-1)*d+1 with zeros between the taps.
+describe('Depthwise backprop with dilations (vs undilated equivalent on cpu)', () => {
+  const cases: Array<[number[], number[], number, string]> = [
+    [[2, 10, 8, 2], [3, 2, 2, 3], 2, 'valid'],
+    [[2, 10, 8, 2], [3, 2, 2, 1], 2, 'same'],
+    [[1, 9, 9, 3], [2, 2, 3, 2], 3, 'valid'],
+  ];
+  for (const [xs, fs, d, pad] of cases) {
+    const [KH, KW, C, M] = fs;
+    const eff = [(KH - 1) * d + 1, (KW - 1) * d + 1, C, M];
+    const dyShape = convOutShape(xs, fs, 1, pad, d, true);
+    const tapIndex = (kh: number, kw: number) => (kh * d * eff[1] + kw * d) * C * M;
+    it(`input x=${xs} f=${fs} d=${d} ${pad}`, async () => {
+      const w = rand(sizeOf(fs), 11);
+      const wEff = new Float32Array(sizeOf(eff));
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          for (let j = 0; j < C * M; j++) wEff[tapIndex(kh, kw) + j] = w[(kh * KW + kw) * C * M + j];
+        }
+      }
+      const dy = rand(sizeOf(dyShape), 13);
+      const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput',
+        { dy: { shape: dyShape, values: dy }, filter: { shape: eff, values: wEff } },
+        { strides: 1, dilations: 1, pad, inputShape: xs });
+      const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput',
+        { dy: { shape: dyShape, values: dy }, filter: { shape: fs, values: w } },
+        { strides: 1, dilations: d, pad, inputShape: xs });
+      let diff = 0;
+      for (let i = 0; i < ref[0].values.length; i++) diff = Math.max(diff, Math.abs(ref[0].values[i] - got[0].values[i]));
+      expect(got[0].shape).toEqual(xs);
+      expect(diff).toBeLessThanOrEqual(TOL);
+    });
+    it(`filter x=${xs} f=${fs} d=${d} ${pad}`, async () => {
+      const x = rand(sizeOf(xs), 17);
+      const dy = rand(sizeOf(dyShape), 19);
+      const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter',
+        { x: { shape: xs, values: x }, dy: { shape: dyShape, values: dy } },
+        { strides: 1, dilations: 1, pad, filterShape: eff });
+      const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter',
+        { x: { shape: xs, values: x }, dy: { shape: dyShape, values: dy } },
+        { strides: 1, dilations: d, pad, filterShape: fs });
+      expect(got[0].shape).toEqual(fs);
+      let diff = 0;
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          for (let j = 0; j < C * M; j++) {
+            const a = ref[0].values[tapIndex(kh, kw) + j];
+            const b = got[0].values[(kh * KW + kw) * C * M + j];
+            diff = Math.max(diff, Math.abs(a - b));
+          }
+        }
+      }
+      expect(diff).toBeLessThanOrEqual(TOL);
+    });
+  }
+});
+
+describe('UnsortedSegmentSum', () => {
+  it('2-D data, repeated and out-of-range ids', async () => {
+    const ids = [0, 2, 2, 5, 1, 0, 7, -1, 3, 3];
+    const d = await compare('UnsortedSegmentSum',
+      { x: { shape: [10, 4] }, segmentIds: { shape: [10], dtype: 'int32', values: ids } }, { numSegments: 6 });
+    expect(d).toBeLessThanOrEqual(TOL);
+  });
+  it('3-D data', async () => {
+    const ids = [4, 0, 4];
+    const d = await compare('UnsortedSegmentSum',
+      { x: { shape: [3, 4, 5] }, segmentIds: { shape: [3], dtype: 'int32', values: ids } }, { numSegments: 5 });
+    expect(d).toBeLessThanOrEqual(TOL);
+  });
+  it('int32 data', async () => {
+    const d = await compare('UnsortedSegmentSum', {
+      x: { shape: [4, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+      segmentIds: { shape: [4], dtype: 'int32', values: [1, 1, 0, 2] },
+    }, { numSegments: 3 });
+    expect(d).toBe(0);
+  });
+});
+
+describe('MaxPoolGrad (replaced) and AvgPoolGrad (built in)', () => {
+  const cases: Array<[number[], number, number, string]> = [
+    [[2, 8, 8, 3], 2, 2, 'valid'],
+    [[2, 9, 9, 3], 2, 2, 'same'],
+    [[2, 9, 7, 4], 3, 1, 'same'],
+    [[1, 11, 11, 32], 2, 2, 'valid'],
+    [[2, 10, 10, 2], 3, 2, 'valid'],
+  ];
+  for (const [xs, filterSize, strides, pad] of cases) {
+    const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], filterSize, strides, 1, pad as 'same');
+    for (const kernel of ['MaxPoolGrad', 'AvgPoolGrad']) {
+      it(`${kernel} x=${xs} k=${filterSize} s=${strides} ${pad}`, async () => {
+        // MaxPoolGrad's `output` input is unused by both backends; pass a tensor of the right shape.
+        const inputs: Record<string, Spec> = { dy: { shape: info.outShape }, input: { shape: xs } };
+        if (kernel === 'MaxPoolGrad') inputs.output = { shape: info.outShape };
+        const d = await compare(kernel, inputs, { filterSize, strides, pad });
+        expect(d).toBeLessThanOrEqual(TOL);
+      });
+    }
+  }
+});
+
+describe('BatchMatMul (replaced for transposed operands)', () => {
+  const cases: Array<[number[], number[], boolean, boolean]> = [
+    [[1, 7, 5], [1, 5, 3], false, false],
+    [[1, 5, 7], [1, 5, 3], true, false],
+    [[1, 7, 5], [1, 3, 5], false, true],
+    [[1, 5, 7], [1, 3, 5], true, true],
+    [[3, 5, 7], [3, 3, 5], true, true],
+    [[3, 6, 4], [1, 6, 5], true, false],
+    [[40, 33], [40, 20], true, false],
+  ];
+  for (const [as, bs, transposeA, transposeB] of cases) {
+    it(`a=${as} b=${bs} tA=${transposeA} tB=${transposeB}`, async () => {
+      const d = await compare('BatchMatMul', { a: { shape: as }, b: { shape: bs } }, { transposeA, transposeB });
+      expect(d).toBeLessThanOrEqual(TOL);
+    });
+  }
+});
+
+describe('gradients through tf.grad match cpu', () => {
+  async function gradsOn(backend: 'cpu' | 'wasm', f: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor) {
+    await tf.setBackend(backend);
+    const x = tf.tensor4d(rand(2 * 9 * 9 * 4, 3), [2, 9, 9, 4]);
+    const w = tf.tensor4d(rand(3 * 3 * 4 * 2, 5), [3, 3, 4, 2]);
+    const [gx, gw] = tf.grads((a, b) => tf.sum(f(a as tf.Tensor4D, b as tf.Tensor4D)))([x, w]);
+    const res = [await gx.data(), await gw.data()];
+    tf.dispose([x, w, gx, gw]);
+    return res;
+  }
+  const fns: Record<string, (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor> = {
+    conv2d: (x, w) => tf.maxPool(tf.relu(tf.conv2d(x, w, 1, 'same')), 2, 2, 'valid'),
+    conv2dStrided: (x, w) => tf.avgPool(tf.conv2d(x, w, 2, 'same'), 2, 1, 'same'),
+    depthwise: (x, w) => tf.depthwiseConv2d(x, w, 1, 'same'),
+    separable: (x, w) => tf.separableConv2d(x, w, tf.ones([1, 1, 8, 3]) as tf.Tensor4D, 1, 'valid'),
+  };
+  for (const [name, f] of Object.entries(fns)) {
+    it(name, async () => {
+      const c = await gradsOn('cpu', f);
+      const before = tf.memory().numTensors;
+      const w = await gradsOn('wasm', f);
+      expect(tf.memory().numTensors).toBe(before);
+      for (let k = 0; k < 2; k++) {
+        let d = 0;
+        for (let i = 0; i < c[k].length; i++) d = Math.max(d, Math.abs(c[k][i] - w[k][i]));
+        expect(d).toBeLessThanOrEqual(TOL);
+      }
+    });
+  }
+});
+
+describe('training on wasm', () => {
+  it('trains conv + embedding layer models one epoch without error or leaks', async () => {
+    await tf.setBackend('wasm');
+    const L = tf.layers;
+    const image = tf.sequential({
+      layers: [
+        L.conv2d({ inputShape: [12, 12, 2], filters: 4, kernelSize: 3, activation: 'relu', padding: 'same' }),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same' }),
+        L.separableConv2d({ filters: 4, kernelSize: 3, strides: 2 }),
+        L.averagePooling2d({ poolSize: 2, padding: 'same' }),
+        L.batchNormalization({}),
+        L.flatten(),
+        L.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    const text = tf.sequential({
+      layers: [
+        L.embedding({ inputShape: [6], inputDim: 20, outputDim: 5 }),
+        L.conv1d({ filters: 4, kernelSize: 3, activation: 'relu' }),
+        L.maxPooling1d({ poolSize: 2 }),
+        L.layerNormalization({}),
+        L.lstm({ units: 4, returnSequences: true }),
+        L.gru({ units: 3 }),
+        L.dense({ units: 3, activation: 'softmax' }),
+      ],
+    });
+    for (const [model, x] of [
+      [image, tf.randomNormal([16, 12, 12, 2], 0, 1, 'float32', 1)],
+      [text, tf.randomUniform([16, 6], 0, 20, 'int32', 2)],
+    ] as Array<[tf.Sequential, tf.Tensor]>) {
+      model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+      const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3));
+      await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 }); // warm up (optimizer slots)
+      const before = tf.memory().numTensors;
+      const h = await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+      expect(Number.isFinite(h.history.loss[0] as number)).toBe(true);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y]);
+      model.dispose();
+    }
+  });
+});
