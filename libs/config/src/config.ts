@@ -3,7 +3,14 @@ import { resolve } from 'node:path';
 /** The one typed view of the process environment; nothing else reads process.env. */
 export interface AppConfig {
   port: number;
+  /**
+   * The PostgreSQL URL. When DATABASE_URL is unset (`embeddedDatabase`), `npm start` starts an
+   * embedded PostgreSQL under DATA_DIR/postgres and puts its URL here before anything connects;
+   * until then (and for a lone API or worker process) it is the local default below.
+   */
   databaseUrl: string;
+  /** True when DATABASE_URL is unset: `npm start` runs its own PostgreSQL. */
+  embeddedDatabase: boolean;
   /** Unset means the embedded queue driver. */
   redisUrl: string | undefined;
   dataDir: string;
@@ -37,7 +44,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     port: int(env, 'PORT', 3000),
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/trainer',
-    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    embeddedDatabase: !env.DATABASE_URL,
+    redisUrl: env.REDIS_URL || undefined,
     dataDir: resolve(env.DATA_DIR || './.data'),
     apiKey: env.API_KEY || undefined,
     queue: { name: env.QUEUE_NAME || 'training', prefix: env.QUEUE_PREFIX || 'trainer' },

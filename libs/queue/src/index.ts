@@ -1,3 +1,4 @@
 export * from './bullmq-job-queue.js';
 export * from './job-queue.port.js';
 export * from './queue.module.js';
+export * from './pgboss-job-queue.js';

@@ -1,10 +1,16 @@
 import { BullModule, getQueueToken } from '@nestjs/bullmq';
-import { type DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../config/src/index.js';
 import { BullmqJobQueue } from './bullmq-job-queue.js';
 import { JOB_QUEUE, type JobQueue } from './job-queue.port.js';
+import { PgBossJobQueue } from './pgboss-job-queue.js';
+
+/** Which driver a config picks: BullMQ when REDIS_URL is set, else pg-boss on the service's PostgreSQL. */
+export function queueDriverFor(config: Pick<AppConfig, 'redisUrl'>): 'bullmq' | 'pg-boss' {
+  return config.redisUrl ? 'bullmq' : 'pg-boss';
+}
 
 @Global()
 @Module({})
@@ -13,7 +19,27 @@ export class QueueModule implements OnApplicationShutdown {
 
   static register(config: AppConfig): DynamicModule {
     const redisUrl = config.redisUrl;
-    if (!redisUrl) throw new Error('REDIS_URL is required by the BullMQ queue driver');
+    if (!redisUrl) {
+      const logger = new Logger('PgBossJobQueue');
+      return {
+        module: QueueModule,
+        providers: [
+          {
+            provide: JOB_QUEUE,
+            useFactory: async () => {
+              const queue = new PgBossJobQueue({
+                databaseUrl: config.databaseUrl,
+                queueName: config.queue.name,
+                onError: (error) => logger.warn(error.message),
+              });
+              await queue.start();
+              return queue;
+            },
+          },
+        ],
+        exports: [JOB_QUEUE],
+      };
+    }
     return {
       module: QueueModule,
       imports: [
@@ -36,5 +62,7 @@ export class QueueModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.queue.stopConsuming();
+    // BullModule closes its own queue; the pg-boss driver is ours to close.
+    if (this.queue instanceof PgBossJobQueue) await this.queue.close();
   }
 }
