@@ -28,6 +28,40 @@ export function makeMaxPoolGrad(fallback: KernelFunc): KernelFunc {
     const xv = f32(backend, input);
     const dyv = f32(backend, dy);
     dxv.fill(0);
+    if (
+      KH === 2 && KW === 2 && sH === 2 && sW === 2 && dH === 1 && dW === 1 && padT === 0 && padL === 0 &&
+      OH * 2 <= H && OW * 2 <= W
+    ) {
+      // Common case (2x2 pool, stride 2, windows fully inside): unrolled, no bounds checks.
+      const rowStride = W * C;
+      for (let n = 0; n < N; n++) {
+        for (let oh = 0; oh < OH; oh++) {
+          let dyo = (n * OH + oh) * OW * C;
+          for (let ow = 0; ow < OW; ow++) {
+            const b0 = ((n * H + oh * 2) * W + ow * 2) * C;
+            for (let c = 0; c < C; c++, dyo++) {
+              const i0 = b0 + c;
+              const i1 = i0 + C;
+              const i2 = i0 + rowStride;
+              const i3 = i2 + C;
+              const a0 = xv[i0];
+              const a1 = xv[i1];
+              const a2 = xv[i2];
+              const a3 = xv[i3];
+              // First maximum in scan order (i0, i1, i2, i3), like the cpu backend (windows holding NaN may
+              // route their gradient differently).
+              const m01 = a1 > a0 ? a1 : a0;
+              const j01 = a1 > a0 ? i1 : i0;
+              const m23 = a3 > a2 ? a3 : a2;
+              const j23 = a3 > a2 ? i3 : i2;
+              const m = m23 > m01 ? m23 : m01;
+              if (m > -Infinity) dxv[m23 > m01 ? j23 : j01] += dyv[dyo];
+            }
+          }
+        }
+      }
+      return dx;
+    }
     const best = new Float32Array(C);
     const bestIdx = new Int32Array(C);
     for (let n = 0; n < N; n++) {
