@@ -171,7 +171,7 @@ export class TestStack {
   async upload(content: string | Buffer, fileName: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
-    form.append('file', new Blob([content]), fileName);
+    form.append('file', new Blob([content as BlobPart]), fileName);
     const response = await fetch(`${this.url}/v1/datasets`, { method: 'POST', body: form, headers });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }

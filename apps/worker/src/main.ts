@@ -3,18 +3,47 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfig } from '../../../libs/config/src/index.js';
 import { applyMigrations } from '../../../libs/db/src/index.js';
+import { JOB_QUEUE, type JobQueue } from '../../../libs/queue/src/index.js';
 import { JobDispatcher } from './jobs/job-dispatcher.service.js';
 import { ReconcilerService } from './reconciler/reconciler.service.js';
 import { TrainingBackend } from './training/training-backend.js';
+import { TrainingProcessor } from './training/training.processor.js';
 import { WorkerModule } from './worker.module.js';
+
+/** After SIGTERM the worker must be gone within this long, whatever it was doing. */
+const SHUTDOWN_DEADLINE_MS = 9_000;
 
 export async function startWorker(config = loadConfig()) {
   await applyMigrations(config.databaseUrl);
   const app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: ['error', 'warn', 'log'] });
-  app.enableShutdownHooks();
-  await app.get(JobDispatcher).start();
+  const dispatcher = app.get(JobDispatcher);
+  const processor = app.get(TrainingProcessor);
+  const queue = app.get<JobQueue>(JOB_QUEUE);
+  const logger = new Logger('Worker');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing the current batch, checkpointing and handing runs back`);
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    processor.beginShutdown();
+    app.get(ReconcilerService).onApplicationShutdown();
+    await dispatcher.stop();
+    // Their jobs have completed now, so the same job ids can be queued again for the next worker.
+    for (const job of processor.handedBack) await queue.enqueue(job).catch((error: Error) => logger.warn(`re-enqueue ${job.runId}: ${error.message} (the reconciler will)`));
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await dispatcher.start();
   app.get(ReconcilerService).start();
-  Logger.log(`worker ready: backend ${app.get(TrainingBackend).device}, concurrency ${config.worker.concurrency}`, 'Main');
+  logger.log(`worker ready: backend ${app.get(TrainingBackend).device}, concurrency ${config.worker.concurrency}, queue ${queue.driver}`);
   return app;
 }
 

@@ -3,3 +3,5 @@ export * from './migrate.js';
 export * from './prisma.service.js';
 export * from './run-events.repository.js';
 export * from './generated/client.js';
+export * from './retry.js';
+export * from './embedded-postgres.js';

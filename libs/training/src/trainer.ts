@@ -23,12 +23,19 @@ export interface EpochReport {
 
 export interface TrainerHooks {
   onEpoch(report: EpochReport): Promise<void>;
+  /**
+   * Called instead of onEpoch when training stops part-way through an epoch: the partial epoch
+   * is not reported, but its weights are handed over so a resume loses nothing.
+   */
+  onInterrupted?(state: { lastCompletedEpoch: number; batchesIntoEpoch: number; checkpoint: CheckpointArtifacts }): Promise<void>;
   /** Read at every batch; must be cheap (a flag kept up to date elsewhere). */
   shouldStop(): boolean;
 }
 
 export interface TrainResult {
   epochsCompleted: number;
+  /** Stopped between the batches of an epoch rather than at its end. */
+  interrupted: boolean;
   stopReason: 'completed' | 'early-stopped' | 'stopped';
   summary: Record<string, number>;
 }
@@ -43,7 +50,8 @@ function isImprovement(value: number, best: number | undefined, mode: 'min' | 'm
   return mode === 'min' ? value < best - minDelta : value > best + minDelta;
 }
 
-async function snapshot(model: tf.LayersModel, optimizer: tf.Optimizer): Promise<CheckpointArtifacts> {
+/** The model's topology, weights and optimiser state, as a checkpoint stores them. */
+export async function snapshotModel(model: tf.LayersModel, optimizer: tf.Optimizer = model.optimizer): Promise<CheckpointArtifacts> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -135,6 +143,8 @@ export async function trainModel(options: {
   let epochsCompleted = initialEpoch;
   let summary: Record<string, number> = {};
   let pending: Promise<void> = Promise.resolve();
+  let batchesIntoEpoch = 0;
+  let interrupted = false;
 
   try {
     await model.fit(xTrain, yTrain, {
@@ -146,7 +156,11 @@ export async function trainModel(options: {
       verbose: 0,
       yieldEvery: 'auto',
       callbacks: {
+        onEpochBegin: async () => {
+          batchesIntoEpoch = 0;
+        },
         onBatchBegin: async () => {
+          batchesIntoEpoch++;
           setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
           step++;
           if (hooks.shouldStop()) {
@@ -156,6 +170,11 @@ export async function trainModel(options: {
         },
         onEpochEnd: async (epochIndex, logs) => {
           await pending;
+          if (batchesIntoEpoch < stepsPerEpoch) {
+            interrupted = true;
+            if (hooks.onInterrupted) pending = hooks.onInterrupted({ lastCompletedEpoch: epochIndex, batchesIntoEpoch, checkpoint: await snapshotModel(model, optimizer) });
+            return;
+          }
           const epoch = epochIndex + 1;
           const metrics: Record<string, number> = {};
           for (const [key, value] of Object.entries(logs ?? {})) metrics[metricName(key)] = value as number;
@@ -196,7 +215,7 @@ export async function trainModel(options: {
           }
           if (lastEpoch && bestWeights) model.setWeights(bestWeights);
           const due = epoch % training.checkpoint.every === 0 || lastEpoch;
-          const checkpoint = due ? await snapshot(model, optimizer) : undefined;
+          const checkpoint = due ? await snapshotModel(model, optimizer) : undefined;
           // Persisting runs while the next epoch trains; the next epoch end waits for it.
           pending = hooks.onEpoch({ epoch, metrics, checkpoint });
         },
@@ -207,5 +226,29 @@ export async function trainModel(options: {
     bestWeights?.forEach((tensor) => tensor.dispose());
     tf.dispose([x, y, xTrain, yTrain, xVal, yVal].filter((t): t is tf.Tensor2D => t !== undefined));
   }
-  return { epochsCompleted, stopReason, summary };
+  return { epochsCompleted, interrupted, stopReason, summary };
+}
+
+export interface StoredCheckpoint {
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weights: ArrayBuffer;
+  optimizerSpecs?: tf.io.WeightsManifestEntry[];
+  optimizerWeights?: ArrayBuffer;
+}
+
+/**
+ * Puts a checkpoint's weights and optimiser state (moments, iteration count) into a freshly built
+ * model of the same spec. Both are matched by position: layer names differ between processes.
+ */
+export async function restoreCheckpoint(model: tf.LayersModel, checkpoint: StoredCheckpoint): Promise<void> {
+  const weights = tf.io.decodeWeights(checkpoint.weights, checkpoint.weightSpecs);
+  const tensors = checkpoint.weightSpecs.map((spec) => weights[spec.name]);
+  model.setWeights(tensors);
+  tf.dispose(tensors);
+  if (checkpoint.optimizerSpecs?.length && checkpoint.optimizerWeights) {
+    const state = tf.io.decodeWeights(checkpoint.optimizerWeights, checkpoint.optimizerSpecs);
+    const named = checkpoint.optimizerSpecs.map((spec) => ({ name: spec.name, tensor: state[spec.name] }));
+    await model.optimizer.setWeights(named);
+    tf.dispose(named.map((entry) => entry.tensor));
+  }
 }

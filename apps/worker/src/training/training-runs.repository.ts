@@ -121,6 +121,52 @@ export class TrainingRunsRepository {
     if (drop.length) await tx.checkpoint.deleteMany({ where: { id: { in: drop } } });
   }
 
+  /** The checkpoint a resumed attempt starts from: the latest one. */
+  latestCheckpoint(runId: string) {
+    return this.prisma.checkpoint.findFirst({ where: { runId }, orderBy: { epoch: 'desc' } });
+  }
+
+  /**
+   * Rewinds a resumed run to the checkpoint it restarts from: the points of epochs after it are
+   * removed (they are trained again), so every step of the final series is there exactly once.
+   */
+  async rewindTo(runId: string, workerId: string, epoch: number): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.metricPoint.deleteMany({ where: { runId, epoch: { gt: epoch } } }),
+      this.prisma.run.updateMany({ where: { id: runId, workerId }, data: { epochsCompleted: epoch } }),
+    ]);
+  }
+
+  /**
+   * A worker stopping (SIGTERM) saves the weights it has (the epoch it was in is not reported)
+   * and returns the run to the queue as it is: a graceful stop is not a loss, so the attempt stays.
+   */
+  async handBack(runId: string, workerId: string, lastCompletedEpoch: number, checkpoint: CheckpointArtifacts, training: TrainingConfig): Promise<boolean> {
+    const weights = new Uint8Array(checkpoint.weights);
+    const state = {
+      weightSpecs: checkpoint.weightSpecs as unknown as Prisma.InputJsonValue,
+      modelTopology: checkpoint.modelTopology as Prisma.InputJsonValue,
+      weights,
+      optimizerState: new Uint8Array(checkpoint.optimizerWeights),
+      trainingState: { optimizerSpecs: checkpoint.optimizerSpecs, handedBack: true } as unknown as Prisma.InputJsonValue,
+      sizeBytes: weights.byteLength,
+    };
+    const handed = await this.prisma.$transaction(async (tx) => {
+      const run = await tx.run.findFirst({ where: { id: runId, workerId, status: 'RUNNING' }, select: { summary: true } });
+      if (!run) return false;
+      await tx.checkpoint.upsert({
+        where: { runId_epoch: { runId, epoch: lastCompletedEpoch } },
+        update: state,
+        create: { id: randomUUID(), runId, epoch: lastCompletedEpoch, metrics: (run.summary ?? undefined) as Prisma.InputJsonValue | undefined, ...state },
+      });
+      await this.pruneCheckpoints(tx, runId, training);
+      await tx.run.update({ where: { id: runId }, data: { status: 'QUEUED', workerId: null, heartbeatAt: null } });
+      return true;
+    });
+    if (handed) await this.events.publish({ type: 'run', runId });
+    return handed;
+  }
+
   async finish(runId: string, workerId: string, status: RunStatus, error: string | null = null): Promise<void> {
     await this.prisma.run.updateMany({
       where: { id: runId, workerId, status: 'RUNNING' },

@@ -3,7 +3,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type * as tf from '@tensorflow/tfjs';
 import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
 import type { ColumnStats, DatasetFormat } from '../../../../libs/datasets/src/index.js';
+import { withRetry } from '../../../../libs/db/src/index.js';
 import { JobName, type TrainRunJob } from '../../../../libs/queue/src/index.js';
+import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
 import {
   SpecError,
   type TrainingConfig,
@@ -11,9 +13,10 @@ import {
   expectedOutputUnits,
   planRun,
   prepareData,
+  restoreCheckpoint,
+  snapshotModel,
   trainModel,
 } from '../../../../libs/training/src/index.js';
-import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { loadDatasetRows } from './dataset-loader.js';
 import { TrainingBackend } from './training-backend.js';
@@ -30,6 +33,9 @@ function failureMessage(error: unknown): string {
 export class TrainingProcessor {
   private readonly logger = new Logger(TrainingProcessor.name);
   readonly workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  private shuttingDown = false;
+  /** Runs this worker returned to the queue while shutting down; re-enqueued once their jobs have completed. */
+  readonly handedBack: TrainRunJob[] = [];
 
   constructor(
     private readonly runs: TrainingRunsRepository,
@@ -38,12 +44,19 @@ export class TrainingProcessor {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** SIGTERM: every run in hand stops after its current batch and goes back to the queue. */
+  beginShutdown(): void {
+    this.shuttingDown = true;
+  }
+
   @OnJob(JobName.TrainRun)
   async trainRun(job: TrainRunJob): Promise<void> {
+    if (this.shuttingDown) return;
     const run = await this.runs.claim(job.runId, job.attempt, this.workerId, this.backend.device);
     if (!run) return; // cancelled, taken by another worker, or superseded by a later attempt
     const log = new Logger(`run ${run.id}`);
-    log.log(`started (attempt ${run.attempt}) on ${this.backend.device}`);
+    const retry = <T>(what: string, fn: () => Promise<T>) =>
+      withRetry(what, fn, { onRetry: (error, delay) => log.warn(`${what} failed (${error.message}); retrying in ${delay} ms`) });
     let stop = false;
     let pruned = false;
     const heartbeat = setInterval(() => {
@@ -53,6 +66,7 @@ export class TrainingProcessor {
         .catch((error: Error) => log.warn(`heartbeat failed: ${error.message}`));
     }, this.config.worker.heartbeatIntervalMs);
     let model: tf.LayersModel | undefined;
+    let handedBack = false;
     try {
       const [dataset, definition] = await this.runs.loadContext(run);
       const columns = dataset.columns as unknown as ColumnStats[];
@@ -67,37 +81,75 @@ export class TrainingProcessor {
       if (params > this.config.limits.maxModelParams) {
         throw new SpecError(`the model has ${params} parameters; at most ${this.config.limits.maxModelParams} are allowed`);
       }
+
+      // A run seen before (a lost worker, a stopped one) continues from its latest checkpoint.
+      let initialEpoch = 0;
+      const latest = await this.runs.latestCheckpoint(run.id);
+      if (latest) {
+        const state = latest.trainingState as { optimizerSpecs?: tf.io.WeightsManifestEntry[] } | null;
+        await restoreCheckpoint(model, {
+          weightSpecs: latest.weightSpecs as unknown as tf.io.WeightsManifestEntry[],
+          weights: new Uint8Array(latest.weights).buffer,
+          optimizerSpecs: state?.optimizerSpecs,
+          optimizerWeights: latest.optimizerState ? new Uint8Array(latest.optimizerState).buffer : undefined,
+        });
+        initialEpoch = latest.epoch;
+        await this.runs.rewindTo(run.id, this.workerId, initialEpoch);
+      }
+      log.log(`started (attempt ${run.attempt}) on ${this.backend.device}${latest ? `, resuming after epoch ${initialEpoch}` : ''}`);
+
       const result = await trainModel({
         model,
         spec: plan.spec,
         data,
         training,
+        initialEpoch,
         hooks: {
-          shouldStop: () => stop,
+          shouldStop: () => stop || this.shuttingDown,
           onEpoch: async (report) => {
             if (!Number.isFinite(report.metrics.loss)) {
               throw new Error(`the loss became ${report.metrics.loss} at epoch ${report.epoch}; lower the learning rate or normalise the data`);
             }
-            const state = await this.runs.recordEpoch({ runId: run.id, workerId: this.workerId, epoch: report.epoch, metrics: report.metrics, checkpoint: report.checkpoint, training });
+            const state = await retry(`recording epoch ${report.epoch}`, () =>
+              this.runs.recordEpoch({ runId: run.id, workerId: this.workerId, epoch: report.epoch, metrics: report.metrics, checkpoint: report.checkpoint, training }),
+            );
             stop ||= state.stop;
             if (!stop && run.sweepId && (await this.sweeps.shouldPruneTrial(run.id, run.sweepId, report.epoch))) {
               log.log(`pruned by the sweep's early stopping at epoch ${report.epoch}`);
               pruned = stop = true;
             }
           },
+          onInterrupted: async ({ lastCompletedEpoch, checkpoint }) => {
+            if (!this.shuttingDown || stop) return;
+            handedBack = await retry('handing the run back', () => this.runs.handBack(run.id, this.workerId, lastCompletedEpoch, checkpoint, training));
+          },
         },
       });
+      if (this.shuttingDown && !stop && !handedBack && result.stopReason === 'stopped' && result.epochsCompleted < training.epochs) {
+        // Stopped exactly at an epoch's end: that epoch's checkpoint may not exist, so save one now.
+        const checkpoint = await snapshotModel(model);
+        handedBack = await retry('handing the run back', () => this.runs.handBack(run.id, this.workerId, result.epochsCompleted, checkpoint, training));
+      }
+      if (handedBack) {
+        this.handedBack.push({ runId: run.id, attempt: run.attempt });
+        log.log(`handed back to the queue after epoch ${result.epochsCompleted} (worker stopping)`);
+        return;
+      }
       const status = pruned ? 'PRUNED' : result.stopReason === 'stopped' ? 'CANCELLED' : 'SUCCEEDED';
-      await this.runs.finish(run.id, this.workerId, status, status === 'CANCELLED' ? `cancelled after ${result.epochsCompleted} epoch(s)` : null);
+      await retry('finishing the run', () =>
+        this.runs.finish(run.id, this.workerId, status, status === 'CANCELLED' ? `cancelled after ${result.epochsCompleted} epoch(s)` : null),
+      );
       log.log(`${status.toLowerCase()} after ${result.epochsCompleted} epoch(s)`);
     } catch (error) {
       log.warn(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      await this.runs.finish(run.id, this.workerId, stop ? 'CANCELLED' : 'FAILED', failureMessage(error));
+      await retry('recording the failure', () => this.runs.finish(run.id, this.workerId, stop ? 'CANCELLED' : 'FAILED', failureMessage(error))).catch(
+        (finishError: Error) => log.error(`could not record the failure: ${finishError.message}`),
+      );
     } finally {
       clearInterval(heartbeat);
       model?.dispose();
     }
     // The trial's slot is free: the sweep asks for its next trial (or ends).
-    if (run.sweepId) await this.sweeps.advance(run.sweepId).catch((error: Error) => log.warn(`sweep advance failed: ${error.message}`));
+    if (run.sweepId && !handedBack) await this.sweeps.advance(run.sweepId).catch((error: Error) => log.warn(`sweep advance failed: ${error.message}`));
   }
 }
