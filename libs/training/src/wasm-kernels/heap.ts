@@ -57,13 +57,6 @@ export function view(backend: WasmBackendLike, t: TensorInfo): Float32Array | In
   throw new Error(`wasm-kernels: unsupported dtype ${t.dtype}`);
 }
 
-/** Allocates a (zero-filled) output on the wasm heap. */
-export function alloc(backend: WasmBackendLike, shape: number[], dtype: DataType = 'float32'): TensorInfo {
-  const out = backend.makeOutput(shape, dtype);
-  view(backend, out).fill(0);
-  return out;
-}
-
 /** A TensorInfo sharing `t`'s data with another shape (no copy; do not dispose it separately). */
 export function reshaped(t: TensorInfo, shape: number[]): TensorInfo {
   return { dataId: t.dataId, shape, dtype: t.dtype };
