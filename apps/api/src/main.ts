@@ -2,18 +2,30 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { loadConfig } from '../../../libs/config/src/index.js';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { JsonLogger, loadConfig } from '../../../libs/config/src/index.js';
 import { applyMigrations } from '../../../libs/db/src/index.js';
 import { AppModule } from './app.module.js';
 
+/** Large enough for a 10,000-row predict call; larger bodies get a 413. */
+const JSON_BODY_LIMIT = '16mb';
+
 export async function startApi(config = loadConfig()): Promise<NestExpressApplication> {
   await applyMigrations(config.databaseUrl);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { logger: new JsonLogger('api', config.logLevel), bodyParser: false });
+  app.use(express.json({ limit: JSON_BODY_LIMIT }));
+  // Body-parser errors happen before Nest routes the request: answer them in the contract's shape.
+  app.use((error: { status?: number; type?: string; message: string }, _request: Request, response: Response, next: NextFunction) => {
+    if (!error) return next();
+    const status = error.status && error.status < 500 ? error.status : 400;
+    const message = error.type === 'entity.too.large' ? `the request body is larger than ${JSON_BODY_LIMIT}` : `the request body is not valid JSON: ${error.message}`;
+    response.status(status).json({ statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message });
+  });
   app.enableShutdownHooks();
   await app.listen(config.port, '0.0.0.0');
   const database = new URL(config.databaseUrl);
   Logger.log(
-    `API listening on http://localhost:${config.port} (GraphQL at /graphql); database ${database.host}${database.pathname}; queue ${config.redisUrl ? `bullmq at ${new URL(config.redisUrl).host}` : 'embedded'}`,
+    `API listening on http://localhost:${config.port} (GraphQL at /graphql); database ${database.host}${database.pathname}; queue ${config.redisUrl ? `bullmq at ${new URL(config.redisUrl).host}` : 'pg-boss (embedded)'}`,
     'Main',
   );
   return app;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
 import type { ColumnStats } from '../../datasets/src/index.js';
 import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } from '../../db/src/index.js';
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '../../queue/src/index.js';
@@ -24,6 +25,7 @@ export class SweepScheduler {
     private readonly prisma: PrismaService,
     private readonly events: RunEventsRepository,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async advance(sweepId: string): Promise<void> {
@@ -69,7 +71,7 @@ export class SweepScheduler {
           }
           const id = randomUUID();
           try {
-            const plan = planRun(sweep.model.spec, params, sweep.training, sweep.dataset.columns as unknown as ColumnStats[], sweep.seed);
+            const plan = planRun(sweep.model.spec, params, sweep.training, sweep.dataset.columns as unknown as ColumnStats[], sweep.seed, this.config.limits.maxModelParams);
             await tx.run.create({
               data: {
                 id,

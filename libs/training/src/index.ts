@@ -9,3 +9,4 @@ export * from './trainer.js';
 export * from './training-config.js';
 export * from './validation.js';
 export * from './run-plan.js';
+export * from './param-estimate.js';

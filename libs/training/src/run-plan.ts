@@ -1,9 +1,12 @@
 import type { ColumnStats } from '../../datasets/src/index.js';
 import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelSpec } from './model-spec.js';
+import { estimateParams } from './param-estimate.js';
 import { type TrainingConfig, resolveTrainingConfig } from './training-config.js';
 import { SpecError, describe, isPlainObject } from './validation.js';
 
 export interface RunPlan {
+  /** Parameters the model will have (one-hot widths estimated from the dataset's distinct counts). */
+  params: number;
   spec: ModelSpec;
   training: TrainingConfig;
   hyperparameters: Record<string, unknown>;
@@ -14,7 +17,7 @@ export interface RunPlan {
  * config with defaults, and whether the two fit the dataset's columns. startRun and every sweep trial
  * go through here, so a run that is queued can only fail on what the data itself holds.
  */
-export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraining: unknown, columns: ColumnStats[], defaultSeed: number): RunPlan {
+export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraining: unknown, columns: ColumnStats[], defaultSeed: number, maxParams = Infinity): RunPlan {
   const hyperparameters = rawHyperparameters ?? {};
   if (!isPlainObject(hyperparameters)) throw new SpecError(`hyperparameters must be an object of name → value, got ${describe(hyperparameters)}`);
   const references = collectReferences(rawSpec);
@@ -27,7 +30,14 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
   const spec = resolveModelSpec(rawSpec, hyperparameters);
   const training = resolveTrainingConfig(rawTraining, columns, defaultSeed);
   checkTarget(spec, training, columns);
-  return { spec, training, hyperparameters };
+  const byName = new Map(columns.map((column) => [column.name, column]));
+  const inputSize = training.features.reduce((width, name) => {
+    const column = byName.get(name)!;
+    return width + (column.type === 'STRING' ? Math.max(1, column.distinct ?? 1) : 1);
+  }, 0);
+  const params = estimateParams(spec, inputSize);
+  if (params > maxParams) throw new SpecError(`the model would have ${params} parameters; at most ${maxParams} are allowed (MAX_MODEL_PARAMS)`);
+  return { params, spec, training, hyperparameters };
 }
 
 function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnStats[]): void {

@@ -47,3 +47,8 @@ export type MetricPoint = Prisma.MetricPointModel
  * 
  */
 export type Checkpoint = Prisma.CheckpointModel
+/**
+ * Model ApiKey
+ * Keys created through the API; only a hash of each is stored, the key itself is shown once.
+ */
+export type ApiKey = Prisma.ApiKeyModel

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { PubSub } from 'graphql-subscriptions';
 import { RunEventsRepository } from '../../../../../libs/db/src/index.js';
 import type { MetricPoint, Run } from './dto/run.type.js';
-import { RunsRepository } from './runs.repository.js';
+import { type RunRow, RunsRepository } from './runs.repository.js';
 
 export const runTopic = (id: string) => `run:${id}`;
 export const metricTopic = (id: string) => `metric:${id}`;
@@ -16,6 +16,7 @@ export class RunEventsBridge implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RunEventsBridge.name);
   readonly pubSub = new PubSub();
   private unsubscribe: (() => void) | undefined;
+  private readonly runListeners: ((run: RunRow) => void)[] = [];
 
   constructor(
     private readonly events: RunEventsRepository,
@@ -32,9 +33,18 @@ export class RunEventsBridge implements OnModuleInit, OnModuleDestroy {
       }
       this.runs
         .findById(event.runId)
-        .then((run) => run && this.pubSub.publish(runTopic(run.id), run as Run))
+        .then((run) => {
+          if (!run) return;
+          for (const listener of this.runListeners) listener(run);
+          return this.pubSub.publish(runTopic(run.id), run as Run);
+        })
         .catch((error: Error) => this.logger.warn(`run event for ${event.runId}: ${error.message}`));
     });
+  }
+
+  /** Hears every run change this instance loads, e.g. for metrics. */
+  onRun(listener: (run: RunRow) => void): void {
+    this.runListeners.push(listener);
   }
 
   onModuleDestroy(): void {

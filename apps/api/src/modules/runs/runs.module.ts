@@ -10,6 +10,6 @@ import { RunsService } from './runs.service.js';
 @Module({
   imports: [DatasetsModule, ModelsModule, SweepSchedulerModule],
   providers: [RunsResolver, RunsService, RunsRepository, RunEventsBridge],
-  exports: [RunsService, RunsRepository],
+  exports: [RunsService, RunsRepository, RunEventsBridge],
 })
 export class RunsModule {}

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import type { Prisma, RunStatus } from '../../../../../libs/db/src/index.js';
 import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
 import { SweepScheduler } from '../../../../../libs/sweeps/src/index.js';
@@ -42,6 +43,7 @@ export class RunsService {
     private readonly models: ModelsService,
     private readonly sweeps: SweepScheduler,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -55,7 +57,7 @@ export class RunsService {
     });
     if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);
-    const plan = planRun(model.spec, input.hyperparameters, input.training, this.datasets.columns(dataset), randomInt(2 ** 31 - 1));
+    const plan = planRun(model.spec, input.hyperparameters, input.training, this.datasets.columns(dataset), randomInt(2 ** 31 - 1), this.config.limits.maxModelParams);
     const run = await this.runs.create({
       id: randomUUID(),
       status: 'QUEUED',

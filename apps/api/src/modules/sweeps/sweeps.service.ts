@@ -1,7 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import type { Prisma } from '../../../../../libs/db/src/index.js';
-import { EarlyStoppingError, SearchSpaceError, gridPoint, parseEarlyStopping, parseSearchSpace } from '../../../../../libs/search/src/index.js';
+import { EarlyStoppingError, SearchSpaceError, parseEarlyStopping, parseSearchSpace, suggest } from '../../../../../libs/search/src/index.js';
 import { SweepScheduler, bestRunId, reportedMetrics } from '../../../../../libs/sweeps/src/index.js';
 import { collectReferences, planRun } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
@@ -25,6 +26,7 @@ export class SweepsService {
     private readonly datasets: DatasetsService,
     private readonly models: ModelsService,
     private readonly scheduler: SweepScheduler,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Checks the whole sweep before writing it: the space against the spec's references, the objective against what runs report, one planned trial. */
@@ -58,7 +60,8 @@ export class SweepsService {
     }
     const seed = input.seed ?? randomInt(2 ** 31 - 1);
     // One concrete trial, planned now, catches a bad training config or target before anything is written.
-    const plan = planRun(model.spec, gridPoint(space, 0) ?? {}, input.training, this.datasets.columns(dataset), seed);
+    const first = suggest({ strategy: input.strategy, space, goal: input.objective.goal, seed, trialIndex: 0, history: [], maxTrials: input.maxTrials }) ?? {};
+    const plan = planRun(model.spec, first, input.training, this.datasets.columns(dataset), seed, this.config.limits.maxModelParams);
     try {
       earlyStopping = parseEarlyStopping(input.earlyStopping ?? null, input.strategy, plan.training.epochs);
     } catch (error) {

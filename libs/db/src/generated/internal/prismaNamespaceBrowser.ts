@@ -56,7 +56,8 @@ export const ModelName = {
   Sweep: 'Sweep',
   Run: 'Run',
   MetricPoint: 'MetricPoint',
-  Checkpoint: 'Checkpoint'
+  Checkpoint: 'Checkpoint',
+  ApiKey: 'ApiKey'
 } as const
 
 export type ModelName = (typeof ModelName)[keyof typeof ModelName]
@@ -177,6 +178,18 @@ export const CheckpointScalarFieldEnum = {
 } as const
 
 export type CheckpointScalarFieldEnum = (typeof CheckpointScalarFieldEnum)[keyof typeof CheckpointScalarFieldEnum]
+
+
+export const ApiKeyScalarFieldEnum = {
+  id: 'id',
+  name: 'name',
+  keyHash: 'keyHash',
+  prefix: 'prefix',
+  createdAt: 'createdAt',
+  revokedAt: 'revokedAt'
+} as const
+
+export type ApiKeyScalarFieldEnum = (typeof ApiKeyScalarFieldEnum)[keyof typeof ApiKeyScalarFieldEnum]
 
 
 export const SortOrder = {

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { type ApiKey as ApiKeyRow, PrismaService } from '../../../../../libs/db/src/index.js';
+
+export type { ApiKeyRow };
+
+@Injectable()
+export class ApiKeysRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(data: { id: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRow> {
+    return this.prisma.apiKey.create({ data });
+  }
+
+  findActiveByHash(keyHash: string): Promise<ApiKeyRow | null> {
+    return this.prisma.apiKey.findFirst({ where: { keyHash, revokedAt: null } });
+  }
+
+  findAll(): Promise<ApiKeyRow[]> {
+    return this.prisma.apiKey.findMany({ orderBy: { createdAt: 'desc' } });
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const { count } = await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    return count > 0;
+  }
+}
