@@ -14,10 +14,11 @@ export class ApiKeyMiddleware implements NestMiddleware {
   constructor(private readonly keys: ApiKeysService) {}
 
   async use(request: Request, response: Response, next: NextFunction): Promise<void> {
-    if (!this.keys.enabled || (request.method === 'GET' && request.path === '/health')) return next();
+    const path = request.originalUrl.split('?')[0];
+    if (!this.keys.enabled || (request.method === 'GET' && path === '/health')) return next();
     if (await this.keys.isAuthorized(request.headers.authorization)) return next();
     response.setHeader('WWW-Authenticate', 'Bearer');
-    if (request.path.startsWith('/graphql')) {
+    if (path.startsWith('/graphql')) {
       response.status(401).json({ errors: [{ message: MESSAGE, extensions: { code: 'UNAUTHENTICATED' } }] });
     } else {
       response.status(401).json({ statusCode: 401, error: 'Unauthorized', message: MESSAGE });

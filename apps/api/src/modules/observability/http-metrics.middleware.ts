@@ -10,7 +10,7 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(request: Request, response: Response, next: NextFunction): void {
     const end = this.metrics.httpDuration.startTimer();
     response.on('finish', () => {
-      const route = (request.route?.path as string | undefined) ?? (request.path.startsWith('/graphql') ? '/graphql' : 'unmatched');
+      const route = (request.route?.path as string | undefined) ?? (request.originalUrl.startsWith('/graphql') ? '/graphql' : 'unmatched');
       end({ method: request.method, route: `${request.baseUrl ?? ''}${route}`, status: String(response.statusCode) });
     });
     next();
