@@ -1,6 +1,8 @@
 /**
  * Precision, recall and F1 over a whole set (never averaged over batches): binary for two classes
- * (the second label is the positive one), macro-averaged over classes otherwise.
+ * (the second label is the positive one), macro-averaged otherwise over the classes that occur in the
+ * set or in the predictions (as scikit-learn does; a class absent from both has no score to average).
+ * A score whose denominator is zero counts as 0.
  */
 export function classificationScores(predicted: Int32Array, actual: Int32Array, classes: number): { precision: number; recall: number; f1: number } {
   const truePositive = new Float64Array(classes);
@@ -19,11 +21,15 @@ export function classificationScores(predicted: Int32Array, actual: Int32Array, 
   };
   if (classes === 2) return score(1);
   const total = { precision: 0, recall: 0, f1: 0 };
+  let present = 0;
   for (let c = 0; c < classes; c++) {
+    if (!predictedCount[c] && !actualCount[c]) continue;
+    present++;
     const s = score(c);
-    total.precision += s.precision / classes;
-    total.recall += s.recall / classes;
-    total.f1 += s.f1 / classes;
+    total.precision += s.precision;
+    total.recall += s.recall;
+    total.f1 += s.f1;
   }
-  return total;
+  if (!present) return total;
+  return { precision: total.precision / present, recall: total.recall / present, f1: total.f1 / present };
 }

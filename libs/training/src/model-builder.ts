@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ActivityRegularization } from './activity-regularization.js';
 import type { LayerSpec, Loss, ModelSpec } from './model-spec.js';
 import { SpecError, isPlainObject } from './validation.js';
 
@@ -11,9 +12,11 @@ function regularizer(value: { l1?: number; l2?: number }) {
 function layerConfig(layer: LayerSpec, index: number, inputSize: number): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(layer)) {
-    if (key === 'type') continue;
+    if (key === 'type' || key === 'activityRegularizer') continue;
     config[key] = REGULARIZER_KEYS.has(key) && isPlainObject(value) ? regularizer(value as { l1?: number; l2?: number }) : value;
   }
+  // TF.js's upSampling2d takes only [rows, cols] (a number gives a NaN shape).
+  if (layer.type === 'upSampling2d' && typeof config.size === 'number') config.size = [config.size, config.size];
   // The input shape comes from the dataset's encoded features; the first layer takes a flat vector.
   if (index === 0) config.inputShape = [inputSize];
   return config;
@@ -68,6 +71,11 @@ export function buildModel(spec: ModelSpec, inputSize: number, outputUnits: numb
     const factory = (tf.layers as unknown as Record<string, (config: unknown) => tf.layers.Layer>)[layer.type];
     try {
       model.add(factory(layerConfig(layer, index, inputSize)));
+      // TF.js cannot run a layer with an activityRegularizer: the penalty comes from a layer after it.
+      if (isPlainObject(layer.activityRegularizer)) {
+        const { l1, l2 } = layer.activityRegularizer as { l1?: number; l2?: number };
+        model.add(new ActivityRegularization({ l1, l2 }));
+      }
     } catch (error) {
       model.dispose();
       throw new SpecError(`spec.layers[${index}] (${layer.type}): ${(error as Error).message}`);

@@ -3,7 +3,9 @@ import { classificationScores } from './classification-metrics.js';
 import { learningRateAt } from './lr-schedule.js';
 import type { ModelSpec } from './model-spec.js';
 import type { PreparedData } from './preprocessing.js';
+import { deriveSeed, seedInitialWeights, seededPermutation, withSeededRandom } from './seeding.js';
 import type { TrainingConfig } from './training-config.js';
+import { SpecError } from './validation.js';
 
 export interface CheckpointArtifacts {
   modelTopology: object;
@@ -40,11 +42,6 @@ export interface TrainResult {
   summary: Record<string, number>;
 }
 
-/** TF.js names accuracy "acc" in its logs; runs report the contract's names. */
-function metricName(key: string): string {
-  return key.replace(/(^|_)acc$/, '$1accuracy');
-}
-
 function isImprovement(value: number, best: number | undefined, mode: 'min' | 'max', minDelta: number): boolean {
   if (best === undefined) return true;
   return mode === 'min' ? value < best - minDelta : value > best + minDelta;
@@ -59,7 +56,14 @@ export async function snapshotModel(model: tf.LayersModel, optimizer: tf.Optimiz
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
-  const optimizerState = await optimizer.getWeights();
+  let optimizerState: tf.NamedTensor[];
+  try {
+    optimizerState = await optimizer.getWeights();
+  } catch {
+    // TF.js implements no state export for some optimisers (adamax): such a checkpoint holds the weights only,
+    // and a resumed run starts the optimiser afresh.
+    optimizerState = [];
+  }
   const encoded = await tf.io.encodeWeights(optimizerState);
   // getWeights hands back the optimiser's variables plus a fresh iteration-count scalar: free the latter.
   for (const { tensor } of optimizerState) if (!(tensor instanceof tf.Variable)) tensor.dispose();
@@ -81,10 +85,60 @@ function predictClasses(model: tf.LayersModel, x: tf.Tensor2D, binary: boolean):
   });
 }
 
+/** TF.js names accuracy "acc"; runs report the contract's names. */
+function metricName(key: string): string {
+  return key.replace(/(^|_)acc$/, '$1accuracy');
+}
+
+type LossOrMetricFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+
+/** The parts of a compiled LayersModel that model.fit's train function uses (tfjs-layers 4.x `makeTrainFunction`). */
+interface CompiledInternals {
+  lossFunctions?: LossOrMetricFn[];
+  metricsTensors?: [LossOrMetricFn, number][];
+  metricsNames?: string[];
+  collectedTrainableWeights?: tf.LayerVariable[];
+  calculateLosses(): tf.Scalar[];
+  optimizer: tf.Optimizer;
+}
+
+function compiledInternals(model: tf.LayersModel): CompiledInternals {
+  // tf.Sequential keeps its compiled state on an inner LayersModel.
+  const outer = model as unknown as CompiledInternals & { model?: CompiledInternals };
+  const inner = outer.lossFunctions == null && outer.model != null ? outer.model : outer;
+  if (!inner.lossFunctions?.length || !inner.optimizer) throw new Error('trainModel: the model must be compiled first');
+  if (inner.lossFunctions.length !== 1 || model.inputs.length !== 1) throw new Error('trainModel: the model must have one input and one output');
+  return inner;
+}
+
+/** Yields to the event loop at most this often (ms), so heartbeats, stop requests and persistence go on. */
+const YIELD_EVERY_MS = 25;
+
+/** Rejects feature values an embedding cannot take as token ids, naming what to change. */
+function checkTokenIds(spec: ModelSpec, data: PreparedData): void {
+  const first = spec.layers[0];
+  if (first?.type !== 'embedding') return;
+  const inputDim = first.inputDim as number;
+  for (let i = 0; i < data.x.length; i++) {
+    const value = data.x[i];
+    if (!Number.isInteger(value) || value < 0 || value >= inputDim) {
+      throw new SpecError(
+        `spec.layers[0] (embedding) takes the features as token ids, integers in [0, ${inputDim}), but a feature value is ${value}` +
+          `${data.preprocessing.normalize === 'none' ? '' : ` (training.normalize is "${data.preprocessing.normalize}"; use "none")`}`,
+      );
+    }
+  }
+}
+
 /**
- * Trains a compiled model on prepared data. Values are read back from the device once per epoch,
- * never per batch, so the backend is not stalled; the only per-batch work is the learning-rate
- * update and a stop flag check.
+ * Trains a compiled model on prepared data with the semantics of model.fit (loss and compiled metrics averaged
+ * over the epoch weighted by batch size, regularisation in the training loss, validation by model.evaluate), in
+ * a lean loop: per batch only the learning-rate update, a stop-flag check and one optimizer.minimize; the loss
+ * and metrics are summed on the device, and values are read back once per epoch, never per batch.
+ *
+ * `training.seed` makes a run reproducible on one backend: a fresh run (initialEpoch 0) re-draws its initial
+ * weights from the seed, each epoch's shuffle is a permutation seeded by (seed, epoch), and every random op of
+ * a step (dropout, noise) draws from (seed, step); so a resumed run shuffles as an uninterrupted one would.
  */
 export async function trainModel(options: {
   model: tf.LayersModel;
@@ -93,18 +147,31 @@ export async function trainModel(options: {
   training: TrainingConfig;
   hooks: TrainerHooks;
   initialEpoch?: number;
+  /** Re-draw the initial weights from training.seed; default: when initialEpoch is 0. */
+  seedWeights?: boolean;
 }): Promise<TrainResult> {
   const { model, spec, data, training, hooks } = options;
   const initialEpoch = options.initialEpoch ?? 0;
-  const optimizer = model.optimizer;
+  const inner = compiledInternals(model);
+  const optimizer = inner.optimizer;
+  const lossFunction = inner.lossFunctions![0];
+  const metricFunctions = (inner.metricsTensors ?? []).map(([fn]) => fn);
+  const names = (inner.metricsNames ?? ['loss']).slice(0, 1 + metricFunctions.length).map(metricName);
+  const seed = training.seed;
+  checkTokenIds(spec, data);
+  if (options.seedWeights ?? initialEpoch === 0) seedInitialWeights(model, seed);
+
   const inputSize = data.preprocessing.inputSize;
-  const total = data.trainRows + data.validationRows;
+  const trainRows = data.trainRows;
+  const total = trainRows + data.validationRows;
   const x = tf.tensor2d(data.x, [total, inputSize]);
   const y = tf.tensor2d(data.y, [total, data.yWidth]);
-  const xTrain = x.slice([0, 0], [data.trainRows, inputSize]);
-  const yTrain = y.slice([0, 0], [data.trainRows, data.yWidth]);
-  const xVal = data.validationRows ? x.slice([data.trainRows, 0], [data.validationRows, inputSize]) : undefined;
-  const yVal = data.validationRows ? y.slice([data.trainRows, 0], [data.validationRows, data.yWidth]) : undefined;
+  const sets = {
+    xTrain: data.validationRows ? x.slice([0, 0], [trainRows, inputSize]) : x,
+    yTrain: data.validationRows ? y.slice([0, 0], [trainRows, data.yWidth]) : y,
+    xVal: data.validationRows ? x.slice([trainRows, 0], [data.validationRows, inputSize]) : undefined,
+    yVal: data.validationRows ? y.slice([trainRows, 0], [data.validationRows, data.yWidth]) : undefined,
+  };
 
   const target = data.preprocessing.target;
   const wantsScores = target.task === 'classification' && spec.metrics.some((metric) => ['precision', 'recall', 'f1'].includes(metric));
@@ -119,14 +186,15 @@ export async function trainModel(options: {
     }
     return labels;
   };
-  const trainLabels = wantsScores ? labelsOf(data.y, data.trainRows, 0) : undefined;
-  const valLabels = wantsScores && data.validationRows ? labelsOf(data.y, data.validationRows, data.trainRows) : undefined;
+  const trainLabels = wantsScores ? labelsOf(data.y, trainRows, 0) : undefined;
+  const valLabels = wantsScores && data.validationRows ? labelsOf(data.y, data.validationRows, trainRows) : undefined;
 
   const baseLearningRate = (spec.optimizer.learningRate as number | undefined) ?? (optimizer as unknown as { learningRate: number }).learningRate;
-  const stepsPerEpoch = Math.ceil(data.trainRows / training.batchSize);
+  const batchSize = training.batchSize;
+  const stepsPerEpoch = Math.ceil(trainRows / batchSize);
   const totalSteps = stepsPerEpoch * training.epochs;
   let step = initialEpoch * stepsPerEpoch;
-  let currentLr = baseLearningRate;
+  let currentLr = (optimizer as unknown as { learningRate: number }).learningRate;
   const setLearningRate = (lr: number) => {
     if (lr === currentLr) return;
     currentLr = lr;
@@ -134,6 +202,7 @@ export async function trainModel(options: {
     if (target.setLearningRate) target.setLearningRate(lr);
     else target.learningRate = lr;
   };
+  const variables = (inner.collectedTrainableWeights ?? model.trainableWeights).map((weight) => weight.read() as tf.Variable);
 
   const early = training.earlyStopping;
   let bestMonitored: number | undefined;
@@ -143,88 +212,131 @@ export async function trainModel(options: {
   let epochsCompleted = initialEpoch;
   let summary: Record<string, number> = {};
   let pending: Promise<void> = Promise.resolve();
-  let batchesIntoEpoch = 0;
   let interrupted = false;
+  const order = new Int32Array(trainRows);
+  let lastYield = performance.now();
 
   try {
-    await model.fit(xTrain, yTrain, {
-      epochs: training.epochs,
-      initialEpoch,
-      batchSize: training.batchSize,
-      shuffle: training.shuffle,
-      validationData: xVal && yVal ? [xVal, yVal] : undefined,
-      verbose: 0,
-      yieldEvery: 'auto',
-      callbacks: {
-        onEpochBegin: async () => {
-          batchesIntoEpoch = 0;
-        },
-        onBatchBegin: async () => {
-          batchesIntoEpoch++;
-          setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
-          step++;
+    for (let epochIndex = initialEpoch; epochIndex < training.epochs; epochIndex++) {
+      if (training.shuffle) seededPermutation(order, deriveSeed(seed, 1, epochIndex));
+      const indices = training.shuffle ? tf.tensor1d(order, 'int32') : undefined;
+      // Σ over batches of batch size × [loss, ...metrics], on the device.
+      let sums: tf.Tensor1D = tf.zeros([1 + metricFunctions.length]);
+      let batchesIntoEpoch = 0;
+      try {
+        for (let start = 0; start < trainRows; start += batchSize) {
           if (hooks.shouldStop()) {
             stopReason = 'stopped';
-            model.stopTraining = true;
+            break;
           }
-        },
-        onEpochEnd: async (epochIndex, logs) => {
-          await pending;
-          if (batchesIntoEpoch < stepsPerEpoch) {
-            interrupted = true;
-            if (hooks.onInterrupted) pending = hooks.onInterrupted({ lastCompletedEpoch: epochIndex, batchesIntoEpoch, checkpoint: await snapshotModel(model, optimizer) });
-            return;
+          setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
+          const size = Math.min(batchSize, trainRows - start);
+          const next = withSeededRandom(deriveSeed(seed, 2, step), () =>
+            tf.tidy(() => {
+              const ids = indices?.slice(start, size);
+              const xb = ids ? tf.gather(sets.xTrain, ids) : sets.xTrain.slice(start, size);
+              const yb = ids ? tf.gather(sets.yTrain, ids) : sets.yTrain.slice(start, size);
+              let metrics: tf.Scalar[] = [];
+              const cost = optimizer.minimize(
+                () => {
+                  const output = model.apply(xb, { training: true }) as tf.Tensor;
+                  let loss = tf.mean(lossFunction(yb, output)) as tf.Scalar;
+                  // As fit does: metrics on the training-mode output, kept out of the forward pass's tidy.
+                  metrics = metricFunctions.map((fn) => tf.keep(tf.mean(fn(yb, output)) as tf.Scalar));
+                  for (const penalty of inner.calculateLosses()) loss = tf.add(loss, penalty);
+                  return loss;
+                },
+                true,
+                variables,
+              )!;
+              const batchValues = tf.mul(tf.stack([cost, ...metrics]), size);
+              tf.dispose(metrics);
+              return tf.add(sums, batchValues) as tf.Tensor1D;
+            }),
+          );
+          sums.dispose();
+          sums = next;
+          batchesIntoEpoch++;
+          step++;
+          if (performance.now() - lastYield > YIELD_EVERY_MS) {
+            await new Promise((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
           }
-          const epoch = epochIndex + 1;
-          const metrics: Record<string, number> = {};
-          for (const [key, value] of Object.entries(logs ?? {})) metrics[metricName(key)] = value as number;
-          if (wantsScores) {
-            const binary = target.task === 'classification' && target.encoding === 'binary';
-            const classes = target.task === 'classification' ? target.labels.length : 2;
-            const sets: [string, tf.Tensor2D | undefined, Int32Array | undefined][] = [
-              ['', xTrain, trainLabels],
-              ['val_', xVal, valLabels],
-            ];
-            for (const [prefix, xs, labels] of sets) {
-              if (!xs || !labels) continue;
-              const scores = classificationScores(predictClasses(model, xs, binary), labels, classes);
-              for (const metric of ['precision', 'recall', 'f1'] as const) {
-                if (spec.metrics.includes(metric)) metrics[prefix + metric] = scores[metric];
-              }
-            }
-          }
-          metrics.lr = currentLr;
-          summary = metrics;
-          epochsCompleted = epoch;
+        }
 
-          let lastEpoch = epoch === training.epochs || stopReason === 'stopped';
-          if (early && metrics[early.monitor] !== undefined) {
-            const value = metrics[early.monitor];
-            if (isImprovement(value, bestMonitored, early.mode, early.minDelta)) {
-              bestMonitored = value;
-              waited = 0;
-              if (early.restoreBest) {
-                bestWeights?.forEach((tensor) => tensor.dispose());
-                bestWeights = model.getWeights().map((tensor) => tensor.clone());
-              }
-            } else if (++waited > early.patience) {
-              stopReason = 'early-stopped';
-              model.stopTraining = true;
-              lastEpoch = true;
+        if (batchesIntoEpoch < stepsPerEpoch) {
+          // Stopped part-way: the partial epoch is not reported; stopped before its first batch, nothing is lost.
+          await pending;
+          if (batchesIntoEpoch > 0) {
+            interrupted = true;
+            if (hooks.onInterrupted) await hooks.onInterrupted({ lastCompletedEpoch: epochIndex, batchesIntoEpoch, checkpoint: await snapshotModel(model, optimizer) });
+          }
+          break;
+        }
+
+        // One read for the epoch: training means and validation results together.
+        const evaluated = sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : [];
+        const evaluatedList = Array.isArray(evaluated) ? evaluated : [evaluated];
+        const combined = tf.tidy(() => tf.concat([tf.div(sums, trainRows), ...evaluatedList.map((value) => tf.reshape(value, [1]))]));
+        tf.dispose(evaluatedList);
+        const values = await combined.data();
+        combined.dispose();
+        const epoch = epochIndex + 1;
+        const metrics: Record<string, number> = {};
+        names.forEach((name, i) => (metrics[name] = values[i]));
+        if (evaluatedList.length) names.forEach((name, i) => (metrics[`val_${name}`] = values[names.length + i]));
+        if (wantsScores) {
+          const binary = target.task === 'classification' && target.encoding === 'binary';
+          const classes = target.task === 'classification' ? target.labels.length : 2;
+          const scoreSets: [string, tf.Tensor2D | undefined, Int32Array | undefined][] = [
+            ['', sets.xTrain, trainLabels],
+            ['val_', sets.xVal, valLabels],
+          ];
+          for (const [prefix, xs, labels] of scoreSets) {
+            if (!xs || !labels) continue;
+            const scores = classificationScores(predictClasses(model, xs, binary), labels, classes);
+            for (const metric of ['precision', 'recall', 'f1'] as const) {
+              if (spec.metrics.includes(metric)) metrics[prefix + metric] = scores[metric];
             }
           }
-          if (lastEpoch && bestWeights) model.setWeights(bestWeights);
-          const due = epoch % training.checkpoint.every === 0 || lastEpoch;
-          const checkpoint = due ? await snapshotModel(model, optimizer) : undefined;
-          // Persisting runs while the next epoch trains; the next epoch end waits for it.
-          pending = hooks.onEpoch({ epoch, metrics, checkpoint });
-        },
-      },
-    });
+        }
+        metrics.lr = currentLr;
+        await pending;
+        summary = metrics;
+        epochsCompleted = epoch;
+
+        if (hooks.shouldStop()) stopReason = 'stopped';
+        let lastEpoch = epoch === training.epochs || stopReason === 'stopped';
+        if (early && metrics[early.monitor] !== undefined) {
+          const value = metrics[early.monitor];
+          if (isImprovement(value, bestMonitored, early.mode, early.minDelta)) {
+            bestMonitored = value;
+            waited = 0;
+            if (early.restoreBest) {
+              bestWeights?.forEach((tensor) => tensor.dispose());
+              bestWeights = model.getWeights().map((tensor) => tensor.clone());
+            }
+          } else if (++waited > early.patience) {
+            if (stopReason !== 'stopped') stopReason = 'early-stopped';
+            lastEpoch = true;
+          }
+        }
+        if (lastEpoch && bestWeights) model.setWeights(bestWeights);
+        const due = epoch % training.checkpoint.every === 0 || lastEpoch;
+        const checkpoint = due ? await snapshotModel(model, optimizer) : undefined;
+        // Persisting runs while the next epoch trains; the next epoch end waits for it.
+        pending = hooks.onEpoch({ epoch, metrics, checkpoint });
+        pending.catch(() => undefined); // awaited (and thrown) at the next epoch end or below, never unhandled
+        if (lastEpoch) break;
+      } finally {
+        sums.dispose();
+        indices?.dispose();
+      }
+    }
     await pending;
   } finally {
     bestWeights?.forEach((tensor) => tensor.dispose());
-    tf.dispose([x, y, xTrain, yTrain, xVal, yVal].filter((t): t is tf.Tensor2D => t !== undefined));
+    tf.dispose([...new Set([x, y, ...Object.values(sets)])].filter((t): t is tf.Tensor2D => t !== undefined));
   }
   return { epochsCompleted, interrupted, stopReason, summary };
 }

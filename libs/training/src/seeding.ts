@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from './random.js';
+
+/**
+ * A 32-bit seed derived from a run's seed and a path of integers (layer index, epoch, step, ...),
+ * so every random draw of a run has its own stream that does not depend on how many draws came before.
+ */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const part of [...parts, parts.length]) {
+    h = Math.imul(h ^ (part >>> 0), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+  }
+  return h;
+}
+
+/**
+ * Runs `fn` with Math.random replaced by a generator seeded with `seed`. TF.js draws the seed of every
+ * unseeded random op (initialisers, dropout masks, gaussian noise, RNN dropout) from Math.random, so this
+ * makes all of them reproducible. `fn` must be synchronous: no other code may run while it is swapped.
+ */
+/** A seeded Fisher–Yates permutation of 0..length-1, written into `order`. */
+export function seededPermutation(order: Int32Array, seed: number): Int32Array {
+  const random = createRng(seed);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const swap = order[i];
+    order[i] = order[j];
+    order[j] = swap;
+  }
+  return order;
+}
+
+export function withSeededRandom<T>(seed: number, fn: () => T): T {
+  const original = Math.random;
+  Math.random = createRng(seed);
+  try {
+    return fn();
+  } finally {
+    Math.random = original;
+  }
+}
+
+/** Weight name (last path segment) → the layer (or RNN cell) attribute holding its initialiser. */
+const INITIALIZER_OF: Record<string, string> = {
+  kernel: 'kernelInitializer',
+  bias: 'biasInitializer',
+  recurrent_kernel: 'recurrentInitializer',
+  embeddings: 'embeddingsInitializer',
+  depthwise_kernel: 'depthwiseInitializer',
+  pointwise_kernel: 'pointwiseInitializer',
+  gamma: 'gammaInitializer',
+  beta: 'betaInitializer',
+};
+
+const CONSTANT_INITIALIZERS = new Set(['Zeros', 'Ones', 'Constant', 'Identity']);
+
+type WithInitializers = Record<string, unknown> & { cell?: Record<string, unknown>; unitForgetBias?: boolean };
+
+/**
+ * Re-draws every randomly initialised weight of a freshly built model from `seed`: weight `w` of layer `l`
+ * uses the layer's own initialiser under the derived seed (seed, l, w). Constant initialisers (zeros, ones)
+ * are left alone, and so is an LSTM bias with unitForgetBias (ones for the forget gate), which its layer
+ * builds from a composite initialiser that is deterministic whenever the bias initialiser is constant.
+ */
+export function seedInitialWeights(model: tf.LayersModel, seed: number): void {
+  model.layers.forEach((layer, layerIndex) => {
+    const owner = layer as unknown as WithInitializers;
+    layer.weights.forEach((weight, weightIndex) => {
+      const kind = (weight.originalName ?? weight.name).split('/').pop()!.replace(/_\d+$/, '');
+      const attribute = INITIALIZER_OF[kind];
+      if (!attribute) return;
+      const holder = owner[attribute] ? owner : owner.cell;
+      const initializer = holder?.[attribute] as { apply(shape: number[], dtype?: tf.DataType): tf.Tensor; getClassName(): string } | undefined;
+      if (!initializer || typeof initializer.apply !== 'function') return;
+      if (CONSTANT_INITIALIZERS.has(initializer.getClassName())) return;
+      if (kind === 'bias' && (holder as WithInitializers).unitForgetBias) return;
+      const value = withSeededRandom(deriveSeed(seed, layerIndex, weightIndex), () => initializer.apply(weight.shape as number[], weight.dtype));
+      weight.write(value);
+      value.dispose();
+    });
+  });
+}
