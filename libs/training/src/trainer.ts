@@ -56,7 +56,7 @@ export async function snapshotModel(model: tf.LayersModel, optimizer: tf.Optimiz
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
-  let optimizerState: tf.NamedTensor[];
+  let optimizerState: { name: string; tensor: tf.Tensor }[];
   try {
     optimizerState = await optimizer.getWeights();
   } catch {
