@@ -28,6 +28,13 @@ describe('bad input', () => {
     ['a JSON Lines row that is not an object', '{"a":1}\n[1,2]\n', 'rows.jsonl', /line 2 must be a JSON object/],
     ['nested JSON Lines values', '{"a":{"b":1}}\n', 'nested.jsonl', /line 1, key "a": nested objects/],
     ['an unknown format', 'a,b\n1,2\n', 'data.bin', /cannot tell the format/],
+    ['mixed delimiters', 'a;b;c\n1,2,3\n', 'mixed.csv', /line 2 has 1 fields but the header has 3/],
+    ['a 10 MB single field', `a,b\n1,"${'x'.repeat(10 * 1024 * 1024)}"\n`, 'huge.csv', /longer than 1000000 bytes/],
+    ['100,000 columns', `${Array.from({ length: 100_000 }, (_, i) => `c${i}`).join(',')}\n${'1,'.repeat(99_999)}1\n`, 'wide.csv', /100000 columns; at most 10000/],
+    ['Infinity in a numeric column', 'x,y\n1,2\nInfinity,3\n', 'inf.csv', /line 3, column "x": Infinity is not a finite number/],
+    ['a number too large for a double', 'x,y\n1,2\n1e400,3\n', 'big.csv', /line 3, column "x": 1e400 is too large/],
+    ['a JSON Lines line that is not JSON', '{"a":1}\n{"a":\n', 'broken.jsonl', /line 2 is not valid JSON/],
+    ['a key first seen later with a nested value', '{"a":1}\n{"a":2,"b":[1]}\n', 'late.jsonl', /line 2, key "b": nested objects/],
   ];
 
   for (const [what, content, fileName, message] of uploads) {
@@ -104,6 +111,58 @@ describe('bad input', () => {
       expect(await stack.counts()).toEqual(before);
     });
   }
+
+  it('refuses a constant target and a target with 10,000 classes', async () => {
+    const constant = (await stack.upload('x,y\n1,a\n2,a\n3,a\n', 'constant.csv')).body.id;
+    const many = (await stack.upload(`x,y\n${Array.from({ length: 10_000 }, (_, i) => `${i},class${i}`).join('\n')}\n`, 'many.csv')).body.id;
+    const before = await stack.counts();
+    for (const [id, message] of [
+      [constant, /training\.target "y" is constant/],
+      [many, /training\.target "y" has 10000 classes; at most 1000/],
+    ] as const) {
+      const result = await stack.gql(START_RUN, { input: { datasetId: id, modelId, hyperparameters: { hidden: 4, lr: 0.1 }, training: { target: 'y' } } });
+      expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(result.errors?.[0].message).toMatch(message);
+    }
+    expect(await stack.counts()).toEqual(before);
+  });
+
+  it.each([
+    ['a string where a number is expected', { training: { target: 'Species', epochs: 'ten' } }, /training\.epochs must be a whole number, got "ten"/],
+    ['a fractional batch size', { training: { target: 'Species', batchSize: 2.5 } }, /training\.batchSize must be a whole number, got 2\.5/],
+    ['a validation split of 1', { training: { target: 'Species', validationSplit: 1 } }, /training\.validationSplit must be at most 0\.9/],
+    ['hyperparameters that are a list', { hyperparameters: [1, 2] }, /hyperparameters must be an object/],
+    ['an unknown missing-value rule', { training: { target: 'Species', missing: 'zero' } }, /training\.missing must be one of drop, mean/],
+    ['features naming the same column twice', { training: { target: 'Species', features: ['Petal Length (cm)', 'Petal Length (cm)'] } }, /training\.features lists a column twice/],
+  ])('refuses %s in startRun', async (_what, override, message) => {
+    const before = await stack.counts();
+    const result = await stack.gql(START_RUN, { input: { datasetId, modelId, hyperparameters: { hidden: 4, lr: 0.1 }, training: { target: 'Species' }, ...override } });
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0].message).toMatch(message);
+    expect(await stack.counts()).toEqual(before);
+  });
+
+  it.each([
+    ['an unknown enum value', '{ runs(status: DONE) { id } }', /DONE/],
+    ['an unknown field', '{ runs { id nope } }', /Cannot query field "nope"/],
+    ['an unknown input field', 'mutation { startRun(input: {datasetId: "x", modelId: "y", training: {}, colour: "red"}) { id } }', /colour/],
+    ['a wrong argument type', 'mutation { createSweep(input: {name: "s", datasetId: "x", modelId: "y", strategy: RANDOM, searchSpace: {}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: "five", training: {}}) { id } }', /maxTrials|Int/],
+    ['a list where an id is expected', '{ run(id: [1, 2]) { id } }', /ID/],
+    ['a query that does not parse', '{ runs { id ', /Syntax Error/],
+    ['deeply nested JSON in a spec', `mutation { createModel(input: {name: "deep", spec: ${'{a: '.repeat(30)}1${'}'.repeat(30)}}) { id } }`, /nested too deeply|not a known key|levels/],
+  ])('answers %s with BAD_USER_INPUT', async (_what, query, message) => {
+    const before = await stack.counts();
+    const result = await stack.gql(query);
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0].message).toMatch(message);
+    expect(await stack.counts()).toEqual(before);
+  });
+
+  it('answers a body that is not JSON with a 400', async () => {
+    const response = await fetch(`${stack.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toMatch(/not valid JSON/);
+  });
 
   it('answers unknown ids with 404 over REST and NOT_FOUND over GraphQL', async () => {
     for (const path of ['/v1/datasets/00000000-0000-4000-8000-000000000000/download', '/v1/datasets/../../etc/passwd/download', '/v1/checkpoints/nope/model.json', '/v1/checkpoints/00000000-0000-4000-8000-000000000000/weights.bin']) {

@@ -120,6 +120,19 @@ describe('datasets → model → run → metrics, checkpoints and predictions (I
     });
   });
 
+  it('refuses bad predict input naming the row and column', async () => {
+    const query = `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`;
+    const wrongType = await stack.gql(query, { runId, rows: [{ 'Sepal Length (cm)': 'long' }] });
+    expect(wrongType.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(wrongType.errors?.[0].message).toBe('rows[0].Sepal Length (cm) must be a number, got "long"');
+    const notObject = await stack.gql(query, { runId, rows: [[1, 2, 3]] });
+    expect(notObject.errors?.[0].message).toBe('rows[0] must be an object of feature columns');
+    const tooMany = await stack.gql(query, { runId, rows: Array.from({ length: 10_001 }, () => ({})) });
+    expect(tooMany.errors?.[0].message).toMatch(/at most 10000 rows per predict call, got 10001/);
+    const unknown = await stack.gql(query, { runId: '00000000-0000-4000-8000-000000000000', rows: [{}] });
+    expect(unknown.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
   it('lists runs by status and streams nothing half-written for an unknown run', async () => {
     const { runs } = await stack.gqlOk(`{ runs(status: SUCCEEDED) { id } }`);
     expect(runs.map((r: { id: string }) => r.id)).toContain(runId);

@@ -4,14 +4,15 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { JsonLogger, loadConfig } from '../../../libs/config/src/index.js';
-import { applyMigrations } from '../../../libs/db/src/index.js';
+import { applyMigrations, withRetry } from '../../../libs/db/src/index.js';
 import { AppModule } from './app.module.js';
 
 /** Large enough for a 10,000-row predict call; larger bodies get a 413. */
 const JSON_BODY_LIMIT = '16mb';
 
 export async function startApi(config = loadConfig()): Promise<NestExpressApplication> {
-  await applyMigrations(config.databaseUrl);
+  // The database may be starting (or restarting) along with us: wait for it rather than die.
+  await withRetry('applying migrations', () => applyMigrations(config.databaseUrl), { totalMs: 60_000 });
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { logger: new JsonLogger('api', config.logLevel), bodyParser: false });
   app.use(express.json({ limit: JSON_BODY_LIMIT }));
   // Body-parser errors happen before Nest routes the request: answer them in the contract's shape.

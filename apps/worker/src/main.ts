@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadConfig } from '../../../libs/config/src/index.js';
-import { applyMigrations } from '../../../libs/db/src/index.js';
+import { JsonLogger, loadConfig } from '../../../libs/config/src/index.js';
+import { applyMigrations, withRetry } from '../../../libs/db/src/index.js';
 import { JOB_QUEUE, type JobQueue } from '../../../libs/queue/src/index.js';
 import { JobDispatcher } from './jobs/job-dispatcher.service.js';
 import { ReconcilerService } from './reconciler/reconciler.service.js';
@@ -14,8 +14,9 @@ import { WorkerModule } from './worker.module.js';
 const SHUTDOWN_DEADLINE_MS = 9_000;
 
 export async function startWorker(config = loadConfig()) {
-  await applyMigrations(config.databaseUrl);
-  const app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: ['error', 'warn', 'log'] });
+  // The database may be starting (or restarting) along with us: wait for it rather than die.
+  await withRetry('applying migrations', () => applyMigrations(config.databaseUrl), { totalMs: 60_000 });
+  const app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: new JsonLogger('worker', config.logLevel) });
   const dispatcher = app.get(JobDispatcher);
   const processor = app.get(TrainingProcessor);
   const queue = app.get<JobQueue>(JOB_QUEUE);

@@ -19,7 +19,10 @@ export function asNumber(cell: Cell): number | undefined {
   if (typeof cell === 'boolean') return cell ? 1 : 0;
   if (typeof cell === 'string') {
     const text = cell.trim();
-    if (NUMBER.test(text)) return Number(text);
+    if (NUMBER.test(text)) {
+      const value = Number(text);
+      return Number.isFinite(value) ? value : undefined;
+    }
     if (BOOLEAN.test(text)) return text.toLowerCase() === 'true' ? 1 : 0;
   }
   return undefined;

@@ -17,6 +17,8 @@ export interface DatasetAnalysis {
   columns: ColumnStats[];
 }
 
+const NON_FINITE = /^[+-]?(?:inf|infinity)$/i;
+
 /** Exact distinct counts up to this many values a column; past it, a HyperLogLog estimate keeps memory flat. */
 const EXACT_DISTINCT_LIMIT = 10_000;
 const HLL_BITS = 12;
@@ -81,7 +83,10 @@ class ColumnAccumulator {
 
   constructor(readonly name: string) {}
 
-  add(cell: Cell | undefined): void {
+  add(cell: Cell | undefined, line: number): void {
+    if (typeof cell === 'string' && NON_FINITE.test(cell.trim())) {
+      throw new DatasetError(`row on line ${line}, column "${this.name}": ${cell.trim()} is not a finite number (leave the cell empty, NA or NaN for a missing value)`);
+    }
     if (isMissing(cell)) {
       this.missing++;
       return;
@@ -91,6 +96,7 @@ class ColumnAccumulator {
     this.distinct.add(typeof value === 'string' ? value.trim() : String(value));
     if (this.allNumber && isNumberCell(value)) {
       const number = asNumber(value)!;
+      if (!Number.isFinite(number)) throw new DatasetError(`row on line ${line}, column "${this.name}": ${String(value).trim()} is too large to be a finite number`);
       this.sum += number;
       if (number < this.min) this.min = number;
       if (number > this.max) this.max = number;
@@ -150,7 +156,7 @@ export async function analyzeDataset(path: string, format: DatasetFormat): Promi
     }
   };
   for await (const row of readDatasetRows(path, format, onColumns)) {
-    for (const accumulator of accumulators) accumulator.add(row.cells[accumulator.name]);
+    for (const accumulator of accumulators) accumulator.add(row.cells[accumulator.name], row.line);
     rowCount++;
   }
   if (rowCount === 0) throw new DatasetError('the file has a header but no data rows');

@@ -1,6 +1,7 @@
 import type { ColumnStats } from '../../datasets/src/index.js';
 import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelSpec } from './model-spec.js';
 import { estimateParams } from './param-estimate.js';
+import { MAX_CLASSES } from './preprocessing.js';
 import { type TrainingConfig, resolveTrainingConfig } from './training-config.js';
 import { SpecError, describe, isPlainObject } from './validation.js';
 
@@ -47,8 +48,11 @@ function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnS
     throw new SpecError(`training.target "${target.name}" holds text labels, so the loss must be a classification loss (sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`);
   }
   if (target.type === 'DATE') throw new SpecError(`training.target "${target.name}" is a DATE column; a target must be a number, boolean or label`);
-  if (classification && target.distinct !== null && target.distinct < 2) {
-    throw new SpecError(`training.target "${target.name}" is constant (a single value); classification needs at least 2 classes`);
+  if (target.distinct !== null && target.distinct < 2) {
+    throw new SpecError(`training.target "${target.name}" is constant (a single value); there is nothing to learn`);
+  }
+  if (classification && target.distinct !== null && target.distinct > MAX_CLASSES) {
+    throw new SpecError(`training.target "${target.name}" has ${target.distinct} classes; at most ${MAX_CLASSES} are supported`);
   }
   if (spec.loss === 'binaryCrossentropy' && target.distinct !== null && target.distinct !== 2) {
     throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${target.name}" has ${target.distinct}`);
