@@ -6,6 +6,10 @@
  * --threads: torch.set_num_threads for the PyTorch peer (default 2).
  * --wasm-threads: XNNPACK pool size for the wasm backend (default 1; >1 uses wasm-kernels/threads.ts).
  * --fit: `fast` (default) trains with libs/training/src/fast-fit.ts, `model` with LayersModel.fit.
+ * --webgpu-tuning on|off: with --backend webgpu, apply libs/training/src/webgpu.ts's tuning (default on) or run
+ *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
+ * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
+ * --python PATH: interpreter for the peer (default $BENCH_PYTHON, /usr/bin/python3, then python3 on PATH).
  *
  * Synthetic data of MNIST shape (784 floats / 28x28x1, 10 classes). Models:
  *   mlp: 784-128(relu)-10(softmax), batch 128
@@ -20,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fastFit } from '../libs/training/src/fast-fit.js';
+import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
 
@@ -35,6 +40,9 @@ interface Options {
   peer: boolean;
   threads: number;
   wasmThreads: number;
+  webgpuTuning: boolean;
+  out: string | undefined;
+  python: string | undefined;
 }
 
 export interface BenchRow {
@@ -75,10 +83,15 @@ function parseArgs(argv: string[]): Options {
     peer: !argv.includes('--no-peer'),
     threads: Number(get('threads') ?? 2),
     wasmThreads: Number(get('wasm-threads') ?? 1),
+    webgpuTuning: (get('webgpu-tuning') ?? 'on') !== 'off',
+    out: get('out'),
+    python: get('python'),
   };
 }
 
-async function setupBackend(backend: Backend, threads: number): Promise<string> {
+let webgpuInfo: WebgpuSetup | undefined;
+
+async function setupBackend(backend: Backend, threads: number, o: Options): Promise<string> {
   if (backend === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
@@ -99,19 +112,12 @@ async function setupBackend(backend: Backend, threads: number): Promise<string> 
       return `wasm ${wasm.getThreadsCount()}T`;
     }
   } else if (backend === 'webgpu') {
-    // Dawn-based WebGPU for Node (npm `webgpu`), then the tfjs webgpu backend.
-    const { create, globals } = (await import('webgpu')) as unknown as {
-      create: (opts: string[]) => GPU;
-      globals: Record<string, unknown>;
-    };
-    Object.assign(globalThis, globals);
-    const gpu = create([]);
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) {
+    // Dawn-based WebGPU for Node (npm `webgpu`), then the tfjs webgpu backend (libs/training/src/webgpu.ts).
+    const setup = await setupWebgpu(webgpuTuningFromEnv(o.webgpuTuning));
+    if (!setup) {
       throw new Error('--backend webgpu: no WebGPU adapter found (no GPU / Vulkan driver on this machine)');
     }
-    await import('@tensorflow/tfjs-backend-webgpu');
+    webgpuInfo = setup;
   }
   const ok = await tf.setBackend(backend);
   if (!ok) throw new Error(`tf.setBackend('${backend}') failed`);
@@ -171,10 +177,13 @@ interface PeerResult {
 }
 
 function runPeer(o: Options): PeerResult | null {
-  const py = '/usr/bin/python3';
-  const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) {
-    console.warn('peer: PyTorch not available (`/usr/bin/python3 -c "import torch"` failed); peer = null');
+  const candidates = o.python ? [o.python] : [process.env.BENCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
+  const py = candidates.find((p) => {
+    const probe = spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' });
+    return !probe.error && probe.status === 0;
+  });
+  if (!py) {
+    console.warn(`peer: PyTorch not available (\`${candidates.join(' / ')} -c "import torch"\` failed); peer = null`);
     return null;
   }
   let device = 'cpu';
@@ -221,8 +230,10 @@ function printTable(rows: BenchRow[]): void {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const backend = await setupBackend(o.backend, o.wasmThreads);
-  const backendLabel = o.fit === 'fast' ? `${backend} (fastFit)` : `${backend} (model.fit)`;
+  const backend = await setupBackend(o.backend, o.wasmThreads, o);
+  if (webgpuInfo) console.log(`webgpu adapter: ${JSON.stringify(webgpuInfo.adapterInfo)}, tuning: ${JSON.stringify(webgpuInfo.tuning)}`);
+  const tuning = webgpuInfo ? (o.webgpuTuning ? ' tuned' : ' stock') : '';
+  const backendLabel = o.fit === 'fast' ? `${backend}${tuning} (fastFit)` : `${backend}${tuning} (model.fit)`;
   console.log(`backend: ${backend}, samples: ${o.samples}, timed epochs: ${o.epochs}, fit: ${o.fit}`);
   const ours: Partial<Record<ModelName, number>> = {};
   for (const m of o.models) {
@@ -245,7 +256,8 @@ async function main(): Promise<void> {
   });
   const outDir = join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'train.json'), JSON.stringify(rows, null, 2) + '\n');
+  const outFile = o.out ?? join(outDir, o.backend === 'webgpu' ? 'train-gpu.json' : 'train.json');
+  writeFileSync(outFile, JSON.stringify(rows, null, 2) + '\n');
   printTable(rows);
 }
 

@@ -32,13 +32,9 @@ async function tryTensorflow(): Promise<string | undefined> {
 
 async function tryWebgpu(): Promise<string | undefined> {
   try {
-    const webgpu = (await import('webgpu')) as unknown as { create: (options: string[]) => GPU; globals: Record<string, unknown> };
-    Object.assign(globalThis, webgpu.globals);
-    const gpu = webgpu.create([]);
-    const adapter = await gpu.requestAdapter();
-    if (!adapter) return undefined;
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    await import('@tensorflow/tfjs-backend-webgpu');
+    // Dawn via npm `webgpu`, tfjs-backend-webgpu, and the per-step-overhead tuning (see ./webgpu.ts).
+    const { setupWebgpu } = await import('./webgpu.js');
+    if (!(await setupWebgpu())) return undefined;
     return (await tf.setBackend('webgpu')) ? 'webgpu' : undefined;
   } catch {
     return undefined;

@@ -1,0 +1,263 @@
+/**
+ * Per-step overhead probe for the webgpu backend (run on a GPU machine, see bench/gpu/README).
+ *
+ *   node .carry/probe.mjs [--quick]       (Dawn toggles from TRAINING_WEBGPU_DAWN_TOGGLES / the default tuning)
+ *
+ * Prints one JSON line per measurement (prefix `PROBE `) and a summary table:
+ *  - raw Dawn: cost of an empty queue.submit, of a trivial dispatch (bind group + dispatch) recorded in one pass,
+ *    onSubmittedWorkDone and mapAsync round-trip latency (how fast dawn.node resolves GPU promises);
+ *  - tfjs: 1000 small element-wise ops, enqueue time and time to the result, per submit batch size;
+ *  - training: ms/step for the MLP (batch 128..1024) and CNN (64, 256) with fastFit and with model.fit, with the
+ *    stock tfjs settings and with the tuning (submit batch, fused Adam), plus dispatches and uploads per step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { fastFit } from '../../libs/training/src/fast-fit.js';
+import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '../../libs/training/src/webgpu.js';
+
+const quick = process.argv.includes('--quick');
+const results: Record<string, unknown>[] = [];
+function report(r: Record<string, unknown>): void {
+  results.push(r);
+  console.log('PROBE ' + JSON.stringify(r));
+}
+const now = () => performance.now();
+
+async function rawDawn(device: GPUDevice): Promise<void> {
+  const q = device.queue;
+  // Empty submits.
+  for (let i = 0; i < 50; i++) q.submit([device.createCommandEncoder().finish()]);
+  await q.onSubmittedWorkDone();
+  let t0 = now();
+  const N = 1000;
+  for (let i = 0; i < N; i++) q.submit([device.createCommandEncoder().finish()]);
+  const tSubmit = (now() - t0) / N;
+  t0 = now();
+  await q.onSubmittedWorkDone();
+  report({ probe: 'raw.emptySubmit', usPerSubmit: tSubmit * 1000, drainMs: now() - t0 });
+
+  // Trivial dispatches: a fresh uniform write + bind group per dispatch (what tfjs does), one pass.
+  const module = device.createShaderModule({
+    code: `@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+           @group(0) @binding(1) var<uniform> u: vec4<f32>;
+           @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+             if (g.x < arrayLength(&a)) { a[g.x] = a[g.x] + u.x; } }`,
+  });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const buf = device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const ubufs = Array.from({ length: 64 }, () => device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }));
+  const layout = pipeline.getBindGroupLayout(0);
+  const run = (n: number, perSubmit: number, cachedBindGroup: boolean) => {
+    const bg0 = device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: buf } }, { binding: 1, resource: { buffer: ubufs[0] } }] });
+    let enc = device.createCommandEncoder();
+    let pass = enc.beginComputePass();
+    for (let i = 0; i < n; i++) {
+      const ub = ubufs[i % 64];
+      q.writeBuffer(ub, 0, new Float32Array([1, 0, 0, 0]));
+      const bg = cachedBindGroup
+        ? bg0
+        : device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }, { binding: 1, resource: { buffer: ub } }] });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(16);
+      if ((i + 1) % perSubmit === 0) {
+        pass.end();
+        q.submit([enc.finish()]);
+        enc = device.createCommandEncoder();
+        pass = enc.beginComputePass();
+      }
+    }
+    pass.end();
+    q.submit([enc.finish()]);
+  };
+  for (const [perSubmit, cached] of [[15, false], [1000, false], [1000, true], [1, false]] as const) {
+    run(200, perSubmit, cached);
+    await q.onSubmittedWorkDone();
+    t0 = now();
+    const n = 2000;
+    run(n, perSubmit, cached);
+    const enq = now() - t0;
+    await q.onSubmittedWorkDone();
+    report({ probe: 'raw.dispatch', perSubmit, cachedBindGroup: cached, usPerDispatchEnqueue: (enq * 1000) / n, usPerDispatchTotal: ((now() - t0) * 1000) / n });
+  }
+
+  // Round trips: onSubmittedWorkDone and a 4-byte mapAsync read-back.
+  const lat: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    t0 = now();
+    q.submit([device.createCommandEncoder().finish()]);
+    await q.onSubmittedWorkDone();
+    lat.push(now() - t0);
+  }
+  const rb = device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const map: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    t0 = now();
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(buf, 0, rb, 0, 4);
+    q.submit([enc.finish()]);
+    await rb.mapAsync(GPUMapMode.READ);
+    rb.unmap();
+    map.push(now() - t0);
+  }
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  report({ probe: 'raw.roundTrip', workDoneMsMedian: med(lat), mapAsyncMsMedian: med(map), mapAsyncMs: map.map((x) => +x.toFixed(2)) });
+}
+
+async function tfjsSmallOps(): Promise<void> {
+  for (const sb of [15, 1000]) {
+    tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', sb);
+    const a = tf.tidy(() => tf.add(tf.randomUniform([1024]), 0)); // lives on the GPU
+    await a.data();
+    const n = 1000;
+    const loop = () => tf.tidy(() => {
+      let x = a;
+      for (let i = 0; i < n; i++) x = tf.relu(tf.add(x, a));
+      return tf.sum(x);
+    });
+    (await loop().data());
+    const t0 = now();
+    const s = loop();
+    const enq = now() - t0;
+    await s.data();
+    report({ probe: 'tfjs.smallOps', submitBatch: sb, ops: 2 * n, usPerOpEnqueue: (enq * 1000) / (2 * n), usPerOpTotal: ((now() - t0) * 1000) / (2 * n) });
+    s.dispose();
+    a.dispose();
+  }
+  // Data-dependent read-back latency through tfjs.
+  const x = tf.tidy(() => tf.add(tf.randomUniform([16]), 0));
+  const lat: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = now();
+    const y = tf.mul(x, 2);
+    await y.data();
+    y.dispose();
+    lat.push(now() - t0);
+  }
+  report({ probe: 'tfjs.readback', msMedian: [...lat].sort((p, q) => p - q)[10] });
+  x.dispose();
+}
+
+function buildModel(name: 'mlp' | 'cnn'): tf.Sequential {
+  const L = tf.layers;
+  const model = name === 'mlp'
+    ? tf.sequential({ layers: [L.dense({ inputShape: [784], units: 128, activation: 'relu' }), L.dense({ units: 10, activation: 'softmax' })] })
+    : tf.sequential({
+        layers: [
+          L.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
+          L.maxPooling2d({ poolSize: 2 }),
+          L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+          L.maxPooling2d({ poolSize: 2 }),
+          L.flatten(),
+          L.dense({ units: 10, activation: 'softmax' }),
+        ],
+      });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
+  return model;
+}
+
+/** Counts dispatches and CPU->GPU uploads by wrapping the backend instance's methods. */
+function instrument(): { dispatches: number; uploads: number } {
+  const c = { dispatches: 0, uploads: 0 };
+  const b = tf.backend() as unknown as {
+    recordAndSubmit: (...a: unknown[]) => unknown;
+    uploadToGPU: (id: object) => unknown;
+    tensorMap: { get(id: object): { resource?: unknown; values?: unknown } };
+    __instrumented?: boolean;
+  };
+  if (!b.__instrumented) {
+    const rec = b.recordAndSubmit;
+    b.recordAndSubmit = function (this: unknown, ...a: unknown[]) {
+      c.dispatches++;
+      return rec.apply(this, a);
+    };
+    const up = b.uploadToGPU;
+    b.uploadToGPU = function (this: typeof b, id: object) {
+      const d = this.tensorMap.get(id);
+      if (d && d.resource == null && d.values != null) c.uploads++;
+      return up.call(this, id);
+    };
+    b.__instrumented = true;
+    (globalThis as unknown as { __probeCounters: typeof c }).__probeCounters = c;
+  }
+  return (globalThis as unknown as { __probeCounters: typeof c }).__probeCounters;
+}
+
+async function trainSteps(label: string, name: 'mlp' | 'cnn', batch: number, fit: 'fast' | 'model', steps: number): Promise<void> {
+  const n = batch * steps;
+  const xs = name === 'mlp' ? tf.randomUniform([n, 784], 0, 1, 'float32', 1) : tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 1);
+  const ys = tf.randomUniform([n], 0, 10, 'int32', 2).cast('float32');
+  const model = buildModel(name);
+  const run = async (epochs: number) => {
+    if (fit === 'fast') await fastFit(model, xs, ys, { epochs, batchSize: batch, shuffle: true });
+    else await model.fit(xs, ys, { epochs, batchSize: batch, shuffle: true, verbose: 0 });
+  };
+  await run(1);
+  const c = instrument();
+  const d0 = c.dispatches;
+  const u0 = c.uploads;
+  const f0 = fusedAdamStats.fusedSteps;
+  const epochs = 2;
+  const t0 = now();
+  await run(epochs);
+  const ms = (now() - t0) / (epochs * steps);
+  const loss = fit === 'fast' ? (await fastFit(model, xs, ys, { epochs: 1, batchSize: batch })).history.loss[0] : undefined;
+  report({
+    probe: 'train', label, model: name, batch, fit, msPerStep: ms, samplesPerSec: (batch * 1000) / ms,
+    dispatchesPerStep: (c.dispatches - d0) / (epochs * steps), uploadsPerStep: (c.uploads - u0) / (epochs * steps),
+    fusedAdamSteps: fusedAdamStats.fusedSteps - f0, loss, numTensors: tf.memory().numTensors,
+  });
+  model.dispose();
+  xs.dispose();
+  ys.dispose();
+}
+
+async function main(): Promise<void> {
+  const tuning = webgpuTuningFromEnv(true);
+  const setup = await setupWebgpu(tuning);
+  if (!setup) throw new Error('no WebGPU adapter');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) failed');
+  await tf.ready();
+  report({ probe: 'adapter', ...setup.adapterInfo, dawnToggles: tuning.dawnToggles });
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  try {
+    await rawDawn(device);
+  } catch (e) {
+    report({ probe: 'raw', error: String(e) });
+  }
+  try {
+    await tfjsSmallOps();
+  } catch (e) {
+    report({ probe: 'tfjs.smallOps', error: String(e) });
+  }
+  const variants: Array<[string, WebgpuTuning]> = [
+    ['stock-tfjs', { ...tuning, submitBatchSize: 15, fusedAdam: false }],
+    ['submit1000', { ...tuning, submitBatchSize: 1000, fusedAdam: false }],
+    ['submit1000+fusedAdam', { ...tuning, submitBatchSize: 1000, fusedAdam: true }],
+  ];
+  const steps = quick ? 16 : 32;
+  for (const [label, t] of variants) {
+    applyWebgpuFlags(t);
+    const runs: Array<['mlp' | 'cnn', number, 'fast' | 'model']> = [
+      ['mlp', 128, 'fast'], ['mlp', 512, 'fast'], ['mlp', 1024, 'fast'], ['cnn', 64, 'fast'], ['cnn', 256, 'fast'],
+    ];
+    if (label === 'stock-tfjs' || label === 'submit1000+fusedAdam') runs.push(['mlp', 128, 'model'], ['cnn', 64, 'model']);
+    for (const [m, b, f] of runs) {
+      try {
+        await trainSteps(label, m, b, f, steps);
+      } catch (e) {
+        report({ probe: 'train', label, model: m, batch: b, fit: f, error: String(e) });
+      }
+    }
+  }
+  console.log('\nlabel                 model batch fit    ms/step  samples/s  disp/step upl/step');
+  for (const r of results.filter((x) => x.probe === 'train' && !x.error)) {
+    console.log(
+      `${String(r.label).padEnd(21)} ${String(r.model).padEnd(5)} ${String(r.batch).padStart(5)} ${String(r.fit).padEnd(5)} ${(r.msPerStep as number).toFixed(2).padStart(8)} ${(r.samplesPerSec as number).toFixed(0).padStart(10)} ${(r.dispatchesPerStep as number).toFixed(0).padStart(9)} ${(r.uploadsPerStep as number).toFixed(0).padStart(8)}`,
+    );
+  }
+}
+
+main().then(() => process.exit(0), (e) => {
+  console.error(e);
+  process.exit(1);
+});
