@@ -19,7 +19,7 @@ describe('dataset reading', () => {
 
   it('reads RFC 4180 quoting: embedded delimiters, doubled quotes and newlines', async () => {
     const read = await rows('name,"note, with comma"\n"Smith, J","said ""hi""\nthen left"\n', 'q.csv', 'csv');
-    expect(read).toEqual([{ line: 3, cells: { name: 'Smith, J', 'note, with comma': 'said "hi"\nthen left' } }]);
+    expect(read).toEqual([{ line: 2, cells: { name: 'Smith, J', 'note, with comma': 'said "hi"\nthen left' } }]);
   });
 
   it('reads JSON Lines, treating keys first seen later as missing before', async () => {

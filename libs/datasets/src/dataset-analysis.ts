@@ -1,4 +1,4 @@
-import { type Cell, type ColumnType, asNumber, dateValue, isBooleanCell, isDateCell, isMissing, isNumberCell } from './cells.js';
+import { type Cell, type ColumnType, dateValue, isBooleanCell, isDateCell, isMissing } from './cells.js';
 import { DatasetError } from './dataset-error.js';
 import { type DatasetFormat, readDatasetRows } from './dataset-reader.js';
 
@@ -18,10 +18,14 @@ export interface DatasetAnalysis {
 }
 
 const NON_FINITE = /^[+-]?(?:inf|infinity)$/i;
+const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** Exact distinct counts up to this many values a column; past it, a HyperLogLog estimate keeps memory flat. */
+/**
+ * Distinct counts are exact up to this many values a column (fewer when there are many columns:
+ * the budget is shared); past it, a HyperLogLog estimate keeps memory flat whatever the file.
+ */
 const EXACT_DISTINCT_LIMIT = 10_000;
-const HLL_BITS = 12;
+const EXACT_DISTINCT_BUDGET = 200_000;
 
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
@@ -40,17 +44,24 @@ function fnv1a(text: string): number {
 
 class DistinctCounter {
   private exact: Set<string> | undefined = new Set();
-  private readonly registers = new Uint8Array(1 << HLL_BITS);
+  private readonly registers: Uint8Array;
+
+  constructor(
+    private readonly exactLimit: number,
+    private readonly bits: number,
+  ) {
+    this.registers = new Uint8Array(1 << bits);
+  }
 
   add(value: string): void {
     const hash = fnv1a(value);
-    const index = hash >>> (32 - HLL_BITS);
-    const rest = (hash << HLL_BITS) >>> 0;
-    const rank = rest === 0 ? 32 - HLL_BITS + 1 : Math.clz32(rest) + 1;
+    const index = hash >>> (32 - this.bits);
+    const rest = (hash << this.bits) >>> 0;
+    const rank = rest === 0 ? 32 - this.bits + 1 : Math.clz32(rest) + 1;
     if (rank > this.registers[index]) this.registers[index] = rank;
     if (this.exact) {
       this.exact.add(value);
-      if (this.exact.size > EXACT_DISTINCT_LIMIT) this.exact = undefined;
+      if (this.exact.size > this.exactLimit) this.exact = undefined;
     }
   }
 
@@ -79,34 +90,52 @@ class ColumnAccumulator {
   max = -Infinity;
   dateMin = Infinity;
   dateMax = -Infinity;
-  readonly distinct = new DistinctCounter();
+  readonly distinct: DistinctCounter;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    columnCount: number,
+  ) {
+    const exactLimit = Math.min(EXACT_DISTINCT_LIMIT, Math.max(64, Math.floor(EXACT_DISTINCT_BUDGET / columnCount)));
+    this.distinct = new DistinctCounter(exactLimit, columnCount > 1_000 ? 8 : 12);
+  }
 
+  /** The hot loop of an upload: one call per cell, so each check runs once and only while it can still matter. */
   add(cell: Cell | undefined, line: number): void {
-    if (typeof cell === 'string' && NON_FINITE.test(cell.trim())) {
-      throw new DatasetError(`row on line ${line}, column "${this.name}": ${cell.trim()} is not a finite number (leave the cell empty, NA or NaN for a missing value)`);
-    }
-    if (isMissing(cell)) {
+    let text: string;
+    if (typeof cell === 'string') {
+      const first = cell.charCodeAt(0);
+      const last = cell.charCodeAt(cell.length - 1);
+      text = first <= 32 || last <= 32 ? cell.trim() : cell;
+      if (text === '' || text === 'NA' || text === 'NaN' || text === 'null') {
+        this.missing++;
+        return;
+      }
+      if (text.length <= 9 && NON_FINITE.test(text)) {
+        throw new DatasetError(`row on line ${line}, column "${this.name}": ${text} is not a finite number (leave the cell empty, NA or NaN for a missing value)`);
+      }
+    } else if (isMissing(cell)) {
       this.missing++;
       return;
-    }
-    const value = cell as Exclude<Cell, null>;
-    this.present++;
-    this.distinct.add(typeof value === 'string' ? value.trim() : String(value));
-    if (this.allNumber && isNumberCell(value)) {
-      const number = asNumber(value)!;
-      if (!Number.isFinite(number)) throw new DatasetError(`row on line ${line}, column "${this.name}": ${String(value).trim()} is too large to be a finite number`);
-      this.sum += number;
-      if (number < this.min) this.min = number;
-      if (number > this.max) this.max = number;
     } else {
-      this.allNumber = false;
+      text = String(cell);
     }
-    if (this.allBoolean && !isBooleanCell(value)) this.allBoolean = false;
+    this.present++;
+    this.distinct.add(text);
+    if (this.allNumber) {
+      const number = typeof cell === 'number' ? cell : typeof cell === 'string' && NUMBER_TEXT.test(text) ? Number(text) : undefined;
+      if (number === undefined) this.allNumber = false;
+      else {
+        if (!Number.isFinite(number)) throw new DatasetError(`row on line ${line}, column "${this.name}": ${text} is too large to be a finite number`);
+        this.sum += number;
+        if (number < this.min) this.min = number;
+        if (number > this.max) this.max = number;
+      }
+    }
+    if (this.allBoolean && !isBooleanCell(cell as Exclude<Cell, null>)) this.allBoolean = false;
     if (this.allDate) {
-      if (isDateCell(value)) {
-        const ms = dateValue(value)!;
+      if (typeof cell === 'string' && isDateCell(text)) {
+        const ms = dateValue(text)!;
         if (ms < this.dateMin) this.dateMin = ms;
         if (ms > this.dateMax) this.dateMax = ms;
       } else {
@@ -148,7 +177,7 @@ export async function analyzeDataset(path: string, format: DatasetFormat): Promi
   const onColumns = (columns: string[]) => {
     for (const name of columns) {
       if (byName.has(name)) continue;
-      const accumulator = new ColumnAccumulator(name);
+      const accumulator = new ColumnAccumulator(name, columns.length);
       // A JSON Lines key first seen on a later row was missing from every row before it.
       accumulator.missing = rowCount;
       accumulators.push(accumulator);

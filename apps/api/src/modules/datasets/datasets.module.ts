@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { diskStorage } from 'multer';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import { StreamingDiskStorage } from './streaming-disk-storage.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import { DatasetsController } from './datasets.controller.js';
 import { DatasetsRepository } from './datasets.repository.js';
@@ -16,10 +15,7 @@ import { DatasetsService } from './datasets.service.js';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         // Streamed to a file named by a fresh id; the client's file name is kept only as a label.
-        storage: diskStorage({
-          destination: join(config.dataDir, 'uploads'),
-          filename: (_request, _file, callback) => callback(null, `upload-${randomUUID()}`),
-        }),
+        storage: new StreamingDiskStorage(join(config.dataDir, 'uploads')),
         limits: { fileSize: config.limits.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024 },
       }),
     }),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDataset, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
+import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import { type DatasetRow, DatasetsRepository } from './datasets.repository.js';
@@ -36,7 +36,7 @@ export class DatasetsService {
       if (displayName.length > MAX_NAME_LENGTH) throw AppError.badInput(`name must be at most ${MAX_NAME_LENGTH} characters`);
       const sizeBytes = await this.files.size(file.path);
       if (sizeBytes === 0) throw AppError.badInput('file: the file is empty');
-      const analysis = await analyzeDataset(file.path, resolvedFormat);
+      const analysis = await analyzeDatasetIsolated(file.path, resolvedFormat);
       const id = randomUUID();
       const stored = await this.files.adopt(file.path, id);
       try {
