@@ -5,7 +5,9 @@
  *                          [--fit model|fast] [--no-peer] [--threads N] [--wasm-threads N]
  * --threads: torch.set_num_threads for the PyTorch peer (default 2).
  * --wasm-threads: XNNPACK pool size for the wasm backend (default 1; >1 uses wasm-kernels/threads.ts).
- * --fit: `fast` (default) trains with libs/training/src/fast-fit.ts, `model` with LayersModel.fit.
+ * --fit: `engine` (default) trains through the service's own engine (buildModel + trainModel from libs/training, exactly
+ *   what a worker runs, per-epoch metrics and checkpoint included); `fast` with libs/training/src/fast-fit.ts; `model`
+ *   with LayersModel.fit.
  * --webgpu-tuning on|off: with --backend webgpu, apply libs/training/src/webgpu.ts's tuning (default on) or run
  *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
  * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
@@ -24,6 +26,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fastFit } from '../libs/training/src/fast-fit.js';
+import { buildModel as buildEngineModel } from '../libs/training/src/model-builder.js';
+import { resolveModelSpec } from '../libs/training/src/model-spec.js';
+import type { PreparedData } from '../libs/training/src/preprocessing.js';
+import { trainModel } from '../libs/training/src/trainer.js';
+import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
@@ -36,7 +43,7 @@ interface Options {
   samples: number;
   epochs: number;
   models: ModelName[];
-  fit: 'model' | 'fast';
+  fit: 'engine' | 'model' | 'fast';
   peer: boolean;
   threads: number;
   wasmThreads: number;
@@ -72,8 +79,8 @@ function parseArgs(argv: string[]): Options {
   if (!['wasm', 'cpu', 'webgpu'].includes(backend)) throw new Error(`--backend must be wasm|cpu|webgpu, got ${backend}`);
   const models = (get('models') ?? 'mlp,cnn').split(',').filter(Boolean) as ModelName[];
   for (const m of models) if (!(m in BATCH)) throw new Error(`unknown model ${m}`);
-  const fit = (get('fit') ?? 'fast') as 'model' | 'fast';
-  if (fit !== 'model' && fit !== 'fast') throw new Error(`--fit must be model|fast`);
+  const fit = (get('fit') ?? 'engine') as Options['fit'];
+  if (!['engine', 'model', 'fast'].includes(fit)) throw new Error(`--fit must be engine|model|fast`);
   return {
     backend,
     samples: Number(get('samples') ?? 8192),
@@ -149,7 +156,69 @@ function buildModel(name: ModelName): tf.Sequential {
   return model;
 }
 
+const ENGINE_SPECS: Record<ModelName, unknown[]> = {
+  mlp: [
+    { type: 'dense', units: 128, activation: 'relu' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+  cnn: [
+    { type: 'reshape', targetShape: [28, 28, 1] },
+    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPooling2d', poolSize: 2 },
+    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPooling2d', poolSize: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+/** The worker's path: a spec built by the engine and trained by trainModel, timed from the end of the warm-up epoch. */
+async function benchEngine(name: ModelName, o: Options): Promise<number> {
+  const n = o.samples;
+  const x = new Float32Array(n * 784);
+  const y = new Float32Array(n);
+  let state = 12345;
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+  for (let i = 0; i < x.length; i++) x[i] = random();
+  for (let i = 0; i < n; i++) y[i] = Math.floor(random() * 10);
+  const labels = Array.from({ length: 10 }, (_, i) => i);
+  const data: PreparedData = {
+    preprocessing: { version: 1, features: [], inputSize: 784, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
+    x,
+    y,
+    yWidth: 1,
+    trainRows: n,
+    validationRows: 0,
+    droppedRows: 0,
+  };
+  const columns = [
+    { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
+    { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
+  ];
+  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + o.epochs, batchSize: BATCH[name], validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
+  const spec = resolveModelSpec({ layers: ENGINE_SPECS[name], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
+  const model = buildEngineModel(spec, 784, 10);
+  let warmedUpAt = 0;
+  let finishedAt = 0;
+  await trainModel({
+    model,
+    spec,
+    data,
+    training,
+    hooks: {
+      shouldStop: () => false,
+      onEpoch: async (report) => {
+        if (report.epoch === 1) warmedUpAt = performance.now();
+        finishedAt = performance.now();
+      },
+    },
+  });
+  model.dispose();
+  return (n * o.epochs) / ((finishedAt - warmedUpAt) / 1000);
+}
+
 async function benchModel(name: ModelName, o: Options): Promise<number> {
+  if (o.fit === 'engine') return benchEngine(name, o);
   const n = o.samples;
   const xs = name === 'mlp' ? tf.randomUniform([n, 784], 0, 1, 'float32', 1) : tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 1);
   const ys = tf.randomUniform([n], 0, 10, 'int32', 2).cast('float32');
@@ -233,7 +302,7 @@ async function main(): Promise<void> {
   const backend = await setupBackend(o.backend, o.wasmThreads, o);
   if (webgpuInfo) console.log(`webgpu adapter: ${JSON.stringify(webgpuInfo.adapterInfo)}, tuning: ${JSON.stringify(webgpuInfo.tuning)}`);
   const tuning = webgpuInfo ? (o.webgpuTuning ? ' tuned' : ' stock') : '';
-  const backendLabel = o.fit === 'fast' ? `${backend}${tuning} (fastFit)` : `${backend}${tuning} (model.fit)`;
+  const backendLabel = `${backend}${tuning} (${o.fit === 'fast' ? 'fastFit' : o.fit === 'model' ? 'model.fit' : 'engine'})`;
   console.log(`backend: ${backend}, samples: ${o.samples}, timed epochs: ${o.epochs}, fit: ${o.fit}`);
   const ours: Partial<Record<ModelName, number>> = {};
   for (const m of o.models) {
