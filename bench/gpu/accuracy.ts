@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../libs/training/src/backend.js';
 import { fastFit } from '../../libs/training/src/fast-fit.js';
+import { createRng as rng } from '../../libs/training/src/random.js';
 
 const argv = process.argv.slice(2);
 const arg = (k: string, d?: string) => {
@@ -21,16 +22,6 @@ const arg = (k: string, d?: string) => {
   return i >= 0 ? argv[i + 1] : d;
 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function permutation(n: number, seed: number): number[] {
   const r = rng(seed);
   const p = Array.from({ length: n }, (_, i) => i);

@@ -14,6 +14,7 @@
  * `model.stopTraining = true` (e.g. from onEpochEnd) stops after the current epoch.
  */
 import * as tf from '@tensorflow/tfjs';
+import { createRng as rng, shuffleInPlace } from './random.js';
 
 export interface FastFitOptions {
   /** Number of epochs (default 1). */
@@ -42,27 +43,6 @@ interface CompiledInternals {
   calculateLosses(): tf.Scalar[];
   optimizer: tf.Optimizer;
   stopTraining: boolean;
-}
-
-/** mulberry32: small deterministic PRNG for seeded shuffles. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffleInPlace(a: Int32Array, rand: () => number): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
 }
 
 export async function fastFit(

@@ -1,19 +1,14 @@
-/** mulberry32: a small seeded generator, so a seed reproduces the same split and shuffles. */
-export function createRng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../search/src/rng.js';
 
-export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
+/** A seeded generator in [0, 1) (mulberry32, shared with the search algorithms), so a seed reproduces splits and shuffles. */
+export const createRng: (seed: number) => () => number = mulberry32;
+
+export function shuffleInPlace<T extends { length: number; [index: number]: unknown }>(items: T, random: () => number): T {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
+    const swap = items[i];
+    items[i] = items[j];
+    items[j] = swap;
   }
   return items;
 }
