@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { irisCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -130,13 +132,31 @@ describe('nothing lost', () => {
     expect(stack.workers[0].output.join('')).toMatch(/retrying in \d+ ms|idle connection lost|heartbeat failed/);
   });
 
-  it('keeps training while the API restarts', async () => {
-    const id = await start(12);
+  it('keeps training while the API restarts, and subscribers reconnect and get the rest', async () => {
+    if (stack.workers.length === 0) await stack.startWorker();
+    const id = await start(24);
     await waitForEpochs(id, 1);
+    // A client that reconnects on its own, as graphql-ws clients are configured to in practice.
+    const client = createClient({ url: `ws://127.0.0.1:${stack.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 30, retryWait: () => new Promise((r) => setTimeout(r, 300)), shouldRetry: () => true });
+    const steps = new Set<number>();
+    let reconnected = 0;
+    client.on('connected', () => reconnected++);
+    const unsubscribe = client.subscribe<{ metricLogged: { name: string; step: number } }>(
+      { query: `subscription($id: ID!) { metricLogged(runId: $id) { name step } }`, variables: { id } },
+      { next: ({ data }) => data?.metricLogged.name === 'loss' && steps.add(data.metricLogged.step), error: () => undefined, complete: () => undefined },
+    );
+    await new Promise((r) => setTimeout(r, 500));
     await stack.stopApi('SIGKILL');
+    const stoppedAt = (await stack.query<{ epochs_completed: number }>('SELECT epochs_completed FROM runs WHERE id = $1', [id]))[0].epochs_completed;
     await new Promise((r) => setTimeout(r, 1_000));
     await stack.startApi();
     await stack.waitForRun(id, ['SUCCEEDED', 'FAILED']);
-    await expectIntact(id, 12);
+    await expectIntact(id, 24);
+    unsubscribe();
+    await client.dispose();
+    expect(reconnected).toBeGreaterThanOrEqual(2);
+    // The last epochs, trained after the restart, reached the re-subscribed client.
+    expect(steps.has(24)).toBe(true);
+    expect(stoppedAt).toBeLessThan(24);
   });
 });
