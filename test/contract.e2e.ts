@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type GraphQLField,
@@ -18,7 +18,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestStack } from './support/stack.js';
 
-const CONTRACT = resolve(import.meta.dirname, '..', '..', 'shared', 'contract', 'api.graphql');
+/** The public contract lives in shared/ beside the checkout (CONTRACT_DIR overrides); without it this test fails, never skips. */
+const CONTRACT = resolve(process.env.CONTRACT_DIR ?? resolve(import.meta.dirname, '..', '..', 'shared', 'contract'), 'api.graphql');
+if (!existsSync(CONTRACT)) throw new Error(`the contract is not at ${CONTRACT}: check the repository out beside shared/ or set CONTRACT_DIR`);
 
 function kindOf(type: GraphQLNamedType): string {
   if (isObjectType(type)) return 'object';
