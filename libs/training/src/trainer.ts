@@ -215,13 +215,35 @@ export async function trainModel(options: {
   let interrupted = false;
   const order = new Int32Array(trainRows);
   let lastYield = performance.now();
+  // Per-step constants kept on the device: the batch-size weights (tf.mul(t, size) would upload a new scalar
+  // every step). Same values, so the same products.
+  const sizeScalars = new Map<number, tf.Scalar>();
+  const sizeScalar = (size: number): tf.Scalar => {
+    let scalar = sizeScalars.get(size);
+    if (!scalar) sizeScalars.set(size, (scalar = tf.scalar(size)));
+    return scalar;
+  };
+  // A shuffled epoch is gathered once on the device, and its batches are then contiguous slices (gather of a
+  // slice of the permutation ≡ slice of the gathered set): two slices per step instead of slice + two gathers.
+  // Past this many bytes the per-batch gather is kept, so a large set is never held twice.
+  const PRESHUFFLE_MAX_BYTES = 256 * 1024 * 1024;
+  const preshuffle = trainRows * (inputSize + data.yWidth) * 4 <= PRESHUFFLE_MAX_BYTES;
+  const accumulated = 1 + metricFunctions.length;
 
   try {
     for (let epochIndex = initialEpoch; epochIndex < training.epochs; epochIndex++) {
       if (training.shuffle) seededPermutation(order, deriveSeed(seed, 1, epochIndex));
-      const indices = training.shuffle ? tf.tensor1d(order, 'int32') : undefined;
-      // Σ over batches of batch size × [loss, ...metrics], on the device.
-      let sums: tf.Tensor1D = tf.zeros([1 + metricFunctions.length]);
+      let indices = training.shuffle ? tf.tensor1d(order, 'int32') : undefined;
+      let xEpoch = sets.xTrain;
+      let yEpoch = sets.yTrain;
+      if (indices && preshuffle) {
+        xEpoch = tf.gather(sets.xTrain, indices);
+        yEpoch = tf.gather(sets.yTrain, indices);
+        indices.dispose();
+        indices = undefined;
+      }
+      // Σ over batches of batch size × [loss, ...metrics], on the device (a scalar when there is only the loss).
+      let sums: tf.Tensor = accumulated === 1 ? tf.scalar(0) : tf.zeros([accumulated]);
       let batchesIntoEpoch = 0;
       try {
         for (let start = 0; start < trainRows; start += batchSize) {
@@ -231,27 +253,30 @@ export async function trainModel(options: {
           }
           setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
           const size = Math.min(batchSize, trainRows - start);
+          const weight = sizeScalar(size);
           const next = withSeededRandom(deriveSeed(seed, 2, step), () =>
             tf.tidy(() => {
               const ids = indices?.slice(start, size);
-              const xb = ids ? tf.gather(sets.xTrain, ids) : sets.xTrain.slice(start, size);
-              const yb = ids ? tf.gather(sets.yTrain, ids) : sets.yTrain.slice(start, size);
-              let metrics: tf.Scalar[] = [];
+              const xb = ids ? tf.gather(xEpoch, ids) : xEpoch.slice(start, size);
+              const yb = ids ? tf.gather(yEpoch, ids) : yEpoch.slice(start, size);
+              let output: tf.Tensor | undefined;
               const cost = optimizer.minimize(
                 () => {
-                  const output = model.apply(xb, { training: true }) as tf.Tensor;
-                  let loss = tf.mean(lossFunction(yb, output)) as tf.Scalar;
-                  // As fit does: metrics on the training-mode output, kept out of the forward pass's tidy.
-                  metrics = metricFunctions.map((fn) => tf.keep(tf.mean(fn(yb, output)) as tf.Scalar));
+                  const out = model.apply(xb, { training: true }) as tf.Tensor;
+                  let loss = tf.mean(lossFunction(yb, out)) as tf.Scalar;
+                  // As fit does, the metrics are taken on this training-mode output: kept out of the forward
+                  // pass's tidy and computed after it, off the gradient tape (which would add identity copies).
+                  if (metricFunctions.length) output = tf.keep(out);
                   for (const penalty of inner.calculateLosses()) loss = tf.add(loss, penalty);
                   return loss;
                 },
                 true,
                 variables,
               )!;
-              const batchValues = tf.mul(tf.stack([cost, ...metrics]), size);
-              tf.dispose(metrics);
-              return tf.add(sums, batchValues) as tf.Tensor1D;
+              const metrics = metricFunctions.map((fn) => tf.mean(fn(yb, output!)) as tf.Scalar);
+              output?.dispose(); // kept tensors outlive every tidy
+              const batchValues = tf.mul(metrics.length ? tf.stack([cost, ...metrics]) : cost, weight);
+              return tf.add(sums, batchValues);
             }),
           );
           sums.dispose();
@@ -262,6 +287,12 @@ export async function trainModel(options: {
             await new Promise((resolve) => setImmediate(resolve));
             lastYield = performance.now();
           }
+        }
+        if (xEpoch !== sets.xTrain) {
+          xEpoch.dispose();
+          yEpoch.dispose();
+          xEpoch = sets.xTrain;
+          yEpoch = sets.yTrain;
         }
 
         if (batchesIntoEpoch < stepsPerEpoch) {
@@ -277,7 +308,7 @@ export async function trainModel(options: {
         // One read for the epoch: training means and validation results together.
         const evaluated = sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : [];
         const evaluatedList = Array.isArray(evaluated) ? evaluated : [evaluated];
-        const combined = tf.tidy(() => tf.concat([tf.div(sums, trainRows), ...evaluatedList.map((value) => tf.reshape(value, [1]))]));
+        const combined = tf.tidy(() => tf.concat([tf.reshape(tf.div(sums, trainRows), [accumulated]), ...evaluatedList.map((value) => tf.reshape(value, [1]))]));
         tf.dispose(evaluatedList);
         const values = await combined.data();
         combined.dispose();
@@ -331,11 +362,13 @@ export async function trainModel(options: {
       } finally {
         sums.dispose();
         indices?.dispose();
+        if (xEpoch !== sets.xTrain) tf.dispose([xEpoch, yEpoch]);
       }
     }
     await pending;
   } finally {
     bestWeights?.forEach((tensor) => tensor.dispose());
+    tf.dispose([...sizeScalars.values()]);
     tf.dispose([...new Set([x, y, ...Object.values(sets)])].filter((t): t is tf.Tensor2D => t !== undefined));
   }
   return { epochsCompleted, interrupted, stopReason, summary };
