@@ -16,6 +16,7 @@ import { conv2DBackpropFilter, makeConv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { setNativeBatchMatMul } from './heap.js';
 import { makeBatchMatMul } from './matmul.js';
+import { makeGatherV2, makeIdentity, makeSlice, makeSum } from './misc.js';
 import { makeMaxPoolGrad } from './pool.js';
 import { unsortedSegmentSum } from './segment.js';
 
@@ -31,7 +32,9 @@ export const ADDED_KERNELS = [
 ] as const;
 
 /** Built-in wasm kernels replaced by faster versions (the originals remain the fallback). */
-export const REPLACED_KERNELS = ['BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad'] as const;
+export const REPLACED_KERNELS = [
+  'BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'GatherV2', 'Sum', 'Slice',
+] as const;
 
 function put(config: KernelConfig): void {
   if (tf.getKernel(config.kernelName, BACKEND)) tf.unregisterKernel(config.kernelName, BACKEND);
@@ -52,6 +55,10 @@ export function registerWasmTrainingKernels(): void {
   replace('BatchMatMul', makeBatchMatMul);
   replace('Conv2DBackpropInput', makeConv2DBackpropInput);
   replace('MaxPoolGrad', makeMaxPoolGrad);
+  replace('Identity', makeIdentity);
+  replace('GatherV2', makeGatherV2);
+  replace('Sum', makeSum);
+  replace('Slice', makeSlice);
   const add = (kernelName: string, kernelFunc: unknown) =>
     put({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as KernelFunc });
   add('Conv2DBackpropFilter', conv2DBackpropFilter);

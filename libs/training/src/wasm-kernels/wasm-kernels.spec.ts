@@ -99,6 +99,8 @@ describe('Conv2DBackpropFilter', () => {
     [[3, 10, 7, 2], [2, 3, 2, 5]],
     [[2, 8, 8, 1], [3, 3, 1, 16]],
     [[1, 6, 6, 4], [1, 1, 4, 3]],
+    [[3, 10, 7, 1], [2, 3, 1, 5]],
+    [[2, 12, 11, 1], [5, 5, 1, 12]],
   ];
   for (const [xs, fs] of cases) {
     for (const strides of [1, 2]) {
@@ -254,6 +256,8 @@ describe('MaxPoolGrad (replaced) and AvgPoolGrad (built in)', () => {
     [[2, 9, 7, 4], 3, 1, 'same'],
     [[1, 11, 11, 32], 2, 2, 'valid'],
     [[2, 10, 10, 2], 3, 2, 'valid'],
+    [[2, 8, 9, 3], 2, 2, 'valid'],
+    [[3, 26, 26, 16], 2, 2, 'valid'],
   ];
   for (const [xs, filterSize, strides, pad] of cases) {
     const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], filterSize, strides, 1, pad as 'same');
@@ -266,6 +270,108 @@ describe('MaxPoolGrad (replaced) and AvgPoolGrad (built in)', () => {
         expect(d).toBeLessThanOrEqual(TOL);
       });
     }
+  }
+});
+
+describe('MaxPoolGrad 2x2/s2 fast path with ties and -Infinity windows', () => {
+  for (const xs of [[2, 6, 6, 3], [1, 7, 5, 2]]) {
+    it(`x=${xs}`, async () => {
+      const n = sizeOf(xs);
+      // Few distinct values: many windows hold several maxima (the gradient goes to the first one).
+      const values = Array.from(rand(n, 11), (v) => Math.floor(v * 2));
+      values[0] = values[1] = values[xs[2] * xs[3]] = values[xs[2] * xs[3] + xs[3]] = -Infinity;
+      const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], 2, 2, 1, 'valid');
+      const d = await compare('MaxPoolGrad', {
+        dy: { shape: info.outShape }, input: { shape: xs, values }, output: { shape: info.outShape },
+      }, { filterSize: 2, strides: 2, pad: 'valid' });
+      expect(d).toBeLessThanOrEqual(TOL);
+    });
+  }
+});
+
+describe('Identity (replaced: shares the data)', () => {
+  for (const [shape, dtype] of [[[64, 26, 26, 16], 'float32'], [[5, 3], 'int32'], [[], 'float32']] as const) {
+    it(`${dtype} ${shape}`, async () => {
+      const d = await compare('Identity', { x: { shape: [...shape], dtype } }, {});
+      expect(d).toBe(0);
+    });
+  }
+  it('the copy outlives its source', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const ids = tf.backend().numDataIds();
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.backend().numDataIds()).toBe(ids);
+  });
+});
+
+describe('GatherV2 (replaced for batchDims 0)', () => {
+  const cases: Array<[number[], number[], number, 'float32' | 'int32']> = [
+    [[50, 784], [64], 0, 'float32'],
+    [[50, 1], [7], 0, 'float32'],
+    [[4, 5, 6], [2, 3], 1, 'float32'],
+    [[4, 5, 6], [9], 2, 'int32'],
+    [[4, 5, 6], [3], -1, 'float32'],
+    [[10], [10], 0, 'int32'],
+  ];
+  for (const [xs, is, axis, dtype] of cases) {
+    it(`x=${xs} ${dtype} indices=${is} axis=${axis}`, async () => {
+      const dim = xs[axis < 0 ? axis + xs.length : axis];
+      const values = Array.from(rand(sizeOf(is), 5), (v) => Math.floor(((v + 1) / 2) * dim));
+      const d = await compare('GatherV2', {
+        x: { shape: xs, dtype }, indices: { shape: is, dtype: 'int32', values },
+      }, { axis, batchDims: 0 });
+      expect(d).toBe(0);
+    });
+  }
+});
+
+describe('Slice (replaced: heap views instead of readSync)', () => {
+  const cases: Array<[number[], number[], number[], 'float32' | 'int32' | 'bool']> = [
+    [[8192, 784], [640, 0], [64, 784], 'float32'],
+    [[100, 1], [30, 0], [64, -1], 'float32'],
+    [[10, 7], [2, 3], [5, 4], 'float32'],
+    [[4, 5, 6], [1, 0, 2], [2, 5, 3], 'int32'],
+    [[3, 4, 5, 6], [1, 1, 0, 1], [2, 2, -1, 1], 'float32'],
+    [[2, 3, 4, 5, 2], [0, 1, 1, 0, 1], [2, 2, 2, 5, 1], 'float32'],
+    [[6], [2], [3], 'bool'],
+    [[5, 4], [1, 0], [0, 4], 'float32'],
+  ];
+  for (const [xs, begin, sz, dtype] of cases) {
+    it(`x=${xs} ${dtype} begin=${begin} size=${sz}`, async () => {
+      const values = dtype === 'float32' ? undefined : Array.from(rand(sizeOf(xs), 9), (v) => (v > 0 ? 1 : 0) * 7);
+      const d = await compare('Slice', { x: { shape: xs, dtype: dtype as 'float32', values } }, { begin, size: sz });
+      expect(d).toBe(0);
+    });
+  }
+});
+
+describe('Sum (replaced for leading axes)', () => {
+  const cases: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
+    [[64, 26, 26, 16], [0, 1, 2], false, 'float32'],
+    [[8, 11, 11, 32], [0, 1, 2], true, 'float32'],
+    [[128, 10], 0, false, 'float32'],
+    [[33, 130], 0, false, 'float32'],
+    [[5, 6, 7], [0], false, 'float32'],
+    [[128, 10], [0], true, 'float32'],
+    [[3, 4, 5], [1, 0], false, 'float32'],
+    [[3, 4, 5], [-3, -2], false, 'float32'],
+    [[64, 10], 1, false, 'float32'], // original kernel from here on
+    [[64, 10], [0, 1], false, 'float32'],
+    [[3, 4, 5], [0, 2], true, 'float32'],
+    [[6, 7], 0, false, 'int32'],
+  ];
+  for (const [xs, axis, keepDims, dtype] of cases) {
+    it(`x=${xs} ${dtype} axis=${axis} keepDims=${keepDims}`, async () => {
+      const values = dtype === 'int32' ? Array.from(rand(sizeOf(xs), 3), (v) => Math.floor(v * 50)) : undefined;
+      const d = await compare('Sum', { x: { shape: xs, dtype, values } }, { axis, keepDims });
+      expect(d).toBeLessThanOrEqual(1e-3);
+    });
   }
 });
 
