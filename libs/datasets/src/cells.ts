@@ -6,10 +6,27 @@ const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const BOOLEAN = /^(?:true|false)$/i;
 const DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/** Whether already-trimmed text is one of the contract's missing markers: empty, NA, NaN, null. */
+export function isMissingText(text: string): boolean {
+  return MISSING.has(text);
+}
+
+/** Whether already-trimmed text is written as a decimal number (1e400 is, though no double holds it). */
+export function isNumberText(text: string): boolean {
+  return NUMBER.test(text);
+}
+
+/** The finite number already-trimmed text spells, or undefined. */
+export function parseNumberText(text: string): number | undefined {
+  if (!isNumberText(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
 /** An empty cell, NA, NaN or null is missing (the contract's list), as is JSON null. */
 export function isMissing(cell: Cell | undefined): cell is null | undefined | '' {
   if (cell === null || cell === undefined) return true;
-  if (typeof cell === 'string') return MISSING.has(cell.trim());
+  if (typeof cell === 'string') return isMissingText(cell.trim());
   if (typeof cell === 'number') return Number.isNaN(cell);
   return false;
 }
@@ -19,17 +36,10 @@ export function asNumber(cell: Cell): number | undefined {
   if (typeof cell === 'boolean') return cell ? 1 : 0;
   if (typeof cell === 'string') {
     const text = cell.trim();
-    if (NUMBER.test(text)) {
-      const value = Number(text);
-      return Number.isFinite(value) ? value : undefined;
-    }
+    if (isNumberText(text)) return parseNumberText(text);
     if (BOOLEAN.test(text)) return text.toLowerCase() === 'true' ? 1 : 0;
   }
   return undefined;
-}
-
-export function isNumberCell(cell: Cell): boolean {
-  return typeof cell === 'number' ? Number.isFinite(cell) : typeof cell === 'string' && NUMBER.test(cell.trim());
 }
 
 export function isBooleanCell(cell: Cell): boolean {

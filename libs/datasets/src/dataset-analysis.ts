@@ -1,4 +1,4 @@
-import { type Cell, type ColumnType, dateValue, isBooleanCell, isDateCell, isMissing } from './cells.js';
+import { type Cell, type ColumnType, dateValue, isBooleanCell, isDateCell, isMissing, isMissingText, isNumberText } from './cells.js';
 import { DatasetError } from './dataset-error.js';
 import { type DatasetFormat, readDatasetRows } from './dataset-reader.js';
 
@@ -18,7 +18,6 @@ export interface DatasetAnalysis {
 }
 
 const NON_FINITE = /^[+-]?(?:inf|infinity)$/i;
-const NUMBER_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /**
  * Distinct counts are exact up to this many values a column (fewer when there are many columns:
@@ -107,7 +106,7 @@ class ColumnAccumulator {
       const first = cell.charCodeAt(0);
       const last = cell.charCodeAt(cell.length - 1);
       text = first <= 32 || last <= 32 ? cell.trim() : cell;
-      if (text === '' || text === 'NA' || text === 'NaN' || text === 'null') {
+      if (isMissingText(text)) {
         this.missing++;
         return;
       }
@@ -123,7 +122,7 @@ class ColumnAccumulator {
     this.present++;
     this.distinct.add(text);
     if (this.allNumber) {
-      const number = typeof cell === 'number' ? cell : typeof cell === 'string' && NUMBER_TEXT.test(text) ? Number(text) : undefined;
+      const number = typeof cell === 'number' ? cell : typeof cell === 'string' && isNumberText(text) ? Number(text) : undefined;
       if (number === undefined) this.allNumber = false;
       else {
         if (!Number.isFinite(number)) throw new DatasetError(`row on line ${line}, column "${this.name}": ${text} is too large to be a finite number`);
