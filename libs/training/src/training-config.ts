@@ -46,6 +46,16 @@ export function monitorMode(metric: string): 'min' | 'max' {
   return ['loss', 'mse', 'mae', 'lr'].includes(base) ? 'min' : 'max';
 }
 
+/**
+ * How a checkpoint ranks under the run's checkpoint config: lower is better, Infinity when its
+ * metrics lack the monitored one. The API's best checkpoint and the worker's pruning both rank by it.
+ */
+export function checkpointScore(metrics: unknown, checkpoint: Pick<TrainingConfig['checkpoint'], 'monitor' | 'mode'>): number {
+  const value = (metrics as Record<string, unknown> | null)?.[checkpoint.monitor];
+  if (typeof value !== 'number' || Number.isNaN(value)) return Infinity;
+  return checkpoint.mode === 'min' ? value : -value;
+}
+
 function columnNames(columns: ColumnStats[]): string {
   const names = columns.map((column) => JSON.stringify(column.name));
   return names.length > 12 ? `${names.slice(0, 12).join(', ')}, …` : names.join(', ');

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService, type Run as RunRow, RunEventsRepository, type RunStatus } from '../../../../libs/db/src/index.js';
-import type { CheckpointArtifacts, TrainingConfig } from '../../../../libs/training/src/index.js';
+import { type CheckpointArtifacts, type TrainingConfig, checkpointScore } from '../../../../libs/training/src/index.js';
 
 export type { RunRow };
 
@@ -108,14 +108,9 @@ export class TrainingRunsRepository {
   /** Keeps the best `keep` checkpoints by the monitored metric, and always the latest (a resume starts from it). */
   private async pruneCheckpoints(tx: Prisma.TransactionClient, runId: string, training: TrainingConfig): Promise<void> {
     const all = await tx.checkpoint.findMany({ where: { runId }, select: { id: true, epoch: true, metrics: true }, orderBy: { epoch: 'desc' } });
-    const { keep, monitor, mode } = training.checkpoint;
-    const score = (metrics: unknown) => {
-      const value = (metrics as Record<string, number> | null)?.[monitor];
-      if (typeof value !== 'number' || Number.isNaN(value)) return Infinity;
-      return mode === 'min' ? value : -value;
-    };
+    const score = (metrics: unknown) => checkpointScore(metrics, training.checkpoint);
     const ranked = [...all].sort((a, b) => score(a.metrics) - score(b.metrics) || b.epoch - a.epoch);
-    const kept = new Set(ranked.slice(0, keep).map((checkpoint) => checkpoint.id));
+    const kept = new Set(ranked.slice(0, training.checkpoint.keep).map((checkpoint) => checkpoint.id));
     if (all[0]) kept.add(all[0].id);
     const drop = all.filter((checkpoint) => !kept.has(checkpoint.id)).map((checkpoint) => checkpoint.id);
     if (drop.length) await tx.checkpoint.deleteMany({ where: { id: { in: drop } } });

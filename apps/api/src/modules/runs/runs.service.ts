@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index
 import type { Prisma, RunStatus } from '../../../../../libs/db/src/index.js';
 import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
 import { SweepScheduler } from '../../../../../libs/sweeps/src/index.js';
-import { type TrainingConfig, planRun } from '../../../../../libs/training/src/index.js';
+import { type TrainingConfig, checkpointScore, planRun } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModelsService } from '../models/models.service.js';
@@ -19,15 +19,13 @@ export function toCheckpoint(row: CheckpointSummaryRow): Checkpoint {
 
 /** The best checkpoint by the run's monitored metric; the latest when none carries that metric. */
 export function pickBestCheckpoint<T extends { epoch: number; metrics: unknown }>(checkpoints: T[], training: Pick<TrainingConfig, 'checkpoint'>): T | null {
-  const { monitor, mode } = training.checkpoint;
   let best: T | null = null;
-  let bestValue = 0;
+  let bestScore = Infinity;
   for (const checkpoint of checkpoints) {
-    const value = (checkpoint.metrics as Record<string, number> | null)?.[monitor];
-    if (typeof value !== 'number' || Number.isNaN(value)) continue;
-    if (!best || (mode === 'min' ? value < bestValue : value > bestValue)) {
+    const score = checkpointScore(checkpoint.metrics, training.checkpoint);
+    if (score < bestScore) {
       best = checkpoint;
-      bestValue = value;
+      bestScore = score;
     }
   }
   return best ?? checkpoints.at(-1) ?? null;
