@@ -133,6 +133,16 @@ describe('datasets → model → run → metrics, checkpoints and predictions (I
     expect(unknown.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
+  it('refuses to delete a dataset that runs use, and deletes an unused one with its file', async () => {
+    const used = await stack.gql(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: datasetId });
+    expect(used.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(used.errors?.[0].message).toMatch(/is used by 1 run\(s\) and 0 sweep\(s\)/);
+    const spare = (await stack.upload('a,b\n1,x\n2,y\n', 'spare.csv')).body.id;
+    expect((await stack.gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: spare })).deleteDataset).toBe(true);
+    expect((await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { id } }`, { id: spare })).dataset).toBeNull();
+    expect((await fetch(`${stack.url}/v1/datasets/${spare}/download`)).status).toBe(404);
+  });
+
   it('lists runs by status and streams nothing half-written for an unknown run', async () => {
     const { runs } = await stack.gqlOk(`{ runs(status: SUCCEEDED) { id } }`);
     expect(runs.map((r: { id: string }) => r.id)).toContain(runId);

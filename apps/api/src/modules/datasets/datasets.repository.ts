@@ -26,8 +26,10 @@ export class DatasetsRepository {
     return this.prisma.dataset.findMany({ orderBy: { createdAt: 'desc' } });
   }
 
-  countRuns(id: string): Promise<number> {
-    return this.prisma.run.count({ where: { datasetId: id } });
+  /** Runs and sweeps that refer to the dataset (a sweep may exist before its first trial run). */
+  async countUses(id: string): Promise<{ runs: number; sweeps: number }> {
+    const [runs, sweeps] = await Promise.all([this.prisma.run.count({ where: { datasetId: id } }), this.prisma.sweep.count({ where: { datasetId: id } })]);
+    return { runs, sweeps };
   }
 
   async delete(id: string): Promise<boolean> {

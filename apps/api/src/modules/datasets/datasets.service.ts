@@ -91,8 +91,8 @@ export class DatasetsService {
   /** Refused while runs use the dataset: their history would lose its data. */
   async delete(id: string): Promise<boolean> {
     const dataset = await this.get(id);
-    const runs = await this.datasets.countRuns(id);
-    if (runs > 0) throw AppError.conflict(`dataset "${id}" is used by ${runs} run(s); it cannot be deleted while they exist`);
+    const { runs, sweeps } = await this.datasets.countUses(id);
+    if (runs > 0 || sweeps > 0) throw AppError.conflict(`dataset "${id}" is used by ${runs} run(s) and ${sweeps} sweep(s); it cannot be deleted while they exist`);
     await this.datasets.delete(dataset.id);
     await this.files.remove(this.files.pathOf(dataset.id));
     return true;
