@@ -9,8 +9,12 @@
 import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { f32, matMulNN, reshaped, transposeLast2, type WasmKernelArgs } from './heap.js';
+import { heapOffset, nativeKernels } from './native.js';
 
 type Shape4 = [number, number, number, number];
+
+/** Scratch floats for one chunk of im2col rows in the native Conv2DBackpropFilter (32 KiB: L1-sized). */
+const NATIVE_SCRATCH_FLOATS = 8192;
 
 /** colsT[(kh,kw,ci), (n,oh,ow)] = x[n, oh*sH + kh*dH - padT, ow*sW + kw*dW - padL, ci] (0 outside), NHWC x. */
 function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
@@ -92,6 +96,23 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
   const R = KH * KW * Cin;
   const P = N * OH * OW;
   const channelsLast = fmt === 'channelsLast';
+
+  const native = channelsLast && x.dtype === 'float32' && dy.dtype === 'float32' ? nativeKernels(backend) : null;
+  if (native) {
+    // im2col of a chunk of output pixels (sized to stay in L1/L2) + a 4x8-register-tile SIMD GEMM, per chunk.
+    const Rp = (R + 3) & ~3;
+    const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / Rp)));
+    const dw = backend.makeOutput([KH, KW, Cin, Cout], 'float32');
+    const acc = backend.makeOutput([Rp * Cout], 'float32');
+    const scratch = backend.makeOutput([chunk * Rp], 'float32');
+    native.conv2d_backprop_filter_nhwc(
+      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw), heapOffset(backend, acc),
+      heapOffset(backend, scratch), chunk, N, info.inHeight, info.inWidth, Cin, OH, OW, Cout, KH, KW,
+      info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
+    backend.disposeData(acc.dataId);
+    backend.disposeData(scratch.dataId);
+    return dw;
+  }
 
   const cols = backend.makeOutput([1, R, P], 'float32');
   const dyTmp = channelsLast ? null : backend.makeOutput([1, P, Cout], 'float32');

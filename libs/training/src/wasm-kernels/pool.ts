@@ -5,6 +5,7 @@
 import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { f32, type WasmKernelArgs } from './heap.js';
+import { heapOffset, nativeKernels } from './native.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -24,6 +25,14 @@ export function makeMaxPoolGrad(fallback: KernelFunc): KernelFunc {
     const padL = info.padInfo.left;
 
     const dx = backend.makeOutput([...input.shape], 'float32');
+    const native = nativeKernels(backend);
+    if (native) {
+      // SIMD over four channels at a time (native/kernels.c); same first-maximum rule as below.
+      native.max_pool_grad_nhwc(
+        heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), N, H, W, C, OH, OW,
+        info.filterHeight, info.filterWidth, sH, sW, dH, dW, padT, padL);
+      return dx;
+    }
     const dxv = f32(backend, dx);
     const xv = f32(backend, input);
     const dyv = f32(backend, dy);

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WasmBackendLike } from './heap.js';
 import { ADDED_KERNELS, REPLACED_KERNELS, registerWasmTrainingKernels } from './index.js';
+import { nativeKernels, setNativeKernelsEnabled } from './native.js';
+
+/** Runs the enclosing describe's tests with the native (wasm SIMD) kernels on or off. */
+function withNativeKernels(enabled: boolean): void {
+  beforeAll(() => setNativeKernelsEnabled(enabled));
+  afterAll(() => setNativeKernelsEnabled(true));
+}
 
 type Spec = { shape: number[]; dtype?: 'float32' | 'int32'; values?: ArrayLike<number> };
 
@@ -93,7 +101,18 @@ describe('registerWasmTrainingKernels', () => {
 
 const pads: unknown[] = ['same', 'valid', [[0, 0], [1, 2], [2, 0], [0, 0]]];
 
-describe('Conv2DBackpropFilter', () => {
+describe('native SIMD kernels (native/kernels.c)', () => {
+  it('load on the wasm backend, sharing its memory', () => {
+    // Without this the native tests below would silently exercise only the JS paths.
+    const native = nativeKernels(tf.backend() as unknown as WasmBackendLike);
+    expect(native).not.toBeNull();
+    expect(typeof native!.conv2d_backprop_filter_nhwc).toBe('function');
+    expect(typeof native!.max_pool_grad_nhwc).toBe('function');
+  });
+});
+
+for (const native of [true, false]) describe(`Conv2DBackpropFilter (${native ? 'native' : 'JS'})`, () => {
+  withNativeKernels(native);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 3], [3, 3, 3, 4]],
     [[3, 10, 7, 2], [2, 3, 2, 5]],
@@ -101,6 +120,8 @@ describe('Conv2DBackpropFilter', () => {
     [[1, 6, 6, 4], [1, 1, 4, 3]],
     [[3, 10, 7, 1], [2, 3, 1, 5]],
     [[2, 12, 11, 1], [5, 5, 1, 12]],
+    [[2, 9, 9, 16], [3, 3, 16, 32]],
+    [[1, 7, 8, 5], [3, 2, 5, 13]],
   ];
   for (const [xs, fs] of cases) {
     for (const strides of [1, 2]) {
@@ -249,7 +270,8 @@ describe('UnsortedSegmentSum', () => {
   });
 });
 
-describe('MaxPoolGrad (replaced) and AvgPoolGrad (built in)', () => {
+for (const native of [true, false]) describe(`MaxPoolGrad (replaced, ${native ? 'native' : 'JS'}) and AvgPoolGrad (built in)`, () => {
+  withNativeKernels(native);
   const cases: Array<[number[], number, number, string]> = [
     [[2, 8, 8, 3], 2, 2, 'valid'],
     [[2, 9, 9, 3], 2, 2, 'same'],
@@ -273,8 +295,9 @@ describe('MaxPoolGrad (replaced) and AvgPoolGrad (built in)', () => {
   }
 });
 
-describe('MaxPoolGrad 2x2/s2 fast path with ties and -Infinity windows', () => {
-  for (const xs of [[2, 6, 6, 3], [1, 7, 5, 2]]) {
+for (const native of [true, false]) describe(`MaxPoolGrad ties and -Infinity windows (${native ? 'native' : 'JS'})`, () => {
+  withNativeKernels(native);
+  for (const xs of [[2, 6, 6, 3], [1, 7, 5, 2], [2, 6, 6, 8], [1, 4, 6, 6]]) {
     it(`x=${xs}`, async () => {
       const n = sizeOf(xs);
       // Few distinct values: many windows hold several maxima (the gradient goes to the first one).

@@ -1,0 +1,192 @@
+// SIMD kernels for the tfjs wasm backend's training step, compiled to a tiny standalone wasm module that
+// IMPORTS the backend's own memory (see ../native.ts), so they read and write tensors in place on its heap.
+//
+// Rules that make sharing the heap safe: no static data (no data segment to clobber the backend's), no libc,
+// and no shadow stack (everything fits in locals; build.sh checks the module has no data section and never
+// touches __stack_pointer). Scratch space comes from the caller, allocated on the backend's heap.
+//
+// Build: ./build.sh (clang + wasm-ld with the wasm32 target, -msimd128).
+#include <wasm_simd128.h>
+
+typedef float f32;
+
+// ---------------------------------------------------------------------------------------------------------
+// im2col for NHWC x over output pixels [p0, p1): cols[(p - p0) * Rp + (kh*KW + kw)*Cin + ci], zero outside
+// the image and in the padding columns R..Rp-1.
+static void im2col_rows(const f32 *x, f32 *cols, int p0, int p1, int Rp, int H, int W, int Cin, int OH, int OW,
+                        int KH, int KW, int sH, int sW, int dH, int dW, int padT, int padL) {
+  const int R = KH * KW * Cin;
+  int n = p0 / (OH * OW);
+  int rem = p0 - n * OH * OW;
+  int oh = rem / OW;
+  int ow = rem - oh * OW;
+  for (int p = p0; p < p1; p++) {
+    f32 *dst = cols + (p - p0) * Rp;
+    for (int kh = 0; kh < KH; kh++) {
+      const int ih = oh * sH + kh * dH - padT;
+      for (int kw = 0; kw < KW; kw++) {
+        const int iw = ow * sW + kw * dW - padL;
+        f32 *d = dst + (kh * KW + kw) * Cin;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+          for (int c = 0; c < Cin; c++) d[c] = 0.0f;
+        } else {
+          const f32 *s = x + ((n * H + ih) * W + iw) * Cin;
+          for (int c = 0; c < Cin; c++) d[c] = s[c];
+        }
+      }
+    }
+    for (int r = R; r < Rp; r++) dst[r] = 0.0f;
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        n++;
+      }
+    }
+  }
+}
+
+// C[Rp][Cout] += A[P][Rp]^T @ B[P][Cout]. Rp % 4 == 0. Register tile: 4 rows of C x 8 (or 4) columns.
+static void gemm_atb_acc(const f32 *A, int Rp, const f32 *B, int Cout, int P, f32 *C) {
+  for (int r = 0; r < Rp; r += 4) {
+    int co = 0;
+    for (; co + 8 <= Cout; co += 8) {
+      f32 *c0 = C + r * Cout + co;
+      v128_t c00 = wasm_v128_load(c0), c01 = wasm_v128_load(c0 + 4);
+      v128_t c10 = wasm_v128_load(c0 + Cout), c11 = wasm_v128_load(c0 + Cout + 4);
+      v128_t c20 = wasm_v128_load(c0 + 2 * Cout), c21 = wasm_v128_load(c0 + 2 * Cout + 4);
+      v128_t c30 = wasm_v128_load(c0 + 3 * Cout), c31 = wasm_v128_load(c0 + 3 * Cout + 4);
+      const f32 *a = A + r;
+      const f32 *b = B + co;
+      for (int p = 0; p < P; p++, a += Rp, b += Cout) {
+        const v128_t av = wasm_v128_load(a);
+        const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+        v128_t s = wasm_i32x4_shuffle(av, av, 0, 0, 0, 0);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(s, b0));
+        c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(s, b1));
+        s = wasm_i32x4_shuffle(av, av, 1, 1, 1, 1);
+        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(s, b0));
+        c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(s, b1));
+        s = wasm_i32x4_shuffle(av, av, 2, 2, 2, 2);
+        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(s, b0));
+        c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(s, b1));
+        s = wasm_i32x4_shuffle(av, av, 3, 3, 3, 3);
+        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(s, b0));
+        c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(s, b1));
+      }
+      wasm_v128_store(c0, c00), wasm_v128_store(c0 + 4, c01);
+      wasm_v128_store(c0 + Cout, c10), wasm_v128_store(c0 + Cout + 4, c11);
+      wasm_v128_store(c0 + 2 * Cout, c20), wasm_v128_store(c0 + 2 * Cout + 4, c21);
+      wasm_v128_store(c0 + 3 * Cout, c30), wasm_v128_store(c0 + 3 * Cout + 4, c31);
+    }
+    for (; co + 4 <= Cout; co += 4) {
+      f32 *c0 = C + r * Cout + co;
+      v128_t c00 = wasm_v128_load(c0), c10 = wasm_v128_load(c0 + Cout);
+      v128_t c20 = wasm_v128_load(c0 + 2 * Cout), c30 = wasm_v128_load(c0 + 3 * Cout);
+      const f32 *a = A + r;
+      const f32 *b = B + co;
+      for (int p = 0; p < P; p++, a += Rp, b += Cout) {
+        const v128_t av = wasm_v128_load(a);
+        const v128_t b0 = wasm_v128_load(b);
+        c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(wasm_i32x4_shuffle(av, av, 0, 0, 0, 0), b0));
+        c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(wasm_i32x4_shuffle(av, av, 1, 1, 1, 1), b0));
+        c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(wasm_i32x4_shuffle(av, av, 2, 2, 2, 2), b0));
+        c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(wasm_i32x4_shuffle(av, av, 3, 3, 3, 3), b0));
+      }
+      wasm_v128_store(c0, c00), wasm_v128_store(c0 + Cout, c10);
+      wasm_v128_store(c0 + 2 * Cout, c20), wasm_v128_store(c0 + 3 * Cout, c30);
+    }
+    for (; co < Cout; co++) {
+      f32 s0 = C[r * Cout + co], s1 = C[(r + 1) * Cout + co], s2 = C[(r + 2) * Cout + co], s3 = C[(r + 3) * Cout + co];
+      const f32 *a = A + r;
+      const f32 *b = B + co;
+      for (int p = 0; p < P; p++, a += Rp, b += Cout) {
+        const f32 bv = *b;
+        s0 += a[0] * bv, s1 += a[1] * bv, s2 += a[2] * bv, s3 += a[3] * bv;
+      }
+      C[r * Cout + co] = s0, C[(r + 1) * Cout + co] = s1, C[(r + 2) * Cout + co] = s2, C[(r + 3) * Cout + co] = s3;
+    }
+  }
+}
+
+// dW[KH][KW][Cin][Cout] = sum over output pixels of x-patch (outer) dy, for NHWC x [N,H,W,Cin] and dy
+// [N,OH,OW,Cout]. acc: Rp*Cout floats, scratch: chunk*Rp floats (Rp = R rounded up to 4, R = KH*KW*Cin).
+// Pixels go in chunks so the im2col rows of a chunk stay in cache while every tile of dW is accumulated.
+__attribute__((export_name("conv2d_backprop_filter_nhwc")))
+void conv2d_backprop_filter_nhwc(const f32 *x, const f32 *dy, f32 *dw, f32 *acc, f32 *scratch, int chunk, int N, int H,
+                                 int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH,
+                                 int dW, int padT, int padL) {
+  const int R = KH * KW * Cin;
+  const int Rp = (R + 3) & ~3;
+  const int P = N * OH * OW;
+  for (int i = 0; i < Rp * Cout; i++) acc[i] = 0.0f;
+  for (int p0 = 0; p0 < P; p0 += chunk) {
+    const int p1 = p0 + chunk < P ? p0 + chunk : P;
+    im2col_rows(x, scratch, p0, p1, Rp, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL);
+    gemm_atb_acc(scratch, Rp, dy + p0 * Cout, Cout, p1 - p0, acc);
+  }
+  for (int i = 0; i < R * Cout; i++) dw[i] = acc[i];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MaxPoolGrad, NHWC: dx[first max of each window] += dy. Matches the cpu backend's choice (the first element
+// that is strictly greater than all before it, scanning kh then kw; a window of only -Infinity or NaN gets
+// nothing). Four channels at a time with SIMD compares and selects.
+__attribute__((export_name("max_pool_grad_nhwc")))
+void max_pool_grad_nhwc(const f32 *x, const f32 *dy, f32 *dx, int N, int H, int W, int C, int OH, int OW, int KH,
+                        int KW, int sH, int sW, int dH, int dW, int padT, int padL) {
+  const int total = N * H * W * C;
+  for (int i = 0; i < total; i++) dx[i] = 0.0f;
+  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  const v128_t none = wasm_i32x4_splat(-1);
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      const int ih0 = oh * sH - padT;
+      for (int ow = 0; ow < OW; ow++) {
+        const int iw0 = ow * sW - padL;
+        const f32 *dyp = dy + ((n * OH + oh) * OW + ow) * C;
+        int c = 0;
+        for (; c + 4 <= C; c += 4) {
+          v128_t best = ninf;
+          v128_t bestIdx = none;
+          for (int kh = 0; kh < KH; kh++) {
+            const int ih = ih0 + kh * dH;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+              const int iw = iw0 + kw * dW;
+              if (iw < 0 || iw >= W) continue;
+              const int off = ((n * H + ih) * W + iw) * C + c;
+              const v128_t v = wasm_v128_load(x + off);
+              const v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              bestIdx = wasm_v128_bitselect(wasm_i32x4_splat(off), bestIdx, gt);
+            }
+          }
+          const v128_t g = wasm_v128_load(dyp + c);
+          // Lanes hold the offset of the channel group's start; the lane number gives the element's own.
+          const int32_t m0 = wasm_i32x4_extract_lane(bestIdx, 0), m1 = wasm_i32x4_extract_lane(bestIdx, 1);
+          const int32_t m2 = wasm_i32x4_extract_lane(bestIdx, 2), m3 = wasm_i32x4_extract_lane(bestIdx, 3);
+          if (m0 >= 0) dx[m0] += wasm_f32x4_extract_lane(g, 0);
+          if (m1 >= 0) dx[m1 + 1] += wasm_f32x4_extract_lane(g, 1);
+          if (m2 >= 0) dx[m2 + 2] += wasm_f32x4_extract_lane(g, 2);
+          if (m3 >= 0) dx[m3 + 3] += wasm_f32x4_extract_lane(g, 3);
+        }
+        for (; c < C; c++) {
+          f32 best = -__builtin_inff();
+          int bestIdx = -1;
+          for (int kh = 0; kh < KH; kh++) {
+            const int ih = ih0 + kh * dH;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+              const int iw = iw0 + kw * dW;
+              if (iw < 0 || iw >= W) continue;
+              const int off = ((n * H + ih) * W + iw) * C + c;
+              if (x[off] > best) best = x[off], bestIdx = off;
+            }
+          }
+          if (bestIdx >= 0) dx[bestIdx] += dyp[c];
+        }
+      }
+    }
+  }
+}
