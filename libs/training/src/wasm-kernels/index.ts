@@ -7,16 +7,19 @@
  * (transposed BatchMatMul, Conv2DBackpropInput, MaxPoolGrad); those are replaced by faster versions that
  * defer to the original kernel for the cases they do not handle.
  *
+ * Adam steps on wasm go through one fused kernel (adam.ts) instead of ~14 element-wise kernels per variable.
+ *
  * Call registerWasmTrainingKernels() once (idempotent), before or after tf.setBackend('wasm').
  */
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { FUSED_ADAM_KERNEL, fusedAdamKernel, installFusedAdam } from './adam.js';
 import { conv2DBackpropFilter, makeConv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { setNativeBatchMatMul } from './heap.js';
 import { makeBatchMatMul } from './matmul.js';
-import { makeGatherV2, makeIdentity, makeSlice, makeSum } from './misc.js';
+import { makeAdd, makeGatherV2, makeIdentity, makeSlice, makeSum } from './misc.js';
 import { makeMaxPoolGrad } from './pool.js';
 import { unsortedSegmentSum } from './segment.js';
 
@@ -33,7 +36,7 @@ export const ADDED_KERNELS = [
 
 /** Built-in wasm kernels replaced by faster versions (the originals remain the fallback). */
 export const REPLACED_KERNELS = [
-  'BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'GatherV2', 'Sum', 'Slice',
+  'BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'GatherV2', 'Sum', 'Slice', 'Add',
 ] as const;
 
 function put(config: KernelConfig): void {
@@ -59,10 +62,13 @@ export function registerWasmTrainingKernels(): void {
   replace('GatherV2', makeGatherV2);
   replace('Sum', makeSum);
   replace('Slice', makeSlice);
+  replace('Add', makeAdd);
   const add = (kernelName: string, kernelFunc: unknown) =>
     put({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as KernelFunc });
   add('Conv2DBackpropFilter', conv2DBackpropFilter);
   add('DepthwiseConv2dNativeBackpropFilter', depthwiseConv2dNativeBackpropFilter);
   add('DepthwiseConv2dNativeBackpropInput', depthwiseConv2dNativeBackpropInput);
   add('UnsortedSegmentSum', unsortedSegmentSum);
+  add(FUSED_ADAM_KERNEL, fusedAdamKernel);
+  installFusedAdam();
 }

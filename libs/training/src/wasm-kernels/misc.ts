@@ -11,6 +11,7 @@
 import type { GatherV2Attrs, KernelFunc, SliceAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { f32, size, view, type WasmKernelArgs } from './heap.js';
+import { heapOffset, nativeKernels } from './native.js';
 
 interface RefCounting {
   incRef(dataId: object): void;
@@ -80,6 +81,13 @@ export function makeSum(fallback: KernelFunc): KernelFunc {
     const cols = size(x.shape.slice(k));
     const outShape = keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k);
     const out = backend.makeOutput(outShape, 'float32');
+    const native = nativeKernels(backend);
+    if (native) {
+      const scratch = backend.makeOutput([cols * 3 + 2], 'float32');
+      native.sum_rows(heapOffset(backend, x), heapOffset(backend, out), rows, cols, heapOffset(backend, scratch));
+      backend.disposeData(scratch.dataId);
+      return out;
+    }
     const xv = f32(backend, x);
     const ov = f32(backend, out);
     if (cols > 64) {
@@ -160,5 +168,30 @@ export function makeSlice(fallback: KernelFunc): KernelFunc {
       }
     }
     return out;
+  }) as unknown as KernelFunc;
+}
+
+/**
+ * Add with a bias-shaped operand ([..., C] + [C], either order: every conv/dense layer's bias add while training,
+ * when tfjs runs it unfused) as one SIMD pass in native/kernels.c; every other Add goes to the wasm kernel.
+ */
+export function makeAdd(fallback: KernelFunc): KernelFunc {
+  return ((args: WasmKernelArgs): TensorInfo => {
+    const { inputs, backend } = args;
+    const { a, b } = inputs;
+    const native = nativeKernels(backend);
+    if (native && a.dtype === 'float32' && b.dtype === 'float32') {
+      const [big, bias] = size(a.shape) >= size(b.shape) ? [a, b] : [b, a];
+      const cols = big.shape[big.shape.length - 1] ?? 1;
+      const biasLike = bias.shape.length <= big.shape.length && size(bias.shape) === cols &&
+        bias.shape[bias.shape.length - 1] === cols;
+      if (biasLike && big.shape.length >= 2 && size(big.shape) >= 4096) {
+        const out = backend.makeOutput([...big.shape], 'float32');
+        native.add_bias_rows(heapOffset(backend, big), heapOffset(backend, bias), heapOffset(backend, out),
+          size(big.shape) / cols, cols);
+        return out;
+      }
+    }
+    return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   }) as unknown as KernelFunc;
 }

@@ -18,6 +18,13 @@ export interface NativeKernels {
     N: number, H: number, W: number, Cin: number, OH: number, OW: number, Cout: number,
     KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
   ): void;
+  adam_update(
+    value: number, grad: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number, epsilon: number, negLr: number,
+  ): void;
+  add_bias_rows(a: number, bias: number, out: number, rows: number, cols: number): void;
+  sum_rows(x: number, out: number, rows: number, cols: number, scratch: number): void;
   max_pool_grad_nhwc(
     x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
     KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,

@@ -374,12 +374,14 @@ describe('Slice (replaced: heap views instead of readSync)', () => {
   }
 });
 
-describe('Sum (replaced for leading axes)', () => {
+for (const native of [true, false]) describe(`Sum (replaced for leading axes, ${native ? 'native' : 'JS'})`, () => {
+  withNativeKernels(native);
   const cases: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
     [[64, 26, 26, 16], [0, 1, 2], false, 'float32'],
     [[8, 11, 11, 32], [0, 1, 2], true, 'float32'],
     [[128, 10], 0, false, 'float32'],
     [[33, 130], 0, false, 'float32'],
+    [[20000, 3], 0, false, 'float32'],
     [[5, 6, 7], [0], false, 'float32'],
     [[128, 10], [0], true, 'float32'],
     [[3, 4, 5], [1, 0], false, 'float32'],
@@ -396,6 +398,100 @@ describe('Sum (replaced for leading axes)', () => {
       expect(d).toBeLessThanOrEqual(1e-3);
     });
   }
+});
+
+describe('Add (replaced for bias-shaped operands)', () => {
+  const cases: Array<[number[], number[]]> = [
+    [[64, 26, 26, 16], [16]],
+    [[16], [64, 13, 13, 16]], // bias first
+    [[100, 50], [1, 50]],
+    [[4096, 3], [3]], // cols not a multiple of 4 (scalar tail)
+    [[5000, 1], [1]],
+    [[2, 3, 700], [1, 1, 700]],
+    [[64, 10], [64, 10]], // original kernel from here on
+    [[40, 128], [40, 1]],
+    [[3, 4], [4]],
+  ];
+  for (const [as, bs] of cases) {
+    it(`a=${as} b=${bs}`, async () => {
+      const d = await compare('Add', { a: { shape: as }, b: { shape: bs } }, {});
+      expect(d).toBeLessThanOrEqual(1e-6);
+    });
+  }
+  it('int32 operands take the original kernel', async () => {
+    const d = await compare('Add', { a: { shape: [70, 70], dtype: 'int32', values: Array.from({ length: 4900 }, (_, i) => i) }, b: { shape: [70], dtype: 'int32', values: Array.from({ length: 70 }, (_, i) => -i) } }, {});
+    expect(d).toBe(0);
+  });
+});
+
+describe('fused Adam (one native kernel per variable instead of tfjs\'s element-wise chain)', () => {
+  /** Trains a small conv model `steps` batches with the native kernels on or off; returns weights and optimizer state. */
+  async function train(native: boolean, steps: number): Promise<{ weights: Float32Array[]; state: Array<{ name: string; values: Float32Array }>; loss: number }> {
+    setNativeKernelsEnabled(native);
+    try {
+      await tf.setBackend('wasm');
+      tf.util.seedrandom?.('adam');
+      const L = tf.layers;
+      const model = tf.sequential({
+        layers: [
+          L.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          L.flatten(),
+          L.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+        ],
+      });
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+      const x = tf.tensor4d(rand(16 * 64, 5), [16, 8, 8, 1]);
+      const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3));
+      const h = await model.fit(x, y, { epochs: steps, batchSize: 16, shuffle: false, verbose: 0 });
+      const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+      const state = await Promise.all((await model.optimizer.getWeights()).map(async (w) => ({ name: w.name, values: (await w.tensor.data()) as Float32Array })));
+      tf.dispose([x, y]);
+      model.dispose();
+      return { weights, state, loss: h.history.loss.at(-1) as number };
+    } finally {
+      setNativeKernelsEnabled(true);
+    }
+  }
+
+  it('matches tfjs\'s AdamOptimizer step for step (weights, moments, iterations)', async () => {
+    const fused = await train(true, 5);
+    const reference = await train(false, 5);
+    // Same slots in the same order (layer names differ by their per-model counter only).
+    const slot = (name: string) => name.replace(/\d+/g, '');
+    expect(fused.state.map((s) => slot(s.name))).toEqual(reference.state.map((s) => slot(s.name)));
+    expect(fused.state.length).toBe(1 + 2 * fused.weights.length);
+    let maxDiff = 0;
+    const pairs: Array<[ArrayLike<number>, ArrayLike<number>]> = [
+      ...fused.weights.map((w, i) => [w, reference.weights[i]!] as [Float32Array, Float32Array]),
+      ...fused.state.map((s, i) => [s.values, reference.state[i]!.values] as [Float32Array, Float32Array]),
+    ];
+    for (const [a, b] of pairs) {
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    }
+    expect(maxDiff).toBeLessThanOrEqual(1e-6);
+    // It trained: five Adam steps at lr 0.01 moved the loss (and the weights) away from the first step's.
+    expect(Math.abs(fused.loss - reference.loss)).toBeLessThanOrEqual(1e-6);
+    expect(fused.state[0]!.values[0]).toBe(5); // iterations
+  });
+
+  it('leaks no tensors and keeps the moment variables', async () => {
+    await tf.setBackend('wasm');
+    const v = tf.variable(tf.tensor1d(rand(1000, 9)));
+    const opt = tf.train.adam(0.1);
+    const loss = () => tf.sum(tf.square(v));
+    opt.minimize(loss);
+    const before = tf.memory().numTensors;
+    const start = v.dataSync().slice();
+    for (let i = 0; i < 3; i++) opt.minimize(loss);
+    expect(tf.memory().numTensors).toBe(before);
+    const after = v.dataSync();
+    let moved = 0;
+    for (let i = 0; i < after.length; i++) moved += Math.abs(after[i]! - start[i]!);
+    expect(moved).toBeGreaterThan(0);
+    tf.dispose([v]);
+    opt.dispose();
+  });
 });
 
 describe('BatchMatMul (replaced for transposed operands)', () => {

@@ -22,6 +22,24 @@ static void im2col_rows(const f32 *x, f32 *cols, int p0, int p1, int Rp, int H, 
   int ow = rem - oh * OW;
   for (int p = p0; p < p1; p++) {
     f32 *dst = cols + (p - p0) * Rp;
+    const int ihFirst = oh * sH - padT, iwFirst = ow * sW - padL;
+    if (ihFirst >= 0 && ihFirst + (KH - 1) * dH < H && iwFirst >= 0 && iwFirst + (KW - 1) * dW < W) {
+      // Window fully inside the image (most pixels): no bounds checks.
+      const f32 *base = x + ((n * H + ihFirst) * W + iwFirst) * Cin;
+      if (Cin == 1) {
+        for (int kh = 0; kh < KH; kh++)
+          for (int kw = 0; kw < KW; kw++) dst[kh * KW + kw] = base[(kh * dH * W + kw * dW)];
+      } else {
+        for (int kh = 0; kh < KH; kh++)
+          for (int kw = 0; kw < KW; kw++) {
+            const f32 *s = base + (kh * dH * W + kw * dW) * Cin;
+            f32 *d = dst + (kh * KW + kw) * Cin;
+            int c = 0;
+            for (; c + 4 <= Cin; c += 4) wasm_v128_store(d + c, wasm_v128_load(s + c));
+            for (; c < Cin; c++) d[c] = s[c];
+          }
+      }
+    } else {
     for (int kh = 0; kh < KH; kh++) {
       const int ih = oh * sH + kh * dH - padT;
       for (int kw = 0; kw < KW; kw++) {
@@ -34,6 +52,7 @@ static void im2col_rows(const f32 *x, f32 *cols, int p0, int p1, int Rp, int H, 
           for (int c = 0; c < Cin; c++) d[c] = s[c];
         }
       }
+    }
     }
     for (int r = R; r < Rp; r++) dst[r] = 0.0f;
     if (++ow == OW) {
@@ -189,4 +208,72 @@ void max_pool_grad_nhwc(const f32 *x, const f32 *dy, f32 *dx, int N, int H, int 
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One Adam step for one variable, in a single pass (tfjs's AdamOptimizer runs ~14 element-wise kernels for
+// it). Same float32 operations in the same order as tfjs-core's adam_optimizer.js, so results match it:
+//   m' = m*beta1 + g*(1-beta1);  v' = v*beta2 + (g*g)*(1-beta2)
+//   value' = ((m'/(1-accBeta1)) / (sqrt(v'/(1-accBeta2)) + eps)) * (-lr) + value
+__attribute__((export_name("adam_update")))
+void adam_update(const f32 *value, const f32 *grad, const f32 *m, const f32 *v, f32 *outValue, f32 *outM, f32 *outV,
+                 int n, f32 beta1, f32 oneMinusBeta1, f32 beta2, f32 oneMinusBeta2, f32 oneMinusAccBeta1,
+                 f32 oneMinusAccBeta2, f32 epsilon, f32 negLr) {
+  const v128_t b1 = wasm_f32x4_splat(beta1), ob1 = wasm_f32x4_splat(oneMinusBeta1);
+  const v128_t b2 = wasm_f32x4_splat(beta2), ob2 = wasm_f32x4_splat(oneMinusBeta2);
+  const v128_t c1 = wasm_f32x4_splat(oneMinusAccBeta1), c2 = wasm_f32x4_splat(oneMinusAccBeta2);
+  const v128_t eps = wasm_f32x4_splat(epsilon), nlr = wasm_f32x4_splat(negLr);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t g = wasm_v128_load(grad + i);
+    const v128_t mn = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(g, ob1));
+    const v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2), wasm_f32x4_mul(wasm_f32x4_mul(g, g), ob2));
+    const v128_t mh = wasm_f32x4_div(mn, c1);
+    const v128_t vh = wasm_f32x4_div(vn, c2);
+    const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(mh, wasm_f32x4_add(wasm_f32x4_sqrt(vh), eps)), nlr);
+    wasm_v128_store(outM + i, mn);
+    wasm_v128_store(outV + i, vn);
+    wasm_v128_store(outValue + i, wasm_f32x4_add(step, wasm_v128_load(value + i)));
+  }
+  for (; i < n; i++) {
+    const f32 g = grad[i];
+    const f32 mn = m[i] * beta1 + g * oneMinusBeta1;
+    const f32 vn = v[i] * beta2 + (g * g) * oneMinusBeta2;
+    outM[i] = mn;
+    outV[i] = vn;
+    outValue[i] = ((mn / oneMinusAccBeta1) / (__builtin_sqrtf(vn / oneMinusAccBeta2) + epsilon)) * negLr + value[i];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// out[r][c] = a[r][c] + bias[c] (a conv/dense layer's bias add, broadcast over the leading axes).
+__attribute__((export_name("add_bias_rows")))
+void add_bias_rows(const f32 *a, const f32 *bias, f32 *out, int rows, int cols) {
+  for (int r = 0; r < rows; r++, a += cols, out += cols) {
+    int c = 0;
+    for (; c + 4 <= cols; c += 4) wasm_v128_store(out + c, wasm_f32x4_add(wasm_v128_load(a + c), wasm_v128_load(bias + c)));
+    for (; c < cols; c++) out[c] = a[c] + bias[c];
+  }
+}
+
+// out[c] = sum over r of x[r][c] (a bias gradient: Sum over the leading axes). Blocks of 64 rows are summed in
+// float32 SIMD, then added into float64 totals, so long columns keep the precision of a float64 sum.
+// scratch: 3 * cols floats (cols float32 block sums, then cols float64 totals, 8-byte aligned by the caller).
+__attribute__((export_name("sum_rows")))
+void sum_rows(const f32 *x, f32 *out, int rows, int cols, f32 *scratch) {
+  f32 *blk = scratch;
+  double *tot = (double *)(scratch + cols + (cols & 1));
+  for (int c = 0; c < cols; c++) tot[c] = 0.0;
+  for (int r0 = 0; r0 < rows; r0 += 64) {
+    const int r1 = r0 + 64 < rows ? r0 + 64 : rows;
+    for (int c = 0; c < cols; c++) blk[c] = 0.0f;
+    for (int r = r0; r < r1; r++) {
+      const f32 *row = x + (long)r * cols;
+      int c = 0;
+      for (; c + 4 <= cols; c += 4) wasm_v128_store(blk + c, wasm_f32x4_add(wasm_v128_load(blk + c), wasm_v128_load(row + c)));
+      for (; c < cols; c++) blk[c] += row[c];
+    }
+    for (int c = 0; c < cols; c++) tot[c] += (double)blk[c];
+  }
+  for (int c = 0; c < cols; c++) out[c] = (f32)tot[c];
 }

@@ -1,0 +1,130 @@
+/**
+ * Per-kernel time of the engine's training step on the wasm backend (self time, nested kernel calls excluded).
+ *
+ *   npm run bench:profile -- [--model cnn|mlp] [--samples 4096] [--epochs 2] [--detail]
+ *
+ * Wraps every registered wasm kernel with a timer (wasm kernels run synchronously, so wall time is kernel time),
+ * trains through buildModel + trainModel like bench:train, and prints a table of ms per step by kernel, with the
+ * time spent outside kernels (tape, JS glue) as "(outside kernels)". --detail keys every kernel by its input shapes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../libs/training/src/model-builder.js';
+import { resolveModelSpec } from '../libs/training/src/model-spec.js';
+import type { PreparedData } from '../libs/training/src/preprocessing.js';
+import { trainModel } from '../libs/training/src/trainer.js';
+import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
+import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
+
+const argv = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1]! : fallback;
+};
+const modelName = arg('model', 'cnn');
+const samples = Number(arg('samples', '4096'));
+const epochs = Number(arg('epochs', '2'));
+const detail = argv.includes('--detail');
+const batchSize = modelName === 'mlp' ? 128 : 64;
+
+const LAYERS: Record<string, unknown[]> = {
+  mlp: [
+    { type: 'dense', units: 128, activation: 'relu' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+  cnn: [
+    { type: 'reshape', targetShape: [28, 28, 1] },
+    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPooling2d', poolSize: 2 },
+    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
+    { type: 'maxPooling2d', poolSize: 2 },
+    { type: 'flatten' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+
+interface Stat { calls: number; ms: number }
+const stats = new Map<string, Stat>();
+let recording = false;
+const childMs: number[] = [];
+
+function instrument(): void {
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    const inner = config.kernelFunc;
+    const name = config.kernelName;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...config,
+      kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => {
+        if (!recording) return inner(args);
+        childMs.push(0);
+        const t0 = performance.now();
+        const out = inner(args);
+        const total = performance.now() - t0;
+        const nested = childMs.pop()!;
+        if (childMs.length) childMs[childMs.length - 1] += total;
+        const inputs = Object.values(args.inputs as Record<string, tf.TensorInfo | undefined>).filter((t) => t != null);
+        const key = detail || name === 'BatchMatMul' || name.startsWith('Conv') || name.endsWith('Grad')
+          ? `${name} ${inputs.map((t) => JSON.stringify(t!.shape)).join(' ')}`
+          : name;
+        const s = stats.get(key) ?? { calls: 0, ms: 0 };
+        s.calls++;
+        s.ms += total - nested;
+        stats.set(key, s);
+        return out;
+      }) as tf.KernelFunc,
+    });
+  }
+}
+
+async function main(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+  await tf.ready();
+  instrument();
+
+  const x = new Float32Array(samples * 784);
+  const y = new Float32Array(samples);
+  let state = 12345;
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+  for (let i = 0; i < x.length; i++) x[i] = random();
+  for (let i = 0; i < samples; i++) y[i] = Math.floor(random() * 10);
+  const labels = Array.from({ length: 10 }, (_, i) => i);
+  const data: PreparedData = {
+    preprocessing: { version: 1, features: [], inputSize: 784, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
+    x, y, yWidth: 1, trainRows: samples, validationRows: 0, droppedRows: 0,
+  };
+  const columns = [
+    { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
+    { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
+  ];
+  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize, validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
+  const spec = resolveModelSpec({ layers: LAYERS[modelName], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
+  const model = buildModel(spec, 784, 10);
+  let t0 = 0;
+  let t1 = 0;
+  await trainModel({
+    model, spec, data, training,
+    hooks: {
+      shouldStop: () => false,
+      onEpoch: async (report) => {
+        if (report.epoch === 1) { recording = true; t0 = performance.now(); }
+        t1 = performance.now();
+      },
+    },
+  });
+  recording = false;
+  const steps = (samples / batchSize) * epochs;
+  const wall = (t1 - t0) / steps;
+  const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  let inKernels = 0;
+  console.log(`${modelName} b${batchSize}: ${wall.toFixed(2)} ms/step, ${(samples * epochs / ((t1 - t0) / 1000)).toFixed(0)} samples/s`);
+  for (const [k, s] of rows) {
+    inKernels += s.ms;
+    if (s.ms / steps < 0.05) continue;
+    console.log(`${(s.ms / steps).toFixed(3).padStart(8)} ms  ${(s.calls / steps).toFixed(1).padStart(5)}x  ${k}`);
+  }
+  console.log(`${(wall - inKernels / steps).toFixed(3).padStart(8)} ms         (outside kernels)`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
