@@ -182,6 +182,23 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, fmt);
     const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
     const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+    const native = nativeKernels(backend);
+    if (native) {
+      // One SIMD GEMM per L1-sized chunk of output pixels (dcols = dy @ W^T) + col2im into dx: the transposed
+      // conv's real work, where the conv route below also multiplies the (K-1)-wide zero borders.
+      const R = KH * KW * Cin;
+      const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / R)));
+      const dx = backend.makeOutput([...inputShape], 'float32');
+      const wt = backend.makeOutput([Cout * R], 'float32');
+      const dcols = backend.makeOutput([chunk * R], 'float32');
+      native.conv2d_backprop_input_nhwc(
+        heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx), heapOffset(backend, wt),
+        heapOffset(backend, dcols), chunk, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW,
+        info.padInfo.top, info.padInfo.left);
+      backend.disposeData(wt.dataId);
+      backend.disposeData(dcols.dataId);
+      return dx;
+    }
     if (sH === 1 && sW === 1 && dH === 1 && dW === 1) {
       const viaConv = backpropInputAsConv(backend, dy, filter, info);
       if (viaConv) return viaConv;

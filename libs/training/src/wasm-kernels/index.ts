@@ -7,7 +7,7 @@
  * (transposed BatchMatMul, Conv2DBackpropInput, MaxPoolGrad); those are replaced by faster versions that
  * defer to the original kernel for the cases they do not handle.
  *
- * Adam steps on wasm go through one fused kernel (adam.ts) instead of ~14 element-wise kernels per variable.
+ * Relu's gradient (relu.ts) and Adam steps (adam.ts) on wasm go through one fused kernel each instead of ~14 element-wise kernels per variable.
  *
  * Call registerWasmTrainingKernels() once (idempotent), before or after tf.setBackend('wasm').
  */
@@ -15,6 +15,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FUSED_ADAM_KERNEL, fusedAdamKernel, installFusedAdam } from './adam.js';
+import { installReluGrad, RELU_GRAD_KERNEL, reluGradKernel } from './relu.js';
 import { conv2DBackpropFilter, makeConv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { setNativeBatchMatMul } from './heap.js';
@@ -71,4 +72,6 @@ export function registerWasmTrainingKernels(): void {
   add('UnsortedSegmentSum', unsortedSegmentSum);
   add(FUSED_ADAM_KERNEL, fusedAdamKernel);
   installFusedAdam();
+  add(RELU_GRAD_KERNEL, reluGradKernel);
+  installReluGrad();
 }

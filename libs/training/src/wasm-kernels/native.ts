@@ -25,6 +25,12 @@ export interface NativeKernels {
   ): void;
   add_bias_rows(a: number, bias: number, out: number, rows: number, cols: number): void;
   sum_rows(x: number, out: number, rows: number, cols: number, scratch: number): void;
+  relu_grad(dy: number, x: number, dx: number, n: number): void;
+  conv2d_backprop_input_nhwc(
+    dy: number, w: number, dx: number, wt: number, dcols: number, chunk: number,
+    N: number, H: number, W: number, Cin: number, OH: number, OW: number, Cout: number,
+    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
+  ): void;
   max_pool_grad_nhwc(
     x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
     KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,

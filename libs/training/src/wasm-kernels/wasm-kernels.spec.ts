@@ -144,11 +144,14 @@ for (const native of [true, false]) describe(`Conv2DBackpropFilter (${native ? '
   });
 });
 
-describe('Conv2DBackpropInput (replaced)', () => {
+for (const native of [true, false]) describe(`Conv2DBackpropInput (replaced, ${native ? 'native' : 'JS'})`, () => {
+  withNativeKernels(native);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 3], [3, 3, 3, 4]],
     [[3, 10, 7, 2], [2, 3, 2, 5]],
     [[2, 13, 13, 16], [3, 3, 16, 32]],
+    [[1, 7, 6, 5], [2, 2, 5, 3]], // Cout < 4 and R not a multiple of 4 or 8 (GEMM tails)
+    [[5, 6, 6, 1], [3, 3, 1, 7]],
   ];
   for (const [xs, fs] of cases) {
     for (const strides of [1, 2]) {
@@ -430,7 +433,6 @@ describe('fused Adam (one native kernel per variable instead of tfjs\'s element-
     setNativeKernelsEnabled(native);
     try {
       await tf.setBackend('wasm');
-      tf.util.seedrandom?.('adam');
       const L = tf.layers;
       const model = tf.sequential({
         layers: [
@@ -479,7 +481,7 @@ describe('fused Adam (one native kernel per variable instead of tfjs\'s element-
     await tf.setBackend('wasm');
     const v = tf.variable(tf.tensor1d(rand(1000, 9)));
     const opt = tf.train.adam(0.1);
-    const loss = () => tf.sum(tf.square(v));
+    const loss = () => tf.sum(tf.square(v)) as tf.Scalar;
     opt.minimize(loss);
     const before = tf.memory().numTensors;
     const start = v.dataSync().slice();
@@ -541,6 +543,39 @@ describe('gradients through tf.grad match cpu', () => {
       }
     });
   }
+});
+
+describe('Relu gradient (one native kernel on wasm)', () => {
+  async function reluGradOn(backend: 'cpu' | 'wasm', xv: number[], dyv: number[]) {
+    await tf.setBackend(backend);
+    const x = tf.tensor1d(xv);
+    const dy = tf.tensor1d(dyv);
+    const g = tf.grad((a) => tf.mul(tf.relu(a), dy))(x);
+    const out = Array.from(await g.data());
+    tf.dispose([x, dy, g]);
+    return out;
+  }
+  it('matches cpu, NaN, Infinity and zeros included, for sizes with and without a SIMD tail', async () => {
+    for (const n of [7, 64, 4099]) {
+      const xv = Array.from(rand(n, n), (v) => v);
+      const dyv = Array.from(rand(n, n + 1), (v) => v * 3);
+      xv[0] = NaN; xv[1] = 0; xv[2] = -0; xv[3] = Infinity; xv[4] = -Infinity; xv[n - 1] = NaN;
+      dyv[5] = Infinity; dyv[6] = NaN; xv[5] = -1; xv[6] = 2;
+      const c = await reluGradOn('cpu', xv, dyv);
+      const before = tf.memory().numTensors;
+      const w = await reluGradOn('wasm', xv, dyv);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(w.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(c.map((v) => (Number.isNaN(v) ? 'NaN' : v)));
+    }
+  });
+  it('runs the native kernel on wasm (not tfjs\'s Step/Cast/Multiply chain)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([1, -1, 2]);
+    const { kernelNames } = await tf.profile(() => tf.grad((a) => tf.relu(a))(x));
+    expect(kernelNames).toContain('ReluGradWasm');
+    expect(kernelNames).not.toContain('Step');
+    x.dispose();
+  });
 });
 
 describe('training on wasm', () => {

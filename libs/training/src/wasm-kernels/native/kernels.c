@@ -277,3 +277,134 @@ void sum_rows(const f32 *x, f32 *out, int rows, int cols, f32 *scratch) {
   }
   for (int c = 0; c < cols; c++) out[c] = (f32)tot[c];
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Relu's gradient, dx = dy * step(x), in one pass (tfjs runs Step, Cast and Multiply). step(x) is 1 for x > 0,
+// NaN for NaN and 0 otherwise, exactly as tfjs's step, so NaN and Infinity propagate the same way.
+__attribute__((export_name("relu_grad")))
+void relu_grad(const f32 *dy, const f32 *x, f32 *dx, int n) {
+  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t xv = wasm_v128_load(x + i);
+    v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(xv, zero));
+    s = wasm_v128_bitselect(xv, s, wasm_f32x4_ne(xv, xv));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
+  }
+  for (; i < n; i++) {
+    const f32 xv = x[i];
+    const f32 s = xv > 0.0f ? 1.0f : (xv != xv ? xv : 0.0f);
+    dx[i] = dy[i] * s;
+  }
+}
+
+// C[M][N] = A[M][K] @ B[K][N] (row strides lda, ldb, ldc). Register tile: 4 rows x 8 columns.
+static void gemm_ab(const f32 *A, int lda, const f32 *B, int ldb, f32 *C, int ldc, int M, int N, int K) {
+  int m = 0;
+  for (; m + 4 <= M; m += 4) {
+    const f32 *a0 = A + m * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+    f32 *c0 = C + m * ldc;
+    int n = 0;
+    for (; n + 8 <= N; n += 8) {
+      v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+      const f32 *b = B + n;
+      for (int k = 0; k < K; k++, b += ldb) {
+        const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+        v128_t a = wasm_v128_load32_splat(a0 + k);
+        s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(a, b0)), s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(a, b1));
+        a = wasm_v128_load32_splat(a1 + k);
+        s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(a, b0)), s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(a, b1));
+        a = wasm_v128_load32_splat(a2 + k);
+        s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(a, b0)), s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(a, b1));
+        a = wasm_v128_load32_splat(a3 + k);
+        s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(a, b0)), s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(a, b1));
+      }
+      f32 *c = c0 + n;
+      wasm_v128_store(c, s00), wasm_v128_store(c + 4, s01), c += ldc;
+      wasm_v128_store(c, s10), wasm_v128_store(c + 4, s11), c += ldc;
+      wasm_v128_store(c, s20), wasm_v128_store(c + 4, s21), c += ldc;
+      wasm_v128_store(c, s30), wasm_v128_store(c + 4, s31);
+    }
+    for (; n + 4 <= N; n += 4) {
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+      const f32 *b = B + n;
+      for (int k = 0; k < K; k++, b += ldb) {
+        const v128_t b0 = wasm_v128_load(b);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(a0 + k), b0));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load32_splat(a1 + k), b0));
+        s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load32_splat(a2 + k), b0));
+        s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(a3 + k), b0));
+      }
+      f32 *c = c0 + n;
+      wasm_v128_store(c, s0), wasm_v128_store(c + ldc, s1), wasm_v128_store(c + 2 * ldc, s2), wasm_v128_store(c + 3 * ldc, s3);
+    }
+    for (; n < N; n++) {
+      f32 s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+      for (int k = 0; k < K; k++) {
+        const f32 bv = B[k * ldb + n];
+        s0 += a0[k] * bv, s1 += a1[k] * bv, s2 += a2[k] * bv, s3 += a3[k] * bv;
+      }
+      c0[n] = s0, c0[ldc + n] = s1, c0[2 * ldc + n] = s2, c0[3 * ldc + n] = s3;
+    }
+  }
+  for (; m < M; m++) {
+    const f32 *a = A + m * lda;
+    f32 *c = C + m * ldc;
+    int n = 0;
+    for (; n + 4 <= N; n += 4) {
+      v128_t s = wasm_f32x4_splat(0.0f);
+      for (int k = 0; k < K; k++) s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load32_splat(a + k), wasm_v128_load(B + k * ldb + n)));
+      wasm_v128_store(c + n, s);
+    }
+    for (; n < N; n++) {
+      f32 s = 0.0f;
+      for (int k = 0; k < K; k++) s += a[k] * B[k * ldb + n];
+      c[n] = s;
+    }
+  }
+}
+
+// Conv2DBackpropInput, NHWC: dx = col2im(dy[P][Cout] @ W^T[Cout][R]) with W the [KH,KW,Cin,Cout] filter.
+// Scratch from the caller: wt (Cout*R floats, the transposed filter) and dcols (chunk*R floats).
+__attribute__((export_name("conv2d_backprop_input_nhwc")))
+void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f32 *dcols, int chunk, int N, int H,
+                                int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW,
+                                int padT, int padL) {
+  const int R = KH * KW * Cin;
+  const int P = N * OH * OW;
+  for (int r = 0; r < R; r++)
+    for (int co = 0; co < Cout; co++) wt[co * R + r] = w[r * Cout + co];
+  const int total = N * H * W * Cin;
+  for (int i = 0; i < total; i++) dx[i] = 0.0f;
+  for (int p0 = 0; p0 < P; p0 += chunk) {
+    const int p1 = p0 + chunk < P ? p0 + chunk : P;
+    gemm_ab(dy + p0 * Cout, Cout, wt, R, dcols, R, p1 - p0, R, Cout);
+    int n = p0 / (OH * OW);
+    int rem = p0 - n * OH * OW;
+    int oh = rem / OW;
+    int ow = rem - oh * OW;
+    for (int p = p0; p < p1; p++) {
+      const f32 *src = dcols + (p - p0) * R;
+      for (int kh = 0; kh < KH; kh++) {
+        const int ih = oh * sH + kh * dH - padT;
+        if (ih < 0 || ih >= H) continue;
+        for (int kw = 0; kw < KW; kw++) {
+          const int iw = ow * sW + kw * dW - padL;
+          if (iw < 0 || iw >= W) continue;
+          f32 *d = dx + ((n * H + ih) * W + iw) * Cin;
+          const f32 *s = src + (kh * KW + kw) * Cin;
+          int c = 0;
+          for (; c + 4 <= Cin; c += 4) wasm_v128_store(d + c, wasm_f32x4_add(wasm_v128_load(d + c), wasm_v128_load(s + c)));
+          for (; c < Cin; c++) d[c] += s[c];
+        }
+      }
+      if (++ow == OW) {
+        ow = 0;
+        if (++oh == OH) {
+          oh = 0;
+          n++;
+        }
+      }
+    }
+  }
+}
