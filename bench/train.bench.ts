@@ -12,6 +12,7 @@
  *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
  * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
  * --python PATH: interpreter for the peer (default $BENCH_PYTHON, /usr/bin/python3, then python3 on PATH).
+ * --rounds N: rounds of (ours, peer) back to back (default 3); reported figures are medians over rounds.
  *
  * Synthetic data of MNIST shape (784 floats / 28x28x1, 10 classes). Models:
  *   mlp: 784-128(relu)-10(softmax), batch 128
@@ -50,6 +51,7 @@ interface Options {
   webgpuTuning: boolean;
   out: string | undefined;
   python: string | undefined;
+  rounds: number;
 }
 
 export interface BenchRow {
@@ -60,6 +62,8 @@ export interface BenchRow {
   peer: string | null;
   peerSamplesPerSec: number | null;
   ratio: number | null;
+  /** Each round's figures (ours, then the peer, back to back); the fields above are their medians. */
+  rounds: Array<{ samplesPerSec: number; peerSamplesPerSec: number | null; ratio: number | null }>;
 }
 
 const BATCH: Record<ModelName, number> = { mlp: 128, cnn: 64 };
@@ -93,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     webgpuTuning: (get('webgpu-tuning') ?? 'on') !== 'off',
     out: get('out'),
     python: get('python'),
+    rounds: Math.max(1, Number(get('rounds') ?? 3)),
   };
 }
 
@@ -280,7 +285,7 @@ function runPeer(o: Options): PeerResult | null {
 }
 
 function printTable(rows: BenchRow[]): void {
-  const head = ['model', 'backend', 'batch', 'samples/s', 'peer', 'peer samples/s', 'ratio'];
+  const head = ['model', 'backend', 'batch', 'samples/s', 'peer', 'peer samples/s', 'ratio', 'ratio per round'];
   const body = rows.map((r) => [
     r.model,
     r.backend,
@@ -289,6 +294,7 @@ function printTable(rows: BenchRow[]): void {
     r.peer ?? '-',
     r.peerSamplesPerSec == null ? '-' : r.peerSamplesPerSec.toFixed(0),
     r.ratio == null ? '-' : r.ratio.toFixed(2),
+    r.rounds.map((x) => (x.ratio == null ? '-' : x.ratio.toFixed(2))).join(' '),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const fmt = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
@@ -304,23 +310,40 @@ async function main(): Promise<void> {
   const tuning = webgpuInfo ? (o.webgpuTuning ? ' tuned' : ' stock') : '';
   const backendLabel = `${backend}${tuning} (${o.fit === 'fast' ? 'fastFit' : o.fit === 'model' ? 'model.fit' : 'engine'})`;
   console.log(`backend: ${backend}, samples: ${o.samples}, timed epochs: ${o.epochs}, fit: ${o.fit}`);
-  const ours: Partial<Record<ModelName, number>> = {};
-  for (const m of o.models) {
-    ours[m] = await benchModel(m, o);
-    console.log(`${m}: ${ours[m]!.toFixed(0)} samples/s`);
+  // Rounds of (ours, then the peer) back to back, reported as medians: on a shared VM the speed of both sides
+  // drifts by tens of percent over minutes, and a ratio of two runs minutes apart measures the drift.
+  const rounds: Array<{ ours: Partial<Record<ModelName, number>>; peer: PeerResult | null }> = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    const ours: Partial<Record<ModelName, number>> = {};
+    for (const m of o.models) {
+      ours[m] = await benchModel(m, o);
+      console.log(`round ${round}/${o.rounds} ${m}: ${ours[m]!.toFixed(0)} samples/s`);
+    }
+    const peer = o.peer ? runPeer(o) : null;
+    for (const r of peer?.results ?? []) console.log(`round ${round}/${o.rounds} ${r.model} peer: ${r.samplesPerSec.toFixed(0)} samples/s`);
+    rounds.push({ ours, peer });
   }
-  const peer = o.peer ? runPeer(o) : null;
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const peerInfo = rounds.find((r) => r.peer)?.peer ?? null;
   const rows: BenchRow[] = o.models.map((m) => {
-    const p = peer?.results.find((r) => r.model === m);
-    const peerSps = p ? p.samplesPerSec : null;
+    const perRound = rounds.map(({ ours, peer }) => {
+      const p = peer?.results.find((r) => r.model === m)?.samplesPerSec ?? null;
+      return { samplesPerSec: ours[m]!, peerSamplesPerSec: p, ratio: p ? ours[m]! / p : null };
+    });
+    const peerValues = perRound.map((r) => r.peerSamplesPerSec).filter((v): v is number => v != null);
+    const ratios = perRound.map((r) => r.ratio).filter((v): v is number => v != null);
     return {
       model: m,
       backend: backendLabel,
       batchSize: BATCH[m],
-      samplesPerSec: ours[m]!,
-      peer: peer ? `pytorch ${peer.torch} ${peer.device}${peer.device === 'cpu' ? ` ${peer.threads} threads` : ''}` : null,
-      peerSamplesPerSec: peerSps,
-      ratio: peerSps ? ours[m]! / peerSps : null,
+      samplesPerSec: median(perRound.map((r) => r.samplesPerSec)),
+      peer: peerInfo ? `pytorch ${peerInfo.torch} ${peerInfo.device}${peerInfo.device === 'cpu' ? ` ${peerInfo.threads} threads` : ''}` : null,
+      peerSamplesPerSec: peerValues.length ? median(peerValues) : null,
+      ratio: ratios.length ? median(ratios) : null,
+      rounds: perRound,
     };
   });
   const outDir = join(repoRoot, 'bench', 'results');
