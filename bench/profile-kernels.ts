@@ -5,7 +5,8 @@
  *
  * Wraps every registered wasm kernel with a timer (wasm kernels run synchronously, so wall time is kernel time),
  * trains through buildModel + trainModel like bench:train, and prints a table of ms per step by kernel, with the
- * time spent outside kernels (tape, JS glue) as "(outside kernels)". --detail keys every kernel by its input shapes.
+ * time spent outside kernels (tape, JS glue) as "(outside kernels)". --ab alternates the native thread pool
+ * off and on every epoch and reports both. --detail keys every kernel by its input shapes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../libs/training/src/model-builder.js';
@@ -14,6 +15,7 @@ import type { PreparedData } from '../libs/training/src/preprocessing.js';
 import { trainModel } from '../libs/training/src/trainer.js';
 import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
+import { setNativePoolEnabled } from '../libs/training/src/wasm-kernels/native-pool.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -43,7 +45,14 @@ const LAYERS: Record<string, unknown[]> = {
 };
 
 interface Stat { calls: number; ms: number }
-const stats = new Map<string, Stat>();
+let stats = new Map<string, Stat>();
+// --ab: alternate the native thread pool off/on every epoch, with separate statistics for each (a same-process
+// A/B: on a shared VM, separate runs minutes apart differ by more than the effect being measured).
+const ab = argv.includes('--ab');
+const abStats: Record<'single' | 'pool', { stats: Map<string, Stat>; ms: number; steps: number }> = {
+  single: { stats: new Map(), ms: 0, steps: 0 },
+  pool: { stats: new Map(), ms: 0, steps: 0 },
+};
 let recording = false;
 const childMs: number[] = [];
 
@@ -108,12 +117,33 @@ async function main(): Promise<void> {
     hooks: {
       shouldStop: () => false,
       onEpoch: async (report) => {
-        if (report.epoch === 1) { recording = true; t0 = performance.now(); }
+        const now = performance.now();
+        if (ab && report.epoch > 1) {
+          const mode = report.epoch % 2 === 0 ? 'single' : 'pool';
+          abStats[mode].ms += now - t1;
+          abStats[mode].steps += samples / batchSize;
+        }
+        if (report.epoch === 1) { recording = true; t0 = now; }
+        if (ab) {
+          const next = (report.epoch + 1) % 2 === 0 ? 'single' : 'pool';
+          setNativePoolEnabled(next === 'pool');
+          stats = abStats[next].stats;
+        }
         t1 = performance.now();
       },
     },
   });
   recording = false;
+  if (ab) {
+    for (const mode of ['single', 'pool'] as const) {
+      const { stats: st, ms, steps: n } = abStats[mode];
+      console.log(`${mode}: ${(ms / n).toFixed(2)} ms/step over ${n} steps`);
+      for (const [k, v] of [...st.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6)) {
+        console.log(`${(v.ms / n).toFixed(3).padStart(8)} ms  ${k}`);
+      }
+    }
+    return;
+  }
   const steps = (samples / batchSize) * epochs;
   const wall = (t1 - t0) / steps;
   const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
@@ -121,7 +151,7 @@ async function main(): Promise<void> {
   console.log(`${modelName} b${batchSize}: ${wall.toFixed(2)} ms/step, ${(samples * epochs / ((t1 - t0) / 1000)).toFixed(0)} samples/s`);
   for (const [k, s] of rows) {
     inKernels += s.ms;
-    if (s.ms / steps < 0.05) continue;
+    if (s.ms / steps < (argv.includes("--all") ? 0 : 0.05)) continue;
     console.log(`${(s.ms / steps).toFixed(3).padStart(8)} ms  ${(s.calls / steps).toFixed(1).padStart(5)}x  ${k}`);
   }
   console.log(`${(wall - inKernels / steps).toFixed(3).padStart(8)} ms         (outside kernels)`);

@@ -34,6 +34,7 @@ import { trainModel } from '../libs/training/src/trainer.js';
 import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
+import { nativePool } from '../libs/training/src/wasm-kernels/native-pool.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
 
 type ModelName = 'mlp' | 'cnn';
@@ -134,7 +135,10 @@ async function setupBackend(backend: Backend, threads: number, o: Options): Prom
   const ok = await tf.setBackend(backend);
   if (!ok) throw new Error(`tf.setBackend('${backend}') failed`);
   await tf.ready();
-  return backend === 'wasm' ? 'wasm 1T' : tf.getBackend();
+  if (backend !== 'wasm') return tf.getBackend();
+  // XNNPACK runs on one thread; the native conv kernels run on the pool (wasm-kernels/native-pool.ts).
+  const pool = nativePool();
+  return pool ? `wasm 1T + conv pool ${pool.threads}T` : 'wasm 1T';
 }
 
 function buildModel(name: ModelName): tf.Sequential {

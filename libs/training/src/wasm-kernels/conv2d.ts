@@ -9,12 +9,98 @@
 import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { f32, matMulNN, reshaped, transposeLast2, type WasmKernelArgs } from './heap.js';
-import { heapOffset, nativeKernels } from './native.js';
+import { heapOffset, nativeKernels, type ConvDims } from './native.js';
+import { nativePool, type NativePool } from './native-pool.js';
 
 type Shape4 = [number, number, number, number];
 
 /** Scratch floats for one chunk of im2col rows in the native Conv2DBackpropFilter (32 KiB: L1-sized). */
 const NATIVE_SCRATCH_FLOATS = 8192;
+/** Below this many multiply-adds a conv kernel stays on one thread (waking the pool would cost more). */
+let poolMinMacs = 2_000_000;
+/** For tests: send even tiny convs through the pool (0), or restore the default (undefined). */
+export function setPoolMinMacs(macs: number | undefined): void {
+  poolMinMacs = macs ?? 2_000_000;
+}
+
+function convDims(info: tf.backend_util.Conv2DInfo): ConvDims {
+  return [
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left,
+  ];
+}
+
+function chunkFor(rowFloats: number): number {
+  return Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / rowFloats)));
+}
+
+/** The pool when it exists, the work is big enough and the copies fit its memory; else null (one thread). */
+function poolFor(info: tf.backend_util.Conv2DInfo, floats: number): NativePool | null {
+  const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.filterHeight * info.filterWidth * info.inChannels;
+  if (macs < poolMinMacs) return null;
+  const pool = nativePool();
+  if (!pool) return null;
+  pool.reset();
+  return pool.fits(floats * 4 + 1024 * pool.threads) ? pool : null;
+}
+
+/** dW through the pool: each thread sums the pixel chunks it takes into its own dW; then the parts are added. */
+function pooledBackpropFilter(pool: NativePool, backend: WasmKernelArgs['backend'], x: TensorInfo, dy: TensorInfo, dw: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+  const R = info.filterHeight * info.filterWidth * info.inChannels;
+  const Rp = (R + 3) & ~3;
+  const Cout = info.outChannels;
+  const chunk = chunkFor(Rp);
+  const xOff = pool.copyIn(f32(backend, x));
+  const dyOff = pool.copyIn(f32(backend, dy));
+  const accs = pool.alloc(pool.threads * Rp * Cout);
+  const counter = pool.counter();
+  const dims = convDims(info);
+  pool.run(Array.from({ length: pool.threads }, (_, i) => ({
+    fn: 'conv2d_backprop_filter_dyn',
+    args: [xOff, dyOff, accs + i * Rp * Cout * 4, pool.alloc(chunk * Rp), chunk, counter, ...dims],
+  })));
+  const sum = pool.alloc(R * Cout);
+  pool.kernels.sum_parts(accs, Rp * Cout, pool.threads, sum, R * Cout);
+  f32(backend, dw).set(pool.view(sum, R * Cout));
+}
+
+/** dx through the pool: each thread takes whole images (disjoint dx regions). */
+function pooledBackpropInput(pool: NativePool, backend: WasmKernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, dx: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+  const R = info.filterHeight * info.filterWidth * info.inChannels;
+  const Cout = info.outChannels;
+  const chunk = chunkFor(R);
+  const dyOff = pool.copyIn(f32(backend, dy));
+  const wOff = pool.copyIn(f32(backend, filter));
+  const wt = pool.alloc(R * Cout);
+  pool.kernels.transpose_filter(wOff, wt, R, Cout);
+  const dxFloats = info.batchSize * info.inHeight * info.inWidth * info.inChannels;
+  const dxOff = pool.alloc(dxFloats);
+  const counter = pool.counter();
+  const dims = convDims(info);
+  pool.run(Array.from({ length: Math.min(pool.threads, info.batchSize) }, () => ({
+    fn: 'conv2d_backprop_input_dyn',
+    args: [dyOff, wt, dxOff, pool.alloc(chunk * R), chunk, counter, ...dims],
+  })));
+  f32(backend, dx).set(pool.view(dxOff, dxFloats));
+}
+
+/** Conv2D through the pool: each thread takes chunks of output pixels. */
+function pooledConv2D(pool: NativePool, backend: WasmKernelArgs['backend'], x: TensorInfo, filter: TensorInfo, out: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+  const Rp = (info.filterHeight * info.filterWidth * info.inChannels + 3) & ~3;
+  const chunk = chunkFor(Rp);
+  const xOff = pool.copyIn(f32(backend, x));
+  const wOff = pool.copyIn(f32(backend, filter));
+  const outFloats = info.batchSize * info.outHeight * info.outWidth * info.outChannels;
+  const outOff = pool.alloc(outFloats);
+  const counter = pool.counter();
+  const dims = convDims(info);
+  pool.run(Array.from({ length: pool.threads }, () => ({
+    fn: 'conv2d_nhwc_dyn',
+    args: [xOff, wOff, outOff, pool.alloc(chunk * Rp), chunk, counter, ...dims],
+  })));
+  f32(backend, out).set(pool.view(outOff, outFloats));
+}
 
 /** colsT[(kh,kw,ci), (n,oh,ow)] = x[n, oh*sH + kh*dH - padT, ow*sW + kw*dW - padL, ci] (0 outside), NHWC x. */
 function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
@@ -103,6 +189,11 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
     const Rp = (R + 3) & ~3;
     const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / Rp)));
     const dw = backend.makeOutput([KH, KW, Cin, Cout], 'float32');
+    const pool = poolFor(info, x.shape.reduce((a, b) => a * b, 1) + dy.shape.reduce((a, b) => a * b, 1) + 4 * Rp * (Cout + chunk));
+    if (pool) {
+      pooledBackpropFilter(pool, backend, x, dy, dw, info);
+      return dw;
+    }
     const acc = backend.makeOutput([Rp * Cout], 'float32');
     const scratch = backend.makeOutput([chunk * Rp], 'float32');
     native.conv2d_backprop_filter_nhwc(
@@ -189,6 +280,11 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       const R = KH * KW * Cin;
       const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / R)));
       const dx = backend.makeOutput([...inputShape], 'float32');
+      const pool = poolFor(info, N * OH * OW * Cout + 2 * N * H * W * Cin + 3 * R * Cout + 4 * chunk * R);
+      if (pool) {
+        pooledBackpropInput(pool, backend, dy, filter, dx, info);
+        return dx;
+      }
       const wt = backend.makeOutput([Cout * R], 'float32');
       const dcols = backend.makeOutput([chunk * R], 'float32');
       native.conv2d_backprop_input_nhwc(
@@ -240,5 +336,36 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
     }
     backend.disposeData(dcols.dataId);
     return dx;
+  }) as unknown as KernelFunc;
+}
+
+/**
+ * Conv2D (NHWC, float32) as native im2col + SIMD GEMM across the thread pool (native-pool.ts); without the pool,
+ * and for other layouts and dtypes, the wasm backend's XNNPACK kernel.
+ */
+export function makeConv2D(fallback: KernelFunc): KernelFunc {
+  return ((args: WasmKernelArgs): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const { x, filter } = inputs;
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs as unknown as tf.Conv2DAttrs;
+    const native = nativeKernels(backend);
+    const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+    // Cin < 4: XNNPACK's direct conv beats im2col even with two threads (first layers on images).
+    const cin = x.shape[fmt === 'channelsLast' ? 3 : 1] ?? 0;
+    if (!native || cin < 4 || fmt !== 'channelsLast' || x.dtype !== 'float32' || filter.dtype !== 'float32') {
+      return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, false, fmt);
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
+    const { filterHeight: KH, filterWidth: KW } = info;
+    const Rp = (KH * KW * Cin + 3) & ~3;
+    const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / Rp)));
+    // Only through the pool: on one thread XNNPACK's conv is as fast as ours (faster for Cin = 1).
+    const pool = poolFor(info, N * H * W * Cin + KH * KW * Cin * Cout + N * OH * OW * Cout + 4 * chunk * Rp);
+    if (!pool) return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    const out = backend.makeOutput(info.outShape, 'float32');
+    pooledConv2D(pool, backend, x, filter, out, info);
+    return out;
   }) as unknown as KernelFunc;
 }

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FUSED_ADAM_KERNEL, fusedAdamKernel, installFusedAdam } from './adam.js';
 import { installReluGrad, RELU_GRAD_KERNEL, reluGradKernel } from './relu.js';
-import { conv2DBackpropFilter, makeConv2DBackpropInput } from './conv2d.js';
+import { conv2DBackpropFilter, makeConv2D, makeConv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { setNativeBatchMatMul } from './heap.js';
 import { makeBatchMatMul } from './matmul.js';
@@ -37,7 +37,7 @@ export const ADDED_KERNELS = [
 
 /** Built-in wasm kernels replaced by faster versions (the originals remain the fallback). */
 export const REPLACED_KERNELS = [
-  'BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'GatherV2', 'Sum', 'Slice', 'Add',
+  'BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'GatherV2', 'Sum', 'Slice', 'Add', 'Conv2D',
 ] as const;
 
 function put(config: KernelConfig): void {
@@ -64,6 +64,7 @@ export function registerWasmTrainingKernels(): void {
   replace('Sum', makeSum);
   replace('Slice', makeSlice);
   replace('Add', makeAdd);
+  replace('Conv2D', makeConv2D);
   const add = (kernelName: string, kernelFunc: unknown) =>
     put({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as KernelFunc });
   add('Conv2DBackpropFilter', conv2DBackpropFilter);

@@ -12,7 +12,20 @@ import type { TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './heap.js';
 import { NATIVE_KERNELS_WASM_BASE64 } from './native-binary.js';
 
+export type { ConvDims };
+
+/** Dims shared by the conv kernels: N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW, padT, padL. */
+type ConvDims = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
 export interface NativeKernels {
+  conv2d_backprop_filter_part(x: number, dy: number, acc: number, scratch: number, chunk: number, pBegin: number, pEnd: number, ...dims: ConvDims): void;
+  conv2d_backprop_input_part(dy: number, wt: number, dx: number, dcols: number, chunk: number, nBegin: number, nEnd: number, ...dims: ConvDims): void;
+  conv2d_nhwc_part(x: number, w: number, out: number, scratch: number, chunk: number, pBegin: number, pEnd: number, ...dims: ConvDims): void;
+  conv2d_backprop_filter_dyn(x: number, dy: number, acc: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
+  conv2d_backprop_input_dyn(dy: number, wt: number, dx: number, dcols: number, chunk: number, counter: number, ...dims: ConvDims): void;
+  conv2d_nhwc_dyn(x: number, w: number, out: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
+  sum_parts(parts: number, stride: number, count: number, out: number, n: number): void;
+  transpose_filter(w: number, wt: number, R: number, Cout: number): void;
   conv2d_backprop_filter_nhwc(
     x: number, dy: number, dw: number, acc: number, scratch: number, chunk: number,
     N: number, H: number, W: number, Cin: number, OH: number, OW: number, Cout: number,

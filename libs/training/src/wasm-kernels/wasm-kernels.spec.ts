@@ -3,12 +3,40 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WasmBackendLike } from './heap.js';
 import { ADDED_KERNELS, REPLACED_KERNELS, registerWasmTrainingKernels } from './index.js';
+import { setPoolMinMacs } from './conv2d.js';
 import { nativeKernels, setNativeKernelsEnabled } from './native.js';
+import { nativePool, setNativePoolEnabled, setNativePoolThreads } from './native-pool.js';
 
 /** Runs the enclosing describe's tests with the native (wasm SIMD) kernels on or off. */
 function withNativeKernels(enabled: boolean): void {
   beforeAll(() => setNativeKernelsEnabled(enabled));
   afterAll(() => setNativeKernelsEnabled(true));
+}
+
+type ConvMode = 'pool' | 'native' | 'JS';
+const CONV_MODES: ConvMode[] = ['pool', 'native', 'JS'];
+
+/**
+ * 'pool': native kernels on a 3-thread pool, for every size (so the small test shapes take it too, and with
+ * more threads than this 2-CPU machine has, so work-sharing is exercised whatever the CPU count); 'native':
+ * native kernels on one thread, in place; 'JS': the JS kernels.
+ */
+function withConvMode(mode: ConvMode): void {
+  beforeAll(() => {
+    setNativeKernelsEnabled(mode !== 'JS');
+    setNativePoolEnabled(mode === 'pool');
+    if (mode === 'pool') {
+      setNativePoolThreads(3);
+      setPoolMinMacs(0);
+      expect(nativePool()?.threads).toBe(3);
+    }
+  });
+  afterAll(() => {
+    setNativeKernelsEnabled(true);
+    setNativePoolEnabled(true);
+    setNativePoolThreads(undefined);
+    setPoolMinMacs(undefined);
+  });
 }
 
 type Spec = { shape: number[]; dtype?: 'float32' | 'int32'; values?: ArrayLike<number> };
@@ -111,8 +139,8 @@ describe('native SIMD kernels (native/kernels.c)', () => {
   });
 });
 
-for (const native of [true, false]) describe(`Conv2DBackpropFilter (${native ? 'native' : 'JS'})`, () => {
-  withNativeKernels(native);
+for (const mode of CONV_MODES) describe(`Conv2DBackpropFilter (${mode})`, () => {
+  withConvMode(mode);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 3], [3, 3, 3, 4]],
     [[3, 10, 7, 2], [2, 3, 2, 5]],
@@ -144,8 +172,8 @@ for (const native of [true, false]) describe(`Conv2DBackpropFilter (${native ? '
   });
 });
 
-for (const native of [true, false]) describe(`Conv2DBackpropInput (replaced, ${native ? 'native' : 'JS'})`, () => {
-  withNativeKernels(native);
+for (const mode of CONV_MODES) describe(`Conv2DBackpropInput (replaced, ${mode})`, () => {
+  withConvMode(mode);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 3], [3, 3, 3, 4]],
     [[3, 10, 7, 2], [2, 3, 2, 5]],
@@ -162,6 +190,30 @@ for (const native of [true, false]) describe(`Conv2DBackpropInput (replaced, ${n
             { inputShape: xs, strides, pad, dataFormat: 'NHWC' });
           expect(d).toBeLessThanOrEqual(TOL);
         });
+      }
+    }
+  }
+});
+
+for (const mode of ['pool', 'native'] as const) describe(`Conv2D (replaced: native across the pool, else XNNPACK; ${mode})`, () => {
+  withConvMode(mode);
+  const cases: Array<[number[], number[]]> = [
+    [[2, 9, 9, 4], [3, 3, 4, 8]],
+    [[3, 10, 7, 8], [2, 3, 8, 5]],
+    [[2, 13, 13, 16], [3, 3, 16, 32]],
+    [[1, 7, 6, 5], [2, 2, 5, 3]],
+    [[2, 8, 8, 1], [3, 3, 1, 16]], // Cin < 4: XNNPACK in both modes
+  ];
+  for (const [xs, fs] of cases) {
+    for (const strides of [1, 2]) {
+      for (const pad of pads) {
+        for (const dilations of strides === 1 ? [1, 2] : [1]) {
+          it(`x=${xs} f=${fs} s=${strides} d=${dilations} pad=${JSON.stringify(pad)}`, async () => {
+            const d = await compare('Conv2D', { x: { shape: xs }, filter: { shape: fs } },
+              { strides, pad, dataFormat: 'NHWC', dilations });
+            expect(d).toBeLessThanOrEqual(TOL);
+          });
+        }
       }
     }
   }

@@ -129,22 +129,41 @@ static void gemm_atb_acc(const f32 *A, int Rp, const f32 *B, int Cout, int P, f3
 }
 
 // dW[KH][KW][Cin][Cout] = sum over output pixels of x-patch (outer) dy, for NHWC x [N,H,W,Cin] and dy
-// [N,OH,OW,Cout]. acc: Rp*Cout floats, scratch: chunk*Rp floats (Rp = R rounded up to 4, R = KH*KW*Cin).
-// Pixels go in chunks so the im2col rows of a chunk stay in cache while every tile of dW is accumulated.
+// [N,OH,OW,Cout]. Pixels go in chunks so the im2col rows of a chunk stay in cache while every tile of dW is
+// accumulated. _part: the sum over pixels [pBegin, pEnd) only, into acc (Rp*Cout floats, Rp = R rounded up
+// to 4, R = KH*KW*Cin), for splitting the pixels across threads. scratch: chunk*Rp floats.
+__attribute__((export_name("conv2d_backprop_filter_part")))
+void conv2d_backprop_filter_part(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int pBegin, int pEnd,
+                                 int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
+                                 int dH, int dW, int padT, int padL) {
+  (void)N;
+  const int R = KH * KW * Cin;
+  const int Rp = (R + 3) & ~3;
+  for (int i = 0; i < Rp * Cout; i++) acc[i] = 0.0f;
+  for (int p0 = pBegin; p0 < pEnd; p0 += chunk) {
+    const int p1 = p0 + chunk < pEnd ? p0 + chunk : pEnd;
+    im2col_rows(x, scratch, p0, p1, Rp, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL);
+    gemm_atb_acc(scratch, Rp, dy + p0 * Cout, Cout, p1 - p0, acc);
+  }
+}
+
 __attribute__((export_name("conv2d_backprop_filter_nhwc")))
 void conv2d_backprop_filter_nhwc(const f32 *x, const f32 *dy, f32 *dw, f32 *acc, f32 *scratch, int chunk, int N, int H,
                                  int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH,
                                  int dW, int padT, int padL) {
-  const int R = KH * KW * Cin;
-  const int Rp = (R + 3) & ~3;
-  const int P = N * OH * OW;
-  for (int i = 0; i < Rp * Cout; i++) acc[i] = 0.0f;
-  for (int p0 = 0; p0 < P; p0 += chunk) {
-    const int p1 = p0 + chunk < P ? p0 + chunk : P;
-    im2col_rows(x, scratch, p0, p1, Rp, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL);
-    gemm_atb_acc(scratch, Rp, dy + p0 * Cout, Cout, p1 - p0, acc);
+  conv2d_backprop_filter_part(x, dy, acc, scratch, chunk, 0, N * OH * OW, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW,
+                              dH, dW, padT, padL);
+  for (int i = 0; i < KH * KW * Cin * Cout; i++) dw[i] = acc[i];
+}
+
+// out[i] = sum of the `parts` arrays (each n floats, consecutive at stride `stride`): the threads' partial dW.
+__attribute__((export_name("sum_parts")))
+void sum_parts(const f32 *parts, int stride, int count, f32 *out, int n) {
+  for (int i = 0; i < n; i++) {
+    f32 s = parts[i];
+    for (int k = 1; k < count; k++) s += parts[k * stride + i];
+    out[i] = s;
   }
-  for (int i = 0; i < R * Cout; i++) dw[i] = acc[i];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -364,20 +383,26 @@ static void gemm_ab(const f32 *A, int lda, const f32 *B, int ldb, f32 *C, int ld
   }
 }
 
-// Conv2DBackpropInput, NHWC: dx = col2im(dy[P][Cout] @ W^T[Cout][R]) with W the [KH,KW,Cin,Cout] filter.
-// Scratch from the caller: wt (Cout*R floats, the transposed filter) and dcols (chunk*R floats).
-__attribute__((export_name("conv2d_backprop_input_nhwc")))
-void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f32 *dcols, int chunk, int N, int H,
-                                int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW,
-                                int padT, int padL) {
-  const int R = KH * KW * Cin;
-  const int P = N * OH * OW;
+// wt[co][r] = w[r][co]: the [KH,KW,Cin,Cout] filter as [Cout][R] for the backprop-input GEMM.
+__attribute__((export_name("transpose_filter")))
+void transpose_filter(const f32 *w, f32 *wt, int R, int Cout) {
   for (int r = 0; r < R; r++)
     for (int co = 0; co < Cout; co++) wt[co * R + r] = w[r * Cout + co];
-  const int total = N * H * W * Cin;
-  for (int i = 0; i < total; i++) dx[i] = 0.0f;
-  for (int p0 = 0; p0 < P; p0 += chunk) {
-    const int p1 = p0 + chunk < P ? p0 + chunk : P;
+}
+
+// Conv2DBackpropInput, NHWC: dx = col2im(dy[P][Cout] @ wt[Cout][R]) for images [nBegin, nEnd) (their dx
+// regions are disjoint, so threads can take different images). dcols: chunk*R floats of scratch.
+__attribute__((export_name("conv2d_backprop_input_part")))
+void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f32 *dcols, int chunk, int nBegin, int nEnd,
+                                int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
+                                int dH, int dW, int padT, int padL) {
+  (void)N;
+  const int R = KH * KW * Cin;
+  const int imageSize = H * W * Cin;
+  for (int i = nBegin * imageSize; i < nEnd * imageSize; i++) dx[i] = 0.0f;
+  const int pEnd = nEnd * OH * OW;
+  for (int p0 = nBegin * OH * OW; p0 < pEnd; p0 += chunk) {
+    const int p1 = p0 + chunk < pEnd ? p0 + chunk : pEnd;
     gemm_ab(dy + p0 * Cout, Cout, wt, R, dcols, R, p1 - p0, R, Cout);
     int n = p0 / (OH * OW);
     int rem = p0 - n * OH * OW;
@@ -408,3 +433,76 @@ void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f
     }
   }
 }
+
+// Whole-batch Conv2DBackpropInput on one thread. Scratch: wt (Cout*R floats) and dcols (chunk*R floats).
+__attribute__((export_name("conv2d_backprop_input_nhwc")))
+void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f32 *dcols, int chunk, int N, int H,
+                                int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW,
+                                int padT, int padL) {
+  transpose_filter(w, wt, KH * KW * Cin, Cout);
+  conv2d_backprop_input_part(dy, wt, dx, dcols, chunk, 0, N, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW, padT,
+                             padL);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Conv2D, NHWC: out[P][Cout] = im2col(x)[P][R] @ W[R][Cout] for output pixels [pBegin, pEnd), per L1-sized
+// chunk of pixels. scratch: chunk*Rp floats (Rp = R rounded up to 4).
+__attribute__((export_name("conv2d_nhwc_part")))
+void conv2d_nhwc_part(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chunk, int pBegin, int pEnd, int N, int H,
+                      int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW, int padT,
+                      int padL) {
+  (void)N;
+  const int R = KH * KW * Cin;
+  const int Rp = (R + 3) & ~3;
+  for (int p0 = pBegin; p0 < pEnd; p0 += chunk) {
+    const int p1 = p0 + chunk < pEnd ? p0 + chunk : pEnd;
+    im2col_rows(x, scratch, p0, p1, Rp, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL);
+    gemm_ab(scratch, Rp, w, Cout, out + p0 * Cout, Cout, p1 - p0, Cout, R);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dynamically scheduled versions for the thread pool (shared build only): every thread takes the next chunk of
+// work from a shared counter until none is left, so a slower thread (a vCPU the host is also running
+// something on) takes fewer chunks instead of holding the others up.
+#ifdef __wasm_atomics__
+static int next_work(int *counter, int amount) { return __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED); }
+
+// Partial dW over the pixel chunks this thread takes, into its own acc (Rp*Cout floats).
+__attribute__((export_name("conv2d_backprop_filter_dyn")))
+void conv2d_backprop_filter_dyn(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int *counter, int N,
+                                int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH,
+                                int dW, int padT, int padL) {
+  const int R = KH * KW * Cin;
+  const int Rp = (R + 3) & ~3;
+  const int P = N * OH * OW;
+  for (int i = 0; i < Rp * Cout; i++) acc[i] = 0.0f;
+  for (int p0 = next_work(counter, chunk); p0 < P; p0 = next_work(counter, chunk)) {
+    const int p1 = p0 + chunk < P ? p0 + chunk : P;
+    im2col_rows(x, scratch, p0, p1, Rp, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL);
+    gemm_atb_acc(scratch, Rp, dy + p0 * Cout, Cout, p1 - p0, acc);
+  }
+}
+
+// dx for the images this thread takes, one at a time.
+__attribute__((export_name("conv2d_backprop_input_dyn")))
+void conv2d_backprop_input_dyn(const f32 *dy, const f32 *wt, f32 *dx, f32 *dcols, int chunk, int *counter, int N, int H,
+                               int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW,
+                               int padT, int padL) {
+  for (int n = next_work(counter, 1); n < N; n = next_work(counter, 1))
+    conv2d_backprop_input_part(dy, wt, dx, dcols, chunk, n, n + 1, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW,
+                               padT, padL);
+}
+
+// Conv2D output rows for the pixel chunks this thread takes.
+__attribute__((export_name("conv2d_nhwc_dyn")))
+void conv2d_nhwc_dyn(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chunk, int *counter, int N, int H, int W,
+                     int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW, int padT,
+                     int padL) {
+  const int P = N * OH * OW;
+  for (int p0 = next_work(counter, chunk); p0 < P; p0 = next_work(counter, chunk)) {
+    const int p1 = p0 + chunk < P ? p0 + chunk : P;
+    conv2d_nhwc_part(x, w, out, scratch, chunk, p0, p1, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW, padT, padL);
+  }
+}
+#endif
