@@ -134,7 +134,9 @@ describe('nothing lost', () => {
 
   it('keeps training while the API restarts, and subscribers reconnect and get the rest', async () => {
     if (stack.workers.length === 0) await stack.startWorker();
-    const id = await start(24);
+    // Enough epochs (~10 s) that training outlasts the API's restart and the client's reconnect by far.
+    const epochs = 80;
+    const id = await start(epochs);
     await waitForEpochs(id, 1);
     // A client that reconnects on its own, as graphql-ws clients are configured to in practice.
     const client = createClient({ url: `ws://127.0.0.1:${stack.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 30, retryWait: () => new Promise((r) => setTimeout(r, 300)), shouldRetry: () => true });
@@ -151,12 +153,12 @@ describe('nothing lost', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     await stack.startApi();
     await stack.waitForRun(id, ['SUCCEEDED', 'FAILED']);
-    await expectIntact(id, 24);
+    await expectIntact(id, epochs);
     unsubscribe();
     await client.dispose();
     expect(reconnected).toBeGreaterThanOrEqual(2);
     // The last epochs, trained after the restart, reached the re-subscribed client.
-    expect(steps.has(24)).toBe(true);
-    expect(stoppedAt).toBeLessThan(24);
+    expect(steps.has(epochs)).toBe(true);
+    expect(stoppedAt).toBeLessThan(epochs);
   });
 });
