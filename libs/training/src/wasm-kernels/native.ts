@@ -5,12 +5,12 @@
  * Why: the hot training kernels written in JS (im2col + XNNPACK matmul for Conv2DBackpropFilter, MaxPoolGrad)
  * cost ~15 ms of a ~32 ms CNN step; the same loops with wasm SIMD and cache-sized tiles take a fraction.
  *
- * Loaded lazily on first use; when it cannot be (no SIMD, a shared-memory threaded build), `nativeKernels`
- * returns null and the callers keep their JS paths.
+ * Loaded lazily on first use; when it cannot be (no SIMD), `nativeKernels` returns null and the callers keep
+ * their JS paths.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './heap.js';
-import { NATIVE_KERNELS_WASM_BASE64 } from './native-binary.js';
+import { NATIVE_KERNELS_SHARED_WASM_BASE64, NATIVE_KERNELS_WASM_BASE64 } from './native-binary.js';
 
 export type { ConvDims };
 
@@ -71,11 +71,13 @@ export function nativeKernels(backend: WasmBackendLike): NativeKernels | null {
   if (cached?.memory === memory) return cached.kernels;
   let kernels: NativeKernels | null = null;
   try {
-    const module = new WebAssembly.Module(Buffer.from(NATIVE_KERNELS_WASM_BASE64, 'base64'));
+    // tfjs's threaded build (wasm-kernels/threads.ts) has a shared heap: that needs the shared-memory build.
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssembly.Module(Buffer.from(shared ? NATIVE_KERNELS_SHARED_WASM_BASE64 : NATIVE_KERNELS_WASM_BASE64, 'base64'));
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     kernels = instance.exports as unknown as NativeKernels;
   } catch {
-    kernels = null; // e.g. the threaded build's shared memory does not match the module's import
+    kernels = null; // e.g. a heap whose limits do not match the module's import
   }
   cached = { memory, kernels };
   return kernels;

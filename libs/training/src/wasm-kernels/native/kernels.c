@@ -174,6 +174,37 @@ __attribute__((export_name("max_pool_grad_nhwc")))
 void max_pool_grad_nhwc(const f32 *x, const f32 *dy, f32 *dx, int N, int H, int W, int C, int OH, int OW, int KH,
                         int KW, int sH, int sW, int dH, int dW, int padT, int padL) {
   const int total = N * H * W * C;
+  if (KH == sH && KW == sW && dH == 1 && dW == 1 && padT == 0 && padL == 0 && (C & 3) == 0 && KH * KW <= 16) {
+    // Non-overlapping windows (the usual 2x2/2 pool): every dx element belongs to at most one window, so each is
+    // written once, as dy or 0, with vector selects; only elements outside every window need zeroing first.
+    if (OH * KH != H || OW * KW != W)
+      for (int i = 0; i < total; i++) dx[i] = 0.0f;
+    const v128_t ninf = wasm_f32x4_splat(-__builtin_inff()), zero = wasm_f32x4_splat(0.0f);
+    for (int n = 0; n < N; n++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          const int base = ((n * H + oh * KH) * W + ow * KW) * C;
+          const f32 *dyp = dy + ((n * OH + oh) * OW + ow) * C;
+          for (int c = 0; c < C; c += 4) {
+            v128_t best = ninf, win = wasm_i32x4_splat(-1);
+            int k = 0;
+            for (int kh = 0; kh < KH; kh++)
+              for (int kw = 0; kw < KW; kw++, k++) {
+                const v128_t v = wasm_v128_load(x + base + (kh * W + kw) * C + c);
+                const v128_t gt = wasm_f32x4_gt(v, best);
+                best = wasm_v128_bitselect(v, best, gt);
+                win = wasm_v128_bitselect(wasm_i32x4_splat(k), win, gt);
+              }
+            const v128_t g = wasm_v128_load(dyp + c);
+            k = 0;
+            for (int kh = 0; kh < KH; kh++)
+              for (int kw = 0; kw < KW; kw++, k++)
+                wasm_v128_store(dx + base + (kh * W + kw) * C + c,
+                                wasm_v128_bitselect(g, zero, wasm_i32x4_eq(win, wasm_i32x4_splat(k))));
+          }
+        }
+    return;
+  }
   for (int i = 0; i < total; i++) dx[i] = 0.0f;
   const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
   const v128_t none = wasm_i32x4_splat(-1);
