@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import type { WasmBackendLike } from './wasm-kernels/heap.js';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+import { nativeKernels } from './wasm-kernels/native.js';
+import { nativePoolThreads } from './wasm-kernels/native-pool.js';
 
 export const BACKEND_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
@@ -11,6 +14,8 @@ export interface SelectedBackend {
   /** What a run reports as its device, e.g. "tensorflow-gpu", "webgpu", "wasm". */
   device: string;
   tried: string[];
+  /** How it runs, for the logs, e.g. "native SIMD kernels, conv pool of 2 threads" on wasm. */
+  detail?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -67,8 +72,14 @@ export async function selectBackend(forced?: string): Promise<SelectedBackend> {
     else throw new Error(`TRAINING_BACKEND must be one of ${BACKEND_ORDER.join(', ')}, got "${name}"`);
     if (device) {
       await tf.ready();
-      return { backend: tf.getBackend(), device, tried };
+      return { backend: tf.getBackend(), device, tried, detail: device === 'wasm' ? wasmDetail() : undefined };
     }
   }
   throw new Error(`no TF.js backend could be loaded (tried ${tried.join(', ')})`);
+}
+
+function wasmDetail(): string {
+  if (!nativeKernels(tf.backend() as unknown as WasmBackendLike)) return 'JS training kernels';
+  const threads = nativePoolThreads();
+  return `native SIMD kernels, ${threads > 1 ? `conv pool of ${threads} threads` : 'one thread'}`;
 }

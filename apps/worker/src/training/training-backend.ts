@@ -13,6 +13,6 @@ export class TrainingBackend implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const selected = await selectBackend(this.config.worker.backend);
     this.device = selected.device;
-    this.logger.log(`training backend: ${selected.device} (tried ${selected.tried.join(', ')})`);
+    this.logger.log(`training backend: ${selected.device}${selected.detail ? `, ${selected.detail}` : ''} (tried ${selected.tried.join(', ')})`);
   }
 }
