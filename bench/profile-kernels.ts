@@ -1,7 +1,8 @@
 /**
  * Per-kernel time of the engine's training step on the wasm backend (self time, nested kernel calls excluded).
  *
- *   npm run bench:profile -- [--model cnn|mlp] [--samples 4096] [--epochs 2] [--detail]
+ *   npm run bench:profile -- [--model cnn|mlp] [--samples 4096] [--epochs 2] [--detail] [--ab]
+ *                            [--native on|off] [--native-threads N]
  *
  * Wraps every registered wasm kernel with a timer (wasm kernels run synchronously, so wall time is kernel time),
  * trains through buildModel + trainModel like bench:train, and prints a table of ms per step by kernel, with the
@@ -15,7 +16,8 @@ import type { PreparedData } from '../libs/training/src/preprocessing.js';
 import { trainModel } from '../libs/training/src/trainer.js';
 import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
-import { setNativePoolEnabled } from '../libs/training/src/wasm-kernels/native-pool.js';
+import { setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
+import { setNativePoolEnabled, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -88,6 +90,8 @@ function instrument(): void {
 async function main(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
+  setNativeKernelsEnabled(arg('native', 'on') !== 'off');
+  if (argv.includes('--native-threads')) setNativePoolThreads(Number(arg('native-threads', '1')));
   await tf.setBackend('wasm');
   await tf.ready();
   instrument();

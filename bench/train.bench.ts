@@ -13,6 +13,8 @@
  * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
  * --python PATH: interpreter for the peer (default $BENCH_PYTHON, /usr/bin/python3, then python3 on PATH).
  * --rounds N: rounds of (ours, peer) back to back (default 3); reported figures are medians over rounds.
+ * --native on|off: the wasm backend's native SIMD kernels (default on; off = the JS kernels, to compare).
+ * --native-threads N: threads for the native conv kernels (default one per CPU, at most 4; 1 = no pool).
  *
  * Synthetic data of MNIST shape (784 floats / 28x28x1, 10 classes). Models:
  *   mlp: 784-128(relu)-10(softmax), batch 128
@@ -35,8 +37,8 @@ import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
 import type { WasmBackendLike } from '../libs/training/src/wasm-kernels/heap.js';
-import { nativeKernels } from '../libs/training/src/wasm-kernels/native.js';
-import { nativePool } from '../libs/training/src/wasm-kernels/native-pool.js';
+import { nativeKernels, setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
+import { nativePool, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
 
 type ModelName = 'mlp' | 'cnn';
@@ -55,6 +57,8 @@ interface Options {
   out: string | undefined;
   python: string | undefined;
   rounds: number;
+  native: boolean;
+  nativeThreads: number | undefined;
 }
 
 export interface BenchRow {
@@ -101,6 +105,8 @@ function parseArgs(argv: string[]): Options {
     out: get('out'),
     python: get('python'),
     rounds: Math.max(1, Number(get('rounds') ?? 3)),
+    native: (get('native') ?? 'on') !== 'off',
+    nativeThreads: get('native-threads') ? Number(get('native-threads')) : undefined,
   };
 }
 
@@ -110,6 +116,8 @@ async function setupBackend(backend: Backend, threads: number, o: Options): Prom
   if (backend === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
+    setNativeKernelsEnabled(o.native);
+    setNativePoolThreads(o.nativeThreads);
     if (threads > 1) {
       // Opt-in: multi-threaded XNNPACK (see wasm-kernels/threads.ts). On the 2-vCPU bench machine it is SLOWER
       // (the pool's spinning workers compete with the JS thread), hence the default of 1.

@@ -23,12 +23,24 @@ export interface AppConfig {
     maxAttempts: number;
     /** Forces a TF.js backend (tensorflow, webgpu, wasm, cpu); unset picks the best one found. */
     backend: string | undefined;
+    /** On wasm: the native SIMD training kernels (TRAINING_WASM_NATIVE=0 for the JS ones, to compare). */
+    wasmNativeKernels: boolean;
+    /** On wasm: threads for the conv kernels; unset means one per CPU, at most 4. */
+    wasmThreads: number | undefined;
   };
   limits: { maxUploadBytes: number; maxPredictRows: number; maxModelParams: number };
   logLevel: string;
 }
 
 export class ConfigError extends Error {}
+
+function bool(env: NodeJS.ProcessEnv, key: string, fallback: boolean): boolean {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${key} must be 1/true/on or 0/false/off, got "${raw}"`);
+}
 
 function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
   const raw = env[key];
@@ -55,6 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       heartbeatTimeoutMs: int(env, 'WORKER_HEARTBEAT_TIMEOUT', 30_000, 500),
       maxAttempts: int(env, 'MAX_ATTEMPTS', 3, 1),
       backend: env.TRAINING_BACKEND || undefined,
+      wasmNativeKernels: bool(env, 'TRAINING_WASM_NATIVE', true),
+      wasmThreads: env.TRAINING_WASM_THREADS ? int(env, 'TRAINING_WASM_THREADS', 1, 1) : undefined,
     },
     limits: {
       maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),

@@ -3,8 +3,15 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasm-kernels/heap.js';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
-import { nativeKernels } from './wasm-kernels/native.js';
-import { nativePoolThreads } from './wasm-kernels/native-pool.js';
+import { nativeKernels, setNativeKernelsEnabled } from './wasm-kernels/native.js';
+import { nativePoolThreads, setNativePoolThreads } from './wasm-kernels/native-pool.js';
+
+/** How the wasm backend trains: native SIMD kernels or the JS ones, and the conv kernels' thread count. */
+export interface WasmOptions {
+  nativeKernels?: boolean;
+  /** Unset: one per CPU, at most 4. */
+  threads?: number;
+}
 
 export const BACKEND_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
@@ -46,8 +53,10 @@ async function tryWebgpu(): Promise<string | undefined> {
   }
 }
 
-export async function tryWasm(): Promise<string | undefined> {
+export async function tryWasm(options: WasmOptions = {}): Promise<string | undefined> {
   try {
+    setNativeKernelsEnabled(options.nativeKernels ?? true);
+    setNativePoolThreads(options.threads);
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(`${join(dist, '/')}`);
@@ -59,7 +68,7 @@ export async function tryWasm(): Promise<string | undefined> {
 }
 
 /** Picks the best backend this process can load (or the forced one) and makes it TF.js's current backend. */
-export async function selectBackend(forced?: string): Promise<SelectedBackend> {
+export async function selectBackend(forced?: string, wasm: WasmOptions = {}): Promise<SelectedBackend> {
   const order: readonly string[] = forced ? [forced] : BACKEND_ORDER;
   const tried: string[] = [];
   for (const name of order) {
@@ -67,7 +76,7 @@ export async function selectBackend(forced?: string): Promise<SelectedBackend> {
     let device: string | undefined;
     if (name === 'tensorflow') device = await tryTensorflow();
     else if (name === 'webgpu') device = await tryWebgpu();
-    else if (name === 'wasm') device = await tryWasm();
+    else if (name === 'wasm') device = await tryWasm(wasm);
     else if (name === 'cpu') device = (await tf.setBackend('cpu')) ? 'cpu' : undefined;
     else throw new Error(`TRAINING_BACKEND must be one of ${BACKEND_ORDER.join(', ')}, got "${name}"`);
     if (device) {

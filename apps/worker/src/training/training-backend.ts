@@ -11,7 +11,8 @@ export class TrainingBackend implements OnModuleInit {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   async onModuleInit(): Promise<void> {
-    const selected = await selectBackend(this.config.worker.backend);
+    const { backend, wasmNativeKernels, wasmThreads } = this.config.worker;
+    const selected = await selectBackend(backend, { nativeKernels: wasmNativeKernels, threads: wasmThreads });
     this.device = selected.device;
     this.logger.log(`training backend: ${selected.device}${selected.detail ? `, ${selected.detail}` : ''} (tried ${selected.tried.join(', ')})`);
   }

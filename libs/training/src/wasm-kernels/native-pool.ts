@@ -14,8 +14,8 @@
  * Workers sleep on Atomics.wait between jobs, so an idle pool costs nothing (spinning workers measured no faster
  * on the 2-vCPU bench machine).
  *
- * `nativePool()` returns null (callers then run single-threaded, in place) when there is one CPU, when
- * TFJS_WASM_NATIVE_THREADS=1, or when the pool cannot start.
+ * `nativePool()` returns null (callers then run single-threaded, in place) when there is one CPU, when it was
+ * set to one thread (TRAINING_WASM_THREADS=1 in the worker's config), or when the pool cannot start.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -175,7 +175,7 @@ export class NativePool {
 }
 
 let pool: NativePool | null | undefined;
-let enabled = process.env.TFJS_WASM_NATIVE_THREADS !== '1';
+let enabled = true;
 let threadsOverride: number | undefined;
 
 /** For tests and benchmarks: run the native conv kernels single-threaded (false) or pooled (true). */
@@ -183,18 +183,17 @@ export function setNativePoolEnabled(on: boolean): void {
   enabled = on;
 }
 
-/** For tests: a pool of exactly `threads` threads from the next call on (undefined: back to the default). */
+/** A pool of exactly `threads` threads from the next call on (1: no pool; undefined: back to the default). */
 export function setNativePoolThreads(threads: number | undefined): void {
+  if (threads === threadsOverride) return;
   threadsOverride = threads;
   pool?.dispose();
   pool = undefined;
 }
 
-/** Threads the pool uses: the CPUs Node may use, at most 4 (TFJS_WASM_NATIVE_THREADS overrides). */
+/** Threads the pool uses: the CPUs Node may use, at most 4, unless setNativePoolThreads said otherwise. */
 export function nativePoolThreads(): number {
-  if (threadsOverride) return threadsOverride;
-  const fromEnv = Number(process.env.TFJS_WASM_NATIVE_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv >= 1) return Math.min(fromEnv, 16);
+  if (threadsOverride) return Math.min(threadsOverride, 16);
   return Math.min(availableParallelism(), 4);
 }
 

@@ -51,9 +51,9 @@ export interface NativeKernels {
 }
 
 let cached: { memory: WebAssembly.Memory; kernels: NativeKernels | null } | undefined;
-let disabled = process.env.TFJS_WASM_NATIVE_KERNELS === '0';
+let disabled = false;
 
-/** For tests and benchmarks: turn the native kernels off (the JS paths run instead). */
+/** Turn the native kernels off (the JS paths run instead: TRAINING_WASM_NATIVE=0, tests, benchmarks). */
 export function setNativeKernelsEnabled(enabled: boolean): void {
   disabled = !enabled;
 }
