@@ -16,6 +16,12 @@ type Shape4 = [number, number, number, number];
 
 /** Scratch floats for one chunk of im2col rows in the native Conv2DBackpropFilter (32 KiB: L1-sized). */
 const NATIVE_SCRATCH_FLOATS = 8192;
+/**
+ * dW is summed in this many fixed blocks of output pixels, then the blocks in order, on one thread and on the
+ * pool alike: the same float operations in the same order whoever computes a block, so a seeded run gives the
+ * same weights every time and with any thread count.
+ */
+const DW_BLOCKS = 8;
 /** Below this many multiply-adds a conv kernel stays on one thread (waking the pool would cost more). */
 let poolMinMacs = 2_000_000;
 /** For tests: send even tiny convs through the pool (0), or restore the default (undefined). */
@@ -45,7 +51,7 @@ function poolFor(info: tf.backend_util.Conv2DInfo, floats: number): NativePool |
   return pool.fits(floats * 4 + 1024 * pool.threads) ? pool : null;
 }
 
-/** dW through the pool: each thread sums the pixel chunks it takes into its own dW; then the parts are added. */
+/** dW through the pool: threads take the fixed pixel blocks (DW_BLOCKS) from a counter; then the blocks are added. */
 function pooledBackpropFilter(pool: NativePool, backend: WasmKernelArgs['backend'], x: TensorInfo, dy: TensorInfo, dw: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
   const R = info.filterHeight * info.filterWidth * info.inChannels;
   const Rp = (R + 3) & ~3;
@@ -53,15 +59,15 @@ function pooledBackpropFilter(pool: NativePool, backend: WasmKernelArgs['backend
   const chunk = chunkFor(Rp);
   const xOff = pool.copyIn(f32(backend, x));
   const dyOff = pool.copyIn(f32(backend, dy));
-  const accs = pool.alloc(pool.threads * Rp * Cout);
+  const accs = pool.alloc(DW_BLOCKS * Rp * Cout);
   const counter = pool.counter();
   const dims = convDims(info);
-  pool.run(Array.from({ length: pool.threads }, (_, i) => ({
+  pool.run(Array.from({ length: pool.threads }, () => ({
     fn: 'conv2d_backprop_filter_dyn',
-    args: [xOff, dyOff, accs + i * Rp * Cout * 4, pool.alloc(chunk * Rp), chunk, counter, ...dims],
+    args: [xOff, dyOff, accs, DW_BLOCKS, pool.alloc(chunk * Rp), chunk, counter, ...dims],
   })));
   const sum = pool.alloc(R * Cout);
-  pool.kernels.sum_parts(accs, Rp * Cout, pool.threads, sum, R * Cout);
+  pool.kernels.sum_parts(accs, Rp * Cout, DW_BLOCKS, sum, R * Cout);
   f32(backend, dw).set(pool.view(sum, R * Cout));
 }
 
@@ -189,18 +195,17 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
     const Rp = (R + 3) & ~3;
     const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / Rp)));
     const dw = backend.makeOutput([KH, KW, Cin, Cout], 'float32');
-    const pool = poolFor(info, x.shape.reduce((a, b) => a * b, 1) + dy.shape.reduce((a, b) => a * b, 1) + 4 * Rp * (Cout + chunk));
+    const pool = poolFor(info, x.shape.reduce((a, b) => a * b, 1) + dy.shape.reduce((a, b) => a * b, 1) + (DW_BLOCKS + 1) * Rp * Cout + 4 * chunk * Rp);
     if (pool) {
       pooledBackpropFilter(pool, backend, x, dy, dw, info);
       return dw;
     }
-    const acc = backend.makeOutput([Rp * Cout], 'float32');
+    const accs = backend.makeOutput([DW_BLOCKS * Rp * Cout], 'float32');
     const scratch = backend.makeOutput([chunk * Rp], 'float32');
     native.conv2d_backprop_filter_nhwc(
-      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw), heapOffset(backend, acc),
-      heapOffset(backend, scratch), chunk, N, info.inHeight, info.inWidth, Cin, OH, OW, Cout, KH, KW,
-      info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left);
-    backend.disposeData(acc.dataId);
+      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw), heapOffset(backend, accs), DW_BLOCKS,
+      heapOffset(backend, scratch), chunk, ...convDims(info));
+    backend.disposeData(accs.dataId);
     backend.disposeData(scratch.dataId);
     return dw;
   }

@@ -21,16 +21,12 @@ export interface NativeKernels {
   conv2d_backprop_filter_part(x: number, dy: number, acc: number, scratch: number, chunk: number, pBegin: number, pEnd: number, ...dims: ConvDims): void;
   conv2d_backprop_input_part(dy: number, wt: number, dx: number, dcols: number, chunk: number, nBegin: number, nEnd: number, ...dims: ConvDims): void;
   conv2d_nhwc_part(x: number, w: number, out: number, scratch: number, chunk: number, pBegin: number, pEnd: number, ...dims: ConvDims): void;
-  conv2d_backprop_filter_dyn(x: number, dy: number, acc: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
+  conv2d_backprop_filter_dyn(x: number, dy: number, accs: number, nblocks: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
   conv2d_backprop_input_dyn(dy: number, wt: number, dx: number, dcols: number, chunk: number, counter: number, ...dims: ConvDims): void;
   conv2d_nhwc_dyn(x: number, w: number, out: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
   sum_parts(parts: number, stride: number, count: number, out: number, n: number): void;
   transpose_filter(w: number, wt: number, R: number, Cout: number): void;
-  conv2d_backprop_filter_nhwc(
-    x: number, dy: number, dw: number, acc: number, scratch: number, chunk: number,
-    N: number, H: number, W: number, Cin: number, OH: number, OW: number, Cout: number,
-    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
-  ): void;
+  conv2d_backprop_filter_nhwc(x: number, dy: number, dw: number, accs: number, nblocks: number, scratch: number, chunk: number, ...dims: ConvDims): void;
   adam_update(
     value: number, grad: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, oneMinusAccBeta1: number,

@@ -195,6 +195,28 @@ for (const mode of CONV_MODES) describe(`Conv2DBackpropInput (replaced, ${mode})
   }
 });
 
+describe('Conv2DBackpropFilter is deterministic (fixed summation blocks)', () => {
+  afterAll(() => {
+    setNativePoolEnabled(true);
+    setNativePoolThreads(undefined);
+    setPoolMinMacs(undefined);
+  });
+  it('gives bit-identical dW on one thread and on pools of 2 and 3 threads, run after run', async () => {
+    const xs = [8, 15, 15, 8];
+    const fs = [3, 3, 8, 16];
+    const inputs = { x: { shape: xs }, dy: { shape: convOutShape(xs, fs, 1, 'same') } };
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fs };
+    setPoolMinMacs(0);
+    const results: Float32Array[] = [];
+    for (const threads of [1, 2, 3, 2, 3]) {
+      setNativePoolEnabled(threads > 1);
+      setNativePoolThreads(threads);
+      results.push((await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs))[0]!.values as Float32Array);
+    }
+    for (const r of results.slice(1)) expect(Array.from(r)).toEqual(Array.from(results[0]!));
+  });
+});
+
 for (const mode of ['pool', 'native'] as const) describe(`Conv2D (replaced: native across the pool, else XNNPACK; ${mode})`, () => {
   withConvMode(mode);
   const cases: Array<[number[], number[]]> = [

@@ -147,15 +147,6 @@ void conv2d_backprop_filter_part(const f32 *x, const f32 *dy, f32 *acc, f32 *scr
   }
 }
 
-__attribute__((export_name("conv2d_backprop_filter_nhwc")))
-void conv2d_backprop_filter_nhwc(const f32 *x, const f32 *dy, f32 *dw, f32 *acc, f32 *scratch, int chunk, int N, int H,
-                                 int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH,
-                                 int dW, int padT, int padL) {
-  conv2d_backprop_filter_part(x, dy, acc, scratch, chunk, 0, N * OH * OW, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW,
-                              dH, dW, padT, padL);
-  for (int i = 0; i < KH * KW * Cin * Cout; i++) dw[i] = acc[i];
-}
-
 // out[i] = sum of the `parts` arrays (each n floats, consecutive at stride `stride`): the threads' partial dW.
 __attribute__((export_name("sum_parts")))
 void sum_parts(const f32 *parts, int stride, int count, f32 *out, int n) {
@@ -164,6 +155,26 @@ void sum_parts(const f32 *parts, int stride, int count, f32 *out, int n) {
     for (int k = 1; k < count; k++) s += parts[k * stride + i];
     out[i] = s;
   }
+}
+
+// Pixel range of block b of nblocks (dW is summed per block, then the blocks in order: the same float
+// operations in the same order whatever thread computes which block, so results are deterministic and equal
+// on one thread and on the pool).
+static int block_begin(int P, int b, int nblocks) { return (int)(((long long)P * b) / nblocks); }
+
+// Whole-batch dW on one thread: accs holds nblocks*Rp*Cout floats.
+__attribute__((export_name("conv2d_backprop_filter_nhwc")))
+void conv2d_backprop_filter_nhwc(const f32 *x, const f32 *dy, f32 *dw, f32 *accs, int nblocks, f32 *scratch, int chunk,
+                                 int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
+                                 int dH, int dW, int padT, int padL) {
+  const int R = KH * KW * Cin;
+  const int Rp = (R + 3) & ~3;
+  const int P = N * OH * OW;
+  for (int b = 0; b < nblocks; b++)
+    conv2d_backprop_filter_part(x, dy, accs + b * Rp * Cout, scratch, chunk, block_begin(P, b, nblocks),
+                                block_begin(P, b + 1, nblocks), N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW,
+                                padT, padL);
+  sum_parts(accs, Rp * Cout, nblocks, dw, R * Cout);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -499,20 +510,18 @@ void conv2d_nhwc_part(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int ch
 #ifdef __wasm_atomics__
 static int next_work(int *counter, int amount) { return __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED); }
 
-// Partial dW over the pixel chunks this thread takes, into its own acc (Rp*Cout floats).
+// dW of the pixel blocks this thread takes, each into its own acc (accs: nblocks*Rp*Cout floats).
 __attribute__((export_name("conv2d_backprop_filter_dyn")))
-void conv2d_backprop_filter_dyn(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int *counter, int N,
-                                int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH,
-                                int dW, int padT, int padL) {
+void conv2d_backprop_filter_dyn(const f32 *x, const f32 *dy, f32 *accs, int nblocks, f32 *scratch, int chunk,
+                                int *counter, int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW,
+                                int sH, int sW, int dH, int dW, int padT, int padL) {
   const int R = KH * KW * Cin;
   const int Rp = (R + 3) & ~3;
   const int P = N * OH * OW;
-  for (int i = 0; i < Rp * Cout; i++) acc[i] = 0.0f;
-  for (int p0 = next_work(counter, chunk); p0 < P; p0 = next_work(counter, chunk)) {
-    const int p1 = p0 + chunk < P ? p0 + chunk : P;
-    im2col_rows(x, scratch, p0, p1, Rp, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL);
-    gemm_atb_acc(scratch, Rp, dy + p0 * Cout, Cout, p1 - p0, acc);
-  }
+  for (int b = next_work(counter, 1); b < nblocks; b = next_work(counter, 1))
+    conv2d_backprop_filter_part(x, dy, accs + b * Rp * Cout, scratch, chunk, block_begin(P, b, nblocks),
+                                block_begin(P, b + 1, nblocks), N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW,
+                                padT, padL);
 }
 
 // dx for the images this thread takes, one at a time.
