@@ -1,10 +1,14 @@
 /**
- * Conv2DBackpropFilter (missing in tfjs-backend-wasm) and a faster Conv2DBackpropInput.
+ * Conv2DBackpropFilter (missing in tfjs-backend-wasm), a faster Conv2DBackpropInput, and Conv2D across threads.
  *
- * Both are expressed as im2col/col2im loops over the wasm heap plus ONE untransposed BatchMatMul, which
- * the wasm backend runs through XNNPACK (its transposed matmul paths are ~10x slower):
- *   dW[R, Cout]   = colsT[R, P] @ dy[P, Cout]        (R = KH*KW*Cin, P = N*OH*OW)
- *   dcols[P, R]   = dy[P, Cout] @ W^T[Cout, R]   ->  dx = col2im(dcols)
+ * Each has up to three paths, best first:
+ *  1. the conv thread pool (native-pool.ts): the native SIMD kernels of native/kernels.c on every CPU, for NHWC
+ *     float32 convs big enough to be worth waking it;
+ *  2. the native kernels on this thread, in place on the backend's heap (Conv2D: XNNPACK's own kernel instead);
+ *  3. JS im2col/col2im loops plus ONE untransposed XNNPACK BatchMatMul (its transposed paths are ~10x slower),
+ *     for NCHW and when the native module is off:
+ *       dW[R, Cout]   = colsT[R, P] @ dy[P, Cout]        (R = KH*KW*Cin, P = N*OH*OW)
+ *       dcols[P, R]   = dy[P, Cout] @ W^T[Cout, R]   ->  dx = col2im(dcols)
  */
 import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
