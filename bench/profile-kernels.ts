@@ -35,6 +35,11 @@ const LAYERS: Record<string, unknown[]> = {
     { type: 'dense', units: 128, activation: 'relu' },
     { type: 'dense', units: 10, activation: 'softmax' },
   ],
+  lstm: [
+    { type: 'reshape', targetShape: [49, 16] },
+    { type: 'lstm', units: 32 },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
   cnn: [
     { type: 'reshape', targetShape: [28, 28, 1] },
     { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },

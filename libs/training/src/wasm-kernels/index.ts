@@ -7,7 +7,9 @@
  * (transposed BatchMatMul, Conv2DBackpropInput, MaxPoolGrad); those are replaced by faster versions that
  * defer to the original kernel for the cases they do not handle.
  *
- * Relu's gradient (relu.ts) and Adam steps (adam.ts) on wasm go through one fused kernel each instead of ~14 element-wise kernels per variable.
+ * Relu's and ClipByValue's gradients (relu.ts) and Adam steps (adam.ts) on wasm go through one fused kernel each
+ * (instead of 3, 5 and ~14 element-wise kernels), and tensors saved for backprop skip the engine's clone kernel
+ * (saved-tensors.ts).
  *
  * Call registerWasmTrainingKernels() once (idempotent), before or after tf.setBackend('wasm').
  */
@@ -15,7 +17,8 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FUSED_ADAM_KERNEL, fusedAdamKernel, installFusedAdam } from './adam.js';
-import { installReluGrad, RELU_GRAD_KERNEL, reluGradKernel } from './relu.js';
+import { CLIP_GRAD_KERNEL, clipByValueGradKernel, installClipByValueGrad, installReluGrad, RELU_GRAD_KERNEL, reluGradKernel } from './relu.js';
+import { installCheapSavedTensors } from './saved-tensors.js';
 import { conv2DBackpropFilter, makeConv2D, makeConv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { setNativeBatchMatMul } from './heap.js';
@@ -75,4 +78,7 @@ export function registerWasmTrainingKernels(): void {
   installFusedAdam();
   add(RELU_GRAD_KERNEL, reluGradKernel);
   installReluGrad();
+  add(CLIP_GRAD_KERNEL, clipByValueGradKernel);
+  installClipByValueGrad();
+  installCheapSavedTensors();
 }

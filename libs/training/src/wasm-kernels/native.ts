@@ -35,6 +35,7 @@ export interface NativeKernels {
   add_bias_rows(a: number, bias: number, out: number, rows: number, cols: number): void;
   sum_rows(x: number, out: number, rows: number, cols: number, scratch: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
+  clip_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number): void;
   conv2d_backprop_input_nhwc(
     dy: number, w: number, dx: number, wt: number, dcols: number, chunk: number,
     N: number, H: number, W: number, Cin: number, OH: number, OW: number, Cout: number,

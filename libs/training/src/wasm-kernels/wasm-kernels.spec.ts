@@ -652,6 +652,76 @@ describe('Relu gradient (one native kernel on wasm)', () => {
   });
 });
 
+describe('ClipByValue gradient (one native kernel on wasm)', () => {
+  async function clipGradOn(backend: 'cpu' | 'wasm', xv: number[], dyv: number[], lo: number, hi: number) {
+    await tf.setBackend(backend);
+    const x = tf.tensor1d(xv);
+    const dy = tf.tensor1d(dyv);
+    const g = tf.grad((a) => tf.mul(tf.clipByValue(a, lo, hi), dy))(x);
+    const out = Array.from(await g.data());
+    tf.dispose([x, dy, g]);
+    return out;
+  }
+  it('matches cpu at the bounds, with NaN and Infinity, for sizes with and without a SIMD tail', async () => {
+    for (const n of [7, 64, 4099]) {
+      const xv = Array.from(rand(n, n + 7), (v) => v * 2);
+      const dyv = Array.from(rand(n, n + 8), (v) => v * 3);
+      xv[0] = NaN; xv[1] = 0; xv[2] = 1; xv[3] = Infinity; xv[4] = -Infinity; xv[5] = 0.1; xv[n - 1] = NaN;
+      dyv[5] = NaN; dyv[6] = Infinity; xv[6] = 0.5; dyv[3] = NaN;
+      const key = (v: number) => (Number.isNaN(v) ? 'NaN' : v);
+      for (const [lo, hi] of [[0, 1], [-0.3, 0.7]]) {
+        const c = await clipGradOn('cpu', xv, dyv, lo!, hi!);
+        const before = tf.memory().numTensors;
+        const w = await clipGradOn('wasm', xv, dyv, lo!, hi!);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(w.map(key)).toEqual(c.map(key));
+      }
+    }
+  });
+  it('runs the native kernel on wasm', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([0.5, -1, 2]);
+    const { kernelNames } = await tf.profile(() => tf.grad((a) => tf.clipByValue(a, 0, 1))(x));
+    expect(kernelNames).toContain('ClipByValueGradWasm');
+    expect(kernelNames).not.toContain('LogicalAnd');
+    x.dispose();
+  });
+});
+
+describe('tensors saved for backprop without the engine clone (saved-tensors.ts)', () => {
+  it('first- and second-order gradients match cpu', async () => {
+    const f = (x: tf.Tensor) => tf.sum(tf.mul(tf.tanh(tf.mul(x, x)), tf.sigmoid(x)));
+    const results: Record<string, number[][]> = {};
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await tf.setBackend(backend);
+      const x = tf.tensor1d(Array.from(rand(37, 4)));
+      const g1 = tf.grad(f)(x);
+      const g2 = tf.grad((y: tf.Tensor) => tf.sum(tf.grad(f)(y)))(x);
+      results[backend] = [Array.from(await g1.data()), Array.from(await g2.data())];
+      tf.dispose([x, g1, g2]);
+    }
+    for (let k = 0; k < 2; k++) {
+      for (let i = 0; i < 37; i++) expect(Math.abs(results.wasm![k]![i]! - results.cpu![k]![i]!)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it('leaks neither tensors nor backend data over LSTM training steps', async () => {
+    await tf.setBackend('wasm');
+    const model = tf.sequential({ layers: [tf.layers.lstm({ inputShape: [6, 3], units: 5 }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+    model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+    const x = tf.tensor3d(rand(16 * 18, 6), [16, 6, 3]);
+    const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 2));
+    await model.fit(x, y, { epochs: 1, batchSize: 8, verbose: 0 });
+    const tensors = tf.memory().numTensors;
+    const dataIds = tf.backend().numDataIds();
+    await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.backend().numDataIds()).toBe(dataIds);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+});
+
 describe('training on wasm', () => {
   it('trains conv + embedding layer models one epoch without error or leaks', async () => {
     await tf.setBackend('wasm');

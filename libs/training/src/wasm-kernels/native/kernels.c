@@ -546,3 +546,18 @@ void conv2d_nhwc_dyn(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chu
   }
 }
 #endif
+
+// ---------------------------------------------------------------------------------------------------------
+// ClipByValue's gradient, dx = (lo <= x <= hi) ? dy : 0, in one pass (tfjs runs GreaterEqual, LessEqual,
+// LogicalAnd, ZerosLike and Select; LSTM/GRU gates' hardSigmoid calls it once per gate per timestep).
+__attribute__((export_name("clip_grad")))
+void clip_grad(const f32 *dy, const f32 *x, f32 *dx, int n, f32 lo, f32 hi) {
+  const v128_t vlo = wasm_f32x4_splat(lo), vhi = wasm_f32x4_splat(hi), zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t xv = wasm_v128_load(x + i);
+    const v128_t in = wasm_v128_and(wasm_f32x4_ge(xv, vlo), wasm_f32x4_le(xv, vhi));
+    wasm_v128_store(dx + i, wasm_v128_bitselect(wasm_v128_load(dy + i), zero, in));
+  }
+  for (; i < n; i++) dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : 0.0f;
+}
