@@ -27,7 +27,22 @@ def build(model: str) -> nn.Module:
             nn.Conv2d(16, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(32 * 5 * 5, 10),
         )
+    if model == "lstm":
+        return LastStep()
     raise ValueError(f"unknown model {model}")
+
+
+class LastStep(nn.Module):
+    """The 784 inputs as 49 steps of 16 -> LSTM(32) -> the last step's output -> Linear(10)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(16, 32, batch_first=True)
+        self.out = nn.Linear(32, 10)
+
+    def forward(self, x):
+        seq, _ = self.lstm(x)
+        return self.out(seq[:, -1, :])
 
 
 def run_epoch(net, opt, loss_fn, xs, ys, batch, device):
@@ -53,6 +68,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--mlp-batch", type=int, default=128)
     ap.add_argument("--cnn-batch", type=int, default=64)
+    ap.add_argument("--lstm-batch", type=int, default=64)
     a = ap.parse_args()
 
     device = a.device
@@ -64,8 +80,8 @@ def main() -> None:
 
     results = []
     for model in [m for m in a.models.split(",") if m]:
-        batch = a.mlp_batch if model == "mlp" else a.cnn_batch
-        shape = (a.samples, 784) if model == "mlp" else (a.samples, 1, 28, 28)
+        batch = {"mlp": a.mlp_batch, "cnn": a.cnn_batch, "lstm": a.lstm_batch}[model]
+        shape = {"mlp": (a.samples, 784), "cnn": (a.samples, 1, 28, 28), "lstm": (a.samples, 49, 16)}[model]
         xs = torch.rand(shape, device=device)
         ys = torch.randint(0, 10, (a.samples,), device=device)
         net = build(model).to(device)

@@ -19,6 +19,7 @@
  * Synthetic data of MNIST shape (784 floats / 28x28x1, 10 classes). Models:
  *   mlp: 784-128(relu)-10(softmax), batch 128
  *   cnn: conv3x3x16(relu)-maxpool2-conv3x3x32(relu)-maxpool2-flatten-dense10(softmax), batch 64
+ *   lstm (only with --models ...,lstm; --fit engine): the 784 inputs as 49 steps of 16 -> LSTM(32) -> dense10, batch 64
  * Adam(1e-3) + sparseCategoricalCrossentropy. One warm-up epoch, then `epochs` timed epochs.
  * The peer (bench/torch_peer.py) runs when `/usr/bin/python3 -c 'import torch'` works.
  * Results: bench/results/train.json (one object per model) and a table on stdout.
@@ -41,7 +42,7 @@ import { nativeKernels, setNativeKernelsEnabled } from '../libs/training/src/was
 import { nativePool, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
 
-type ModelName = 'mlp' | 'cnn';
+type ModelName = 'mlp' | 'cnn' | 'lstm';
 type Backend = 'wasm' | 'cpu' | 'webgpu';
 
 interface Options {
@@ -73,7 +74,7 @@ export interface BenchRow {
   rounds: Array<{ samplesPerSec: number; peerSamplesPerSec: number | null; ratio: number | null }>;
 }
 
-const BATCH: Record<ModelName, number> = { mlp: 128, cnn: 64 };
+const BATCH: Record<ModelName, number> = { mlp: 128, cnn: 64, lstm: 64 };
 
 // Source layout: bench/train.bench.ts; compiled: dist/bench/train.bench.js. Find the repo root either way.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -92,6 +93,7 @@ function parseArgs(argv: string[]): Options {
   for (const m of models) if (!(m in BATCH)) throw new Error(`unknown model ${m}`);
   const fit = (get('fit') ?? 'engine') as Options['fit'];
   if (!['engine', 'model', 'fast'].includes(fit)) throw new Error(`--fit must be engine|model|fast`);
+  if (models.includes('lstm') && fit !== 'engine') throw new Error('--models lstm runs with --fit engine only');
   return {
     backend,
     samples: Number(get('samples') ?? 8192),
@@ -177,6 +179,12 @@ function buildModel(name: ModelName): tf.Sequential {
 }
 
 const ENGINE_SPECS: Record<ModelName, unknown[]> = {
+  // Not in the default set: an RNN for reference (the 784 inputs as 49 steps of 16).
+  lstm: [
+    { type: 'reshape', targetShape: [49, 16] },
+    { type: 'lstm', units: 32 },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
   mlp: [
     { type: 'dense', units: 128, activation: 'relu' },
     { type: 'dense', units: 10, activation: 'softmax' },
@@ -289,6 +297,7 @@ function runPeer(o: Options): PeerResult | null {
     '--device', device,
     '--mlp-batch', String(BATCH.mlp),
     '--cnn-batch', String(BATCH.cnn),
+    '--lstm-batch', String(BATCH.lstm),
   ];
   const r = spawnSync(py, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) {
