@@ -12,13 +12,13 @@
  */
 import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { f32, matMulNN, reshaped, transposeLast2, type WasmKernelArgs } from './heap.js';
+import { f32, matMulNN, reshaped, size, transposeLast2, type WasmKernelArgs } from './heap.js';
 import { heapOffset, nativeKernels, type ConvDims } from './native.js';
 import { nativePool, type NativePool } from './native-pool.js';
 
 type Shape4 = [number, number, number, number];
 
-/** Scratch floats for one chunk of im2col rows in the native Conv2DBackpropFilter (32 KiB: L1-sized). */
+/** Scratch floats for one chunk of im2col (or dcols) rows in the native conv kernels (32 KiB: L1-sized). */
 const NATIVE_SCRATCH_FLOATS = 8192;
 /**
  * dW is summed in this many fixed blocks of output pixels, then the blocks in order, on one thread and on the
@@ -197,9 +197,9 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
   if (native) {
     // im2col of a chunk of output pixels (sized to stay in L1/L2) + a 4x8-register-tile SIMD GEMM, per chunk.
     const Rp = (R + 3) & ~3;
-    const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / Rp)));
+    const chunk = chunkFor(Rp);
     const dw = backend.makeOutput([KH, KW, Cin, Cout], 'float32');
-    const pool = poolFor(info, x.shape.reduce((a, b) => a * b, 1) + dy.shape.reduce((a, b) => a * b, 1) + (DW_BLOCKS + 1) * Rp * Cout + 4 * chunk * Rp);
+    const pool = poolFor(info, size(x.shape) + size(dy.shape) + (DW_BLOCKS + 1) * Rp * Cout + 4 * chunk * Rp);
     if (pool) {
       pooledBackpropFilter(pool, backend, x, dy, dw, info);
       return dw;
@@ -287,7 +287,7 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       // One SIMD GEMM per L1-sized chunk of output pixels (dcols = dy @ W^T) + col2im into dx: the transposed
       // conv's real work, where the conv route below also multiplies the (K-1)-wide zero borders.
       const R = KH * KW * Cin;
-      const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / R)));
+      const chunk = chunkFor(R);
       const dx = backend.makeOutput([...inputShape], 'float32');
       const pool = poolFor(info, N * OH * OW * Cout + 2 * N * H * W * Cin + 3 * R * Cout + 4 * chunk * R);
       if (pool) {
@@ -298,8 +298,7 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       const dcols = backend.makeOutput([chunk * R], 'float32');
       native.conv2d_backprop_input_nhwc(
         heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx), heapOffset(backend, wt),
-        heapOffset(backend, dcols), chunk, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW,
-        info.padInfo.top, info.padInfo.left);
+        heapOffset(backend, dcols), chunk, ...convDims(info));
       backend.disposeData(wt.dataId);
       backend.disposeData(dcols.dataId);
       return dx;
@@ -369,7 +368,7 @@ export function makeConv2D(fallback: KernelFunc): KernelFunc {
     const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
     const { filterHeight: KH, filterWidth: KW } = info;
     const Rp = (KH * KW * Cin + 3) & ~3;
-    const chunk = Math.max(16, Math.min(512, Math.floor(NATIVE_SCRATCH_FLOATS / Rp)));
+    const chunk = chunkFor(Rp);
     // Only through the pool: on one thread XNNPACK's conv is as fast as ours (faster for Cin = 1).
     const pool = poolFor(info, N * H * W * Cin + KH * KW * Cin * Cout + N * OH * OW * Cout + 4 * chunk * Rp);
     if (!pool) return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;

@@ -18,9 +18,6 @@ export type { ConvDims };
 type ConvDims = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 export interface NativeKernels {
-  conv2d_backprop_filter_part(x: number, dy: number, acc: number, scratch: number, chunk: number, pBegin: number, pEnd: number, ...dims: ConvDims): void;
-  conv2d_backprop_input_part(dy: number, wt: number, dx: number, dcols: number, chunk: number, nBegin: number, nEnd: number, ...dims: ConvDims): void;
-  conv2d_nhwc_part(x: number, w: number, out: number, scratch: number, chunk: number, pBegin: number, pEnd: number, ...dims: ConvDims): void;
   conv2d_backprop_filter_dyn(x: number, dy: number, accs: number, nblocks: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
   conv2d_backprop_input_dyn(dy: number, wt: number, dx: number, dcols: number, chunk: number, counter: number, ...dims: ConvDims): void;
   conv2d_nhwc_dyn(x: number, w: number, out: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
@@ -36,11 +33,7 @@ export interface NativeKernels {
   sum_rows(x: number, out: number, rows: number, cols: number, scratch: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
   clip_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number): void;
-  conv2d_backprop_input_nhwc(
-    dy: number, w: number, dx: number, wt: number, dcols: number, chunk: number,
-    N: number, H: number, W: number, Cin: number, OH: number, OW: number, Cout: number,
-    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
-  ): void;
+  conv2d_backprop_input_nhwc(dy: number, w: number, dx: number, wt: number, dcols: number, chunk: number, ...dims: ConvDims): void;
   max_pool_grad_nhwc(
     x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
     KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,

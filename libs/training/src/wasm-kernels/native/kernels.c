@@ -132,8 +132,7 @@ static void gemm_atb_acc(const f32 *A, int Rp, const f32 *B, int Cout, int P, f3
 // [N,OH,OW,Cout]. Pixels go in chunks so the im2col rows of a chunk stay in cache while every tile of dW is
 // accumulated. _part: the sum over pixels [pBegin, pEnd) only, into acc (Rp*Cout floats, Rp = R rounded up
 // to 4, R = KH*KW*Cin), for splitting the pixels across threads. scratch: chunk*Rp floats.
-__attribute__((export_name("conv2d_backprop_filter_part")))
-void conv2d_backprop_filter_part(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int pBegin, int pEnd,
+static void conv2d_backprop_filter_part(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int pBegin, int pEnd,
                                  int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
                                  int dH, int dW, int padT, int padL) {
   (void)N;
@@ -434,8 +433,7 @@ void transpose_filter(const f32 *w, f32 *wt, int R, int Cout) {
 
 // Conv2DBackpropInput, NHWC: dx = col2im(dy[P][Cout] @ wt[Cout][R]) for images [nBegin, nEnd) (their dx
 // regions are disjoint, so threads can take different images). dcols: chunk*R floats of scratch.
-__attribute__((export_name("conv2d_backprop_input_part")))
-void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f32 *dcols, int chunk, int nBegin, int nEnd,
+static void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f32 *dcols, int chunk, int nBegin, int nEnd,
                                 int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
                                 int dH, int dW, int padT, int padL) {
   (void)N;
@@ -489,8 +487,7 @@ void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f
 // ---------------------------------------------------------------------------------------------------------
 // Conv2D, NHWC: out[P][Cout] = im2col(x)[P][R] @ W[R][Cout] for output pixels [pBegin, pEnd), per L1-sized
 // chunk of pixels. scratch: chunk*Rp floats (Rp = R rounded up to 4).
-__attribute__((export_name("conv2d_nhwc_part")))
-void conv2d_nhwc_part(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chunk, int pBegin, int pEnd, int N, int H,
+static void conv2d_nhwc_part(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chunk, int pBegin, int pEnd, int N, int H,
                       int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW, int padT,
                       int padL) {
   (void)N;
