@@ -37,8 +37,7 @@ import { trainModel } from '../libs/training/src/trainer.js';
 import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
-import type { WasmBackendLike } from '../libs/training/src/wasm-kernels/heap.js';
-import { nativeKernels, setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
+import { activeNativeKernels, setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
 import { nativePool, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
 
@@ -149,7 +148,7 @@ async function setupBackend(backend: Backend, threads: number, o: Options): Prom
   await tf.ready();
   if (backend !== 'wasm') return tf.getBackend();
   // XNNPACK runs on one thread; the native conv kernels run on the pool (wasm-kernels/native-pool.ts).
-  const native = nativeKernels(tf.backend() as unknown as WasmBackendLike);
+  const native = activeNativeKernels();
   const pool = native ? nativePool() : null;
   return `wasm 1T${native ? ' + native' : ''}${pool ? ` + conv pool ${pool.threads}T` : ''}`;
 }

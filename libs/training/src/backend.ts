@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { WasmBackendLike } from './wasm-kernels/heap.js';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
-import { nativeKernels, setNativeKernelsEnabled } from './wasm-kernels/native.js';
+import { activeNativeKernels, setNativeKernelsEnabled } from './wasm-kernels/native.js';
 import { nativePoolThreads, setNativePoolThreads } from './wasm-kernels/native-pool.js';
 
 /** How the wasm backend trains: native SIMD kernels or the JS ones, and the conv kernels' thread count. */
@@ -88,7 +87,7 @@ export async function selectBackend(forced?: string, wasm: WasmOptions = {}): Pr
 }
 
 function wasmDetail(): string {
-  if (!nativeKernels(tf.backend() as unknown as WasmBackendLike)) return 'JS training kernels';
+  if (!activeNativeKernels()) return 'JS training kernels';
   const threads = nativePoolThreads();
   return `native SIMD kernels, ${threads > 1 ? `conv pool of ${threads} threads` : 'one thread'}`;
 }

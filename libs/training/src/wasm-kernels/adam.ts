@@ -11,8 +11,8 @@
  */
 import type { NamedTensorMap, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { f32, type WasmKernelArgs, type WasmBackendLike } from './heap.js';
-import { heapOffset, nativeKernels } from './native.js';
+import { f32, type WasmKernelArgs } from './heap.js';
+import { activeNativeKernels, heapOffset, nativeKernels } from './native.js';
 
 export const FUSED_ADAM_KERNEL = 'FusedAdamWasm';
 
@@ -97,8 +97,7 @@ export function installFusedAdam(): void {
 }
 
 function canFuse(variableGradients: NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): boolean {
-  if (tf.getBackend() !== 'wasm') return false;
-  if (!nativeKernels(tf.backend() as unknown as WasmBackendLike)) return false;
+  if (!activeNativeKernels()) return false;
   const grads = Array.isArray(variableGradients) ? variableGradients.map((g) => g.tensor) : Object.values(variableGradients);
   return grads.every((g) => g == null || g.dtype === 'float32');
 }

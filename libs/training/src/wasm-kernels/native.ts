@@ -9,6 +9,7 @@
  * their JS paths.
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './heap.js';
 import { NATIVE_KERNELS_SHARED_WASM_BASE64, NATIVE_KERNELS_WASM_BASE64 } from './native-binary.js';
 
@@ -71,6 +72,11 @@ export function nativeKernels(backend: WasmBackendLike): NativeKernels | null {
   }
   cached = { memory, kernels };
   return kernels;
+}
+
+/** The native kernels of tfjs's current backend when that is wasm (and they load); else null. */
+export function activeNativeKernels(): NativeKernels | null {
+  return tf.getBackend() === 'wasm' ? nativeKernels(tf.backend() as unknown as WasmBackendLike) : null;
 }
 
 /** Byte offset of a tensor's data on the backend's heap. */

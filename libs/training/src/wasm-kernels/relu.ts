@@ -8,75 +8,64 @@
  * kernels loaded and float32 tensors, they run `ReluGradWasm` / `ClipByValueGradWasm` (native/kernels.c, the
  * same semantics: NaN and Infinity included); anywhere else they run tfjs's own formula.
  */
-import type { TensorInfo } from '@tensorflow/tfjs';
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import type { WasmBackendLike, WasmKernelArgs } from './heap.js';
-import { heapOffset, nativeKernels } from './native.js';
+import type { WasmKernelArgs } from './heap.js';
+import { activeNativeKernels, heapOffset, nativeKernels, type NativeKernels } from './native.js';
 
 export const RELU_GRAD_KERNEL = 'ReluGradWasm';
 export const CLIP_GRAD_KERNEL = 'ClipByValueGradWasm';
 
-export function reluGradKernel({ inputs, backend }: WasmKernelArgs): TensorInfo {
-  const { dy, x } = inputs;
-  const native = nativeKernels(backend);
-  if (!native) throw new Error(`${RELU_GRAD_KERNEL}: the native wasm kernels are not loaded`);
-  const dx = backend.makeOutput([...x.shape], 'float32');
-  native.relu_grad(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx), tf.util.sizeFromShape(x.shape));
-  return dx;
+/** A kernel dx = f(dy, x) for a float32 x and dy of one shape, run by `pass` over the heap. */
+function gradientKernel(
+  name: string,
+  pass: (native: NativeKernels, dy: number, x: number, dx: number, n: number, attrs: NamedAttrMap) => void,
+): (args: WasmKernelArgs) => TensorInfo {
+  return ({ inputs, backend, attrs }) => {
+    const { dy, x } = inputs;
+    const native = nativeKernels(backend);
+    if (!native) throw new Error(`${name}: the native wasm kernels are not loaded`);
+    const dx = backend.makeOutput([...x.shape], 'float32');
+    pass(native, heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx), tf.util.sizeFromShape(x.shape), attrs);
+    return dx;
+  };
 }
 
-let installed = false;
+export const reluGradKernel = gradientKernel(RELU_GRAD_KERNEL, (native, dy, x, dx, n) => native.relu_grad(dy, x, dx, n));
+
+export const clipByValueGradKernel = gradientKernel(CLIP_GRAD_KERNEL, (native, dy, x, dx, n, attrs) => {
+  const { clipValueMin, clipValueMax } = attrs as unknown as { clipValueMin: number; clipValueMax: number };
+  native.clip_grad(dy, x, dx, n, clipValueMin, clipValueMax);
+});
+
+const rerouted = new Set<string>();
+
+/**
+ * Re-registers the gradient of `op` (whose only saved tensor is its input x) to run `kernel` when tfjs is on
+ * wasm with the native kernels loaded and x, dy are float32 of one shape; otherwise tfjs's own gradient.
+ */
+function routeGradient(op: string, kernel: string): void {
+  if (rerouted.has(op)) return;
+  rerouted.add(op);
+  const original = tf.getGradient(op);
+  if (!original) throw new Error(`wasm-kernels: tfjs has no gradient registered for ${op}`);
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const dyT = dy as tf.Tensor;
+      if (x && x.dtype === 'float32' && dyT.dtype === 'float32' && tf.util.arraysEqual(x.shape, dyT.shape) && activeNativeKernels()) {
+        return { x: () => tf.engine().runKernel(kernel, { dy: dyT, x } as unknown as tf.NamedTensorMap, attrs) as tf.Tensor };
+      }
+      return original.gradFunc(dy, saved, attrs);
+    },
+  });
+}
 
 export function installReluGrad(): void {
-  if (installed) return;
-  installed = true;
-  const original = tf.getGradient('Relu');
-  if (!original) throw new Error('wasm-kernels: tfjs has no gradient registered for Relu');
-  tf.registerGradient({
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const dyT = dy as tf.Tensor;
-      if (
-        x && tf.getBackend() === 'wasm' && x.dtype === 'float32' && dyT.dtype === 'float32' &&
-        tf.util.arraysEqual(x.shape, dyT.shape) && nativeKernels(tf.backend() as unknown as WasmBackendLike)
-      ) {
-        return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dyT, x } as unknown as tf.NamedTensorMap) as tf.Tensor };
-      }
-      return original.gradFunc(dy, saved, attrs);
-    },
-  });
+  routeGradient('Relu', RELU_GRAD_KERNEL);
 }
-
-export function clipByValueGradKernel({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
-  const { dy, x } = inputs;
-  const native = nativeKernels(backend);
-  if (!native) throw new Error(`${CLIP_GRAD_KERNEL}: the native wasm kernels are not loaded`);
-  const { clipValueMin, clipValueMax } = attrs as unknown as { clipValueMin: number; clipValueMax: number };
-  const dx = backend.makeOutput([...x.shape], 'float32');
-  native.clip_grad(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx), tf.util.sizeFromShape(x.shape), clipValueMin, clipValueMax);
-  return dx;
-}
-
-let clipInstalled = false;
 
 export function installClipByValueGrad(): void {
-  if (clipInstalled) return;
-  clipInstalled = true;
-  const original = tf.getGradient('ClipByValue');
-  if (!original) throw new Error('wasm-kernels: tfjs has no gradient registered for ClipByValue');
-  tf.registerGradient({
-    ...original,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const dyT = dy as tf.Tensor;
-      if (
-        x && tf.getBackend() === 'wasm' && x.dtype === 'float32' && dyT.dtype === 'float32' &&
-        tf.util.arraysEqual(x.shape, dyT.shape) && nativeKernels(tf.backend() as unknown as WasmBackendLike)
-      ) {
-        return { x: () => tf.engine().runKernel(CLIP_GRAD_KERNEL, { dy: dyT, x } as unknown as tf.NamedTensorMap, attrs) as tf.Tensor };
-      }
-      return original.gradFunc(dy, saved, attrs);
-    },
-  });
+  routeGradient('ClipByValue', CLIP_GRAD_KERNEL);
 }
