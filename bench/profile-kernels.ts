@@ -1,7 +1,7 @@
 /**
  * Per-kernel time of the engine's training step on the wasm backend (self time, nested kernel calls excluded).
  *
- *   npm run bench:profile -- [--model cnn|mlp] [--samples 4096] [--epochs 2] [--detail] [--ab]
+ *   npm run bench:profile -- [--model cnn|mlp|lstm] [--samples 4096] [--epochs 2] [--detail] [--ab]
  *                            [--native on|off] [--native-threads N]
  *
  * Wraps every registered wasm kernel with a timer (wasm kernels run synchronously, so wall time is kernel time),
@@ -10,46 +10,23 @@
  * off and on every epoch and reports both. --detail keys every kernel by its input shapes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../libs/training/src/model-builder.js';
-import { resolveModelSpec } from '../libs/training/src/model-spec.js';
-import type { PreparedData } from '../libs/training/src/preprocessing.js';
 import { trainModel } from '../libs/training/src/trainer.js';
-import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
 import { setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
 import { setNativePoolEnabled, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
+import { ENGINE_BATCH, ENGINE_SPECS, engineRun, type EngineModelName } from './engine-fixture.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1]! : fallback;
 };
-const modelName = arg('model', 'cnn');
+const modelName = arg('model', 'cnn') as EngineModelName;
+if (!(modelName in ENGINE_SPECS)) throw new Error(`--model must be one of ${Object.keys(ENGINE_SPECS).join(', ')}`);
 const samples = Number(arg('samples', '4096'));
 const epochs = Number(arg('epochs', '2'));
 const detail = argv.includes('--detail');
-const batchSize = modelName === 'mlp' ? 128 : 64;
-
-const LAYERS: Record<string, unknown[]> = {
-  mlp: [
-    { type: 'dense', units: 128, activation: 'relu' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-  lstm: [
-    { type: 'reshape', targetShape: [49, 16] },
-    { type: 'lstm', units: 32 },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-  cnn: [
-    { type: 'reshape', targetShape: [28, 28, 1] },
-    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
+const batchSize = ENGINE_BATCH[modelName];
 
 interface Stat { calls: number; ms: number }
 let stats = new Map<string, Stat>();
@@ -101,24 +78,7 @@ async function main(): Promise<void> {
   await tf.ready();
   instrument();
 
-  const x = new Float32Array(samples * 784);
-  const y = new Float32Array(samples);
-  let state = 12345;
-  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
-  for (let i = 0; i < x.length; i++) x[i] = random();
-  for (let i = 0; i < samples; i++) y[i] = Math.floor(random() * 10);
-  const labels = Array.from({ length: 10 }, (_, i) => i);
-  const data: PreparedData = {
-    preprocessing: { version: 1, features: [], inputSize: 784, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
-    x, y, yWidth: 1, trainRows: samples, validationRows: 0, droppedRows: 0,
-  };
-  const columns = [
-    { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
-    { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
-  ];
-  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize, validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
-  const spec = resolveModelSpec({ layers: LAYERS[modelName], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
-  const model = buildModel(spec, 784, 10);
+  const { model, spec, data, training } = engineRun(modelName, samples, epochs);
   let t0 = 0;
   let t1 = 0;
   await trainModel({

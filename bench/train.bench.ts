@@ -30,18 +30,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { fastFit } from '../libs/training/src/fast-fit.js';
-import { buildModel as buildEngineModel } from '../libs/training/src/model-builder.js';
-import { resolveModelSpec } from '../libs/training/src/model-spec.js';
-import type { PreparedData } from '../libs/training/src/preprocessing.js';
+import { ENGINE_BATCH, engineRun, type EngineModelName } from './engine-fixture.js';
 import { trainModel } from '../libs/training/src/trainer.js';
-import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
 import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
 import { activeNativeKernels, setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
 import { nativePool, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
 import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
 
-type ModelName = 'mlp' | 'cnn' | 'lstm';
+type ModelName = EngineModelName;
 type Backend = 'wasm' | 'cpu' | 'webgpu';
 
 interface Options {
@@ -73,7 +70,7 @@ export interface BenchRow {
   rounds: Array<{ samplesPerSec: number; peerSamplesPerSec: number | null; ratio: number | null }>;
 }
 
-const BATCH: Record<ModelName, number> = { mlp: 128, cnn: 64, lstm: 64 };
+const BATCH = ENGINE_BATCH;
 
 // Source layout: bench/train.bench.ts; compiled: dist/bench/train.bench.js. Find the repo root either way.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -177,54 +174,10 @@ function buildModel(name: ModelName): tf.Sequential {
   return model;
 }
 
-const ENGINE_SPECS: Record<ModelName, unknown[]> = {
-  // Not in the default set: an RNN for reference (the 784 inputs as 49 steps of 16).
-  lstm: [
-    { type: 'reshape', targetShape: [49, 16] },
-    { type: 'lstm', units: 32 },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-  mlp: [
-    { type: 'dense', units: 128, activation: 'relu' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-  cnn: [
-    { type: 'reshape', targetShape: [28, 28, 1] },
-    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-};
-
 /** The worker's path: a spec built by the engine and trained by trainModel, timed from the end of the warm-up epoch. */
 async function benchEngine(name: ModelName, o: Options): Promise<number> {
   const n = o.samples;
-  const x = new Float32Array(n * 784);
-  const y = new Float32Array(n);
-  let state = 12345;
-  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
-  for (let i = 0; i < x.length; i++) x[i] = random();
-  for (let i = 0; i < n; i++) y[i] = Math.floor(random() * 10);
-  const labels = Array.from({ length: 10 }, (_, i) => i);
-  const data: PreparedData = {
-    preprocessing: { version: 1, features: [], inputSize: 784, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
-    x,
-    y,
-    yWidth: 1,
-    trainRows: n,
-    validationRows: 0,
-    droppedRows: 0,
-  };
-  const columns = [
-    { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
-    { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
-  ];
-  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + o.epochs, batchSize: BATCH[name], validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
-  const spec = resolveModelSpec({ layers: ENGINE_SPECS[name], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
-  const model = buildEngineModel(spec, 784, 10);
+  const { model, spec, data, training } = engineRun(name, n, o.epochs);
   let warmedUpAt = 0;
   let finishedAt = 0;
   await trainModel({
