@@ -159,7 +159,7 @@ export class NativePool {
     const own = jobs[0]!;
     (this.kernels[own.fn] as (...a: number[]) => void)(...own.args);
     for (const { ctrl, seq } of started) {
-      // The workers' ranges are about as long as ours: spin briefly before sleeping on the futex.
+      // Every thread takes work from one counter, so the workers finish about when we do: spin briefly first.
       for (let spin = 0; spin < 2000 && Atomics.load(ctrl, 1) !== seq; spin++);
       const deadline = Date.now() + JOB_TIMEOUT_MS;
       for (let done = Atomics.load(ctrl, 1); done !== seq; done = Atomics.load(ctrl, 1)) {

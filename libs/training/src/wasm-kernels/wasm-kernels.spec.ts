@@ -7,21 +7,15 @@ import { setPoolMinMacs } from './conv2d.js';
 import { nativeKernels, setNativeKernelsEnabled } from './native.js';
 import { nativePool, setNativePoolEnabled, setNativePoolThreads } from './native-pool.js';
 
-/** Runs the enclosing describe's tests with the native (wasm SIMD) kernels on or off. */
-function withNativeKernels(enabled: boolean): void {
-  beforeAll(() => setNativeKernelsEnabled(enabled));
-  afterAll(() => setNativeKernelsEnabled(true));
-}
-
-type ConvMode = 'pool' | 'native' | 'JS';
-const CONV_MODES: ConvMode[] = ['pool', 'native', 'JS'];
+type KernelMode = 'pool' | 'native' | 'JS';
+const CONV_MODES: KernelMode[] = ['pool', 'native', 'JS'];
 
 /**
  * 'pool': native kernels on a 3-thread pool, for every size (so the small test shapes take it too, and with
  * more threads than this 2-CPU machine has, so work-sharing is exercised whatever the CPU count); 'native':
  * native kernels on one thread, in place; 'JS': the JS kernels.
  */
-function withConvMode(mode: ConvMode): void {
+function withKernelMode(mode: KernelMode): void {
   beforeAll(() => {
     setNativeKernelsEnabled(mode !== 'JS');
     setNativePoolEnabled(mode === 'pool');
@@ -140,7 +134,7 @@ describe('native SIMD kernels (native/kernels.c)', () => {
 });
 
 for (const mode of CONV_MODES) describe(`Conv2DBackpropFilter (${mode})`, () => {
-  withConvMode(mode);
+  withKernelMode(mode);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 3], [3, 3, 3, 4]],
     [[3, 10, 7, 2], [2, 3, 2, 5]],
@@ -173,7 +167,7 @@ for (const mode of CONV_MODES) describe(`Conv2DBackpropFilter (${mode})`, () => 
 });
 
 for (const mode of CONV_MODES) describe(`Conv2DBackpropInput (replaced, ${mode})`, () => {
-  withConvMode(mode);
+  withKernelMode(mode);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 3], [3, 3, 3, 4]],
     [[3, 10, 7, 2], [2, 3, 2, 5]],
@@ -218,7 +212,7 @@ describe('Conv2DBackpropFilter is deterministic (fixed summation blocks)', () =>
 });
 
 for (const mode of ['pool', 'native'] as const) describe(`Conv2D (replaced: native across the pool, else XNNPACK; ${mode})`, () => {
-  withConvMode(mode);
+  withKernelMode(mode);
   const cases: Array<[number[], number[]]> = [
     [[2, 9, 9, 4], [3, 3, 4, 8]],
     [[3, 10, 7, 8], [2, 3, 8, 5]],
@@ -348,7 +342,7 @@ describe('UnsortedSegmentSum', () => {
 });
 
 for (const native of [true, false]) describe(`MaxPoolGrad (replaced, ${native ? 'native' : 'JS'}) and AvgPoolGrad (built in)`, () => {
-  withNativeKernels(native);
+  withKernelMode(native ? 'native' : 'JS');
   const cases: Array<[number[], number, number, string]> = [
     [[2, 8, 8, 3], 2, 2, 'valid'],
     [[2, 9, 9, 3], 2, 2, 'same'],
@@ -373,7 +367,7 @@ for (const native of [true, false]) describe(`MaxPoolGrad (replaced, ${native ? 
 });
 
 for (const native of [true, false]) describe(`MaxPoolGrad ties and -Infinity windows (${native ? 'native' : 'JS'})`, () => {
-  withNativeKernels(native);
+  withKernelMode(native ? 'native' : 'JS');
   for (const xs of [[2, 6, 6, 3], [1, 7, 5, 2], [2, 6, 6, 8], [1, 4, 6, 6]]) {
     it(`x=${xs}`, async () => {
       const n = sizeOf(xs);
@@ -452,7 +446,7 @@ describe('Slice (replaced: heap views instead of readSync)', () => {
 });
 
 for (const native of [true, false]) describe(`Sum (replaced for leading axes, ${native ? 'native' : 'JS'})`, () => {
-  withNativeKernels(native);
+  withKernelMode(native ? 'native' : 'JS');
   const cases: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
     [[64, 26, 26, 16], [0, 1, 2], false, 'float32'],
     [[8, 11, 11, 32], [0, 1, 2], true, 'float32'],
