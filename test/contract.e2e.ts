@@ -134,6 +134,14 @@ describe('the served GraphQL schema', () => {
     expect([...contractDifferences(contract, served)].sort()).toEqual(PENDING_SCHEMA_ITEMS.map(([item]) => item).sort());
   });
 
+  it('says which contract version it serves: the newest "since N" of the contract, on /health and as apiVersion', async () => {
+    const contractText = ['api.graphql', 'README.md'].map((file) => readFileSync(resolve(CONTRACT, '..', file), 'utf8')).join('\n');
+    const newest = Math.max(...[...contractText.matchAll(/since (\d+)/g)].map((match) => Number(match[1])));
+    const health = (await (await fetch(`${stack.url}/health`)).json()) as { status: string; contractVersion: number };
+    expect(health).toEqual({ status: 'ok', contractVersion: newest });
+    expect((await stack.gqlOk<{ apiVersion: number }>('{ apiVersion }')).apiVersion).toBe(newest);
+  });
+
   it('still lacks each pending REST and dashboard route, and serves every other', async () => {
     const pending = new Set(PENDING_ROUTES.map(([route]) => route));
     for (const route of CONTRACT_ROUTES) {

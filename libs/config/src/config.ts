@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 /** The one typed view of the process environment; nothing else reads process.env. */
 export interface AppConfig {
   port: number;
+  /** Interface the API binds: 127.0.0.1 unless told otherwise (the container images set HOST=0.0.0.0). */
+  host: string;
   /**
    * The PostgreSQL URL. When DATABASE_URL is unset (`embeddedDatabase`), `npm start` starts an
    * embedded PostgreSQL under DATA_DIR/postgres and puts its URL here before anything connects;
@@ -55,6 +57,7 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): nu
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     port: int(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/trainer',
     embeddedDatabase: !env.DATABASE_URL,
     redisUrl: env.REDIS_URL || undefined,
@@ -77,4 +80,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     logLevel: env.LOG_LEVEL || 'info',
   };
+}
+
+/** Where a client on this machine reaches the API (a wildcard bind is reached through localhost). */
+export function listenUrl(config: { host: string; port: number }): string {
+  const host = ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${config.port}`;
 }
