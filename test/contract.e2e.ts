@@ -142,6 +142,13 @@ describe('the served GraphQL schema', () => {
     expect((await stack.gqlOk<{ apiVersion: number }>('{ apiVersion }')).apiVersion).toBe(newest);
   });
 
+  it('is copied unchanged into docs/contract/, which the README and docs/deploy.md link to', () => {
+    for (const file of ['README.md', 'api.graphql']) {
+      const copy = readFileSync(resolve(import.meta.dirname, '..', 'docs', 'contract', file), 'utf8');
+      expect(copy, `docs/contract/${file} differs from the contract: copy it again`).toBe(readFileSync(resolve(CONTRACT, '..', file), 'utf8'));
+    }
+  });
+
   it('still lacks each pending REST and dashboard route, and serves every other', async () => {
     const pending = new Set(PENDING_ROUTES.map(([route]) => route));
     for (const route of CONTRACT_ROUTES) {
