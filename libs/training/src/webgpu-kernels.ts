@@ -1,0 +1,222 @@
+/**
+ * WGSL kernels that replace tfjs-backend-webgpu's own for the training step (registered for the `webgpu` backend,
+ * as libs/training/src/wasm-kernels registers its own for wasm).
+ *
+ * Conv2DBackpropFilter: tfjs-backend-webgpu 4.x (Conv2DDerFilterProgram) runs ONE thread per filter element, and
+ * that thread loops over batch x outHeight x outWidth: the first conv of the bench CNN (3x3x1x16) is 144 threads,
+ * each walking 173k positions at batch 256. Here the same sum is a split reduction (implicit GEMM
+ * dW[k, d2] = sum_m patch(x)[m, k] * dy[m, d2] with m = (batch, outRow, outCol)):
+ *  - pass 1: a workgroup of 256 threads per (filter tap k = (wR, wC, d1), block of output channels, slice of m);
+ *    lanes run over output channels (dy reads are coalesced, the x value is shared by the lanes), groups of lanes
+ *    over m; the groups are summed in workgroup memory in a fixed order;
+ *  - pass 2 (only when m is split over several workgroups): sums the slices' partial filters in a fixed order.
+ * The result is deterministic (same order every run); it differs from tfjs's serial sum only by float rounding.
+ *
+ * Off with TRAINING_WEBGPU_KERNELS=0 (see webgpu.ts); NCHW data and dilations fall back to tfjs's kernel.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The parts of tfjs-backend-webgpu's WebGPUBackend (4.x) these kernels use. */
+interface WebgpuProgramBackend {
+  runWebGPUProgram(
+    program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: Array<{ type: string; data: number[] }>,
+  ): tf.TensorInfo;
+  disposeData(dataId: object): void;
+}
+
+interface Conv2DBackpropFilterAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | unknown;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/** Threads per workgroup of pass 1 (lanes x groups of lanes). */
+const WORKGROUP = 256;
+/** Aim for at least this many workgroups in pass 1 (an H100/H200 has 132 SMs). */
+const TARGET_WORKGROUPS = 1024;
+/** ... but give each thread at least this many positions of m to sum. */
+const MIN_POSITIONS_PER_THREAD = 32;
+
+/** Pass 1: partial filter gradients, output [slices * fH, fW, inC, outC] (slice s = rows s*fH .. s*fH+fH-1). */
+class ConvFilterPartialsProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [0], y: [1], z: [2, 3] };
+  dispatch: [number, number, number];
+  variableNames = ['x', 'dy'];
+  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, filterHW : vec2<i32>, chunk : i32, slices : i32, blocks : i32,';
+  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  readonly lanes: number;
+
+  constructor(filterShape: number[], slices: number, lanes: number, blocks: number) {
+    const [fH, fW, inC, outC] = filterShape;
+    this.lanes = lanes;
+    this.outputShape = [slices * fH, fW, inC, outC];
+    this.dispatch = [fH * fW * inC * blocks * slices, 1, 1];
+    this.shaderKey = `gpuConvFilterPartials_${lanes}`;
+  }
+
+  getUserCode(): string {
+    const lanes = this.lanes;
+    const groups = WORKGROUP / lanes;
+    return /* wgsl */ `
+      var<workgroup> sums : array<f32, ${WORKGROUP}>;
+      fn main() {
+        // tfjs may reshape a long 1-D dispatch into 2-D/3-D: linearize the workgroup id.
+        let wg = i32(workgroupId.x + workgroupId.y * numWorkgroups.x +
+                     workgroupId.z * numWorkgroups.x * numWorkgroups.y);
+        let inC = uniforms.xShape[3];
+        let outC = uniforms.dyShape[3];
+        let taps = uniforms.filterHW.x * uniforms.filterHW.y * inC;
+        let block = wg % uniforms.blocks;
+        let k = (wg / uniforms.blocks) % taps;
+        let s = wg / (uniforms.blocks * taps);
+        let d1 = k % inC;
+        let wC = (k / inC) % uniforms.filterHW.y;
+        let wR = k / (inC * uniforms.filterHW.y);
+        let lane = i32(localIndex) % ${lanes};
+        let group = i32(localIndex) / ${lanes};
+        let d2 = block * ${lanes} + lane;
+        let outH = uniforms.dyShape[1];
+        let outW = uniforms.dyShape[2];
+        let total = uniforms.dyShape[0] * outH * outW;
+        let begin = s * uniforms.chunk;
+        let end = min(begin + uniforms.chunk, total);
+        var acc = 0.0;
+        if (s < uniforms.slices && d2 < outC) {
+          for (var m = begin + group; m < end; m = m + ${groups}) {
+            let b = m / (outH * outW);
+            let rc = m % (outH * outW);
+            let xR = (rc / outW) * uniforms.strides.x + wR - uniforms.pads.x;
+            let xC = (rc % outW) * uniforms.strides.y + wC - uniforms.pads.y;
+            if (xR >= 0 && xR < uniforms.xShape[1] && xC >= 0 && xC < uniforms.xShape[2]) {
+              acc = acc + x[((b * uniforms.xShape[1] + xR) * uniforms.xShape[2] + xC) * inC + d1] * dy[m * outC + d2];
+            }
+          }
+        }
+        sums[localIndex] = acc;
+        workgroupBarrier();
+        if (group == 0 && s < uniforms.slices && d2 < outC) {
+          var total0 = 0.0;
+          for (var g = 0; g < ${groups}; g = g + 1) {
+            total0 = total0 + sums[g * ${lanes} + lane];
+          }
+          result[(s * taps + k) * outC + d2] = total0;
+        }
+      }`;
+  }
+}
+
+/** Pass 2: sums the slices of pass 1 into the filter gradient. */
+class SumSlicesProgram {
+  outputShape: number[];
+  shaderKey = 'gpuSumSlices';
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  variableNames = ['partials'];
+  uniforms = 'slices : i32,';
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  size = true;
+
+  constructor(filterShape: number[]) {
+    this.outputShape = filterShape;
+    this.dispatchLayout = { x: filterShape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(filterShape.reduce((a, b) => a * b, 1) / 64), 1, 1];
+  }
+
+  getUserCode(): string {
+    return /* wgsl */ `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          var acc = 0.0;
+          for (var s = 0; s < uniforms.slices; s = s + 1) {
+            acc = acc + partials[s * uniforms.size + index];
+          }
+          setOutputAtIndex(index, acc);
+        }
+      }`;
+  }
+}
+
+/** How pass 1 splits the work: output-channel lanes per workgroup, blocks of them, slices of m. */
+export function convFilterPlan(filterShape: number[], positions: number): {
+  lanes: number; blocks: number; slices: number; chunk: number;
+} {
+  const [fH, fW, inC, outC] = filterShape;
+  let lanes = 1;
+  while (lanes < outC && lanes < 64) lanes *= 2;
+  const blocks = Math.ceil(outC / lanes);
+  const groups = WORKGROUP / lanes;
+  const base = fH * fW * inC * blocks;
+  const maxSlices = Math.max(1, Math.floor(positions / (groups * MIN_POSITIONS_PER_THREAD)));
+  const wanted = Math.min(maxSlices, Math.max(1, Math.ceil(TARGET_WORKGROUPS / base)));
+  const chunk = Math.ceil(positions / wanted);
+  return { lanes, blocks, slices: Math.ceil(positions / chunk), chunk };
+}
+
+type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object }) => tf.TensorInfo;
+
+function conv2DBackpropFilter(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object }, fallback: KernelFunc,
+): tf.TensorInfo {
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as Conv2DBackpropFilterAttrs;
+  const backend = args.backend as WebgpuProgramBackend;
+  if (!kernelsEnabled || attrs.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
+    return fallback(args);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1,
+    attrs.pad as 'valid', attrs.dimRoundingMode, false, 'channelsLast',
+  );
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  if (positions === 0) return fallback(args);
+  const plan = convFilterPlan(attrs.filterShape, positions);
+  webgpuKernelStats.conv2DBackpropFilter++;
+  const uniforms = [
+    { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
+    { type: 'int32', data: [info.strideHeight, info.strideWidth] },
+    { type: 'int32', data: [info.filterHeight, info.filterWidth] },
+    { type: 'int32', data: [plan.chunk] },
+    { type: 'int32', data: [plan.slices] },
+    { type: 'int32', data: [plan.blocks] },
+  ];
+  const partials = backend.runWebGPUProgram(
+    new ConvFilterPartialsProgram(attrs.filterShape, plan.slices, plan.lanes, plan.blocks), [x, dy], 'float32', uniforms,
+  );
+  if (plan.slices === 1) return partials;
+  const out = backend.runWebGPUProgram(
+    new SumSlicesProgram(attrs.filterShape), [partials], 'float32', [{ type: 'int32', data: [plan.slices] }],
+  );
+  backend.disposeData(partials.dataId);
+  return out;
+}
+
+/** How often each replacement ran (tests check that the webgpu path really used them). */
+export const webgpuKernelStats = { conv2DBackpropFilter: 0 };
+
+let kernelsEnabled = true;
+let installed = false;
+
+/** Turns the replacement kernels on or off (registers them for `webgpu` once; tfjs's own stay as the fallback). */
+export function setWebgpuKernels(on: boolean): void {
+  kernelsEnabled = on;
+  if (!on || installed) return;
+  const original = tf.getKernel('Conv2DBackpropFilter', 'webgpu');
+  if (!original) return; // tfjs-backend-webgpu not imported yet: setupWebgpu imports it first.
+  installed = true;
+  const fallback = original.kernelFunc as unknown as KernelFunc;
+  tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu');
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'webgpu',
+    kernelFunc: ((args: Parameters<KernelFunc>[0]) => conv2DBackpropFilter(args, fallback)) as unknown as tf.KernelFunc,
+  });
+}
+
+/** Whether the replacement kernels are registered and on. */
+export function webgpuKernelsActive(): boolean {
+  return installed && kernelsEnabled;
+}
