@@ -42,7 +42,9 @@ export interface EngineRun {
 }
 
 /** `samples` seeded uniform [0,1) rows of 784 with 10 random classes, Adam 1e-3, one warm-up + `epochs` epochs. */
-export function engineRun(name: EngineModelName, samples: number, epochs: number): EngineRun {
+export function engineRun(
+  name: EngineModelName, samples: number, epochs: number, batchSize = ENGINE_BATCH[name],
+): EngineRun {
   const x = new Float32Array(samples * 784);
   const y = new Float32Array(samples);
   let state = 12345;
@@ -63,7 +65,7 @@ export function engineRun(name: EngineModelName, samples: number, epochs: number
     { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
     { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
   ];
-  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize: ENGINE_BATCH[name], validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
+  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize, validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
   const spec = resolveModelSpec({ layers: ENGINE_SPECS[name], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
   return { model: buildModel(spec, 784, 10), spec, data, training };
 }

@@ -8,6 +8,7 @@
  * --fit: `engine` (default) trains through the service's own engine (buildModel + trainModel from libs/training, exactly
  *   what a worker runs, per-epoch metrics and checkpoint included); `fast` with libs/training/src/fast-fit.ts; `model`
  *   with LayersModel.fit.
+ * --batch N: one batch size for every model, ours and the peer's (default: the per-model sizes below).
  * --webgpu-tuning on|off: with --backend webgpu, apply libs/training/src/webgpu.ts's tuning (default on) or run
  *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
  * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
@@ -70,7 +71,8 @@ export interface BenchRow {
   rounds: Array<{ samplesPerSec: number; peerSamplesPerSec: number | null; ratio: number | null }>;
 }
 
-const BATCH = ENGINE_BATCH;
+// --batch N overrides every model's batch size (ours and the peer's).
+const BATCH: Record<ModelName, number> = { ...ENGINE_BATCH };
 
 // Source layout: bench/train.bench.ts; compiled: dist/bench/train.bench.js. Find the repo root either way.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -87,6 +89,11 @@ function parseArgs(argv: string[]): Options {
   if (!['wasm', 'cpu', 'webgpu'].includes(backend)) throw new Error(`--backend must be wasm|cpu|webgpu, got ${backend}`);
   const models = (get('models') ?? 'mlp,cnn').split(',').filter(Boolean) as ModelName[];
   for (const m of models) if (!(m in BATCH)) throw new Error(`unknown model ${m}`);
+  const batch = get('batch');
+  if (batch != null) {
+    if (!(Number(batch) >= 1 && Number.isInteger(Number(batch)))) throw new Error(`--batch must be an integer >= 1, got ${batch}`);
+    for (const m of Object.keys(BATCH) as ModelName[]) BATCH[m] = Number(batch);
+  }
   const fit = (get('fit') ?? 'engine') as Options['fit'];
   if (!['engine', 'model', 'fast'].includes(fit)) throw new Error(`--fit must be engine|model|fast`);
   if (models.includes('lstm') && fit !== 'engine') throw new Error('--models lstm runs with --fit engine only');
@@ -177,7 +184,7 @@ function buildModel(name: ModelName): tf.Sequential {
 /** The worker's path: a spec built by the engine and trained by trainModel, timed from the end of the warm-up epoch. */
 async function benchEngine(name: ModelName, o: Options): Promise<number> {
   const n = o.samples;
-  const { model, spec, data, training } = engineRun(name, n, o.epochs);
+  const { model, spec, data, training } = engineRun(name, n, o.epochs, BATCH[name]);
   let warmedUpAt = 0;
   let finishedAt = 0;
   await trainModel({

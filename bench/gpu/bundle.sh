@@ -19,7 +19,7 @@ mkdir -p "$C/node_modules/webgpu/dist/linux-x64"
 BANNER="import { createRequire as __cr } from 'node:module'; import { dirname as __dn } from 'node:path'; import { fileURLToPath as __fu } from 'node:url'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
 for pair in bench:bench/train.bench.ts probe:bench/gpu/probe.ts accuracy:bench/gpu/accuracy.ts; do
   name=${pair%%:*}; src=${pair#*:}
-  npx esbuild "$src" --bundle --platform=node --format=esm --target=node20 --minify --log-level=warning \
+  npx esbuild "$src" --bundle --platform=node --format=esm --target=node20 --minify --keep-names --log-level=warning \
     --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --banner:js="$BANNER" --outfile="$C/$name.mjs"
 done

@@ -44,11 +44,11 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 async function filterGradient(
   xShape: number[], wShape: number[], strides: number, pad: 'valid' | 'same', seed: number,
 ): Promise<Float32Array> {
-  const x = tf.randomNormal(xShape, 0, 1, 'float32', seed) as tf.Tensor4D;
-  const w = tf.randomNormal(wShape, 0, 1, 'float32', seed + 1) as tf.Tensor4D;
+  const x = tf.randomNormal(xShape, 0, 1, 'float32', seed).as4D(xShape[0], xShape[1], xShape[2], xShape[3]);
+  const w = tf.randomNormal(wShape, 0, 1, 'float32', seed + 1).as4D(wShape[0], wShape[1], wShape[2], wShape[3]);
   const y = tf.conv2d(x, w, strides, pad);
   const dy = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
-  const dw = tf.grad((f: tf.Tensor4D) => tf.sum(tf.mul(tf.conv2d(x, f, strides, pad), dy)))(w);
+  const dw = tf.grad((f) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, strides, pad), dy)))(w);
   const out = (await dw.data()) as Float32Array;
   tf.dispose([x, w, y, dy, dw]);
   return out;

@@ -164,7 +164,7 @@ function conv2DBackpropFilter(
   const { x, dy } = args.inputs;
   const attrs = args.attrs as Conv2DBackpropFilterAttrs;
   const backend = args.backend as WebgpuProgramBackend;
-  if (!kernelsEnabled || attrs.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
+  if (!x || !dy || !kernelsEnabled || attrs.dataFormat === 'NCHW' || x.dtype !== 'float32' || dy.dtype !== 'float32') {
     return fallback(args);
   }
   const info = tf.backend_util.computeConv2DInfo(

@@ -76,10 +76,15 @@ export interface WebgpuSetup {
  * applies the tuning. Returns undefined when there is no adapter (no GPU / no Vulkan driver). Does NOT call
  * tf.setBackend: the caller does.
  */
-export async function setupWebgpu(tuning: WebgpuTuning = webgpuTuningFromEnv()): Promise<WebgpuSetup | undefined> {
+export async function setupWebgpu(
+  tuning: WebgpuTuning = webgpuTuningFromEnv(),
+  /** More Dawn instance options (e.g. the probe's 'disable-dawn-features=timestamp_quantization'). */
+  dawnOptions: string[] = [],
+): Promise<WebgpuSetup | undefined> {
   const webgpu = (await import('webgpu')) as unknown as { create: (options: string[]) => GPU; globals: Record<string, unknown> };
   Object.assign(globalThis, webgpu.globals);
   const options = tuning.dawnToggles.length ? [`enable-dawn-features=${tuning.dawnToggles.join(',')}`] : [];
+  options.push(...dawnOptions);
   const gpu = webgpu.create(options);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return undefined;
