@@ -5,6 +5,7 @@
 #                                        bench/gpu/accuracy.ts (everything but the native `webgpu` package inlined)
 #   .carry/node_modules/webgpu/          index.js + package.json + dist/linux-x64/dawn.node.xz (Dawn for Node)
 #   .carry/acc-data.json                 Iris + 4000 MNIST digits for accuracy.mjs (bench/gpu/make-data.mjs)
+#   .carry/run.sh                        a copy of bench/gpu/run.sh (run it as `bash .carry/run.sh all`)
 # and, with --gl, the Vulkan/GL loader .debs into .gl/ (see the device README; needs apt-get here).
 # Usage: bench/gpu/bundle.sh [--gl]          then see bench/gpu/README for the command to run there.
 set -euo pipefail
@@ -32,6 +33,9 @@ xz -T0 -6 -c "$W/dist/linux-x64/dawn.node" > "$C/node_modules/webgpu/dist/linux-
   xz -T0 -6 -c "$(command -v node)" > "$C/node.xz"; node --version > "$C/node.version"; }
 
 node bench/gpu/make-data.mjs "$C/acc-data.json" 400
+# run.sh travels inside .carry too: a helper's device call sends the session's own checkout, where only the
+# carried (ignored) folders are this branch's; the bundles above hold all of its code but bench/torch_peer.py.
+cp bench/gpu/run.sh "$C/run.sh"
 
 if [ "${1:-}" = "--gl" ] && [ ! -d .gl ]; then
   grep -qx '/.gl/' .git/info/exclude 2>/dev/null || grep -qx '/.gl/' .gitignore || echo /.gl/ >> .git/info/exclude
