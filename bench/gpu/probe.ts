@@ -267,7 +267,8 @@ async function main(): Promise<void> {
   report({ probe: 'timestampQuery', supported: device.features.has('timestamp-query') });
   if (withTimeline) {
     const steps = quick ? 6 : 12;
-    for (const kernels of [false, true]) {
+    // PROBE_TIMELINE_KERNELS=on: only with the replacement kernels (default: without, then with).
+    for (const kernels of process.env.PROBE_TIMELINE_KERNELS === 'on' ? [true] : [false, true]) {
       applyWebgpuFlags({ ...tuning, kernels });
       // PROBE_TIMELINE=mlp:128,cnn:128 picks the runs (default: both models at 128 and 1024).
       const runs = (process.env.PROBE_TIMELINE ?? 'mlp:128,mlp:1024,cnn:128,cnn:1024').split(',')

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, in the repo root, after bench/gpu/bundle.sh --gl built .carry/ and .gl/ here.
-#   bench/gpu/run.sh [all|bench|accuracy|timeline|probe]   (BATCHES='128 1024' by default)     results and logs go to $OUT (default ./gpu-out)
+#   bench/gpu/run.sh [all|bench|accuracy|timeline|probe|after]   (BATCHES='128 1024' by default)     results and logs go to $OUT (default ./gpu-out)
 set -u
 OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"
 what=${1:-all}
@@ -37,6 +37,17 @@ if [ "$what" = all ] || [ "$what" = bench ]; then
   for b in $B; do
     step node .carry/bench.mjs --backend webgpu --webgpu-tuning off --no-peer --rounds 1 --batch "$b" --out "$OUT/train-gpu-stock-b$b.json"
   done
+fi
+if [ "$what" = after ]; then
+  # A second, shorter run: the kernels' bench with the peer, their timeline (and the one-tap-per-workgroup
+  # Conv2DBackpropFilter of the first version for comparison), and the accuracy check.
+  for b in $B; do
+    step node .carry/bench.mjs --backend webgpu --rounds "${ROUNDS:-2}" --batch "$b" --out "$OUT/train-gpu-kernels-b$b.json"
+  done
+  PROBE_TIMELINE_KERNELS=on step node .carry/probe.mjs --timeline-only --quick
+  TRAINING_WEBGPU_CONV_FILTER=tap PROBE_TIMELINE_KERNELS=on PROBE_TIMELINE=cnn:128,cnn:1024 \
+    step node .carry/probe.mjs --timeline-only --quick
+  step node .carry/accuracy.mjs --backend webgpu --data .carry/acc-data.json --out "$OUT/acc-webgpu.json"
 fi
 if [ "$what" = probe ]; then
   step node .carry/probe.mjs --quick

@@ -36,10 +36,19 @@ interface Conv2DBackpropFilterAttrs {
 const WORKGROUP = 256;
 /** Aim for at least this many workgroups in pass 1 (an H100/H200 has 132 SMs). */
 const TARGET_WORKGROUPS = 1024;
-/** ... but give each thread at least this many positions of m to sum. */
+/** ... but give each thread at least this many positions of m to sum, */
 const MIN_POSITIONS_PER_THREAD = 32;
+/** ... and split m in at most this many slices (pass 2 sums them serially per filter element). */
+const MAX_SLICES = 256;
+/** A workgroup sums all taps of a filter (one dy load serves fH*fW products) when there are at most this many. */
+const MAX_TAPS_PER_WORKGROUP = 16;
 
-/** Pass 1: partial filter gradients, output [slices * fH, fW, inC, outC] (slice s = rows s*fH .. s*fH+fH-1). */
+/**
+ * Pass 1: partial filter gradients, output [slices * fH, fW, inC, outC] (slice s = rows s*fH .. s*fH+fH-1).
+ * A workgroup owns (block of output channels, tap group, slice of m). A tap group is all fH*fW taps of one input
+ * channel d1 (tapsPerGroup = fH*fW: each thread keeps fH*fW sums and loads dy once per position) or, for large
+ * filters, a single tap (tapsPerGroup = 1).
+ */
 class ConvFilterPartialsProgram {
   outputShape: number[];
   shaderKey: string;
@@ -48,19 +57,31 @@ class ConvFilterPartialsProgram {
   variableNames = ['x', 'dy'];
   uniforms = 'pads : vec2<i32>, strides : vec2<i32>, filterHW : vec2<i32>, chunk : i32, slices : i32, blocks : i32,';
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly lanes: number;
 
-  constructor(filterShape: number[], slices: number, lanes: number, blocks: number) {
+  constructor(
+    filterShape: number[], slices: number, private readonly lanes: number, blocks: number,
+    private readonly tapsPerGroup: number,
+  ) {
     const [fH, fW, inC, outC] = filterShape;
-    this.lanes = lanes;
     this.outputShape = [slices * fH, fW, inC, outC];
-    this.dispatch = [fH * fW * inC * blocks * slices, 1, 1];
-    this.shaderKey = `gpuConvFilterPartials_${lanes}`;
+    this.dispatch = [((fH * fW * inC) / tapsPerGroup) * blocks * slices, 1, 1];
+    this.shaderKey = `gpuConvFilterPartials_${lanes}_${tapsPerGroup}`;
   }
 
   getUserCode(): string {
     const lanes = this.lanes;
     const groups = WORKGROUP / lanes;
+    const taps = this.tapsPerGroup;
+    // Tap t of this workgroup: (wR, wC) and its flat filter index k = (wR * fW + wC) * inC + d1.
+    const tapGroup = taps === 1
+      ? `let k0 = tapGroup;
+         let d1 = k0 % inC;
+         let wC0 = (k0 / inC) % uniforms.filterHW.y;
+         let wR0 = k0 / (inC * uniforms.filterHW.y);`
+      : 'let d1 = tapGroup;';
+    const tapOf = taps === 1
+      ? 'let wR = wR0; let wC = wC0;'
+      : 'let wR = t / uniforms.filterHW.y; let wC = t % uniforms.filterHW.y;';
     return /* wgsl */ `
       var<workgroup> sums : array<f32, ${WORKGROUP}>;
       fn main() {
@@ -69,47 +90,61 @@ class ConvFilterPartialsProgram {
                      workgroupId.z * numWorkgroups.x * numWorkgroups.y);
         let inC = uniforms.xShape[3];
         let outC = uniforms.dyShape[3];
-        let taps = uniforms.filterHW.x * uniforms.filterHW.y * inC;
+        let fTaps = uniforms.filterHW.x * uniforms.filterHW.y * inC;
+        let tapGroups = fTaps / ${taps};
         let block = wg % uniforms.blocks;
-        let k = (wg / uniforms.blocks) % taps;
-        let s = wg / (uniforms.blocks * taps);
-        let d1 = k % inC;
-        let wC = (k / inC) % uniforms.filterHW.y;
-        let wR = k / (inC * uniforms.filterHW.y);
+        let tapGroup = (wg / uniforms.blocks) % tapGroups;
+        let s = wg / (uniforms.blocks * tapGroups);
+        ${tapGroup}
         let lane = i32(localIndex) % ${lanes};
         let group = i32(localIndex) / ${lanes};
         let d2 = block * ${lanes} + lane;
         let outH = uniforms.dyShape[1];
         let outW = uniforms.dyShape[2];
+        let inH = uniforms.xShape[1];
+        let inW = uniforms.xShape[2];
         let total = uniforms.dyShape[0] * outH * outW;
         let begin = s * uniforms.chunk;
         let end = min(begin + uniforms.chunk, total);
-        var acc = 0.0;
-        if (s < uniforms.slices && d2 < outC) {
+        let live = s < uniforms.slices && d2 < outC;
+        var acc : array<f32, ${taps}>;
+        for (var t = 0; t < ${taps}; t = t + 1) { acc[t] = 0.0; }
+        if (live) {
           for (var m = begin + group; m < end; m = m + ${groups}) {
             let b = m / (outH * outW);
             let rc = m % (outH * outW);
-            let xR = (rc / outW) * uniforms.strides.x + wR - uniforms.pads.x;
-            let xC = (rc % outW) * uniforms.strides.y + wC - uniforms.pads.y;
-            if (xR >= 0 && xR < uniforms.xShape[1] && xC >= 0 && xC < uniforms.xShape[2]) {
-              acc = acc + x[((b * uniforms.xShape[1] + xR) * uniforms.xShape[2] + xC) * inC + d1] * dy[m * outC + d2];
+            let r0 = (rc / outW) * uniforms.strides.x - uniforms.pads.x;
+            let c0 = (rc % outW) * uniforms.strides.y - uniforms.pads.y;
+            let g = dy[m * outC + d2];
+            for (var t = 0; t < ${taps}; t = t + 1) {
+              ${tapOf}
+              let xR = r0 + wR;
+              let xC = c0 + wC;
+              if (xR >= 0 && xR < inH && xC >= 0 && xC < inW) {
+                acc[t] = acc[t] + x[((b * inH + xR) * inW + xC) * inC + d1] * g;
+              }
             }
           }
         }
-        sums[localIndex] = acc;
-        workgroupBarrier();
-        if (group == 0 && s < uniforms.slices && d2 < outC) {
-          var total0 = 0.0;
-          for (var g = 0; g < ${groups}; g = g + 1) {
-            total0 = total0 + sums[g * ${lanes} + lane];
+        for (var t = 0; t < ${taps}; t = t + 1) {
+          sums[localIndex] = acc[t];
+          workgroupBarrier();
+          if (group == 0 && live) {
+            var sum = 0.0;
+            for (var j = 0; j < ${groups}; j = j + 1) {
+              sum = sum + sums[j * ${lanes} + lane];
+            }
+            ${tapOf}
+            let k = (wR * uniforms.filterHW.y + wC) * inC + d1;
+            result[(s * fTaps + k) * outC + d2] = sum;
           }
-          result[(s * taps + k) * outC + d2] = total0;
+          workgroupBarrier();
         }
       }`;
   }
 }
 
-/** Pass 2: sums the slices of pass 1 into the filter gradient. */
+/** Pass 2: sums the slices of pass 1 into the filter gradient (four running sums, combined in a fixed order). */
 class SumSlicesProgram {
   outputShape: number[];
   shaderKey = 'gpuSumSlices';
@@ -130,30 +165,39 @@ class SumSlicesProgram {
     return /* wgsl */ `
       fn main(index : i32) {
         if (index < uniforms.size) {
-          var acc = 0.0;
-          for (var s = 0; s < uniforms.slices; s = s + 1) {
-            acc = acc + partials[s * uniforms.size + index];
+          var a = vec4<f32>(0.0);
+          var s = 0;
+          for (; s + 3 < uniforms.slices; s = s + 4) {
+            a = a + vec4<f32>(partials[s * uniforms.size + index], partials[(s + 1) * uniforms.size + index],
+                              partials[(s + 2) * uniforms.size + index], partials[(s + 3) * uniforms.size + index]);
           }
-          setOutputAtIndex(index, acc);
+          for (; s < uniforms.slices; s = s + 1) {
+            a.x = a.x + partials[s * uniforms.size + index];
+          }
+          setOutputAtIndex(index, (a.x + a.y) + (a.z + a.w));
         }
       }`;
   }
 }
 
-/** How pass 1 splits the work: output-channel lanes per workgroup, blocks of them, slices of m. */
-export function convFilterPlan(filterShape: number[], positions: number): {
-  lanes: number; blocks: number; slices: number; chunk: number;
+/**
+ * How pass 1 splits the work: output-channel lanes per workgroup, blocks of them, taps per workgroup, slices of m.
+ * `oneTap` (TRAINING_WEBGPU_CONV_FILTER=tap) forces one tap per workgroup, the first version, for comparison.
+ */
+export function convFilterPlan(filterShape: number[], positions: number, oneTap = false): {
+  lanes: number; blocks: number; tapsPerGroup: number; slices: number; chunk: number;
 } {
   const [fH, fW, inC, outC] = filterShape;
   let lanes = 1;
   while (lanes < outC && lanes < 64) lanes *= 2;
   const blocks = Math.ceil(outC / lanes);
   const groups = WORKGROUP / lanes;
-  const base = fH * fW * inC * blocks;
-  const maxSlices = Math.max(1, Math.floor(positions / (groups * MIN_POSITIONS_PER_THREAD)));
+  const tapsPerGroup = !oneTap && fH * fW <= MAX_TAPS_PER_WORKGROUP ? fH * fW : 1;
+  const base = ((fH * fW * inC) / tapsPerGroup) * blocks;
+  const maxSlices = Math.max(1, Math.min(MAX_SLICES, Math.floor(positions / (groups * MIN_POSITIONS_PER_THREAD))));
   const wanted = Math.min(maxSlices, Math.max(1, Math.ceil(TARGET_WORKGROUPS / base)));
   const chunk = Math.ceil(positions / wanted);
-  return { lanes, blocks, slices: Math.ceil(positions / chunk), chunk };
+  return { lanes, blocks, tapsPerGroup, slices: Math.ceil(positions / chunk), chunk };
 }
 
 type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object }) => tf.TensorInfo;
@@ -173,7 +217,7 @@ function conv2DBackpropFilter(
   );
   const positions = info.batchSize * info.outHeight * info.outWidth;
   if (positions === 0) return fallback(args);
-  const plan = convFilterPlan(attrs.filterShape, positions);
+  const plan = convFilterPlan(attrs.filterShape, positions, oneTapPerWorkgroup);
   webgpuKernelStats.conv2DBackpropFilter++;
   const uniforms = [
     { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
@@ -184,7 +228,8 @@ function conv2DBackpropFilter(
     { type: 'int32', data: [plan.blocks] },
   ];
   const partials = backend.runWebGPUProgram(
-    new ConvFilterPartialsProgram(attrs.filterShape, plan.slices, plan.lanes, plan.blocks), [x, dy], 'float32', uniforms,
+    new ConvFilterPartialsProgram(attrs.filterShape, plan.slices, plan.lanes, plan.blocks, plan.tapsPerGroup),
+    [x, dy], 'float32', uniforms,
   );
   if (plan.slices === 1) return partials;
   const out = backend.runWebGPUProgram(
@@ -198,6 +243,8 @@ function conv2DBackpropFilter(
 export const webgpuKernelStats = { conv2DBackpropFilter: 0 };
 
 let kernelsEnabled = true;
+/** TRAINING_WEBGPU_CONV_FILTER=tap: one filter tap per workgroup (the first version), to compare on a GPU. */
+const oneTapPerWorkgroup = process.env.TRAINING_WEBGPU_CONV_FILTER === 'tap';
 let installed = false;
 
 /** Turns the replacement kernels on or off (registers them for `webgpu` once; tfjs's own stay as the fallback). */
