@@ -5,6 +5,7 @@
 #                                        bench/gpu/accuracy.ts (everything but the native `webgpu` package inlined)
 #   .carry/node_modules/webgpu/          index.js + package.json + dist/linux-x64/dawn.node.xz (Dawn for Node)
 #   .carry/acc-data.json                 Iris + 4000 MNIST digits for accuracy.mjs (bench/gpu/make-data.mjs)
+#   .carry/bench-prof.mjs                the bench unminified, for CPU profiles (run.sh cpuprof)
 #   .carry/run.sh                        a copy of bench/gpu/run.sh (run it as `bash .carry/run.sh all`)
 # and, with --gl, the Vulkan/GL loader .debs into .gl/ (see the device README; needs apt-get here).
 # Usage: bench/gpu/bundle.sh [--gl]          then see bench/gpu/README for the command to run there.
@@ -24,6 +25,11 @@ for pair in bench:bench/train.bench.ts probe:bench/gpu/probe.ts accuracy:bench/g
     --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --banner:js="$BANNER" --outfile="$C/$name.mjs"
 done
+
+# Unminified bench for CPU profiles (run.sh cpuprof): readable function names in the .cpuprofile.
+npx esbuild bench/train.bench.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+  --banner:js="$BANNER" --outfile="$C/bench-prof.mjs"
 
 W=node_modules/webgpu
 cp "$W/index.js" "$W/package.json" "$C/node_modules/webgpu/"

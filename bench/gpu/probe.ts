@@ -242,7 +242,9 @@ async function timeline(label: string, name: 'mlp' | 'cnn', batch: number, steps
   }
   const perStep = 2 * steps;
   const kernels = [...byKernel.entries()]
-    .map(([kernel, e]) => ({ kernel, callsPerStep: e.calls / perStep, gpuMsPerStep: e.ms / perStep, programs: [...e.programs] }))
+    .map(([kernel, e]) => ({
+      kernel, callsPerStep: e.calls / perStep, gpuMsPerStep: e.ms / perStep, programs: [...e.programs],
+    }))
     .sort((a, b) => b.gpuMsPerStep - a.gpuMsPerStep);
   const gpuMsPerStep = kernels.reduce((a, k) => a + k.gpuMsPerStep, 0);
   const kernelsPerStep = kernels.reduce((a, k) => a + k.callsPerStep, 0);
@@ -250,8 +252,8 @@ async function timeline(label: string, name: 'mlp' | 'cnn', batch: number, steps
   console.log(`\n${label} ${name} b${batch}: wall ${wallMsPerStep.toFixed(2)} ms/step, GPU (tfjs kernels) ` +
     `${gpuMsPerStep.toFixed(2)} ms/step in ${kernelsPerStep.toFixed(0)} kernels`);
   for (const k of kernels.slice(0, 12)) {
-    console.log(`  ${k.kernel.padEnd(28)} ${k.callsPerStep.toFixed(1).padStart(5)}x ${k.gpuMsPerStep.toFixed(3).padStart(8)} ms  ` +
-      k.programs.join(','));
+    const calls = k.callsPerStep.toFixed(1).padStart(5);
+    console.log(`  ${k.kernel.padEnd(28)} ${calls}x ${k.gpuMsPerStep.toFixed(3).padStart(8)} ms  ${k.programs.join(',')}`);
   }
 }
 

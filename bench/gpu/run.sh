@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, in the repo root, after bench/gpu/bundle.sh --gl built .carry/ and .gl/ here.
-#   bench/gpu/run.sh [all|bench|accuracy|timeline|probe|after]   (BATCHES='128 1024' by default)     results and logs go to $OUT (default ./gpu-out)
+#   bench/gpu/run.sh [all|bench|accuracy|timeline|probe|after|cpuprof]   (BATCHES='128 1024' by default)     results and logs go to $OUT (default ./gpu-out)
 set -u
 OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"
 what=${1:-all}
@@ -48,6 +48,14 @@ if [ "$what" = after ]; then
   TRAINING_WEBGPU_CONV_FILTER=tap PROBE_TIMELINE_KERNELS=on PROBE_TIMELINE=cnn:128,cnn:1024 \
     step node .carry/probe.mjs --timeline-only --quick
   step node .carry/accuracy.mjs --backend webgpu --data .carry/acc-data.json --out "$OUT/acc-webgpu.json"
+fi
+if [ "$what" = cpuprof ]; then
+  # Where the per-kernel overhead goes on the host: V8 CPU profiles of the engine's loop (MLP b128, CNN b1024).
+  mkdir -p "$OUT/prof"
+  step node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=mlp-b128.cpuprofile .carry/bench-prof.mjs \
+    --backend webgpu --models mlp --batch 128 --samples 16384 --rounds 1 --no-peer --out /tmp/prof-mlp.json
+  step node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=cnn-b1024.cpuprofile .carry/bench-prof.mjs \
+    --backend webgpu --models cnn --batch 1024 --samples 16384 --rounds 1 --no-peer --out /tmp/prof-cnn.json
 fi
 if [ "$what" = probe ]; then
   step node .carry/probe.mjs --quick

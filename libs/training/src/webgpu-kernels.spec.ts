@@ -59,63 +59,63 @@ async function onBackend<T>(name: 'cpu' | 'webgpu', fn: () => Promise<T>): Promi
   return fn();
 }
 
-describe.skipIf(!setup)(
-  setup ? `webgpu kernels vs cpu (adapter: ${adapterName})` : 'webgpu kernels: SKIPPED, no WebGPU adapter on this machine',
-  () => {
-    it.each([
-      // [x shape, filter shape, stride, pad]: the bench CNN's two convs (m split over many workgroups), stride 2 with
-      // 'same' padding on odd sizes, more than 64 output channels (two lane blocks), a single image.
-      [[6, 28, 28, 1], [3, 3, 1, 16], 1, 'valid'],
-      [[5, 13, 13, 16], [3, 3, 16, 32], 1, 'valid'],
-      [[3, 9, 11, 3], [3, 2, 3, 5], 2, 'same'],
-      [[2, 6, 7, 4], [1, 1, 4, 80], 1, 'valid'],
-      [[1, 5, 5, 2], [5, 5, 2, 3], 1, 'same'],
-    ] as const)('Conv2DBackpropFilter x%j filter%j stride %d %s matches the cpu backend', async (xs, ws, s, p) => {
-      const seed = 11 + xs[0] * 7 + ws[3];
-      const expected = await onBackend('cpu', () => filterGradient([...xs], [...ws], s, p, seed));
-      const before = webgpuKernelStats.conv2DBackpropFilter;
-      const got = await onBackend('webgpu', () => filterGradient([...xs], [...ws], s, p, seed));
-      expect(webgpuKernelStats.conv2DBackpropFilter).toBe(before + 1);
-      expect(got.length).toBe(expected.length);
-      expect(got.every(Number.isFinite)).toBe(true);
-      expect(relativeError(got, expected)).toBeLessThan(1e-5);
-    });
+const suiteName = setup
+  ? `webgpu kernels vs cpu (adapter: ${adapterName})`
+  : 'webgpu kernels: SKIPPED, no WebGPU adapter on this machine';
+describe.skipIf(!setup)(suiteName, () => {
+  it.each([
+    // [x shape, filter shape, stride, pad]: the bench CNN's two convs (m split over many workgroups), stride 2 with
+    // 'same' padding on odd sizes, more than 64 output channels (two lane blocks), a single image.
+    [[6, 28, 28, 1], [3, 3, 1, 16], 1, 'valid'],
+    [[5, 13, 13, 16], [3, 3, 16, 32], 1, 'valid'],
+    [[3, 9, 11, 3], [3, 2, 3, 5], 2, 'same'],
+    [[2, 6, 7, 4], [1, 1, 4, 80], 1, 'valid'],
+    [[1, 5, 5, 2], [5, 5, 2, 3], 1, 'same'],
+  ] as const)('Conv2DBackpropFilter x%j filter%j stride %d %s matches the cpu backend', async (xs, ws, s, p) => {
+    const seed = 11 + xs[0] * 7 + ws[3];
+    const expected = await onBackend('cpu', () => filterGradient([...xs], [...ws], s, p, seed));
+    const before = webgpuKernelStats.conv2DBackpropFilter;
+    const got = await onBackend('webgpu', () => filterGradient([...xs], [...ws], s, p, seed));
+    expect(webgpuKernelStats.conv2DBackpropFilter).toBe(before + 1);
+    expect(got.length).toBe(expected.length);
+    expect(got.every(Number.isFinite)).toBe(true);
+    expect(relativeError(got, expected)).toBeLessThan(1e-5);
+  });
 
-    it('seeded CNN training on webgpu: same losses and weights with the replacement kernels as with tfjs\'s (1e-4)',
-      async () => {
-        await tf.setBackend('webgpu');
-        const train = async (kernels: boolean) => {
-          applyWebgpuFlags({ ...tuning, kernels });
-          const L = tf.layers;
-          const model = tf.sequential({
-            layers: [
-              L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
-              L.maxPooling2d({ poolSize: 2 }),
-              L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
-              L.flatten(),
-              L.dense({ units: 3, activation: 'softmax' }),
-            ],
-          });
-          seedInitialWeights(model, 5);
-          model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
-          const xs = tf.randomUniform([48, 12, 12, 1], 0, 1, 'float32', 3);
-          const ys = tf.tensor1d(Array.from({ length: 48 }, (_, i) => i % 3));
-          const before = webgpuKernelStats.conv2DBackpropFilter;
-          const h = await fastFit(model, xs, ys, { epochs: 3, batchSize: 16, shuffle: true, seed: 9 });
-          const used = webgpuKernelStats.conv2DBackpropFilter - before;
-          const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(await w.data())));
-          model.dispose();
-          tf.dispose([xs, ys]);
-          return { loss: h.history.loss, weights: weights.flat(), used };
-        };
-        const ours = await train(true);
-        const stock = await train(false);
-        expect(ours.used).toBeGreaterThan(0);
-        expect(stock.used).toBe(0);
-        ours.loss.forEach((l, i) => expect(Math.abs(l - stock.loss[i])).toBeLessThan(1e-4));
-        expect(ours.loss[2]).toBeLessThan(ours.loss[0]);
-        const maxDiff = ours.weights.reduce((m, w, i) => Math.max(m, Math.abs(w - stock.weights[i])), 0);
-        expect(maxDiff).toBeLessThan(1e-4);
-      });
-  },
-);
+  it('seeded CNN training on webgpu: same losses and weights with the replacement kernels as with tfjs\'s (1e-4)',
+    async () => {
+      await tf.setBackend('webgpu');
+      const train = async (kernels: boolean) => {
+        applyWebgpuFlags({ ...tuning, kernels });
+        const L = tf.layers;
+        const model = tf.sequential({
+          layers: [
+            L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+            L.maxPooling2d({ poolSize: 2 }),
+            L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
+            L.flatten(),
+            L.dense({ units: 3, activation: 'softmax' }),
+          ],
+        });
+        seedInitialWeights(model, 5);
+        model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
+        const xs = tf.randomUniform([48, 12, 12, 1], 0, 1, 'float32', 3);
+        const ys = tf.tensor1d(Array.from({ length: 48 }, (_, i) => i % 3));
+        const before = webgpuKernelStats.conv2DBackpropFilter;
+        const h = await fastFit(model, xs, ys, { epochs: 3, batchSize: 16, shuffle: true, seed: 9 });
+        const used = webgpuKernelStats.conv2DBackpropFilter - before;
+        const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(await w.data())));
+        model.dispose();
+        tf.dispose([xs, ys]);
+        return { loss: h.history.loss, weights: weights.flat(), used };
+      };
+      const ours = await train(true);
+      const stock = await train(false);
+      expect(ours.used).toBeGreaterThan(0);
+      expect(stock.used).toBe(0);
+      ours.loss.forEach((l, i) => expect(Math.abs(l - stock.loss[i])).toBeLessThan(1e-4));
+      expect(ours.loss[2]).toBeLessThan(ours.loss[0]);
+      const maxDiff = ours.weights.reduce((m, w, i) => Math.max(m, Math.abs(w - stock.weights[i])), 0);
+      expect(maxDiff).toBeLessThan(1e-4);
+    });
+});
