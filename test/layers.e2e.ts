@@ -65,7 +65,7 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
     const response = await stack.gql(CREATE_MODEL, { input: { name: 'digits-bad-heads', spec: bad } });
     expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(response.errors?.[0].message).toMatch(/spec\.layers\[1\] \(transformerEncoder\)\.numHeads is 3, which does not divide the width 32/);
-    expect(await stack.query(`SELECT id FROM models WHERE name = 'digits-bad-heads'`)).toHaveLength(0);
+    expect(await stack.query(`SELECT id FROM model_definitions WHERE name = 'digits-bad-heads'`)).toHaveLength(0);
   });
 
   it('trains tokenAndPositionEmbedding + transformerEncoder + globalAveragePooling1d on MNIST patch tokens', async () => {
