@@ -21,12 +21,15 @@
  *   mlp: 784-128(relu)-10(softmax), batch 128
  *   cnn: conv3x3x16(relu)-maxpool2-conv3x3x32(relu)-maxpool2-flatten-dense10(softmax), batch 64
  *   lstm (only with --models ...,lstm; --fit engine): the 784 inputs as 49 steps of 16 -> LSTM(32) -> dense10, batch 64
+ *   transformer (only with --models transformer; --fit engine): 64 token ids (vocabulary 1000) -> token + position
+ *     embedding (64) -> 2 x transformerEncoder (4 heads, ff 128, dropout 0.1) -> mean pool -> dense10, batch 64;
+ *     the peer is nn.Embedding + a learned position table + nn.TransformerEncoder of the same sizes
  * Adam(1e-3) + sparseCategoricalCrossentropy. One warm-up epoch, then `epochs` timed epochs.
  * The peer (bench/torch_peer.py) runs when `/usr/bin/python3 -c 'import torch'` works.
  * Results: bench/results/train.json (one object per model) and a table on stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -96,7 +99,9 @@ function parseArgs(argv: string[]): Options {
   }
   const fit = (get('fit') ?? 'engine') as Options['fit'];
   if (!['engine', 'model', 'fast'].includes(fit)) throw new Error(`--fit must be engine|model|fast`);
-  if (models.includes('lstm') && fit !== 'engine') throw new Error('--models lstm runs with --fit engine only');
+  for (const only of ['lstm', 'transformer'] as const) {
+    if (models.includes(only) && fit !== 'engine') throw new Error(`--models ${only} runs with --fit engine only`);
+  }
   return {
     backend,
     samples: Number(get('samples') ?? 8192),
@@ -257,6 +262,7 @@ function runPeer(o: Options): PeerResult | null {
     '--mlp-batch', String(BATCH.mlp),
     '--cnn-batch', String(BATCH.cnn),
     '--lstm-batch', String(BATCH.lstm),
+    '--transformer-batch', String(BATCH.transformer),
   ];
   const r = spawnSync(py, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) {
@@ -332,7 +338,9 @@ async function main(): Promise<void> {
   const outDir = join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const outFile = o.out ?? join(outDir, o.backend === 'webgpu' ? 'train-gpu.json' : 'train.json');
-  writeFileSync(outFile, JSON.stringify(rows, null, 2) + '\n');
+  // The rows of models this run did not measure stay (e.g. --models transformer keeps the mlp and cnn rows).
+  const kept = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as BenchRow[]).filter((row) => !o.models.includes(row.model)) : [];
+  writeFileSync(outFile, JSON.stringify([...kept, ...rows], null, 2) + '\n');
   printTable(rows);
 }
 
