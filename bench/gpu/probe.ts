@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fastFit } from '../../libs/training/src/fast-fit.js';
 import { trainModel } from '../../libs/training/src/trainer.js';
 import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '../../libs/training/src/webgpu.js';
-import { engineRun } from '../engine-fixture.js';
+import { engineRun, type EngineModelName } from '../engine-fixture.js';
 
 const quick = process.argv.includes('--quick');
 const timelineOnly = process.argv.includes('--timeline-only');
@@ -222,7 +222,7 @@ async function trainSteps(label: string, name: 'mlp' | 'cnn', batch: number, fit
 }
 
 /** Per-kernel GPU time of the engine's training step (see the header). */
-async function timeline(label: string, name: 'mlp' | 'cnn', batch: number, steps: number): Promise<void> {
+async function timeline(label: string, name: EngineModelName, batch: number, steps: number): Promise<void> {
   const run = engineRun(name, batch * steps, 1, batch); // one warm-up + one timed epoch of `steps` steps
   const train = () => trainModel({ ...run, hooks: { shouldStop: () => false, onEpoch: async () => {} } });
   await train();
@@ -274,7 +274,7 @@ async function main(): Promise<void> {
       applyWebgpuFlags({ ...tuning, kernels });
       // PROBE_TIMELINE=mlp:128,cnn:128 picks the runs (default: both models at 128 and 1024).
       const runs = (process.env.PROBE_TIMELINE ?? 'mlp:128,mlp:1024,cnn:128,cnn:1024').split(',')
-        .map((r) => r.split(':')).map(([m, b]) => [m as 'mlp' | 'cnn', Number(b)] as const);
+        .map((r) => r.split(':')).map(([m, b]) => [m as EngineModelName, Number(b)] as const);
       for (const [m, b] of runs) {
         try {
           await timeline(kernels ? 'tuned+kernels' : 'tuned', m, b, steps);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, in the repo root, after bench/gpu/bundle.sh --gl built .carry/ and .gl/ here.
-#   bench/gpu/run.sh [all|bench|accuracy|timeline|probe|after|cpuprof]   (BATCHES='128 1024' by default)     results and logs go to $OUT (default ./gpu-out)
+#   bench/gpu/run.sh [all|bench|accuracy|timeline|probe|after|cpuprof|transformer]   (BATCHES='128 1024' by default)     results and logs go to $OUT (default ./gpu-out)
 set -u
 OUT=${OUT:-$PWD/gpu-out}; mkdir -p "$OUT"
 what=${1:-all}
@@ -56,6 +56,11 @@ if [ "$what" = cpuprof ]; then
     --backend webgpu --models mlp --batch 128 --samples 16384 --rounds 1 --no-peer --out /tmp/prof-mlp.json
   step node --cpu-prof --cpu-prof-dir="$OUT/prof" --cpu-prof-name=cnn-b1024.cpuprofile .carry/bench-prof.mjs \
     --backend webgpu --models cnn --batch 1024 --samples 16384 --rounds 1 --no-peer --out /tmp/prof-cnn.json
+fi
+if [ "$what" = transformer ]; then
+  # The Transformer encoder of bench:train (layers branch) on webgpu with the CUDA peer, and its GPU timeline.
+  step node .carry/bench.mjs --backend webgpu --models transformer --rounds "${ROUNDS:-2}" --out "$OUT/train-gpu-transformer.json"
+  PROBE_TIMELINE_KERNELS=on PROBE_TIMELINE=transformer:64,transformer:512 step node .carry/probe.mjs --timeline-only --quick
 fi
 if [ "$what" = probe ]; then
   step node .carry/probe.mjs --quick
