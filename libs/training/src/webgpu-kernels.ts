@@ -14,7 +14,7 @@
  * The result is deterministic (same order every run); it differs from tfjs's serial sum only by float rounding.
  * 1.27 ms per step at batch 1024 on the H200 (bench/README.md, "replacement WGSL kernels").
  *
- * Off with TRAINING_WEBGPU_KERNELS=0 (see webgpu.ts); NCHW data and dilations fall back to tfjs's kernel.
+ * Off with TRAINING_WEBGPU_KERNELS=0 (see webgpu.ts); NCHW data falls back to tfjs-backend-webgpu's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 
