@@ -13,7 +13,6 @@ cd "$(dirname "$0")/../.."
 DEST=.lavapipe
 VERSION='25.0.7-2~bpo12+1'
 SHA256=3899f1800424c60a05df5d6913076a526ca8fdbabec43672cd397563d1ca3263
-URL="http://deb.debian.org/debian/pool/main/m/mesa/mesa-vulkan-drivers_25.0.7-2~bpo12%2b1_amd64.deb"
 [ -f "$DEST/lvp_icd.json" ] && [ "$(cat "$DEST/version" 2>/dev/null)" = "$VERSION" ] && exit 0
 [ "$(uname -m)" = x86_64 ] || { echo "lavapipe.sh: x86_64 only" >&2; exit 1; }
 if ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libLLVM-15.so.1 '; then
@@ -25,7 +24,17 @@ if ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libLLVM
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-curl -fsSL -o "$tmp/mesa.deb" "$URL"
+# The .deb comes through apt-get from this machine's own Debian mirror (its sources list, read below), with the
+# backports suite added for this one download in a private list and state folder: nothing system-wide changes.
+uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+[ -n "$uri" ] || uri=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+[ -n "$uri" ] || { echo "lavapipe.sh: no Debian mirror configured" >&2; exit 1; }
+chmod 755 "$tmp"; mkdir -p "$tmp/lists/partial"
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm-backports main" > "$tmp/backports.list"
+apt_private=(-o Dir::Etc::sourcelist="$tmp/backports.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$tmp/lists")
+apt-get "${apt_private[@]}" -qq update >/dev/null
+(cd "$tmp" && apt-get "${apt_private[@]}" -qq download "mesa-vulkan-drivers=$VERSION" >/dev/null)
+mv "$tmp"/mesa-vulkan-drivers_*.deb "$tmp/mesa.deb"
 echo "$SHA256  $tmp/mesa.deb" | sha256sum -c --quiet
 dpkg-deb -x "$tmp/mesa.deb" "$tmp/root"
 rm -rf "$DEST" && mkdir -p "$DEST"
