@@ -3,6 +3,7 @@ export enum AppErrorCode {
   BadUserInput = 'BAD_USER_INPUT',
   NotFound = 'NOT_FOUND',
   Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
   Conflict = 'CONFLICT',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
 }
@@ -10,6 +11,7 @@ export enum AppErrorCode {
 export const HTTP_STATUS_BY_CODE: Record<AppErrorCode, number> = {
   [AppErrorCode.BadUserInput]: 400,
   [AppErrorCode.Unauthenticated]: 401,
+  [AppErrorCode.Forbidden]: 403,
   [AppErrorCode.NotFound]: 404,
   [AppErrorCode.Conflict]: 409,
   [AppErrorCode.PayloadTooLarge]: 413,
@@ -30,6 +32,14 @@ export class AppError extends Error {
 
   static notFound(kind: string, id: string): AppError {
     return new AppError(AppErrorCode.NotFound, `${kind} "${id}" not found`);
+  }
+
+  static unauthenticated(): AppError {
+    return new AppError(AppErrorCode.Unauthenticated, 'missing or wrong API key: send "Authorization: Bearer <key>"');
+  }
+
+  static forbidden(message: string): AppError {
+    return new AppError(AppErrorCode.Forbidden, message);
   }
 
   static conflict(message: string): AppError {

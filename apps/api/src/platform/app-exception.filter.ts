@@ -9,6 +9,7 @@ import { AppError, AppErrorCode, HTTP_STATUS_BY_CODE } from './app-error.js';
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
@@ -20,6 +21,7 @@ const STATUS_TEXT: Record<number, string> = {
 const CODE_BY_STATUS: Record<number, string> = {
   400: AppErrorCode.BadUserInput,
   401: AppErrorCode.Unauthenticated,
+  403: AppErrorCode.Forbidden,
   404: AppErrorCode.NotFound,
   409: AppErrorCode.Conflict,
   413: AppErrorCode.PayloadTooLarge,

@@ -7,7 +7,7 @@ export type { ApiKeyRow };
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(data: { id: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRow> {
+  create(data: { id: string; name: string; keyHash: string; prefix: string; role: string }): Promise<ApiKeyRow> {
     return this.prisma.apiKey.create({ data });
   }
 
