@@ -9,6 +9,7 @@ import { ApiKeyMiddleware } from './modules/auth/api-key.middleware.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module.js';
 import { DatasetsModule } from './modules/datasets/datasets.module.js';
+import { DeletionsModule } from './modules/deletions/deletions.module.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { ModelsModule } from './modules/models/models.module.js';
 import { graphqlMetricsPlugin } from './modules/observability/graphql-metrics.plugin.js';
@@ -60,6 +61,7 @@ export class AppModule implements NestModule {
         RunsModule,
         SweepsModule,
         CheckpointsModule,
+        DeletionsModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }, GraphqlWsServer],
     };

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { DatasetError } from '../../../../libs/datasets/src/index.js';
 import { SpecError } from '../../../../libs/training/src/index.js';
-import { AppError, AppErrorCode, HTTP_STATUS_BY_CODE } from './app-error.js';
+import { AppError, AppErrorCode, conflictFromDatabase, HTTP_STATUS_BY_CODE } from './app-error.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -31,7 +31,7 @@ const CODE_BY_STATUS: Record<number, string> = {
 function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof SpecError || error instanceof DatasetError) return AppError.badInput(error.message);
-  return undefined;
+  return conflictFromDatabase(error);
 }
 
 /** One place maps every exception to the contract's shapes: `{statusCode, error, message}` over REST, `extensions.code` over GraphQL. */

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { GraphQLFormattedError } from 'graphql';
 import { DatasetError } from '../../../../libs/datasets/src/index.js';
 import { SpecError } from '../../../../libs/training/src/index.js';
-import { AppError, AppErrorCode } from './app-error.js';
+import { AppError, AppErrorCode, conflictFromDatabase } from './app-error.js';
 
 const logger = new Logger('Errors');
 const CLIENT_CODES = new Set<string>(Object.values(AppErrorCode));
@@ -31,6 +31,8 @@ export function graphqlErrorFormatter(formatted: GraphQLFormattedError, error: u
   if (original instanceof SpecError || original instanceof DatasetError) {
     return { message: original.message, locations, path, extensions: { code: AppErrorCode.BadUserInput } };
   }
+  const conflict = conflictFromDatabase(original);
+  if (conflict) return { message: conflict.message, locations, path, extensions: { code: conflict.code } };
   if (INPUT_CODES.has(code)) return { message, locations, path, extensions: { code: AppErrorCode.BadUserInput } };
   // A GraphQLError raised on purpose with a contract code (variables coerced wrongly, the exception filter's).
   const ours = original === error || original === undefined || (original instanceof Error && original.name === 'GraphQLError');
