@@ -422,3 +422,117 @@ describe('security: the probe of issue 11, replayed', () => {
     expect((await gql(`mutation($id: ID!) { deleteSweep(id: $id) }`, { id: '00000000-0000-4000-8000-000000000000' })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 });
+
+type Role = 'admin' | 'write' | 'read';
+const ZERO = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * Every mutation of the served schema with the role it needs and a call that fails after the role check (a missing
+ * id, an empty name), so the table runs without changing anything: an allowed role gets that failure, the others
+ * FORBIDDEN.
+ */
+const MUTATIONS: Record<string, [need: Role, call: string]> = {
+  createApiKey: ['admin', 'mutation { createApiKey(name: "") { id } }'],
+  revokeApiKey: ['admin', `mutation { revokeApiKey(id: "${ZERO}") }`],
+  deleteDataset: ['admin', `mutation { deleteDataset(id: "${ZERO}") }`],
+  deleteModel: ['admin', `mutation { deleteModel(id: "${ZERO}") }`],
+  deleteRun: ['admin', `mutation { deleteRun(id: "${ZERO}") }`],
+  deleteSweep: ['admin', `mutation { deleteSweep(id: "${ZERO}") }`],
+  createModel: ['write', 'mutation { createModel(input: {name: "", spec: {}}) { id } }'],
+  startRun: ['write', `mutation { startRun(input: {datasetId: "${ZERO}", modelId: "${ZERO}", training: {}}) { id } }`],
+  cancelRun: ['write', `mutation { cancelRun(id: "${ZERO}") { id } }`],
+  createSweep: [
+    'write',
+    `mutation { createSweep(input: {name: "s", datasetId: "${ZERO}", modelId: "${ZERO}", strategy: RANDOM, searchSpace: {}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: 1, training: {}}) { id } }`,
+  ],
+  cancelSweep: ['write', `mutation { cancelSweep(id: "${ZERO}") { id } }`],
+};
+
+/** Every REST route, with the role it needs and the answer an allowed role gets for a missing id or an empty body. */
+const ROUTES: [method: string, path: string, need: Role, allowedStatus: number][] = [
+  ['POST', '/v1/datasets', 'write', 400],
+  ['GET', `/v1/datasets/${ZERO}/download`, 'read', 404],
+  ['GET', `/v1/checkpoints/${ZERO}/model.json`, 'read', 404],
+  ['GET', `/v1/checkpoints/${ZERO}/weights.bin`, 'read', 404],
+  ['GET', '/metrics', 'read', 200],
+  ['DELETE', `/v1/datasets/${ZERO}`, 'admin', 404],
+];
+
+const ALLOWS: Record<Role, Role[]> = { admin: ['admin', 'write', 'read'], write: ['write', 'read'], read: ['read'] };
+
+describe('security: keys with roles, every mutation and route against every role', () => {
+  const stack = new TestStack({ API_KEY: KEY });
+  const keys = {} as Record<Role, string>;
+
+  beforeAll(async () => {
+    await stack.start({ workers: 0 });
+    keys.admin = KEY;
+    for (const role of ['write', 'read'] as const) {
+      const created = await stack.gql(`mutation($r: ApiKeyRole) { createApiKey(name: "${role}", role: $r) { key role } }`, { r: role.toUpperCase() }, ADMIN);
+      keys[role] = created.data!.createApiKey.key;
+      expect(created.data!.createApiKey.role).toBe(role.toUpperCase());
+    }
+  });
+  afterAll(() => stack.stop());
+
+  it('the table names every mutation of the served schema', async () => {
+    const { data } = await stack.gql('{ __schema { mutationType { fields { name } } } }', {}, ADMIN);
+    expect(data!.__schema.mutationType.fields.map((field: { name: string }) => field.name).sort()).toEqual(Object.keys(MUTATIONS).sort());
+  });
+
+  it('a key made without a role can only read', async () => {
+    const { data } = await stack.gql('mutation { createApiKey(name: "plain") { role } }', {}, ADMIN);
+    expect(data!.createApiKey.role).toBe('READ');
+  });
+
+  for (const [mutation, [need, call]] of Object.entries(MUTATIONS)) {
+    for (const role of ['admin', 'write', 'read'] as const) {
+      const allowed = ALLOWS[role].includes(need);
+      it(`${mutation} as ${role}: ${allowed ? 'allowed' : 'FORBIDDEN'} over HTTP`, async () => {
+        const result = await stack.gql(call, {}, { authorization: `Bearer ${keys[role]}` });
+        const code = result.errors?.[0]?.extensions?.code;
+        if (allowed) expect(code).not.toBe('FORBIDDEN');
+        else {
+          expect(code).toBe('FORBIDDEN');
+          expect(result.errors?.[0].message).toMatch(new RegExp(`role \\(${role}\\) may not run ${mutation}: it needs ${need}`));
+        }
+      });
+    }
+  }
+
+  it('the same over graphql-ws, for each role and one mutation of each level', async () => {
+    for (const role of ['admin', 'write', 'read'] as const) {
+      const client = wsClient(stack.port, keys[role]);
+      for (const mutation of ['createApiKey', 'cancelRun']) {
+        const [need, call] = MUTATIONS[mutation];
+        const code = (await wsRun(client, call)).errors?.[0]?.extensions?.code;
+        if (ALLOWS[role].includes(need)) expect(code, `${mutation} as ${role}`).not.toBe('FORBIDDEN');
+        else expect(code, `${mutation} as ${role}`).toBe('FORBIDDEN');
+      }
+      expect((await wsRun(client, '{ datasets { id } }')).data?.datasets, role).toEqual([]);
+      await client.dispose();
+    }
+  });
+
+  for (const [method, path, need, allowedStatus] of ROUTES) {
+    it(`${method} ${path}: ${need} and above`, async () => {
+      for (const role of ['admin', 'write', 'read'] as const) {
+        const init: RequestInit = { method, headers: { authorization: `Bearer ${keys[role]}` } };
+        if (method === 'POST') init.body = new FormData();
+        const response = await fetch(`${stack.url}${path}`, init);
+        const expected = ALLOWS[role].includes(need) ? allowedStatus : 403;
+        expect(response.status, `${method} ${path} as ${role}`).toBe(expected);
+        if (expected === 403) expect(await response.json()).toMatchObject({ statusCode: 403, error: 'Forbidden' });
+      }
+      expect((await fetch(`${stack.url}${path}`, { method })).status).toBe(401);
+    });
+  }
+
+  it('queries and GET /health need no more than read (and /health no key at all)', async () => {
+    for (const role of ['admin', 'write', 'read'] as const) {
+      const result = await stack.gql('{ datasets { id } models { id } runs { id } sweeps { id } apiKeys { id } }', {}, { authorization: `Bearer ${keys[role]}` });
+      expect(result.errors, role).toBeUndefined();
+    }
+    expect((await fetch(`${stack.url}/health`)).status).toBe(200);
+  });
+});
