@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSyn
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { getIntrospectionQuery } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -179,6 +180,13 @@ describe('security: the probe of issue 11, replayed', () => {
     expect(tokens.errors?.[0].message).toMatch(/token/i);
     const aliases = await gql(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: datasets { id }`).join(' ')} }`);
     expect(aliases.errors?.[0].message).toMatch(/51 aliases; at most 50/);
+    // Introspection has a budget of its own, by the schema's real list sizes: the standard query fits, a nested one not.
+    const standard = await gql(getIntrospectionQuery());
+    expect(standard.errors).toBeUndefined();
+    let nested = 'name';
+    for (let i = 0; i < 4; i++) nested = `name fields { name type { ${nested} } }`;
+    const multiplied = await gql(`{ __schema { types { ${nested} } } }`);
+    expect(multiplied.errors?.[0].message).toMatch(/introspection (query is too expensive|depth exceeded)/i);
     const many = Array.from({ length: 51 }, (_, i) => `fragment G${i} on Dataset { id }`);
     const manyFragments = await gql(`{ datasets { ${many.map((_, i) => `...G${i}`).join(' ')} } } ${many.join(' ')}`);
     expect(manyFragments.errors?.map((error) => error.message).join(' ')).toMatch(/51 fragments; at most 50/);

@@ -3,7 +3,13 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLNamedType,
   type GraphQLSchema,
+  isAbstractType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
   Kind,
   parse,
   type SelectionSetNode,
@@ -54,6 +60,7 @@ function badInput(message: string): GraphQLError {
  * say it (`first` of a page, `names` of metrics, `maxPoints`, the `rows` to predict), else from the caps above.
  */
 function fieldCost({ field, args, childComplexity }: ComplexityEstimatorArgs): number {
+  if (isIntrospectionRoot(field.name)) return 0; // priced on its own budget (introspectionCost)
   let items = 1;
   const type = String(field.type);
   if (type.replace(/!$/, '').startsWith('[')) items = LIST_SIZE[field.name] ?? DEFAULT_LIST_SIZE;
@@ -65,11 +72,66 @@ function fieldCost({ field, args, childComplexity }: ComplexityEstimatorArgs): n
   return items * (1 + childComplexity);
 }
 
+function asksForIntrospection(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (isIntrospectionRoot(node.name.value)) found = true;
+    },
+  });
+  return found;
+}
+
+function isIntrospectionRoot(name: string): boolean {
+  return name === '__schema' || name === '__type';
+}
+
+/** The most items each introspection list can hold in this schema, found once per schema. */
+const introspectionSizes = new WeakMap<GraphQLSchema, Record<string, number>>();
+
+function introspectionSizesOf(schema: GraphQLSchema): Record<string, number> {
+  let sizes = introspectionSizes.get(schema);
+  if (sizes) return sizes;
+  const types = Object.values(schema.getTypeMap());
+  const most = (counts: number[]) => Math.max(1, ...counts);
+  const fieldsOf = (type: GraphQLNamedType) => (isObjectType(type) || isInterfaceType(type) ? Object.values(type.getFields()) : []);
+  sizes = Object.assign(Object.create(null), {
+    types: types.length,
+    fields: most(types.map((type) => fieldsOf(type).length)),
+    args: most([...types.flatMap((type) => fieldsOf(type).map((field) => field.args.length)), ...schema.getDirectives().map((directive) => directive.args.length)]),
+    inputFields: most(types.map((type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0))),
+    enumValues: most(types.map((type) => (isEnumType(type) ? type.getValues().length : 0))),
+    interfaces: most(types.map((type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0))),
+    possibleTypes: most(types.map((type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0))),
+    directives: schema.getDirectives().length,
+    locations: 20,
+  }) as Record<string, number>;
+  introspectionSizes.set(schema, sizes);
+  return sizes;
+}
+
+/**
+ * Introspection, priced by the real sizes of this schema's lists on a budget of its own: the standard introspection
+ * query (GraphiQL's, codegen's) fits; nesting `fields { type { fields { type … } } }` to multiply the answer does not.
+ */
+export const MAX_INTROSPECTION_COST = 400_000;
+
+function introspectionCost(schema: GraphQLSchema): (args: ComplexityEstimatorArgs) => number {
+  const sizes = introspectionSizesOf(schema);
+  return ({ field, type, childComplexity }) => {
+    if (!type.name.startsWith('__') && !isIntrospectionRoot(field.name)) return 1 + childComplexity;
+    const items = String(field.type).replace(/!$/, '').startsWith('[') ? (sizes[field.name] ?? 20) : 1;
+    return items * (1 + childComplexity);
+  };
+}
+
 /** The deepest field nesting, each fragment measured once (a fragment spread twice per level is not walked twice). */
 function documentDepth(context: ValidationContext, selectionSet: SelectionSetNode, memo: Map<string, number>, active: Set<string>): number {
   let deepest = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
+      // Introspection's depth is the schema's, not the data's (its size is priced by introspectionCost).
+      if (isIntrospectionRoot(selection.name.value)) continue;
       deepest = Math.max(deepest, 1 + (selection.selectionSet ? documentDepth(context, selection.selectionSet, memo, active) : 0));
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       deepest = Math.max(deepest, documentDepth(context, selection.selectionSet, memo, active));
@@ -141,10 +203,20 @@ export function queryCostError(
     // Bad variables are reported by execution itself with the usual message.
     return undefined;
   }
-  if (cost <= maxCost) return undefined;
-  return badInput(
-    `the query is too expensive (estimated cost ${cost}, limit ${maxCost}): ask for fewer lists at once, e.g. a page (runsPage) or metrics(names: [...]) of one run`,
-  );
+  if (cost > maxCost) {
+    return badInput(
+      `the query is too expensive (estimated cost ${cost}, limit ${maxCost}): ask for fewer lists at once, e.g. a page (runsPage) or metrics(names: [...]) of one run`,
+    );
+  }
+  if (!asksForIntrospection(document)) return undefined;
+  let introspection: number;
+  try {
+    introspection = getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [introspectionCost(schema)], maxQueryNodes: MAX_PRICED_NODES });
+  } catch {
+    return badInput(`the query expands to more than ${MAX_PRICED_NODES} fields (through its fragments); ask for less at once`);
+  }
+  if (introspection <= MAX_INTROSPECTION_COST) return undefined;
+  return badInput(`the introspection query is too expensive (estimated cost ${introspection}, limit ${MAX_INTROSPECTION_COST})`);
 }
 
 /**
