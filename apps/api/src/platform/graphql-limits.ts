@@ -43,7 +43,7 @@ const LIST_SIZE: Record<string, number> = Object.assign(Object.create(null), {
   models: PLAIN_LIST_CAP,
   sweeps: PLAIN_LIST_CAP,
   apiKeys: PLAIN_LIST_CAP,
-  nodes: 50,
+  nodes: 1, // priced by the page holding them (see fieldCost)
   columns: 100,
   checkpoints: 10,
   metrics: 20,
@@ -67,8 +67,8 @@ function fieldCost({ field, args, childComplexity }: ComplexityEstimatorArgs): n
   if (Array.isArray(args.names)) items = Math.max(1, args.names.length);
   if (typeof args.maxPoints === 'number') items = Math.max(1, args.maxPoints);
   if (Array.isArray(args.rows)) items = Math.max(1, args.rows.length);
-  // A page's nodes are priced by the page's `first` (default 50, at most 500 by contract 2).
-  if (typeof args.first === 'number') return 1 + Math.min(Math.max(args.first, 1), PLAIN_LIST_CAP) * childComplexity;
+  // A page (contract 2: RunPage, DatasetPage…) holds `first` nodes, 50 by default and at most 500.
+  if (/Page!?$/.test(type)) return 1 + (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), PLAIN_LIST_CAP) : 50) * childComplexity;
   return items * (1 + childComplexity);
 }
 
@@ -200,8 +200,8 @@ export function queryCostError(
     if (/maximum allowed number of nodes/.test(message)) {
       return badInput(`the query expands to more than ${MAX_PRICED_NODES} fields (through its fragments); ask for less at once`);
     }
-    // Bad variables are reported by execution itself with the usual message.
-    return undefined;
+    // Closed by default: what cannot be priced does not run (bad variables are named in the message).
+    return badInput(`the query cannot be priced: ${message}`);
   }
   if (cost > maxCost) {
     return badInput(
