@@ -65,7 +65,10 @@ function fieldCost({ field, args, childComplexity }: ComplexityEstimatorArgs): n
   const type = String(field.type);
   if (type.replace(/!$/, '').startsWith('[')) items = LIST_SIZE[field.name] ?? DEFAULT_LIST_SIZE;
   if (Array.isArray(args.names)) items = Math.max(1, args.names.length);
-  if (typeof args.maxPoints === 'number') items = Math.max(1, args.maxPoints);
+  // maxPoints caps the points of each series below, which were priced at their own cap.
+  if (typeof args.maxPoints === 'number') {
+    childComplexity = Math.ceil((childComplexity * Math.min(Math.max(args.maxPoints, 1), LIST_SIZE.points)) / LIST_SIZE.points);
+  }
   if (Array.isArray(args.rows)) items = Math.max(1, args.rows.length);
   // A page (contract 2: RunPage, DatasetPage…) holds `first` nodes, 50 by default and at most 500.
   if (/Page!?$/.test(type)) return 1 + (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), PLAIN_LIST_CAP) : 50) * childComplexity;
