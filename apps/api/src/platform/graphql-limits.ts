@@ -46,8 +46,10 @@ const LIST_SIZE: Record<string, number> = Object.assign(Object.create(null), {
   nodes: 1, // priced by the page holding them (see fieldCost)
   columns: 100,
   checkpoints: 10,
-  metrics: 20,
-  points: 1_000,
+  // A run's history is priced at typical sizes (a few series of a few hundred epochs): reading one run whole is
+  // the normal use; what the price must stop is lists multiplying lists.
+  metrics: 10,
+  points: 200,
 });
 const DEFAULT_LIST_SIZE = 20;
 

@@ -19,7 +19,7 @@ export class PredictionsResolver {
   ): Promise<unknown[]> {
     // MAX_PREDICT_ROWS holds for the whole request, all aliases together: counted before any of them runs.
     context.predictRows = (context.predictRows ?? 0) + rows.length;
-    this.predictions.checkRowsPerRequest(context.predictRows);
+    this.predictions.checkRowsPerRequest(context.predictRows, rows.length);
     return this.predictions.predict(runId, rows);
   }
 }

@@ -27,8 +27,9 @@ export class PredictionsService implements OnModuleInit {
   }
 
   /** Refuses a request whose predict fields ask for more rows in all than one call may. */
-  checkRowsPerRequest(total: number): void {
+  checkRowsPerRequest(total: number, rows: number): void {
     const limit = this.config.limits.maxPredictRows;
+    if (rows > limit) throw AppError.badInput(`rows: at most ${limit} rows per predict call, got ${rows}`);
     if (total > limit) throw AppError.badInput(`rows: at most ${limit} rows per request (all predict fields together), got ${total}`);
   }
 
