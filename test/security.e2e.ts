@@ -132,6 +132,18 @@ describe('security: the probe of issue 11, replayed', () => {
     expect((await stack.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE name = 'escape'`))[0].n).toBe(0);
   });
 
+  it('1: a key revoked through another API instance (straight in the database) closes its sockets too', async () => {
+    const { id, key } = await createKey('READ');
+    let closedWith: number | undefined;
+    const client = wsClient(stack.port, key, { closed: (code) => (closedWith = code) });
+    expect((await wsRun(client, '{ datasets { id } }')).errors).toBeUndefined();
+    await stack.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+    const revokedAt = Date.now();
+    while (closedWith === undefined && Date.now() - revokedAt < 3_000) await new Promise((r) => setTimeout(r, 50));
+    expect(closedWith).toBe(4403);
+    await client.dispose();
+  });
+
   it('2: socket payloads are capped (far lower before authentication) and sockets are bounded per client', async () => {
     const pid = stack.api!.child.pid!;
     const rssBefore = rssMb(pid);

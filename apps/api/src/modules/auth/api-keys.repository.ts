@@ -19,6 +19,12 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findMany({ orderBy: { createdAt: 'desc' } });
   }
 
+  /** Of these key ids, the ones revoked (by any API instance). */
+  async findRevoked(ids: string[]): Promise<string[]> {
+    const rows = await this.prisma.apiKey.findMany({ where: { id: { in: ids }, revokedAt: { not: null } }, select: { id: true } });
+    return rows.map((row) => row.id);
+  }
+
   async revoke(id: string): Promise<boolean> {
     const { count } = await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
     return count > 0;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
@@ -23,10 +23,14 @@ const ROOT: Principal = { keyId: null, keyHash: null, role: 'admin' };
 /** How a socket opened with a key is ended when that key is revoked. */
 type CloseSocket = (code: number, reason: string) => void;
 
+/** How often the keys of open sockets are checked for a revocation made through another API instance. */
+const SOCKET_KEY_CHECK_MS = 1_000;
+
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements OnModuleDestroy {
   /** Open graphql-ws sockets by the id of the key that opened them, so revoking a key ends them at once. */
   private readonly socketsByKey = new Map<string, Set<CloseSocket>>();
+  private readonly socketCheck = setInterval(() => void this.closeRevokedSockets().catch(() => undefined), SOCKET_KEY_CHECK_MS).unref();
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -76,9 +80,23 @@ export class ApiKeysService {
 
   async revoke(id: string): Promise<boolean> {
     if (!isUuid(id) || !(await this.keys.revoke(id))) throw AppError.notFound('API key', id);
+    this.closeSocketsOf(id);
+    return true;
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.socketCheck);
+  }
+
+  /** Closes the sockets of keys revoked elsewhere (this instance's own revocations close them at once). */
+  private async closeRevokedSockets(): Promise<void> {
+    if (this.socketsByKey.size === 0) return;
+    for (const id of await this.keys.findRevoked([...this.socketsByKey.keys()])) this.closeSocketsOf(id);
+  }
+
+  private closeSocketsOf(id: string): void {
     for (const close of this.socketsByKey.get(id) ?? []) close(4403, 'Forbidden: the API key was revoked');
     this.socketsByKey.delete(id);
-    return true;
   }
 
   /** Remembers a socket opened with a key; the returned function forgets it when the socket closes. */
