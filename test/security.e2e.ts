@@ -222,7 +222,7 @@ describe('security: the probe of issue 11, replayed', () => {
   it('5: the cost counts real list sizes, and predict rows are capped per request over all aliases', async () => {
     const pid = stack.api!.child.pid!;
     const rssBefore = rssMb(pid);
-    // 40 aliases of the plain runs list: priced at 20 items each before, at the list cap (500) now.
+    // 40 aliases of the plain runs list: priced at 20 items each before, at the list cap (1,000) now.
     const aliased = await gql(`{ ${Array.from({ length: 40 }, (_, i) => `r${i}: runs { id status }`).join(' ')} }`);
     expect(aliased.errors?.[0].message).toMatch(/too expensive \(estimated cost \d+/);
     const rows = Array.from({ length: 6_000 }, () => ({ 'Sepal Length (cm)': 5.1, 'Sepal Width (cm)': 3.5, 'Petal Length (cm)': 1.4, 'Petal Width (cm)': 0.2 }));

@@ -32,7 +32,7 @@ describe('query limits', () => {
 
   it('prices plain lists at their cap, pages by first, metrics by names and maxPoints, predict by rows', () => {
     const cost = (query: string, variables?: Record<string, unknown>) => queryCostError(schema, parse(query), variables, undefined, 1)?.message.match(/cost (\d+)/)?.[1];
-    expect(cost('{ runs { id status } }')).toBe(String(500 * 3));
+    expect(cost('{ runs { id status } }')).toBe(String(1_000 * 3));
     expect(cost('{ runsPage(first: 10) { nodes { id } } }')).toBe(String(1 + 10 * (1 + 1)));
     expect(cost(`{ run(id: "x") { metrics(names: ["a", "b"], maxPoints: 5) { points { step } } } }`)).toBe(String(1 + 2 * (1 + 5 * 2)));
     expect(cost('query($rows: [String!]!) { predict(runId: "x", rows: $rows) }', { rows: ['a', 'b', 'c'] })).toBe('3');

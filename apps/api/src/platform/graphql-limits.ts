@@ -36,7 +36,9 @@ const MAX_PRICED_NODES = 5_000;
  * (the pages of contract 2 are the way to read many), checkpoints are pruned to a few per run, metric series
  * are as many as the names asked for (or the run's metrics), and points per series are capped.
  */
-export const PLAIN_LIST_CAP = 500;
+export const PLAIN_LIST_CAP = 1_000; // MAX_LIST_ITEMS's default (the plain lists' cap, from the apiscale branch)
+/** Contract 2: a page holds `first` nodes, 50 by default and at most 500. */
+const MAX_PAGE_SIZE = 500;
 const LIST_SIZE: Record<string, number> = Object.assign(Object.create(null), {
   runs: PLAIN_LIST_CAP,
   datasets: PLAIN_LIST_CAP,
@@ -73,7 +75,7 @@ function fieldCost({ field, args, childComplexity }: ComplexityEstimatorArgs): n
   }
   if (Array.isArray(args.rows)) items = Math.max(1, args.rows.length);
   // A page (contract 2: RunPage, DatasetPage…) holds `first` nodes, 50 by default and at most 500.
-  if (/Page!?$/.test(type)) return 1 + (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), PLAIN_LIST_CAP) : 50) * childComplexity;
+  if (/Page!?$/.test(type)) return 1 + (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), MAX_PAGE_SIZE) : 50) * childComplexity;
   return items * (1 + childComplexity);
 }
 
