@@ -21,7 +21,9 @@ const ADMIN = { authorization: `Bearer ${KEY}` };
 const ROOT = resolve(import.meta.dirname, '..');
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((text) => text.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((text) => text.startsWith('VmRSS:'))!;
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 
@@ -52,7 +54,19 @@ function wsRun(client: Client, query: string, variables: Record<string, unknown>
       { query, variables },
       {
         next: (value) => (result ??= value as GraphQLResponse),
-        error: (error) => resolveResult(Array.isArray(error) ? { errors: error } : { errors: [{ message: String((error as { reason?: string }).reason ?? error), extensions: { code: `closed ${(error as { code?: number }).code}` } }] }),
+        error: (error) =>
+          resolveResult(
+            Array.isArray(error)
+              ? { errors: error }
+              : {
+                  errors: [
+                    {
+                      message: String((error as { reason?: string }).reason ?? error),
+                      extensions: { code: `closed ${(error as { code?: number }).code}` },
+                    },
+                  ],
+                },
+          ),
         complete: () => resolveResult(result ?? {}),
       },
     );
@@ -60,7 +74,12 @@ function wsRun(client: Client, query: string, variables: Record<string, unknown>
 }
 
 /** Opens a raw graphql-ws socket, sends `message` once open, and resolves with the close code. */
-function rawSocketClose(port: number, message: string | Buffer | undefined, headers: Record<string, string> = {}, afterMs = 10_000): Promise<number | string> {
+function rawSocketClose(
+  port: number,
+  message: string | Buffer | undefined,
+  headers: Record<string, string> = {},
+  afterMs = 10_000,
+): Promise<number | string> {
   return new Promise((resolveClose) => {
     const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws', { headers, maxPayload: 0 });
     const timer = setTimeout(() => {
@@ -89,7 +108,8 @@ describe('security: the probe of issue 11, replayed', () => {
   let finishedRunId: string;
   const keys: Record<'admin' | 'write' | 'read', string> = { admin: KEY, write: '', read: '' };
 
-  const gql = (query: string, variables: Record<string, unknown> = {}, key = KEY) => stack.gql(query, variables, { authorization: `Bearer ${key}` });
+  const gql = (query: string, variables: Record<string, unknown> = {}, key = KEY) =>
+    stack.gql(query, variables, { authorization: `Bearer ${key}` });
   const gqlOk = async (query: string, variables: Record<string, unknown> = {}) => {
     const result = await gql(query, variables);
     if (result.errors?.length) throw new Error(JSON.stringify(result.errors));
@@ -104,13 +124,24 @@ describe('security: the probe of issue 11, replayed', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
   };
-  const createKey = async (role: string) => (await gqlOk(`mutation($r: ApiKeyRole) { createApiKey(name: "k", role: $r) { id key role } }`, { r: role })).createApiKey;
+  const createKey = async (role: string) =>
+    (await gqlOk(`mutation($r: ApiKeyRole) { createApiKey(name: "k", role: $r) { id key role } }`, { r: role }))
+      .createApiKey;
 
   beforeAll(async () => {
     await stack.start({ workers: 1 });
     datasetId = (await stack.upload(irisCsv(), 'iris.csv', {}, ADMIN)).body.id;
     modelId = (await gqlOk(CREATE_MODEL, { input: { name: 'mlp', spec: IRIS_MLP } })).createModel.id;
-    const run = (await gqlOk(START_RUN, { input: { datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.05 }, training: { target: 'Species', epochs: 3, seed: 1 } } })).startRun;
+    const run = (
+      await gqlOk(START_RUN, {
+        input: {
+          datasetId,
+          modelId,
+          hyperparameters: { hidden: 8, lr: 0.05 },
+          training: { target: 'Species', epochs: 3, seed: 1 },
+        },
+      })
+    ).startRun;
     finishedRunId = run.id;
     keys.write = (await createKey('WRITE')).key;
     keys.read = (await createKey('READ')).key;
@@ -129,7 +160,9 @@ describe('security: the probe of issue 11, replayed', () => {
     const minted = await wsRun(client, 'mutation { createApiKey(name: "escape", role: ADMIN) { key } }');
     expect(minted.data?.createApiKey).toBeUndefined();
     await client.dispose();
-    expect((await stack.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE name = 'escape'`))[0].n).toBe(0);
+    expect(
+      (await stack.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE name = 'escape'`))[0].n,
+    ).toBe(0);
   });
 
   it('1: a key revoked through another API instance (straight in the database) closes its sockets too', async () => {
@@ -153,14 +186,24 @@ describe('security: the probe of issue 11, replayed', () => {
     const closes = await Promise.all(Array.from({ length: 5 }, () => rawSocketClose(stack.port, huge)));
     expect(closes).toEqual([1009, 1009, 1009, 1009, 1009]);
     // Before authentication even 100 KB is too much; after it, a large message is fine up to the HTTP body cap.
-    expect(await rawSocketClose(stack.port, JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(100_000) } }))).toBe(1009);
+    expect(
+      await rawSocketClose(
+        stack.port,
+        JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(100_000) } }),
+      ),
+    ).toBe(1009);
     const rssAfter = rssMb(pid);
     const healthAfter = await healthMs(stack.url);
-    console.log(`socket flood: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, /health ${healthBefore.toFixed(0)} → ${healthAfter.toFixed(0)} ms`);
+    console.log(
+      `socket flood: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, /health ${healthBefore.toFixed(0)} → ${healthAfter.toFixed(0)} ms`,
+    );
     expect(rssAfter - rssBefore).toBeLessThan(150);
     expect(healthAfter).toBeLessThan(2_000);
 
-    const open = Array.from({ length: 40 }, () => new WebSocket(`ws://127.0.0.1:${stack.port}/graphql`, 'graphql-transport-ws'));
+    const open = Array.from(
+      { length: 40 },
+      () => new WebSocket(`ws://127.0.0.1:${stack.port}/graphql`, 'graphql-transport-ws'),
+    );
     const outcomes = await Promise.all(
       open.map(
         (socket) =>
@@ -179,7 +222,9 @@ describe('security: the probe of issue 11, replayed', () => {
   it('3: a query fanning out through fragments is refused quickly; tokens, aliases and fragments are capped', async () => {
     const levels = 22;
     const fragments = Array.from({ length: levels }, (_, i) =>
-      i === levels - 1 ? `fragment F${i} on Dataset { id name }` : `fragment F${i} on Dataset { ...F${i + 1} ...F${i + 1} }`,
+      i === levels - 1
+        ? `fragment F${i} on Dataset { id name }`
+        : `fragment F${i} on Dataset { ...F${i + 1} ...F${i + 1} }`,
     );
     const started = performance.now();
     const fanned = await gql(`{ datasets { ...F0 } } ${fragments.join(' ')}`);
@@ -225,15 +270,29 @@ describe('security: the probe of issue 11, replayed', () => {
     // 40 aliases of the plain runs list: priced at 20 items each before, at the list cap (1,000) now.
     const aliased = await gql(`{ ${Array.from({ length: 40 }, (_, i) => `r${i}: runs { id status }`).join(' ')} }`);
     expect(aliased.errors?.[0].message).toMatch(/too expensive \(estimated cost \d+/);
-    const rows = Array.from({ length: 6_000 }, () => ({ 'Sepal Length (cm)': 5.1, 'Sepal Width (cm)': 3.5, 'Petal Length (cm)': 1.4, 'Petal Width (cm)': 0.2 }));
-    const twice = await gql(`query($id: ID!, $rows: [JSON!]!) { a: predict(runId: $id, rows: $rows) b: predict(runId: $id, rows: $rows) }`, { id: finishedRunId, rows });
+    const rows = Array.from({ length: 6_000 }, () => ({
+      'Sepal Length (cm)': 5.1,
+      'Sepal Width (cm)': 3.5,
+      'Petal Length (cm)': 1.4,
+      'Petal Width (cm)': 0.2,
+    }));
+    const twice = await gql(
+      `query($id: ID!, $rows: [JSON!]!) { a: predict(runId: $id, rows: $rows) b: predict(runId: $id, rows: $rows) }`,
+      { id: finishedRunId, rows },
+    );
     expect(twice.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(twice.errors?.[0].message).toMatch(/at most 10000 rows per request \(all predict fields together\), got 12000/);
-    const flood = await gql(`{ ${Array.from({ length: 2_500 }, (_, i) => `p${i}: predict(runId: "${finishedRunId}", rows: [{}])`).join(' ')} }`);
+    expect(twice.errors?.[0].message).toMatch(
+      /at most 10000 rows per request \(all predict fields together\), got 12000/,
+    );
+    const flood = await gql(
+      `{ ${Array.from({ length: 2_500 }, (_, i) => `p${i}: predict(runId: "${finishedRunId}", rows: [{}])`).join(' ')} }`,
+    );
     expect(flood.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const rssAfter = rssMb(pid);
     const health = await healthMs(stack.url);
-    console.log(`alias floods: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, /health ${health.toFixed(0)} ms`);
+    console.log(
+      `alias floods: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, /health ${health.toFixed(0)} ms`,
+    );
     expect(rssAfter - rssBefore).toBeLessThan(150);
     expect(health).toBeLessThan(2_000);
   });
@@ -242,9 +301,18 @@ describe('security: the probe of issue 11, replayed', () => {
     const uploads = join(stack.dataDir, 'uploads');
     const boundary = 'cutoffboundary';
     await new Promise<void>((resolveRequest) => {
-      const request = httpRequest(`${stack.url}/v1/datasets`, { method: 'POST', headers: { ...ADMIN, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(50 * 1024 * 1024) } });
+      const request = httpRequest(`${stack.url}/v1/datasets`, {
+        method: 'POST',
+        headers: {
+          ...ADMIN,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(50 * 1024 * 1024),
+        },
+      });
       request.on('error', () => resolveRequest());
-      request.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n`);
+      request.write(
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n`,
+      );
       const chunk = Buffer.from('1,2\n'.repeat(64 * 1024));
       for (let i = 0; i < 8; i++) request.write(chunk);
       setTimeout(() => {
@@ -267,7 +335,11 @@ describe('security: the probe of issue 11, replayed', () => {
 
   it('7: /metrics stays bounded whatever operation names clients choose', async () => {
     for (let i = 0; i < 300; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, j) => gql(`query Probe${i + j}x${Math.random().toString(36).slice(2)} { datasets { id } }`)));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          gql(`query Probe${i + j}x${Math.random().toString(36).slice(2)} { datasets { id } }`),
+        ),
+      );
     }
     const text = await (await fetch(`${stack.url}/metrics`, { headers: ADMIN })).text();
     expect(text).not.toMatch(/Probe\d+/);
@@ -283,7 +355,10 @@ describe('security: the probe of issue 11, replayed', () => {
       expect(result.errors?.[0].message, type).toMatch(/unknown layer type/);
     }
     for (const fields of [
-      [['name', 'a'], ['name', 'b']],
+      [
+        ['name', 'a'],
+        ['name', 'b'],
+      ],
       [['name[]', 'a']],
       [['format[a]', 'csv']],
       [['name', 'nul\u0000name']],
@@ -300,7 +375,14 @@ describe('security: the probe of issue 11, replayed', () => {
     expect(nulModel.errors?.[0].message).toMatch(/NUL character/);
     const nulKey = await gql(`mutation { createApiKey(name: "a\\u0000b") { id } }`);
     expect(nulKey.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const nulMonitor = await gql(START_RUN, { input: { datasetId, modelId, hyperparameters: { hidden: 4, lr: 0.1 }, training: { target: 'Species', epochs: 1, checkpoint: { monitor: 'val\u0000loss' } } } });
+    const nulMonitor = await gql(START_RUN, {
+      input: {
+        datasetId,
+        modelId,
+        hyperparameters: { hidden: 4, lr: 0.1 },
+        training: { target: 'Species', epochs: 1, checkpoint: { monitor: 'val\u0000loss' } },
+      },
+    });
     expect(nulMonitor.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
@@ -309,11 +391,20 @@ describe('security: the probe of issue 11, replayed', () => {
     for (let round = 0; round < 15; round++) {
       const { id } = (await stack.upload(irisCsv(), 'race.csv', {}, ADMIN)).body;
       const [started, deleted] = await Promise.all([
-        gql(START_RUN, { input: { datasetId: id, modelId, hyperparameters: { hidden: 4, lr: 0.1 }, training: { target: 'Species', epochs: 1 } } }),
+        gql(START_RUN, {
+          input: {
+            datasetId: id,
+            modelId,
+            hyperparameters: { hidden: 4, lr: 0.1 },
+            training: { target: 'Species', epochs: 1 },
+          },
+        }),
         gql(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id }),
       ]);
-      for (const result of [started, deleted]) for (const error of result.errors ?? []) codes.add(String(error.extensions?.code));
-      if (started.data?.startRun) await gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: started.data.startRun.id });
+      for (const result of [started, deleted])
+        for (const error of result.errors ?? []) codes.add(String(error.extensions?.code));
+      if (started.data?.startRun)
+        await gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: started.data.startRun.id });
     }
     codes.delete('CONFLICT');
     codes.delete('NOT_FOUND');
@@ -321,19 +412,48 @@ describe('security: the probe of issue 11, replayed', () => {
   });
 
   it('9: built-in property names never pass a whitelist or a lookup', async () => {
-    const extraKey = await gql(CREATE_MODEL, { input: { name: 'extra', spec: { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, constructor: 1 }] } } });
+    const extraKey = await gql(CREATE_MODEL, {
+      input: { name: 'extra', spec: { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, constructor: 1 }] } },
+    });
     expect(extraKey.errors?.[0].message).toMatch(/constructor is not a key of a dense layer/);
-    const withReference = (await gqlOk(CREATE_MODEL, { input: { name: 'ref', spec: { ...IRIS_MLP, layers: [{ type: 'dense', units: '$constructor' }, { type: 'dense', units: 3, activation: 'softmax' }], optimizer: { type: 'adam' } } } })).createModel;
-    const missing = await gql(START_RUN, { input: { datasetId, modelId: withReference.id, hyperparameters: {}, training: { target: 'Species', epochs: 1 } } });
-    expect(missing.errors?.[0].message).toMatch(/refers to \$constructor, but no hyperparameter "constructor" was given/);
+    const withReference = (
+      await gqlOk(CREATE_MODEL, {
+        input: {
+          name: 'ref',
+          spec: {
+            ...IRIS_MLP,
+            layers: [
+              { type: 'dense', units: '$constructor' },
+              { type: 'dense', units: 3, activation: 'softmax' },
+            ],
+            optimizer: { type: 'adam' },
+          },
+        },
+      })
+    ).createModel;
+    const missing = await gql(START_RUN, {
+      input: { datasetId, modelId: withReference.id, hyperparameters: {}, training: { target: 'Species', epochs: 1 } },
+    });
+    expect(missing.errors?.[0].message).toMatch(
+      /refers to \$constructor, but no hyperparameter "constructor" was given/,
+    );
     expect(missing.errors?.[0].message).not.toMatch(/function/);
     const proto = JSON.parse('{"__proto__": 8}');
-    const protoRun = await gql(START_RUN, { input: { datasetId, modelId: withReference.id, hyperparameters: proto, training: { target: 'Species', epochs: 1 } } });
+    const protoRun = await gql(START_RUN, {
+      input: {
+        datasetId,
+        modelId: withReference.id,
+        hyperparameters: proto,
+        training: { target: 'Species', epochs: 1 },
+      },
+    });
     expect(protoRun.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const csv = `__proto__,constructor,y\na,1,0\nb,2,1\nc,3,0\na,4,1\n`;
     const { status, body } = await stack.upload(csv, 'proto.csv', {}, ADMIN);
     expect(status).toBe(201);
-    const byName = Object.fromEntries((body.columns as { name: string; type: string; distinct: number }[]).map((column) => [column.name, column]));
+    const byName = Object.fromEntries(
+      (body.columns as { name: string; type: string; distinct: number }[]).map((column) => [column.name, column]),
+    );
     expect(byName.__proto__).toMatchObject({ type: 'STRING', distinct: 3 });
     expect(byName.constructor).toMatchObject({ type: 'NUMBER' });
   });
@@ -364,31 +484,46 @@ describe('security: the probe of issue 11, replayed', () => {
     child.stderr.on('data', (chunk) => (output += chunk));
     const code = await new Promise<number | null>((resolveExit) => child.on('exit', resolveExit));
     expect(code).not.toBe(0);
-    expect(output).toMatch(/WORKER_HEARTBEAT_TIMEOUT \(1000 ms\) must be longer than WORKER_HEARTBEAT_INTERVAL \(1000 ms\)/);
+    expect(output).toMatch(
+      /WORKER_HEARTBEAT_TIMEOUT \(1000 ms\) must be longer than WORKER_HEARTBEAT_INTERVAL \(1000 ms\)/,
+    );
   });
 
-  it.runIf(process.getuid?.() === 0)('11: as root, a DATA_DIR the embedded PostgreSQL user cannot enter is named with the fix', async () => {
-    const locked = mkdtempSync(join(tmpdir(), 'locked-'));
-    try {
-      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: join(locked, 'data'), PORT: '0', API_KEY: KEY };
-      const child = spawn(process.execPath, [join(ROOT, 'dist/apps/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout.on('data', (chunk) => (output += chunk));
-      child.stderr.on('data', (chunk) => (output += chunk));
-      const code = await new Promise<number | null>((resolveExit) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('exit', (exitCode) => {
-          clearTimeout(timer);
-          resolveExit(exitCode);
+  it.runIf(process.getuid?.() === 0)(
+    '11: as root, a DATA_DIR the embedded PostgreSQL user cannot enter is named with the fix',
+    async () => {
+      const locked = mkdtempSync(join(tmpdir(), 'locked-'));
+      try {
+        const env: NodeJS.ProcessEnv = {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATA_DIR: join(locked, 'data'),
+          PORT: '0',
+          API_KEY: KEY,
+        };
+        const child = spawn(process.execPath, [join(ROOT, 'dist/apps/main.js')], {
+          env,
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
-      });
-      expect(code).not.toBe(0);
-      expect(output).toContain(`cannot enter ${locked} (mode 0700`);
-      expect(output).toMatch(/chmod o\+x|DATABASE_URL/);
-    } finally {
-      rmSync(locked, { recursive: true, force: true });
-    }
-  }, 90_000);
+        let output = '';
+        child.stdout.on('data', (chunk) => (output += chunk));
+        child.stderr.on('data', (chunk) => (output += chunk));
+        const code = await new Promise<number | null>((resolveExit) => {
+          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+          child.on('exit', (exitCode) => {
+            clearTimeout(timer);
+            resolveExit(exitCode);
+          });
+        });
+        expect(code).not.toBe(0);
+        expect(output).toContain(`cannot enter ${locked} (mode 0700`);
+        expect(output).toMatch(/chmod o\+x|DATABASE_URL/);
+      } finally {
+        rmSync(locked, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 
   // The probe sent 200; 100 (two waves of 50) show the same leak on the unfixed code in half the time.
   it('12: after 100 parallel uploads the API holds no dataset file open and its RSS comes back', async () => {
@@ -397,7 +532,11 @@ describe('security: the probe of issue 11, replayed', () => {
     const csv = irisCsv();
     const statuses: number[] = [];
     for (let i = 0; i < 100; i += 50) {
-      statuses.push(...(await Promise.all(Array.from({ length: 50 }, () => stack.upload(csv, 'many.csv', {}, ADMIN)))).map((result) => result.status));
+      statuses.push(
+        ...(await Promise.all(Array.from({ length: 50 }, () => stack.upload(csv, 'many.csv', {}, ADMIN)))).map(
+          (result) => result.status,
+        ),
+      );
     }
     expect(statuses.every((status) => status === 201)).toBe(true);
     await new Promise((r) => setTimeout(r, 2_000));
@@ -411,14 +550,18 @@ describe('security: the probe of issue 11, replayed', () => {
       })
       .filter((target) => target.startsWith(stack.dataDir));
     const rssAfter = rssMb(pid);
-    console.log(`100 uploads: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, ${openDatasetFiles.length} data files open`);
+    console.log(
+      `100 uploads: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, ${openDatasetFiles.length} data files open`,
+    );
     expect(openDatasetFiles).toEqual([]);
     expect(rssAfter - rssBefore).toBeLessThan(200);
   });
 
   it('13: deletes take finished history along, refuse while work goes on, and need force for a used dataset', async () => {
     await waitForRun(finishedRunId, ['SUCCEEDED']);
-    const points = async (runId: string) => (await stack.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_points WHERE run_id = $1', [runId]))[0].n;
+    const points = async (runId: string) =>
+      (await stack.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_points WHERE run_id = $1', [runId]))[0]
+        .n;
     expect(await points(finishedRunId)).toBeGreaterThan(0);
     const used = await gql(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: datasetId });
     expect(used.errors?.[0].extensions?.code).toBe('CONFLICT');
@@ -426,22 +569,42 @@ describe('security: the probe of issue 11, replayed', () => {
 
     // A queued run blocks every delete that would take it along.
     const { id: otherDataset } = (await stack.upload(irisCsv(), 'other.csv', {}, ADMIN)).body;
-    const queued = (await gqlOk(START_RUN, { input: { datasetId: otherDataset, modelId, hyperparameters: { hidden: 4, lr: 0.1 }, training: { target: 'Species', epochs: 200 } } })).startRun;
+    const queued = (
+      await gqlOk(START_RUN, {
+        input: {
+          datasetId: otherDataset,
+          modelId,
+          hyperparameters: { hidden: 4, lr: 0.1 },
+          training: { target: 'Species', epochs: 200 },
+        },
+      })
+    ).startRun;
     const busy = await gql(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: otherDataset });
     expect(busy.errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect((await gql(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(
+      (await gql(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).errors?.[0].extensions?.code,
+    ).toBe('CONFLICT');
     await gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: queued.id });
     await waitForRun(queued.id, ['CANCELLED']);
     expect((await gqlOk(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).deleteRun).toBe(true);
-    expect((await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: otherDataset })).deleteDataset).toBe(true);
+    expect((await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: otherDataset })).deleteDataset).toBe(
+      true,
+    );
 
-    expect((await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: datasetId })).deleteDataset).toBe(true);
+    expect(
+      (await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: datasetId })).deleteDataset,
+    ).toBe(true);
     expect(await points(finishedRunId)).toBe(0);
     expect((await stack.query('SELECT id FROM checkpoints WHERE run_id = $1', [finishedRunId])).length).toBe(0);
     expect((await stack.query('SELECT id FROM runs WHERE id = $1', [finishedRunId])).length).toBe(0);
     expect(readdirSync(join(stack.dataDir, 'datasets'))).not.toContain(datasetId);
-    expect((await gql(`mutation($id: ID!) { deleteModel(id: $id, force: true) }`, { id: modelId })).data?.deleteModel).toBe(true);
-    expect((await gql(`mutation($id: ID!) { deleteSweep(id: $id) }`, { id: '00000000-0000-4000-8000-000000000000' })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    expect(
+      (await gql(`mutation($id: ID!) { deleteModel(id: $id, force: true) }`, { id: modelId })).data?.deleteModel,
+    ).toBe(true);
+    expect(
+      (await gql(`mutation($id: ID!) { deleteSweep(id: $id) }`, { id: '00000000-0000-4000-8000-000000000000' }))
+        .errors?.[0].extensions?.code,
+    ).toBe('NOT_FOUND');
   });
 });
 
@@ -490,7 +653,11 @@ describe('security: keys with roles, every mutation and route against every role
     await stack.start({ workers: 0 });
     keys.admin = KEY;
     for (const role of ['write', 'read'] as const) {
-      const created = await stack.gql(`mutation($r: ApiKeyRole) { createApiKey(name: "${role}", role: $r) { key role } }`, { r: role.toUpperCase() }, ADMIN);
+      const created = await stack.gql(
+        `mutation($r: ApiKeyRole) { createApiKey(name: "${role}", role: $r) { key role } }`,
+        { r: role.toUpperCase() },
+        ADMIN,
+      );
       keys[role] = created.data!.createApiKey.key;
       expect(created.data!.createApiKey.role).toBe(role.toUpperCase());
     }
@@ -499,7 +666,9 @@ describe('security: keys with roles, every mutation and route against every role
 
   it('the table names every mutation of the served schema', async () => {
     const { data } = await stack.gql('{ __schema { mutationType { fields { name } } } }', {}, ADMIN);
-    expect(data!.__schema.mutationType.fields.map((field: { name: string }) => field.name).sort()).toEqual(Object.keys(MUTATIONS).sort());
+    expect(data!.__schema.mutationType.fields.map((field: { name: string }) => field.name).sort()).toEqual(
+      Object.keys(MUTATIONS).sort(),
+    );
   });
 
   it('a key made without a role can only read', async () => {
@@ -516,7 +685,9 @@ describe('security: keys with roles, every mutation and route against every role
         if (allowed) expect(code).not.toBe('FORBIDDEN');
         else {
           expect(code).toBe('FORBIDDEN');
-          expect(result.errors?.[0].message).toMatch(new RegExp(`role \\(${role}\\) may not run ${mutation}: it needs ${need}`));
+          expect(result.errors?.[0].message).toMatch(
+            new RegExp(`role \\(${role}\\) may not run ${mutation}: it needs ${need}`),
+          );
         }
       });
     }
@@ -552,7 +723,11 @@ describe('security: keys with roles, every mutation and route against every role
 
   it('queries and GET /health need no more than read (and /health no key at all)', async () => {
     for (const role of ['admin', 'write', 'read'] as const) {
-      const result = await stack.gql('{ datasets { id } models { id } runs { id } sweeps { id } apiKeys { id } }', {}, { authorization: `Bearer ${keys[role]}` });
+      const result = await stack.gql(
+        '{ datasets { id } models { id } runs { id } sweeps { id } apiKeys { id } }',
+        {},
+        { authorization: `Bearer ${keys[role]}` },
+      );
       expect(result.errors, role).toBeUndefined();
     }
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);

@@ -81,7 +81,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // A timeout at or below the interval declares every run lost between two beats: refuse it rather than fail runs.
   if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
     throw new ConfigError(
-      `WORKER_HEARTBEAT_TIMEOUT (${heartbeatTimeoutMs} ms) must be longer than WORKER_HEARTBEAT_INTERVAL (${heartbeatIntervalMs} ms), ` +
+      `WORKER_HEARTBEAT_TIMEOUT (${heartbeatTimeoutMs} ms) must be longer than ` +
+        `WORKER_HEARTBEAT_INTERVAL (${heartbeatIntervalMs} ms), ` +
         'or every running run is taken for lost; a few intervals is usual (defaults 30000 and 5000)',
     );
   }

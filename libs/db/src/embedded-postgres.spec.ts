@@ -15,7 +15,11 @@ describe('unreachableFolder', () => {
     mkdirSync(join(locked, 'data'), { recursive: true });
     chmodSync(root, 0o755);
     chmodSync(locked, 0o700);
-    expect(unreachableFolder(join(locked, 'data', 'postgres'), stranger)).toEqual({ path: locked, mode: '0700', owner: process.getuid!() });
+    expect(unreachableFolder(join(locked, 'data', 'postgres'), stranger)).toEqual({
+      path: locked,
+      mode: '0700',
+      owner: process.getuid!(),
+    });
   });
 
   it('lets through folders open to others, to the group, or owned by the user', () => {

@@ -1,6 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -91,7 +102,10 @@ function unprivilegedIds(): { uid: number; gid: number } | undefined {
  * with its mode and owner; undefined when every one can be entered. Root's own `mktemp -d` folders (0700) are
  * the usual case: PostgreSQL, run as an unprivileged user, cannot reach a cluster inside one.
  */
-export function unreachableFolder(target: string, ids: { uid: number; gids: number[] }): { path: string; mode: string; owner: number } | undefined {
+export function unreachableFolder(
+  target: string,
+  ids: { uid: number; gids: number[] },
+): { path: string; mode: string; owner: number } | undefined {
   const parts = resolve(target).split('/').filter(Boolean);
   let path = '/';
   for (let i = 0; i <= parts.length; i++) {
@@ -102,7 +116,8 @@ export function unreachableFolder(target: string, ids: { uid: number; gids: numb
       return undefined; // not made yet: mkdir makes it, owned by us and searchable
     }
     const mode = info.mode;
-    const searchable = info.uid === ids.uid ? (mode & 0o100) !== 0 : ids.gids.includes(info.gid) ? (mode & 0o010) !== 0 : (mode & 0o001) !== 0;
+    const searchBit = info.uid === ids.uid ? 0o100 : ids.gids.includes(info.gid) ? 0o010 : 0o001;
+    const searchable = (mode & searchBit) !== 0;
     if (!searchable) return { path, mode: (mode & 0o777).toString(8).padStart(4, '0'), owner: info.uid };
     if (i < parts.length) path = join(path, parts[i]);
   }
@@ -117,8 +132,9 @@ function checkReachable(clusterDir: string): void {
   const blocked = unreachableFolder(clusterDir, { uid: ids.uid, gids: groups.trim().split(/\s+/).map(Number) });
   if (!blocked) return;
   throw new Error(
-    `the embedded PostgreSQL runs as the user "${USER}" (uid ${ids.uid}) when started as root, and it cannot enter ${blocked.path} ` +
-      `(mode ${blocked.mode}, owner uid ${blocked.owner}) on the way to ${clusterDir}: put DATA_DIR somewhere that user can reach, ` +
+    `the embedded PostgreSQL runs as the user "${USER}" (uid ${ids.uid}) when started as root, ` +
+      `and it cannot enter ${blocked.path} (mode ${blocked.mode}, owner uid ${blocked.owner}) on the way to ` +
+      `${clusterDir}: put DATA_DIR somewhere that user can reach, ` +
       `allow it through (chmod o+x ${blocked.path}), or set DATABASE_URL to a PostgreSQL of your own`,
   );
 }

@@ -119,7 +119,9 @@ export function collectReferences(value: unknown, into = new Set<string>()): Set
 export function substituteHyperparameters(value: unknown, hyperparameters: Record<string, unknown>, path = 'spec'): unknown {
   const name = referenceName(value);
   if (name) {
-    if (!Object.hasOwn(hyperparameters, name)) throw new SpecError(`${path} refers to $${name}, but no hyperparameter "${name}" was given`);
+    if (!Object.hasOwn(hyperparameters, name)) {
+      throw new SpecError(`${path} refers to $${name}, but no hyperparameter "${name}" was given`);
+    }
     return hyperparameters[name];
   }
   if (Array.isArray(value)) return value.map((item, index) => substituteHyperparameters(item, hyperparameters, `${path}[${index}]`));

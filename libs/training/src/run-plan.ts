@@ -23,7 +23,9 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
   if (!isPlainObject(hyperparameters)) throw new SpecError(`hyperparameters must be an object of name → value, got ${describe(hyperparameters)}`);
   const references = collectReferences(rawSpec);
   for (const name of Object.keys(hyperparameters)) {
-    if (isBuiltInName(name)) throw new SpecError(`hyperparameters.${name}: "${name}" is a name JavaScript reserves; choose another`);
+    if (isBuiltInName(name)) {
+      throw new SpecError(`hyperparameters.${name}: "${name}" is a name JavaScript reserves; choose another`);
+    }
     if (!references.has(name)) {
       const used = [...references].map((reference) => `$${reference}`).join(', ') || 'none';
       throw new SpecError(`hyperparameters.${name} is not used by the model spec (it refers to: ${used})`);

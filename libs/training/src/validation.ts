@@ -22,7 +22,7 @@ export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T 
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
-/** A name JavaScript objects already carry (`__proto__`, `constructor`, `toString`…): refused where users name things. */
+/** A name JavaScript objects already carry (`__proto__`, `constructor`, `toString`…): refused where users name it. */
 export function isBuiltInName(name: string): boolean {
   return name in Object.prototype;
 }

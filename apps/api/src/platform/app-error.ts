@@ -53,11 +53,16 @@ export class AppError extends Error {
  */
 export function conflictFromDatabase(error: unknown): AppError | undefined {
   if (!error || typeof error !== 'object') return undefined;
-  const { code, meta } = error as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } } };
+  type DriverMeta = { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  const { code, meta } = error as { code?: unknown; meta?: DriverMeta };
   const foreignKey =
-    code === 'P2003' || (code === 'P2010' && meta?.code === '23503') || meta?.driverAdapterError?.cause?.originalCode === '23503';
+    code === 'P2003' ||
+    (code === 'P2010' && meta?.code === '23503') ||
+    meta?.driverAdapterError?.cause?.originalCode === '23503';
   if (!foreignKey) return undefined;
-  return AppError.conflict('a record this refers to was deleted meanwhile (or is still referred to): retry, or check what it names');
+  return AppError.conflict(
+    'a record this refers to was deleted meanwhile (or is still referred to): retry, or check what it names',
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

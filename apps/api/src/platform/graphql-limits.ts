@@ -71,11 +71,16 @@ function fieldCost({ field, args, childComplexity }: ComplexityEstimatorArgs): n
   if (Array.isArray(args.names)) items = Math.max(1, args.names.length);
   // maxPoints caps the points of each series below, which were priced at their own cap.
   if (typeof args.maxPoints === 'number') {
-    childComplexity = Math.ceil((childComplexity * Math.min(Math.max(args.maxPoints, 1), LIST_SIZE.points)) / LIST_SIZE.points);
+    childComplexity = Math.ceil(
+      (childComplexity * Math.min(Math.max(args.maxPoints, 1), LIST_SIZE.points)) / LIST_SIZE.points,
+    );
   }
   if (Array.isArray(args.rows)) items = Math.max(1, args.rows.length);
   // A page (contract 2: RunPage, DatasetPage…) holds `first` nodes, 50 by default and at most 500.
-  if (/Page!?$/.test(type)) return 1 + (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), MAX_PAGE_SIZE) : 50) * childComplexity;
+  if (/Page!?$/.test(type))
+    return (
+      1 + (typeof args.first === 'number' ? Math.min(Math.max(args.first, 1), MAX_PAGE_SIZE) : 50) * childComplexity
+    );
   return items * (1 + childComplexity);
 }
 
@@ -101,14 +106,20 @@ function introspectionSizesOf(schema: GraphQLSchema): Record<string, number> {
   if (sizes) return sizes;
   const types = Object.values(schema.getTypeMap());
   const most = (counts: number[]) => Math.max(1, ...counts);
-  const fieldsOf = (type: GraphQLNamedType) => (isObjectType(type) || isInterfaceType(type) ? Object.values(type.getFields()) : []);
+  const fieldsOf = (type: GraphQLNamedType) =>
+    isObjectType(type) || isInterfaceType(type) ? Object.values(type.getFields()) : [];
   sizes = Object.assign(Object.create(null), {
     types: types.length,
     fields: most(types.map((type) => fieldsOf(type).length)),
-    args: most([...types.flatMap((type) => fieldsOf(type).map((field) => field.args.length)), ...schema.getDirectives().map((directive) => directive.args.length)]),
+    args: most([
+      ...types.flatMap((type) => fieldsOf(type).map((field) => field.args.length)),
+      ...schema.getDirectives().map((directive) => directive.args.length),
+    ]),
     inputFields: most(types.map((type) => (isInputObjectType(type) ? Object.keys(type.getFields()).length : 0))),
     enumValues: most(types.map((type) => (isEnumType(type) ? type.getValues().length : 0))),
-    interfaces: most(types.map((type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0))),
+    interfaces: most(
+      types.map((type) => (isObjectType(type) || isInterfaceType(type) ? type.getInterfaces().length : 0)),
+    ),
     possibleTypes: most(types.map((type) => (isAbstractType(type) ? schema.getPossibleTypes(type).length : 0))),
     directives: schema.getDirectives().length,
     locations: 20,
@@ -133,13 +144,21 @@ function introspectionCost(schema: GraphQLSchema): (args: ComplexityEstimatorArg
 }
 
 /** The deepest field nesting, each fragment measured once (a fragment spread twice per level is not walked twice). */
-function documentDepth(context: ValidationContext, selectionSet: SelectionSetNode, memo: Map<string, number>, active: Set<string>): number {
+function documentDepth(
+  context: ValidationContext,
+  selectionSet: SelectionSetNode,
+  memo: Map<string, number>,
+  active: Set<string>,
+): number {
   let deepest = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) {
       // Introspection's depth is the schema's, not the data's (its size is priced by introspectionCost).
       if (isIntrospectionRoot(selection.name.value)) continue;
-      deepest = Math.max(deepest, 1 + (selection.selectionSet ? documentDepth(context, selection.selectionSet, memo, active) : 0));
+      deepest = Math.max(
+        deepest,
+        1 + (selection.selectionSet ? documentDepth(context, selection.selectionSet, memo, active) : 0),
+      );
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       deepest = Math.max(deepest, documentDepth(context, selection.selectionSet, memo, active));
     } else {
@@ -176,14 +195,18 @@ export function queryLimitsRule(maxDepth = MAX_QUERY_DEPTH): ValidationRule {
         if (node.kind === Kind.FRAGMENT_DEFINITION) fragments++;
         if (node.selectionSet) stack.push(...node.selectionSet.selections);
       }
-      if (aliases > MAX_QUERY_ALIASES) context.reportError(badInput(`the query has ${aliases} aliases; at most ${MAX_QUERY_ALIASES} are allowed`));
+      if (aliases > MAX_QUERY_ALIASES)
+        context.reportError(badInput(`the query has ${aliases} aliases; at most ${MAX_QUERY_ALIASES} are allowed`));
       if (fragments > MAX_QUERY_FRAGMENTS) {
-        context.reportError(badInput(`the query has ${fragments} fragments; at most ${MAX_QUERY_FRAGMENTS} are allowed`));
+        context.reportError(
+          badInput(`the query has ${fragments} fragments; at most ${MAX_QUERY_FRAGMENTS} are allowed`),
+        );
       }
     },
     OperationDefinition(operation) {
       const depth = documentDepth(context, operation.selectionSet, new Map(), new Set());
-      if (depth > maxDepth) context.reportError(badInput(`the query is ${depth} levels deep; at most ${maxDepth} are allowed`));
+      if (depth > maxDepth)
+        context.reportError(badInput(`the query is ${depth} levels deep; at most ${maxDepth} are allowed`));
     },
   });
 }
@@ -201,36 +224,60 @@ export function queryCostError(
 ): GraphQLError | undefined {
   let cost: number;
   try {
-    cost = getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [fieldCost], maxQueryNodes: MAX_PRICED_NODES });
+    cost = getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      operationName: operationName ?? undefined,
+      estimators: [fieldCost],
+      maxQueryNodes: MAX_PRICED_NODES,
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/maximum allowed number of nodes/.test(message)) {
-      return badInput(`the query expands to more than ${MAX_PRICED_NODES} fields (through its fragments); ask for less at once`);
+      return badInput(
+        `the query expands to more than ${MAX_PRICED_NODES} fields (through its fragments); ask for less at once`,
+      );
     }
     // Closed by default: what cannot be priced does not run (bad variables are named in the message).
     return badInput(`the query cannot be priced: ${message}`);
   }
   if (cost > maxCost) {
     return badInput(
-      `the query is too expensive (estimated cost ${cost}, limit ${maxCost}): ask for fewer lists at once, e.g. a page (runsPage) or metrics(names: [...]) of one run`,
+      `the query is too expensive (estimated cost ${cost}, limit ${maxCost}): ask for fewer lists at once, ` +
+        'e.g. a page (runsPage) or metrics(names: [...]) of one run',
     );
   }
   if (!asksForIntrospection(document)) return undefined;
   let introspection: number;
   try {
-    introspection = getComplexity({ schema, query: document, variables: variables ?? {}, operationName: operationName ?? undefined, estimators: [introspectionCost(schema)], maxQueryNodes: MAX_PRICED_NODES });
+    introspection = getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      operationName: operationName ?? undefined,
+      estimators: [introspectionCost(schema)],
+      maxQueryNodes: MAX_PRICED_NODES,
+    });
   } catch {
-    return badInput(`the query expands to more than ${MAX_PRICED_NODES} fields (through its fragments); ask for less at once`);
+    return badInput(
+      `the query expands to more than ${MAX_PRICED_NODES} fields (through its fragments); ask for less at once`,
+    );
   }
   if (introspection <= MAX_INTROSPECTION_COST) return undefined;
-  return badInput(`the introspection query is too expensive (estimated cost ${introspection}, limit ${MAX_INTROSPECTION_COST})`);
+  return badInput(
+    `the introspection query is too expensive (estimated cost ${introspection}, limit ${MAX_INTROSPECTION_COST})`,
+  );
 }
 
 /**
  * PostgreSQL cannot store a NUL character in text or JSON, so a NUL anywhere in what a client sends (a name, a
  * metric to monitor, a key name) is refused up front naming where it is, instead of failing at the database.
  */
-export function nulCharacterError(document: DocumentNode, variables: Record<string, unknown> | undefined | null): GraphQLError | undefined {
+export function nulCharacterError(
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined | null,
+): GraphQLError | undefined {
   let found: string | undefined;
   visit(document, {
     StringValue(node) {
@@ -251,7 +298,9 @@ export function nulCharacterError(document: DocumentNode, variables: Record<stri
     }
   };
   walk(variables ?? {}, 'variables', 0);
-  return found === undefined ? undefined : badInput(`${found} contains a NUL character (\\u0000), which cannot be stored`);
+  return found === undefined
+    ? undefined
+    : badInput(`${found} contains a NUL character (\\u0000), which cannot be stored`);
 }
 
 /** Over HTTP: prices each operation once it is resolved (Apollo has parsed and validated it with queryLimitsRule). */
@@ -260,8 +309,11 @@ export function queryCostPlugin(): ApolloServerPlugin {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, request }) {
-          const error = nulCharacterError(document, request.variables) ?? queryCostError(schema, document, request.variables, request.operationName);
-          if (error) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+          const error =
+            nulCharacterError(document, request.variables) ??
+            queryCostError(schema, document, request.variables, request.operationName);
+          if (error)
+            throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
         },
       };
     },
@@ -285,6 +337,7 @@ export function validateDocument(
 ): readonly GraphQLError[] {
   const errors = validate(schema, document, [...specifiedRules, queryLimitsRule()]);
   if (errors.length > 0) return errors;
-  const costError = nulCharacterError(document, variables) ?? queryCostError(schema, document, variables, operationName);
+  const costError =
+    nulCharacterError(document, variables) ?? queryCostError(schema, document, variables, operationName);
   return costError ? [costError] : [];
 }

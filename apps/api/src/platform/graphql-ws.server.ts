@@ -71,7 +71,9 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
       wss,
     );
     const server = this.adapterHost.httpAdapter.getHttpServer() as import('node:http').Server;
-    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(request, socket, head),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -127,12 +129,19 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
     try {
       document = parseDocument(payload.query);
     } catch (error) {
-      return [new GraphQLError(error instanceof Error ? error.message : String(error), { extensions: { code: 'BAD_USER_INPUT' } })];
+      return [
+        new GraphQLError(error instanceof Error ? error.message : String(error), {
+          extensions: { code: 'BAD_USER_INPUT' },
+        }),
+      ];
     }
     const schema = this.schemaHost.schema;
     const variables = payload.variables ?? undefined;
     const errors = validateDocument(schema, document, variables, payload.operationName);
-    if (errors.length > 0) return errors.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+    if (errors.length > 0)
+      return errors.map(
+        (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
+      );
     const operation = getOperationAST(document, payload.operationName);
     if (operation && this.keys.enabled) {
       // Checked here too (the roles guard checks resolvers), so a refused mutation never starts on a socket.
@@ -140,10 +149,21 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
         if (selection.kind !== 'Field') continue;
         const need = roleForOperation(operation.operation, selection.name.value);
         if (!roleAllows(principal.role, need)) {
-          return [new GraphQLError(`this key's role (${principal.role}) may not run ${selection.name.value}: it needs ${need}`, { extensions: { code: 'FORBIDDEN' } })];
+          return [
+            new GraphQLError(
+              `this key's role (${principal.role}) may not run ${selection.name.value}: it needs ${need}`,
+              { extensions: { code: 'FORBIDDEN' } },
+            ),
+          ];
         }
       }
     }
-    return { schema, document, variableValues: variables, operationName: payload.operationName, contextValue: { principal, extra: context.extra } };
+    return {
+      schema,
+      document,
+      variableValues: variables,
+      operationName: payload.operationName,
+      contextValue: { principal, extra: context.extra },
+    };
   }
 }

@@ -26,7 +26,8 @@ export class ApiKeyMiddleware implements NestMiddleware {
     const graphql = path.startsWith('/graphql');
     if (!principal) {
       response.setHeader('WWW-Authenticate', 'Bearer');
-      if (graphql) response.status(401).json({ errors: [{ message: MESSAGE, extensions: { code: 'UNAUTHENTICATED' } }] });
+      if (graphql)
+        response.status(401).json({ errors: [{ message: MESSAGE, extensions: { code: 'UNAUTHENTICATED' } }] });
       else response.status(401).json({ statusCode: 401, error: 'Unauthorized', message: MESSAGE });
       return;
     }

@@ -21,7 +21,10 @@ export class ApiKeysRepository {
 
   /** Of these key ids, the ones revoked (by any API instance). */
   async findRevoked(ids: string[]): Promise<string[]> {
-    const rows = await this.prisma.apiKey.findMany({ where: { id: { in: ids }, revokedAt: { not: null } }, select: { id: true } });
+    const rows = await this.prisma.apiKey.findMany({
+      where: { id: { in: ids }, revokedAt: { not: null } },
+      select: { id: true },
+    });
     return rows.map((row) => row.id);
   }
 

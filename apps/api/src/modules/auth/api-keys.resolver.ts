@@ -14,7 +14,8 @@ export class ApiKeysResolver {
   @Mutation(() => CreatedApiKey)
   createApiKey(
     @Args('name', { type: () => String }) name: string,
-    @Args('role', { type: () => ApiKeyRoleName, nullable: true, description: 'defaults to READ, the least' }) role?: ApiKeyRoleName | null,
+    @Args('role', { type: () => ApiKeyRoleName, nullable: true, description: 'defaults to READ, the least' })
+    role?: ApiKeyRoleName | null,
   ): Promise<CreatedApiKey> {
     return this.service.create(name, role ?? ApiKeyRoleName.READ);
   }

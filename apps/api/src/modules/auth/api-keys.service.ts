@@ -30,7 +30,10 @@ const SOCKET_KEY_CHECK_MS = 1_000;
 export class ApiKeysService implements OnModuleDestroy {
   /** Open graphql-ws sockets by the id of the key that opened them, so revoking a key ends them at once. */
   private readonly socketsByKey = new Map<string, Set<CloseSocket>>();
-  private readonly socketCheck = setInterval(() => void this.closeRevokedSockets().catch(() => undefined), SOCKET_KEY_CHECK_MS).unref();
+  private readonly socketCheck = setInterval(
+    () => void this.closeRevokedSockets().catch(() => undefined),
+    SOCKET_KEY_CHECK_MS,
+  ).unref();
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -70,7 +73,13 @@ export class ApiKeysService implements OnModuleDestroy {
     if (/\p{Cc}/u.test(trimmed)) throw AppError.badInput('name must not contain control characters (such as NUL)');
     if (!isApiKeyRole(role)) throw AppError.badInput(`role must be one of ${API_KEY_ROLES.join(', ')}, got "${role}"`);
     const key = `tk_${randomBytes(32).toString('base64url')}`;
-    const row = await this.keys.create({ id: randomUUID(), name: trimmed, keyHash: hashKey(key), prefix: key.slice(0, 7), role });
+    const row = await this.keys.create({
+      id: randomUUID(),
+      name: trimmed,
+      keyHash: hashKey(key),
+      prefix: key.slice(0, 7),
+      role,
+    });
     return { ...row, role: row.role as ApiKeyRole, key };
   }
 

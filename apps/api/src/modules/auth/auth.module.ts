@@ -8,7 +8,13 @@ import { APP_GUARD } from '@nestjs/core';
 
 @Global()
 @Module({
-  providers: [ApiKeysService, ApiKeysRepository, ApiKeysResolver, ApiKeyMiddleware, { provide: APP_GUARD, useClass: RolesGuard }],
+  providers: [
+    ApiKeysService,
+    ApiKeysRepository,
+    ApiKeysResolver,
+    ApiKeyMiddleware,
+    { provide: APP_GUARD, useClass: RolesGuard },
+  ],
   exports: [ApiKeysService, ApiKeyMiddleware],
 })
 export class AuthModule {}

@@ -23,7 +23,11 @@ export class RolesGuard implements CanActivate {
   canActivate(execution: ExecutionContext): boolean {
     if (execution.getType<GqlContextType>() !== 'graphql' || !this.keys.enabled) return true;
     const gql = GqlExecutionContext.create(execution);
-    const info = gql.getInfo<{ operation: { operation: 'query' | 'mutation' | 'subscription' }; fieldName: string; path: { prev?: unknown } }>();
+    const info = gql.getInfo<{
+      operation: { operation: 'query' | 'mutation' | 'subscription' };
+      fieldName: string;
+      path: { prev?: unknown };
+    }>();
     if (info.path.prev !== undefined) return true;
     const context = gql.getContext<GraphqlRequestContext>();
     const principal = context.principal ?? context.req?.principal;

@@ -30,7 +30,9 @@ export class PredictionsService implements OnModuleInit {
   checkRowsPerRequest(total: number, rows: number): void {
     const limit = this.config.limits.maxPredictRows;
     if (rows > limit) throw AppError.badInput(`rows: at most ${limit} rows per predict call, got ${rows}`);
-    if (total > limit) throw AppError.badInput(`rows: at most ${limit} rows per request (all predict fields together), got ${total}`);
+    if (total > limit) {
+      throw AppError.badInput(`rows: at most ${limit} rows per request (all predict fields together), got ${total}`);
+    }
   }
 
   async predict(runId: string, rows: unknown[]): Promise<unknown[]> {

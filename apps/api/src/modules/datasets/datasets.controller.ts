@@ -28,7 +28,10 @@ export class DatasetsController {
   @Post()
   @HttpCode(201)
   @UseInterceptors(FileInterceptor('file'))
-  async upload(@UploadedFile() file: Express.Multer.File | undefined, @Body() body: Record<string, unknown> | undefined): Promise<Dataset> {
+  async upload(
+    @UploadedFile() file: Express.Multer.File | undefined,
+    @Body() body: Record<string, unknown> | undefined,
+  ): Promise<Dataset> {
     const upload = file && { path: file.path, originalName: file.originalname };
     let name: string | undefined;
     let format: string | undefined;

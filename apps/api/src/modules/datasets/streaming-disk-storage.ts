@@ -22,7 +22,11 @@ const collect = runInNewContext('gc') as (options?: { type: 'minor' | 'major' })
 export class StreamingDiskStorage implements StorageEngine {
   constructor(private readonly directory: string) {}
 
-  _handleFile(request: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+  _handleFile(
+    request: Request,
+    file: Express.Multer.File,
+    callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
+  ): void {
     const filename = `upload-${randomUUID()}`;
     const path = join(this.directory, filename);
     const out = createWriteStream(path);

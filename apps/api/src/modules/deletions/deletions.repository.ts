@@ -39,16 +39,21 @@ export class DeletionsRepository {
 
   private deleteOwner(owner: Owner, id: string, force: boolean): Promise<DeleteOutcome> {
     return this.prisma.$transaction(async (tx) => {
-      const found = await tx.$queryRawUnsafe<unknown[]>(`SELECT id FROM ${owner.table} WHERE id = $1::uuid FOR UPDATE`, id);
+      const found = await tx.$queryRawUnsafe<unknown[]>(
+        `SELECT id FROM ${owner.table} WHERE id = $1::uuid FOR UPDATE`,
+        id,
+      );
       if (found.length === 0) return { kind: 'missing' };
       const [uses] = await tx.$queryRawUnsafe<Uses[]>(
         `SELECT (SELECT count(*) FROM runs WHERE ${owner.column} = $1::uuid AND ${ACTIVE_RUN})::int AS "activeRuns",
                 (SELECT count(*) FROM runs WHERE ${owner.column} = $1::uuid)::int AS runs,
-                (SELECT count(*) FROM sweeps WHERE ${owner.column} = $1::uuid AND status = 'RUNNING')::int AS "runningSweeps",
+                (SELECT count(*) FROM sweeps WHERE ${owner.column} = $1::uuid AND status = 'RUNNING')::int
+                  AS "runningSweeps",
                 (SELECT count(*) FROM sweeps WHERE ${owner.column} = $1::uuid)::int AS sweeps`,
         id,
       );
-      if (uses.activeRuns > 0 || uses.runningSweeps > 0) return { kind: 'busy', activeRuns: uses.activeRuns, runningSweeps: uses.runningSweeps };
+      if (uses.activeRuns > 0 || uses.runningSweeps > 0)
+        return { kind: 'busy', activeRuns: uses.activeRuns, runningSweeps: uses.runningSweeps };
       if (!force && (uses.runs > 0 || uses.sweeps > 0)) return { kind: 'used', runs: uses.runs, sweeps: uses.sweeps };
       await tx.$executeRawUnsafe(`DELETE FROM runs WHERE ${owner.column} = $1::uuid`, id);
       await tx.$executeRawUnsafe(`DELETE FROM sweeps WHERE ${owner.column} = $1::uuid`, id);
@@ -65,7 +70,8 @@ export class DeletionsRepository {
         id,
       );
       if (!run) return { kind: 'missing' };
-      if (run.active || run.sweepRunning) return { kind: 'busy', activeRuns: run.active ? 1 : 0, runningSweeps: run.sweepRunning ? 1 : 0 };
+      if (run.active || run.sweepRunning)
+        return { kind: 'busy', activeRuns: run.active ? 1 : 0, runningSweeps: run.sweepRunning ? 1 : 0 };
       await tx.$executeRawUnsafe(`DELETE FROM runs WHERE id = $1::uuid`, id);
       return { kind: 'deleted', runs: 1, sweeps: 0 };
     });
@@ -73,10 +79,14 @@ export class DeletionsRepository {
 
   deleteSweep(id: string): Promise<DeleteOutcome> {
     return this.prisma.$transaction(async (tx) => {
-      const [sweep] = await tx.$queryRawUnsafe<{ running: boolean }[]>(`SELECT status = 'RUNNING' AS running FROM sweeps WHERE id = $1::uuid FOR UPDATE`, id);
+      const [sweep] = await tx.$queryRawUnsafe<{ running: boolean }[]>(
+        `SELECT status = 'RUNNING' AS running FROM sweeps WHERE id = $1::uuid FOR UPDATE`,
+        id,
+      );
       if (!sweep) return { kind: 'missing' };
       const [{ activeRuns, runs }] = await tx.$queryRawUnsafe<{ activeRuns: number; runs: number }[]>(
-        `SELECT count(*) FILTER (WHERE ${ACTIVE_RUN})::int AS "activeRuns", count(*)::int AS runs FROM runs WHERE sweep_id = $1::uuid`,
+        `SELECT count(*) FILTER (WHERE ${ACTIVE_RUN})::int AS "activeRuns", count(*)::int AS runs
+           FROM runs WHERE sweep_id = $1::uuid`,
         id,
       );
       if (sweep.running || activeRuns > 0) return { kind: 'busy', activeRuns, runningSweeps: sweep.running ? 1 : 0 };

@@ -1,7 +1,12 @@
 import { Args, ID, Mutation, Resolver } from '@nestjs/graphql';
 import { DeletionsService } from './deletions.service.js';
 
-const FORCE = { type: () => Boolean, nullable: true, defaultValue: false, description: 'also delete the finished runs and sweeps that use it' };
+const FORCE = {
+  type: () => Boolean,
+  nullable: true,
+  defaultValue: false,
+  description: 'also delete the finished runs and sweeps that use it',
+};
 
 /** Deletes (admin keys only, see auth/roles.ts). */
 @Resolver()

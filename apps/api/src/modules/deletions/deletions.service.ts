@@ -40,12 +40,14 @@ export class DeletionsService {
     if (outcome.kind === 'missing') throw AppError.notFound(kind, id);
     if (outcome.kind === 'busy') {
       throw AppError.conflict(
-        `${kind} "${id}" cannot be deleted while work on it goes on (${outcome.activeRuns} run(s) queued or running, ${outcome.runningSweeps} sweep(s) running): cancel them first`,
+        `${kind} "${id}" cannot be deleted while work on it goes on (${outcome.activeRuns} run(s) queued or running, ` +
+          `${outcome.runningSweeps} sweep(s) running): cancel them first`,
       );
     }
     if (outcome.kind === 'used') {
       throw AppError.conflict(
-        `${kind} "${id}" is used by ${outcome.runs} run(s) and ${outcome.sweeps} sweep(s); pass force: true to delete them with it (their metrics and checkpoints too)`,
+        `${kind} "${id}" is used by ${outcome.runs} run(s) and ${outcome.sweeps} sweep(s); ` +
+          'pass force: true to delete them with it (their metrics and checkpoints too)',
       );
     }
   }

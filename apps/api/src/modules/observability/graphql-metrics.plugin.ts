@@ -22,7 +22,13 @@ export function graphqlMetricsPlugin(metrics: MetricsService): ApolloServerPlugi
 function rootFieldOf(context: GraphQLRequestContextWillSendResponse<object>): string {
   const operation = context.operation;
   if (!operation) return 'other';
-  const root = operation.operation === 'query' ? context.schema.getQueryType() : operation.operation === 'mutation' ? context.schema.getMutationType() : context.schema.getSubscriptionType();
+  const { schema } = context;
+  const root =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
   const first = operation.selectionSet.selections.find((selection) => selection.kind === Kind.FIELD);
   const name = first?.kind === Kind.FIELD ? first.name.value : undefined;
   if (name === '__schema' || name === '__type') return name;

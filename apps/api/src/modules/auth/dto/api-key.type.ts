@@ -7,7 +7,11 @@ export enum ApiKeyRoleName {
   WRITE = 'write',
   READ = 'read',
 }
-registerEnumType(ApiKeyRoleName, { name: 'ApiKeyRole', description: 'admin: keys and deletes; write: uploads, models, runs, sweeps, cancels; read: queries, subscriptions, downloads, predict' });
+registerEnumType(ApiKeyRoleName, {
+  name: 'ApiKeyRole',
+  description: 'admin: keys and deletes; write: uploads, models, runs, sweeps, cancels; ' +
+    'read: queries, subscriptions, downloads, predict',
+});
 
 
 @ObjectType()
