@@ -721,14 +721,18 @@ describe('security: keys with roles, every mutation and route against every role
     });
   }
 
-  it('queries and GET /health need no more than read (and /health no key at all)', async () => {
+  it('queries need no more than read but apiKeys, which needs admin; GET /health needs no key', async () => {
     for (const role of ['admin', 'write', 'read'] as const) {
       const result = await stack.gql(
-        '{ datasets { id } models { id } runs { id } sweeps { id } apiKeys { id } }',
+        '{ datasets { id } models { id } runs { id } sweeps { id } }',
         {},
         { authorization: `Bearer ${keys[role]}` },
       );
       expect(result.errors, role).toBeUndefined();
+      // The list of keys is key management: admin only.
+      const listed = await stack.gql('{ apiKeys { id } }', {}, { authorization: `Bearer ${keys[role]}` });
+      if (role === 'admin') expect(listed.errors).toBeUndefined();
+      else expect(listed.errors?.[0].extensions?.code, role).toBe('FORBIDDEN');
     }
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);
   });

@@ -25,7 +25,7 @@ export interface Principal {
 /**
  * The role each GraphQL mutation needs. A mutation missing here needs admin (closed by default), and the roles
  * e2e test fails for any mutation of the served schema that is not listed, so a new one is placed on purpose.
- * Queries and subscriptions need read.
+ * Queries and subscriptions need read, but for ROLE_BY_QUERY's.
  */
 export const ROLE_BY_MUTATION: Record<string, ApiKeyRole> = Object.assign(Object.create(null), {
   createApiKey: 'admin',
@@ -41,8 +41,12 @@ export const ROLE_BY_MUTATION: Record<string, ApiKeyRole> = Object.assign(Object
   cancelSweep: 'write',
 });
 
+/** Queries that need more than read: the list of keys is key management. */
+export const ROLE_BY_QUERY: Record<string, ApiKeyRole> = Object.assign(Object.create(null), { apiKeys: 'admin' });
+
 export function roleForOperation(operation: 'query' | 'mutation' | 'subscription', field: string): ApiKeyRole {
-  if (operation !== 'mutation') return 'read';
+  if (operation === 'query') return Object.hasOwn(ROLE_BY_QUERY, field) ? ROLE_BY_QUERY[field] : 'read';
+  if (operation === 'subscription') return 'read';
   return Object.hasOwn(ROLE_BY_MUTATION, field) ? ROLE_BY_MUTATION[field] : 'admin';
 }
 
