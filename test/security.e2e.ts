@@ -703,6 +703,18 @@ describe('security: keys with roles, every mutation and route against every role
         else expect(code, `${mutation} as ${role}`).toBe('FORBIDDEN');
       }
       expect((await wsRun(client, '{ datasets { id } }')).data?.datasets, role).toEqual([]);
+      // A subscription (read) starts for every role: nothing arrives and nothing is refused within 300 ms.
+      const refused = await new Promise<unknown>((resolveRefusal) => {
+        const stop = client.subscribe(
+          { query: `subscription { runUpdated(id: "${ZERO}") { id } }` },
+          { next: (value) => resolveRefusal(value), error: (error) => resolveRefusal(error), complete: () => undefined },
+        );
+        setTimeout(() => {
+          stop();
+          resolveRefusal(undefined);
+        }, 300);
+      });
+      expect(refused, role).toBeUndefined();
       await client.dispose();
     }
   });
