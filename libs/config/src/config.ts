@@ -55,7 +55,7 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): nu
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  return {
+  const config: AppConfig = {
     port: int(env, 'PORT', 3000),
     host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/trainer',
@@ -80,6 +80,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     logLevel: env.LOG_LEVEL || 'info',
   };
+  const { heartbeatIntervalMs, heartbeatTimeoutMs } = config.worker;
+  // A timeout at or below the interval declares every run lost between two beats: refuse it rather than fail runs.
+  if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
+    throw new ConfigError(
+      `WORKER_HEARTBEAT_TIMEOUT (${heartbeatTimeoutMs} ms) must be longer than ` +
+        `WORKER_HEARTBEAT_INTERVAL (${heartbeatIntervalMs} ms), ` +
+        'or every running run is taken for lost; a few intervals is usual (defaults 30000 and 5000)',
+    );
+  }
+  return config;
 }
 
 /** Where a client on this machine reaches the API (a wildcard bind is reached through localhost). */

@@ -1089,6 +1089,7 @@ export const ApiKeyScalarFieldEnum = {
   name: 'name',
   keyHash: 'keyHash',
   prefix: 'prefix',
+  role: 'role',
   createdAt: 'createdAt',
   revokedAt: 'revokedAt'
 } as const

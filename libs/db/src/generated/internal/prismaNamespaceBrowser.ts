@@ -185,6 +185,7 @@ export const ApiKeyScalarFieldEnum = {
   name: 'name',
   keyHash: 'keyHash',
   prefix: 'prefix',
+  role: 'role',
   createdAt: 'createdAt',
   revokedAt: 'revokedAt'
 } as const
