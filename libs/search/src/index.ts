@@ -29,3 +29,11 @@ export {
   type HyperbandBracket,
   type PruneContext,
 } from './pruners.js';
+export {
+  categoricalGridPdf,
+  gridCounts,
+  IMPORTANCE_MIN_TRIALS,
+  numericalGridPdf,
+  pearsonDivergence,
+  pedAnovaImportance,
+} from './importance.js';
