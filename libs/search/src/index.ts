@@ -37,3 +37,17 @@ export {
   pearsonDivergence,
   pedAnovaImportance,
 } from './importance.js';
+export {
+  buildModel,
+  fitHyper,
+  logExpectedImprovement,
+  logH,
+  matern52,
+  matern52GradR2,
+  predict,
+  resolveGpOptions,
+  suggestGp,
+  type GpHyper,
+  type GpOptions,
+} from './gp.js';
+export { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';

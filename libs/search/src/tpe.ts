@@ -48,7 +48,7 @@ export interface TpeOptions {
   considerEndpoints: boolean;
   /** Pending trials join the "above" group. Default true. */
   constantLiar: boolean;
-  /** Optuna 3's bandwidths: the prior's mu counts as a neighbour. Default false (Optuna ≥ 4). */
+  /** Optuna 3's bandwidths: the prior's mu counts as a neighbour. Default true (false = Optuna ≥ 4). */
   priorAmongNeighbours: boolean;
   /**
    * Joint Parzen estimators over all parameters (Optuna's multivariate=True): one product kernel per
@@ -93,7 +93,7 @@ export function resolveTpeOptions(partial: Partial<TpeOptions> | undefined, maxT
     considerMagicClip: partial?.considerMagicClip ?? true,
     considerEndpoints: partial?.considerEndpoints ?? false,
     constantLiar: partial?.constantLiar ?? true,
-    priorAmongNeighbours: partial?.priorAmongNeighbours ?? false,
+    priorAmongNeighbours: partial?.priorAmongNeighbours ?? true,
     multivariate: partial?.multivariate ?? false,
   };
 }
