@@ -51,3 +51,4 @@ export {
   type GpOptions,
 } from './gp.js';
 export { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
+export { parseStrategyOptions, SearchOptionsError, suggestOptions, type StrategyOptions } from './options.js';
