@@ -327,3 +327,21 @@ describe('multivariate TPE', () => {
     expect(suggestTpe(ctx)).not.toEqual(mv);
   });
 });
+
+describe('TPE with trials in flight', () => {
+  it('never proposes a finished or running point again while the discrete space has free points', async () => {
+    const { suggestTpe } = await import('./tpe.js');
+    const space = { a: { type: 'choice', values: [1, 2, 3] }, b: { type: 'int', min: 0, max: 2 } } as const;
+    for (const multivariate of [false, true]) {
+      const history: { index: number; params: Record<string, number>; state: 'complete' | 'pending'; value?: number }[] = [];
+      for (let i = 0; i < 9; i++) {
+        // 4 in flight: complete the oldest pending one beyond that
+        const pending = history.filter((t) => t.state === 'pending');
+        if (pending.length >= 4) Object.assign(pending[0]!, { state: 'complete', value: pending[0]!.params.a! + pending[0]!.params.b! });
+        const params = suggestTpe({ space, goal: 'MINIMIZE', seed: 2, trialIndex: i, history, maxTrials: 9, tpe: { nStartupTrials: 2, multivariate } }) as Record<string, number>;
+        expect(history.map((t) => JSON.stringify(t.params))).not.toContain(JSON.stringify(params));
+        history.push({ index: i, params, state: 'pending' });
+      }
+    }
+  });
+});

@@ -26,7 +26,7 @@
 import { logGaussMass, logSumExp, LOG_SQRT_2PI, sampleStdTruncNorm } from './numerics.js';
 import { intLogEdges, sampleRandom, snapInt } from './random.js';
 import { rngFor, type Rng } from './rng.js';
-import { intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
+import { gridSize, intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
 import { intermediateEntries, type Goal, type TrialRecord } from './trials.js';
 
 export interface TpeOptions {
@@ -412,14 +412,34 @@ export interface TpeInput {
 /** One TPE suggestion (random during the startup phase). */
 export function suggestTpe(input: TpeInput): Params {
   const opts = resolveTpeOptions(input.tpe, input.maxTrials);
-  const rng = rngFor(input.seed, input.trialIndex);
   const others = input.history.filter((t) => t.index !== input.trialIndex && t.state !== 'failed');
   const nObserved = others.filter(isObserved).length;
-  if (nObserved < opts.nStartupTrials || nObserved === 0) return sampleRandom(input.space, rng);
+  let draw: (r: Rng) => Params;
+  if (nObserved < opts.nStartupTrials || nObserved === 0) {
+    draw = (r) => sampleRandom(input.space, r);
+  } else {
+    const relevant = others.filter((t) => isObserved(t) || t.state === 'pending');
+    const { below, above } = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
+    draw = (r) =>
+      opts.multivariate ? suggestJoint(input.space, below, above, opts, r) : suggestIndependent(input.space, below, above, opts, r);
+  }
+  // Never the same point twice (matters for discrete spaces): a repeat of a finished or running trial is drawn
+  // again from the next streams of this trial's generator, still a pure function of the history.
+  const taken = new Set(others.map((t) => paramsKey(input.space, t.params)));
+  let params = draw(rngFor(input.seed, input.trialIndex));
+  if (taken.size >= gridSize(input.space)) return params; // every point taken: repeats are unavoidable
+  for (let stream = 1; stream <= 8 && taken.has(paramsKey(input.space, params)); stream++) {
+    params = draw(rngFor(input.seed, input.trialIndex, stream));
+  }
+  // l(x) may sit entirely on taken points of a small discrete space: then a random free point
+  for (let stream = 9; stream <= 72 && taken.has(paramsKey(input.space, params)); stream++) {
+    params = sampleRandom(input.space, rngFor(input.seed, input.trialIndex, stream));
+  }
+  return params;
+}
 
-  const relevant = others.filter((t) => isObserved(t) || t.state === 'pending');
-  const { below, above } = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
-  return opts.multivariate ? suggestJoint(input.space, below, above, opts, rng) : suggestIndependent(input.space, below, above, opts, rng);
+function paramsKey(space: SearchSpace, params: Params | undefined): string {
+  return JSON.stringify(Object.keys(space).map((n) => params?.[n] ?? null));
 }
 
 function suggestIndependent(space: SearchSpace, below: TrialRecord[], above: TrialRecord[], opts: TpeOptions, rng: Rng): Params {
