@@ -88,13 +88,6 @@ function costAt(obj: Objective, opts: SweepOptions, n: number, repeats = 5): { w
 }
 
 const t0 = performance.now();
-    suggest({ ...opts, space: obj.space, goal: 'MINIMIZE', seed: r, trialIndex: n, history, maxTrials: 1000 });
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
-const t0 = performance.now();
 console.log(`search bench: ${SEEDS} seeds × ${TRIALS} trials`);
 const peers: Record<string, PeerResult | { error: string }> = { debian: runPeer() };
 if (OPTUNA5) peers.source = runPeer(OPTUNA5);
