@@ -390,6 +390,7 @@ export function suggestGp(input: GpInput): Params {
     model = buildModel([...X, ...running], [...yStd, ...believed], isCat, hyper);
   }
   const taken = new Set([...X, ...running].map(pointKey));
+  let evaluations = 0;
   const acq = (x: Float64Array): number => {
     evaluations++;
     if (taken.has(pointKey(x))) return -Infinity;
@@ -402,7 +403,6 @@ export function suggestGp(input: GpInput): Params {
   const n = model.X.length;
   const budget = Math.max(400, Math.floor(1.2e8 / (n * n + 1)));
   const nCand = Math.max(64, Math.min(opts.nCandidates, Math.floor(budget / 2)));
-  let evaluations = 0;
   const encodeParams = (p: Params): Float64Array => Float64Array.from(dims, (d) => d.encode(p[d.name])!);
   const scored: { x: Float64Array; a: number }[] = [];
   for (let i = 0; i < nCand; i++) {
