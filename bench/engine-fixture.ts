@@ -15,7 +15,9 @@ export const ENGINE_BATCH: Record<EngineModelName, number> = { mlp: 128, cnn: 64
 /** The transformer's input: 64 token ids per sample from a vocabulary of 1000 (no padding, so no mask). */
 export const TRANSFORMER_SEQUENCE = 64;
 export const TRANSFORMER_VOCABULARY = 1000;
-const INPUT_SIZE: Record<EngineModelName, number> = { mlp: 784, cnn: 784, lstm: 784, transformer: TRANSFORMER_SEQUENCE };
+const INPUT_SIZE: Record<EngineModelName, number> = {
+  mlp: 784, cnn: 784, lstm: 784, transformer: TRANSFORMER_SEQUENCE,
+};
 
 export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
   mlp: [
@@ -39,7 +41,12 @@ export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
   ],
   // Not in the default set: a 2-layer Transformer encoder (d=64, 4 heads, ff 128, post-norm, dropout 0.1), mean pool.
   transformer: [
-    { type: 'tokenAndPositionEmbedding', vocabularySize: TRANSFORMER_VOCABULARY, sequenceLength: TRANSFORMER_SEQUENCE, embeddingDim: 64 },
+    {
+      type: 'tokenAndPositionEmbedding',
+      vocabularySize: TRANSFORMER_VOCABULARY,
+      sequenceLength: TRANSFORMER_SEQUENCE,
+      embeddingDim: 64,
+    },
     { type: 'transformerEncoder', numHeads: 4, intermediateDim: 128, dropout: 0.1 },
     { type: 'transformerEncoder', numHeads: 4, intermediateDim: 128, dropout: 0.1 },
     { type: 'globalAveragePooling1d' },

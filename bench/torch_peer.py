@@ -50,7 +50,8 @@ class LastStep(nn.Module):
 class Transformer(nn.Module):
     """64 token ids (vocabulary 1000) -> token embedding + learned positions (64) -> 2-layer nn.TransformerEncoder
     (4 heads, feed-forward 128, dropout 0.1, post-norm, relu: keras-hub's TransformerEncoder defaults) -> mean over
-    the steps -> Linear(10). The TS side: tokenAndPositionEmbedding + 2 x transformerEncoder + globalAveragePooling1d."""
+    the steps -> Linear(10).
+    The TS side: tokenAndPositionEmbedding + 2 x transformerEncoder + globalAveragePooling1d."""
 
     def __init__(self, vocabulary: int = 1000, steps: int = 64, width: int = 64) -> None:
         super().__init__()
@@ -101,7 +102,8 @@ def main() -> None:
 
     results = []
     for model in [m for m in a.models.split(",") if m]:
-        batch = {"mlp": a.mlp_batch, "cnn": a.cnn_batch, "lstm": a.lstm_batch, "transformer": a.transformer_batch}[model]
+        batches = {"mlp": a.mlp_batch, "cnn": a.cnn_batch, "lstm": a.lstm_batch, "transformer": a.transformer_batch}
+        batch = batches[model]
         if model == "transformer":
             xs = torch.randint(1, 1000, (a.samples, 64), device=device)
         else:

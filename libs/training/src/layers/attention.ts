@@ -10,7 +10,7 @@ export interface AttentionShape {
   useBias: boolean;
 }
 
-/** The projections of one attention block: query, key, value (width → heads·dim) and output (heads·valueDim → width). */
+/** One attention block's projections: query, key, value (width → heads·dim), output (heads·valueDim → width). */
 export interface AttentionWeights {
   query: [LayerVariable, LayerVariable | undefined];
   key: [LayerVariable, LayerVariable | undefined];
@@ -26,7 +26,13 @@ type AddWeight = (name: string, shape: number[], initializer: Initializer) => La
  * Kernels are kept 2-D ([width, heads·dim]) rather than Keras's 3-D EinsumDense shape: same parameters, and a
  * plain matMul (TF.js has no Einsum gradient).
  */
-export function addAttentionWeights(add: AddWeight, prefix: string, shape: AttentionShape, kernel: Initializer, bias: Initializer): AttentionWeights {
+export function addAttentionWeights(
+  add: AddWeight,
+  prefix: string,
+  shape: AttentionShape,
+  kernel: Initializer,
+  bias: Initializer,
+): AttentionWeights {
   const { width, numHeads, keyDim, valueDim, useBias } = shape;
   const projection = (name: string, inputs: number, units: number): [LayerVariable, LayerVariable | undefined] => [
     add(`${prefix}${name}/kernel`, [inputs, units], kernel),
@@ -43,7 +49,11 @@ export function addAttentionWeights(add: AddWeight, prefix: string, shape: Atten
 export function attentionParams(shape: AttentionShape): number {
   const { width, numHeads, keyDim, valueDim, useBias } = shape;
   const bias = useBias ? 1 : 0;
-  return 2 * (width * numHeads * keyDim + bias * numHeads * keyDim) + (width * numHeads * valueDim + bias * numHeads * valueDim) + (numHeads * valueDim * width + bias * width);
+  return (
+    2 * (width * numHeads * keyDim + bias * numHeads * keyDim) +
+    (width * numHeads * valueDim + bias * numHeads * valueDim) +
+    (numHeads * valueDim * width + bias * width)
+  );
 }
 
 /**
@@ -81,7 +91,10 @@ export function selfAttention(
   const [batch, steps] = x.shape as [number, number, number];
   const { numHeads, keyDim, valueDim } = shape;
   const heads = (projection: [LayerVariable, LayerVariable | undefined], dim: number) =>
-    tf.transpose(tf.reshape(denseLast(tf, x, projection[0].read(), projection[1]?.read()), [batch, steps, numHeads, dim]), [0, 2, 1, 3]);
+    tf.transpose(
+      tf.reshape(denseLast(tf, x, projection[0].read(), projection[1]?.read()), [batch, steps, numHeads, dim]),
+      [0, 2, 1, 3],
+    );
   const query = tf.mul(heads(weights.query, keyDim), 1 / Math.sqrt(keyDim));
   const key = heads(weights.key, keyDim);
   const value = heads(weights.value, valueDim);

@@ -6,7 +6,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Beside the compiled layers: written by `npm run build` (bundle.cli.js), read by the API. */
 export const LAYERS_BUNDLE_PATH = join(here, 'layers.bundle.js');
 
-const BANNER = `// The service's own TF.js layers. Usage: import { registerLayers } from '<api>/v1/layers.js'; registerLayers(tf);
+const BANNER = `// The service's own TF.js layers.
+// Usage: import { registerLayers } from '<api>/v1/layers.js'; registerLayers(tf);
 // then tf.loadLayersModel('<api>/v1/checkpoints/<id>/model.json'). No imports: the layers use the tf you pass.`;
 
 /**

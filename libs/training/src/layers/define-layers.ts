@@ -23,6 +23,7 @@ export type ServiceLayers = ReturnType<typeof defineLayers>;
  */
 export function registerLayers(tf: Tf): ServiceLayers {
   const layers = defineLayers(tf);
-  for (const layer of Object.values(layers)) tf.serialization.registerClass(layer as unknown as Parameters<Tf['serialization']['registerClass']>[0]);
+  for (const layer of Object.values(layers))
+    tf.serialization.registerClass(layer as unknown as Parameters<Tf['serialization']['registerClass']>[0]);
   return layers;
 }

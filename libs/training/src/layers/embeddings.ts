@@ -14,7 +14,8 @@ export interface TokenAndPositionEmbeddingConfig {
 }
 
 function checkSteps(steps: number | null, sequenceLength: number): void {
-  if (steps != null && steps > sequenceLength) throw new Error(`the input has ${steps} steps, more than sequenceLength ${sequenceLength}`);
+  if (steps != null && steps > sequenceLength)
+    throw new Error(`the input has ${steps} steps, more than sequenceLength ${sequenceLength}`);
 }
 
 /** The learned position vectors for `steps` positions, [steps, width], added to x [batch, steps, width]. */
@@ -43,13 +44,19 @@ export function definePositionEmbedding(tf: Tf) {
 
     override build(inputShape: Shape | Shape[]): void {
       const shape = this.computeOutputShape(inputShape);
-      this.positions = this.addWeight('position/embeddings', [this.sequenceLength, shape[2]!], 'float32', this.embeddingsInitializer);
+      this.positions = this.addWeight(
+        'position/embeddings',
+        [this.sequenceLength, shape[2]!],
+        'float32',
+        this.embeddingsInitializer,
+      );
       this.built = true;
     }
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const shape = singleShape(inputShape);
-      if (shape.length !== 3 || shape[2] == null) throw new Error(`positionEmbedding takes [batch, steps, features], got rank ${shape.length}`);
+      if (shape.length !== 3 || shape[2] == null)
+        throw new Error(`positionEmbedding takes [batch, steps, features], got rank ${shape.length}`);
       checkSteps(shape[1], this.sequenceLength);
       return shape;
     }
@@ -100,14 +107,25 @@ export function defineTokenAndPositionEmbedding(tf: Tf) {
     }
 
     override build(): void {
-      this.tokens = this.addWeight('token/embeddings', [this.vocabularySize, this.embeddingDim], 'float32', this.tokenInitializer);
-      this.positions = this.addWeight('position/embeddings', [this.sequenceLength, this.embeddingDim], 'float32', this.positionInitializer);
+      this.tokens = this.addWeight(
+        'token/embeddings',
+        [this.vocabularySize, this.embeddingDim],
+        'float32',
+        this.tokenInitializer,
+      );
+      this.positions = this.addWeight(
+        'position/embeddings',
+        [this.sequenceLength, this.embeddingDim],
+        'float32',
+        this.positionInitializer,
+      );
       this.built = true;
     }
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const shape = singleShape(inputShape);
-      if (shape.length !== 2) throw new Error(`tokenAndPositionEmbedding takes token ids [batch, steps], got rank ${shape.length}`);
+      if (shape.length !== 2)
+        throw new Error(`tokenAndPositionEmbedding takes token ids [batch, steps], got rank ${shape.length}`);
       checkSteps(shape[1], this.sequenceLength);
       return [shape[0], shape[1], this.embeddingDim];
     }
@@ -127,7 +145,12 @@ export function defineTokenAndPositionEmbedding(tf: Tf) {
     }
 
     override getConfig() {
-      const config = { vocabularySize: this.vocabularySize, sequenceLength: this.sequenceLength, embeddingDim: this.embeddingDim, maskZero: this.maskZero };
+      const config = {
+        vocabularySize: this.vocabularySize,
+        sequenceLength: this.sequenceLength,
+        embeddingDim: this.embeddingDim,
+        maskZero: this.maskZero,
+      };
       return { ...super.getConfig(), ...config };
     }
   };

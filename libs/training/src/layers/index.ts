@@ -11,7 +11,10 @@ export { defineLayers, registerLayers } from './define-layers.js';
 export const serviceLayers = registerLayers(tf);
 
 type LayerFactory = (config: Record<string, unknown>) => tf.layers.Layer;
-const construct = (Class: new (config: never) => unknown): LayerFactory => (config) => new Class(config as never) as tf.layers.Layer;
+const construct =
+  (Class: new (config: never) => unknown): LayerFactory =>
+  (config) =>
+    new Class(config as never) as tf.layers.Layer;
 
 /** Spec type → a factory for the service's own layers, beside TF.js's `tf.layers[type]`. */
 export const SERVICE_LAYER_FACTORIES: Record<string, LayerFactory> = {

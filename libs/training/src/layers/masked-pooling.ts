@@ -16,7 +16,8 @@ export function defineMaskedGlobalAveragePooling1D(tf: Tf) {
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const shape = singleShape(inputShape);
-      if (shape.length !== 3) throw new Error(`globalAveragePooling1d takes [batch, steps, features], got rank ${shape.length}`);
+      if (shape.length !== 3)
+        throw new Error(`globalAveragePooling1d takes [batch, steps, features], got rank ${shape.length}`);
       return [shape[0], shape[2]];
     }
 

@@ -1,4 +1,11 @@
-import { type AttentionShape, type AttentionWeights, addAttentionWeights, attentionMaskBias, attentionParams, selfAttention } from './attention.js';
+import {
+  type AttentionShape,
+  type AttentionWeights,
+  addAttentionWeights,
+  attentionMaskBias,
+  attentionParams,
+  selfAttention,
+} from './attention.js';
 import { type Kwargs, type Shape, type Tensor, type Tf, single, singleMask, singleShape } from './tf-types.js';
 
 export interface MultiHeadAttentionConfig {
@@ -16,11 +23,15 @@ export interface MultiHeadAttentionConfig {
 /** The block's sizes for an input width, or an error naming the key at fault. */
 export function attentionShape(config: MultiHeadAttentionConfig, width: number | null): AttentionShape {
   const numHeads = config.numHeads;
-  if (!Number.isInteger(numHeads) || numHeads < 1) throw new Error(`numHeads must be a whole number ≥ 1, got ${numHeads}`);
+  if (!Number.isInteger(numHeads) || numHeads < 1)
+    throw new Error(`numHeads must be a whole number ≥ 1, got ${numHeads}`);
   if (width == null) throw new Error('the input width (last dimension) must be known');
   let keyDim = config.keyDim;
   if (keyDim === undefined) {
-    if (width % numHeads !== 0) throw new Error(`numHeads ${numHeads} does not divide the input width ${width} (set keyDim, or a width that numHeads divides)`);
+    if (width % numHeads !== 0)
+      throw new Error(
+        `numHeads ${numHeads} does not divide the input width ${width} (set keyDim, or a width that numHeads divides)`,
+      );
     keyDim = width / numHeads;
   }
   return { width, numHeads, keyDim, valueDim: config.valueDim ?? keyDim, useBias: config.useBias ?? true };
@@ -66,15 +77,23 @@ export function defineMultiHeadAttention(tf: Tf) {
 
     override build(inputShape: Shape | Shape[]): void {
       const shape = singleShape(inputShape);
-      if (shape.length !== 3) throw new Error(`multiHeadAttention takes [batch, steps, features], got rank ${shape.length}`);
+      if (shape.length !== 3)
+        throw new Error(`multiHeadAttention takes [batch, steps, features], got rank ${shape.length}`);
       this.shape = attentionShape(this.config(), shape[2]);
-      this.projections = addAttentionWeights((name, size, init) => this.addWeight(name, size, 'float32', init), '', this.shape, this.kernelInitializer, this.biasInitializer);
+      this.projections = addAttentionWeights(
+        (name, size, init) => this.addWeight(name, size, 'float32', init),
+        '',
+        this.shape,
+        this.kernelInitializer,
+        this.biasInitializer,
+      );
       this.built = true;
     }
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const shape = singleShape(inputShape);
-      if (shape.length !== 3) throw new Error(`multiHeadAttention takes [batch, steps, features], got rank ${shape.length}`);
+      if (shape.length !== 3)
+        throw new Error(`multiHeadAttention takes [batch, steps, features], got rank ${shape.length}`);
       attentionShape(this.config(), shape[2]);
       return shape;
     }
@@ -92,7 +111,12 @@ export function defineMultiHeadAttention(tf: Tf) {
     }
 
     override getConfig() {
-      const config: Record<string, unknown> = { numHeads: this.numHeads, dropout: this.dropout, useBias: this.useBias, causal: this.causal };
+      const config: Record<string, unknown> = {
+        numHeads: this.numHeads,
+        dropout: this.dropout,
+        useBias: this.useBias,
+        causal: this.causal,
+      };
       if (this.keyDim !== undefined) config.keyDim = this.keyDim;
       if (this.valueDim !== undefined) config.valueDim = this.valueDim;
       return { ...super.getConfig(), ...config } as ReturnType<InstanceType<Tf['layers']['Layer']>['getConfig']>;

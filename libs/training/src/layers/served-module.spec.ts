@@ -68,13 +68,21 @@ describe('the served layers module', () => {
     // Saved as the worker saves a checkpoint (topology + weights), written as the API serves model.json / weights.bin.
     await model.save(
       tf.io.withSaveHandler(async (artifacts) => {
-        const modelJson = { modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }], format: 'layers-model' };
+        const modelJson = {
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+          format: 'layers-model',
+        };
         await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson));
         await writeFile(join(dir, 'weights.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
-    const ids = [[4, 9, 2, 17, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8], [0, 0, 0, 0, 0, 0, 0, 0]];
+    const ids = [
+      [4, 9, 2, 17, 0, 0, 0, 0],
+      [1, 2, 3, 4, 5, 6, 7, 8],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ];
     const expected = Array.from((model.predict(tf.tensor2d(ids)) as tf.Tensor).dataSync());
     model.dispose();
 
@@ -91,10 +99,21 @@ describe('the served layers module', () => {
     `;
     await writeFile(join(dir, 'load.mjs'), script);
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'load.mjs')], { timeout: 60_000 });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { before: string; classes: string[]; output: number[] };
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      before: string;
+      classes: string[];
+      output: number[];
+    };
     // Without registerLayers a stock TF.js cannot load it: the classes come from the module.
     expect(result.before).toMatch(/Unknown layer: TokenAndPositionEmbedding/);
-    expect(result.classes).toEqual(['TokenAndPositionEmbedding', 'TransformerEncoder', 'PositionEmbedding', 'MultiHeadAttention', 'MaskedGlobalAveragePooling1D', 'Dense']);
+    expect(result.classes).toEqual([
+      'TokenAndPositionEmbedding',
+      'TransformerEncoder',
+      'PositionEmbedding',
+      'MultiHeadAttention',
+      'MaskedGlobalAveragePooling1D',
+      'Dense',
+    ]);
     expect(result.output).toHaveLength(expected.length);
     result.output.forEach((value, i) => expect(value).toBeCloseTo(expected[i], 5));
   }, 90_000);

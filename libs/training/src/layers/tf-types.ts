@@ -16,7 +16,19 @@ export type Kwargs = { mask?: Tensor | Tensor[] | null; training?: boolean; [key
 export const MASKED_LOGIT = -1e9;
 
 /** The activations a transformer's feed-forward block may use, each as plain differentiable ops. */
-export const FEEDFORWARD_ACTIVATIONS = ['relu', 'gelu', 'tanh', 'sigmoid', 'swish', 'elu', 'selu', 'softplus', 'mish', 'relu6', 'linear'] as const;
+export const FEEDFORWARD_ACTIVATIONS = [
+  'relu',
+  'gelu',
+  'tanh',
+  'sigmoid',
+  'swish',
+  'elu',
+  'selu',
+  'softplus',
+  'mish',
+  'relu6',
+  'linear',
+] as const;
 export type FeedforwardActivation = (typeof FEEDFORWARD_ACTIVATIONS)[number];
 
 export function applyActivation(tf: Tf, name: FeedforwardActivation, x: Tensor): Tensor {
@@ -55,7 +67,7 @@ export function layerNorm(tf: Tf, x: Tensor, gamma: Tensor, beta: Tensor, epsilo
   return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, epsilon))), gamma), beta);
 }
 
-/** x [..., in] · kernel [in, out] (+ bias) as one 2-D matMul: the backends' fastest path, with a gradient everywhere. */
+/** x [..., in] · kernel [in, out] (+ bias) as one 2-D matMul: the backends' fastest path, a gradient everywhere. */
 export function denseLast(tf: Tf, x: Tensor, kernel: Tensor, bias: Tensor | undefined): Tensor {
   const shape = x.shape;
   const inner = shape[shape.length - 1];

@@ -1,5 +1,25 @@
-import { type AttentionShape, type AttentionWeights, addAttentionWeights, attentionMaskBias, attentionParams, selfAttention } from './attention.js';
-import { type FeedforwardActivation, type Kwargs, type LayerVariable, type Shape, type Tensor, type Tf, applyActivation, denseLast, layerNorm, single, singleMask, singleShape } from './tf-types.js';
+import {
+  type AttentionShape,
+  type AttentionWeights,
+  addAttentionWeights,
+  attentionMaskBias,
+  attentionParams,
+  selfAttention,
+} from './attention.js';
+import {
+  type FeedforwardActivation,
+  type Kwargs,
+  type LayerVariable,
+  type Shape,
+  type Tensor,
+  type Tf,
+  applyActivation,
+  denseLast,
+  layerNorm,
+  single,
+  singleMask,
+  singleShape,
+} from './tf-types.js';
 
 export interface TransformerEncoderConfig {
   numHeads: number;
@@ -66,21 +86,38 @@ export function defineTransformerEncoder(tf: Tf) {
       const shape = this.computeOutputShape(inputShape);
       const width = shape[2]!;
       this.shape = encoderAttentionShape(this.numHeads, width);
-      const add = (name: string, size: number[], init: ReturnType<Tf['initializers']['zeros']>) => this.addWeight(name, size, 'float32', init);
-      this.attention = addAttentionWeights(add, 'self_attention/', this.shape, this.kernelInitializer, this.biasInitializer);
-      this.attentionNorm = [add('self_attention_layer_norm/gamma', [width], this.gammaInitializer), add('self_attention_layer_norm/beta', [width], this.betaInitializer)];
+      const add = (name: string, size: number[], init: ReturnType<Tf['initializers']['zeros']>) =>
+        this.addWeight(name, size, 'float32', init);
+      this.attention = addAttentionWeights(
+        add,
+        'self_attention/',
+        this.shape,
+        this.kernelInitializer,
+        this.biasInitializer,
+      );
+      this.attentionNorm = [
+        add('self_attention_layer_norm/gamma', [width], this.gammaInitializer),
+        add('self_attention_layer_norm/beta', [width], this.betaInitializer),
+      ];
       this.intermediate = [
         add('feedforward_intermediate_dense/kernel', [width, this.intermediateDim], this.kernelInitializer),
         add('feedforward_intermediate_dense/bias', [this.intermediateDim], this.biasInitializer),
       ];
-      this.outputDense = [add('feedforward_output_dense/kernel', [this.intermediateDim, width], this.kernelInitializer), add('feedforward_output_dense/bias', [width], this.biasInitializer)];
-      this.feedforwardNorm = [add('feedforward_layer_norm/gamma', [width], this.gammaInitializer), add('feedforward_layer_norm/beta', [width], this.betaInitializer)];
+      this.outputDense = [
+        add('feedforward_output_dense/kernel', [this.intermediateDim, width], this.kernelInitializer),
+        add('feedforward_output_dense/bias', [width], this.biasInitializer),
+      ];
+      this.feedforwardNorm = [
+        add('feedforward_layer_norm/gamma', [width], this.gammaInitializer),
+        add('feedforward_layer_norm/beta', [width], this.betaInitializer),
+      ];
       this.built = true;
     }
 
     override computeOutputShape(inputShape: Shape | Shape[]): Shape {
       const shape = singleShape(inputShape);
-      if (shape.length !== 3) throw new Error(`transformerEncoder takes [batch, steps, features], got rank ${shape.length}`);
+      if (shape.length !== 3)
+        throw new Error(`transformerEncoder takes [batch, steps, features], got rank ${shape.length}`);
       encoderAttentionShape(this.numHeads, shape[2]);
       return shape;
     }
@@ -89,7 +126,8 @@ export function defineTransformerEncoder(tf: Tf) {
       return tf.tidy(() => {
         const training = kwargs?.training === true;
         const drop = (t: Tensor) => (training && this.dropout > 0 ? tf.dropout(t, this.dropout) : t);
-        const norm = ([gamma, beta]: [LayerVariable, LayerVariable], t: Tensor) => layerNorm(tf, t, gamma.read(), beta.read(), this.layerNormEpsilon);
+        const norm = ([gamma, beta]: [LayerVariable, LayerVariable], t: Tensor) =>
+          layerNorm(tf, t, gamma.read(), beta.read(), this.layerNormEpsilon);
         const x = single(inputs);
         const bias = attentionMaskBias(tf, x.shape[1]!, singleMask(kwargs?.mask), false);
 
@@ -100,7 +138,11 @@ export function defineTransformerEncoder(tf: Tf) {
 
         residual = h;
         let f = this.normalizeFirst ? norm(this.feedforwardNorm, h) : h;
-        f = applyActivation(tf, this.activation, denseLast(tf, f, this.intermediate[0].read(), this.intermediate[1].read()));
+        f = applyActivation(
+          tf,
+          this.activation,
+          denseLast(tf, f, this.intermediate[0].read(), this.intermediate[1].read()),
+        );
         f = denseLast(tf, f, this.outputDense[0].read(), this.outputDense[1].read());
         h = tf.add(drop(f), residual);
         return this.normalizeFirst ? h : norm(this.feedforwardNorm, h);

@@ -51,7 +51,8 @@ export function makeBatchMatMul(native: KernelFunc): KernelFunc {
       out = backend.makeOutput([...a2.shape.slice(0, -2), M, N], 'float32');
       simd.batch_matmul(heapOffset(backend, a2), heapOffset(backend, b2), heapOffset(backend, out), batch, M, K, N);
     } else {
-      out = native({ inputs: { a: a2, b: b2 }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+      const attrs = { transposeA: false, transposeB: false };
+      out = native({ inputs: { a: a2, b: b2 }, backend: backend as never, attrs }) as TensorInfo;
     }
     for (const t of tmps) backend.disposeData(t.dataId);
     return out;
