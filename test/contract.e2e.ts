@@ -111,7 +111,6 @@ const PENDING_ROUTES: [route: string, issue: string][] = [
   ['/ui/datasets', 'see it'],
   ['/ui/runs', 'see it'],
   ['/ui/sweeps', 'see it'],
-  ['/v1/layers.js', 'images, text and attention'],
 ];
 
 describe('the served GraphQL schema', () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ActivityRegularization } from './activity-regularization.js';
+import { layerFactory, makesPaddingMask } from './layers/index.js';
 import type { LayerSpec, Loss, ModelSpec } from './model-spec.js';
 import { SpecError, isPlainObject } from './validation.js';
 
@@ -70,7 +71,9 @@ export function buildModel(spec: ModelSpec, input: number | number[], outputUnit
   }
   const model = tf.sequential();
   spec.layers.forEach((layer, index) => {
-    const factory = (tf.layers as unknown as Record<string, (config: unknown) => tf.layers.Layer>)[layer.type];
+    // After a maskZero embedding the padding mask reaches globalAveragePooling1d, whose TF.js version ignores it.
+    const masked = spec.layers.slice(0, index).some(makesPaddingMask);
+    const factory = layerFactory(layer.type, { masked })!;
     try {
       model.add(factory(layerConfig(layer, index, input)));
       // TF.js cannot run a layer with an activityRegularizer: the penalty comes from a layer after it.

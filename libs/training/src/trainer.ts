@@ -119,13 +119,13 @@ const YIELD_EVERY_MS = 25;
 /** Rejects feature values an embedding cannot take as token ids, naming what to change. */
 function checkTokenIds(spec: ModelSpec, data: PreparedData): void {
   const first = spec.layers[0];
-  if (first?.type !== 'embedding') return;
-  const inputDim = first.inputDim as number;
+  if (first?.type !== 'embedding' && first?.type !== 'tokenAndPositionEmbedding') return;
+  const inputDim = (first.type === 'embedding' ? first.inputDim : first.vocabularySize) as number;
   for (let i = 0; i < data.x.length; i++) {
     const value = data.x[i];
     if (!Number.isInteger(value) || value < 0 || value >= inputDim) {
       throw new SpecError(
-        `spec.layers[0] (embedding) takes the features as token ids, integers in [0, ${inputDim}), but a feature value is ${value}` +
+        `spec.layers[0] (${first.type}) takes the features as token ids, integers in [0, ${inputDim}), but a feature value is ${value}` +
           `${data.preprocessing.normalize === 'none' ? '' : ` (training.normalize is "${data.preprocessing.normalize}"; use "none")`}`,
       );
     }

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import type { Checkpoint as CheckpointRow } from '../../../../../libs/db/src/index.js';
 import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '../../../../../libs/training/src/index.js';
+// Registers the service's own layer classes with this tf, so checkpoints that use them load.
+import '../../../../../libs/training/src/layers/index.js';
 import { AppError } from '../../platform/app-error.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CheckpointsService } from './checkpoints.service.js';
