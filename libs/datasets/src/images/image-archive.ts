@@ -231,3 +231,31 @@ export async function scanImageArchive(
     zip.close();
   }
 }
+
+/**
+ * Random access to the entries of an archive already accepted at upload (names checked, sizes known), for a
+ * training run that reads its images batch by batch instead of holding them all.
+ */
+export class ImageArchiveReader {
+  private constructor(
+    private readonly zip: ZipFile,
+    private readonly entries: Map<string, Entry>,
+  ) {}
+
+  static async open(path: string): Promise<ImageArchiveReader> {
+    const zip = await openZip(path);
+    const entries = new Map<string, Entry>();
+    for (const entry of await listEntries(zip)) entries.set(checkEntry(entryName(entry), entry), entry);
+    return new ImageArchiveReader(zip, entries);
+  }
+
+  read(name: string): Promise<Buffer> {
+    const entry = this.entries.get(name);
+    if (!entry) return Promise.reject(new DatasetError(`the archive has no entry "${name}"`));
+    return readEntry(this.zip, entry, name, new UnpackBudget(Infinity));
+  }
+
+  close(): void {
+    this.zip.close();
+  }
+}
