@@ -11,7 +11,7 @@ import {
   type TrainingConfig,
   buildModel,
   expectedOutputUnits,
-  planRun,
+  planStoredRun,
   prepareData,
   restoreCheckpoint,
   snapshotModel,
@@ -73,7 +73,7 @@ export class TrainingProcessor {
       const [dataset, definition] = await this.runs.loadContext(run);
       const columns = dataset.columns as unknown as ColumnStats[];
       const stored = run.training as unknown as TrainingConfig;
-      const plan = planRun(definition.spec, run.hyperparameters, stored, columns, stored.seed);
+      const plan = planStoredRun(definition.spec, (run.hyperparameters ?? {}) as Record<string, unknown>, stored, columns);
       const training = plan.training;
       images = training.image
         ? await loadImageDataset(this.config, dataset.id, dataset.rowCount ?? 0, training.image, (message) => log.log(message))
