@@ -114,6 +114,38 @@ describe('image ZIP datasets: upload, CNN training, predict on base64 PNGs (real
     });
   });
 
+  it('sweeps over augmentation unchanged: "$rotate" in training.image.augment.rotate', async () => {
+    const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'digits-sweep', spec: CNN } });
+    const input = {
+      name: 'augment-sweep',
+      datasetId,
+      modelId: createModel.id,
+      strategy: 'RANDOM',
+      searchSpace: { rotate: { type: 'choice', values: [0, 10] } },
+      objective: { metric: 'val_accuracy', goal: 'MAXIMIZE' },
+      maxTrials: 2,
+      parallelism: 1,
+      training: { ...TRAINING, epochs: 1, image: { ...TRAINING.image, augment: { rotate: '$rotate' } } },
+      seed: 2,
+    };
+    const { createSweep } = await stack.gqlOk(`mutation($input: CreateSweepInput!) { createSweep(input: $input) { id } }`, { input });
+    const deadline = Date.now() + 180_000;
+    let sweep: Record<string, any>;
+    for (;;) {
+      ({ sweep } = await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { status error runs { status error hyperparameters training summary } } }`, { id: createSweep.id }));
+      if (sweep.status !== 'RUNNING' || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(sweep.error).toBeNull();
+    expect(sweep.status).toBe('SUCCEEDED');
+    expect(sweep.runs).toHaveLength(2);
+    for (const run of sweep.runs) {
+      expect(run.error).toBeNull();
+      expect(run.training.image.augment.rotate).toBe(run.hyperparameters.rotate);
+      expect(run.summary.val_accuracy).toBeGreaterThan(0.5);
+    }
+  });
+
   it('refuses a predict image that is not an image, naming the row', async () => {
     const bad = await stack.gql(PREDICT, { runId, rows: [{ image: Buffer.from('just some words').toString('base64') }] });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
