@@ -52,6 +52,7 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
   const stack = new TestStack();
   const { train, heldOut } = spamAssassin();
   let datasetId: string;
+  let lstmRunId: string;
 
   beforeAll(async () => {
     await stack.start();
@@ -145,6 +146,7 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
       metrics: ['accuracy'],
     };
     const run = await train_('spam-lstm', spec, { ...TEXT, maxTokens: 3000 }, 8);
+    lstmRunId = run.id;
     expect(run.summary.val_accuracy).toBeGreaterThanOrEqual(0.95);
     await predictHeldOut(run.id);
   });
@@ -166,5 +168,11 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
       expect(response.errors?.[0].message).toMatch(message);
       expect(await stack.counts()).toEqual(before);
     }
+    const notText = await stack.gql(PREDICT, { runId: lstmRunId, rows: [{ email: 'fine' }, { email: { subject: 'hi' } }] });
+    expect(notText.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(notText.errors?.[0].message).toMatch(/rows\[1\]\.email must be the text itself \(a string\)/);
+    // An empty text is a text (all padding), not an error.
+    const { predict } = await stack.gqlOk(PREDICT, { runId: lstmRunId, rows: [{ email: '' }, { email: '🎉🎉 FREE 🎉🎉' }] });
+    expect(predict).toHaveLength(2);
   });
 });
