@@ -10,5 +10,7 @@ export default defineConfig({
     // e2e files each start their own API and worker processes; two cores do not fit more at once.
     fileParallelism: false,
     pool: 'forks',
+    // graphql-query-complexity must see the same graphql module as the code under test (one realm).
+    server: { deps: { inline: ['graphql-query-complexity'] } },
   },
 });

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../libs/config/src/index.js';
+import { listenUrl, loadConfig } from '../libs/config/src/index.js';
 import { applyMigrations, type EmbeddedPostgres, startEmbeddedPostgres } from '../libs/db/src/index.js';
 import { queueDriverFor } from '../libs/queue/src/index.js';
 
@@ -46,6 +46,11 @@ function release(summary: string | undefined, everything: boolean): void {
     else if (everything) realStdout(text);
   }
   held.length = 0;
+}
+
+/** The worker's backend in words: a machine without a GPU should read as expected, not as an error. */
+function backendText(backend: string): string {
+  return /^(wasm|cpu)\b/.test(backend) ? `no GPU found, training on ${backend}` : `training backend: ${backend}`;
 }
 
 // ---- processes
@@ -129,7 +134,8 @@ try {
     startWorker();
   });
   release(
-    `trainer listening on http://localhost:${config.port} (GraphQL at /graphql); database: ${databaseText}; queue: ${queueText}; training backend: ${backend}`,
+    `trainer listening on ${listenUrl(config)} (GraphQL at /graphql${config.host === '127.0.0.1' ? '; this machine only, HOST=0.0.0.0 for all interfaces' : ''}); ` +
+      `database: ${databaseText}; queue: ${queueText}; ${backendText(backend)}`,
     config.logLevel === 'debug',
   );
 } catch (error) {

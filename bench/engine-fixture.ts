@@ -8,9 +8,14 @@ import { resolveModelSpec, type ModelSpec } from '../libs/training/src/model-spe
 import type { PreparedData } from '../libs/training/src/preprocessing.js';
 import { resolveTrainingConfig, type TrainingConfig } from '../libs/training/src/training-config.js';
 
-export type EngineModelName = 'mlp' | 'cnn' | 'lstm';
+export type EngineModelName = 'mlp' | 'cnn' | 'lstm' | 'transformer';
 
-export const ENGINE_BATCH: Record<EngineModelName, number> = { mlp: 128, cnn: 64, lstm: 64 };
+export const ENGINE_BATCH: Record<EngineModelName, number> = { mlp: 128, cnn: 64, lstm: 64, transformer: 64 };
+
+/** The transformer's input: 64 token ids per sample from a vocabulary of 1000 (no padding, so no mask). */
+export const TRANSFORMER_SEQUENCE = 64;
+export const TRANSFORMER_VOCABULARY = 1000;
+const INPUT_SIZE: Record<EngineModelName, number> = { mlp: 784, cnn: 784, lstm: 784, transformer: TRANSFORMER_SEQUENCE };
 
 export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
   mlp: [
@@ -32,6 +37,14 @@ export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
     { type: 'lstm', units: 32 },
     { type: 'dense', units: 10, activation: 'softmax' },
   ],
+  // Not in the default set: a 2-layer Transformer encoder (d=64, 4 heads, ff 128, post-norm, dropout 0.1), mean pool.
+  transformer: [
+    { type: 'tokenAndPositionEmbedding', vocabularySize: TRANSFORMER_VOCABULARY, sequenceLength: TRANSFORMER_SEQUENCE, embeddingDim: 64 },
+    { type: 'transformerEncoder', numHeads: 4, intermediateDim: 128, dropout: 0.1 },
+    { type: 'transformerEncoder', numHeads: 4, intermediateDim: 128, dropout: 0.1 },
+    { type: 'globalAveragePooling1d' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
 };
 
 export interface EngineRun {
@@ -41,17 +54,24 @@ export interface EngineRun {
   training: TrainingConfig;
 }
 
-/** `samples` seeded uniform [0,1) rows of 784 with 10 random classes, Adam 1e-3, one warm-up + `epochs` epochs. */
-export function engineRun(name: EngineModelName, samples: number, epochs: number): EngineRun {
-  const x = new Float32Array(samples * 784);
+/**
+ * `samples` seeded uniform [0,1) rows of 784 (the transformer: 64 token ids in [1, 1000)) with 10 random classes,
+ * Adam 1e-3, one warm-up + `epochs` epochs; `batchSize` defaults to the model's ENGINE_BATCH.
+ */
+export function engineRun(
+  name: EngineModelName, samples: number, epochs: number, batchSize = ENGINE_BATCH[name],
+): EngineRun {
+  const inputSize = INPUT_SIZE[name];
+  const x = new Float32Array(samples * inputSize);
   const y = new Float32Array(samples);
   let state = 12345;
   const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
-  for (let i = 0; i < x.length; i++) x[i] = random();
+  const tokens = name === 'transformer';
+  for (let i = 0; i < x.length; i++) x[i] = tokens ? 1 + Math.floor(random() * (TRANSFORMER_VOCABULARY - 1)) : random();
   for (let i = 0; i < samples; i++) y[i] = Math.floor(random() * 10);
   const labels = Array.from({ length: 10 }, (_, i) => i);
   const data: PreparedData = {
-    preprocessing: { version: 1, features: [], inputSize: 784, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
+    preprocessing: { version: 1, features: [], inputSize, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
     x,
     y,
     yWidth: 1,
@@ -63,7 +83,7 @@ export function engineRun(name: EngineModelName, samples: number, epochs: number
     { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
     { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
   ];
-  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize: ENGINE_BATCH[name], validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
+  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize, validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
   const spec = resolveModelSpec({ layers: ENGINE_SPECS[name], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
-  return { model: buildModel(spec, 784, 10), spec, data, training };
+  return { model: buildModel(spec, inputSize, 10), spec, data, training };
 }

@@ -29,6 +29,8 @@ def build(model: str) -> nn.Module:
         )
     if model == "lstm":
         return LastStep()
+    if model == "transformer":
+        return Transformer()
     raise ValueError(f"unknown model {model}")
 
 
@@ -43,6 +45,24 @@ class LastStep(nn.Module):
     def forward(self, x):
         seq, _ = self.lstm(x)
         return self.out(seq[:, -1, :])
+
+
+class Transformer(nn.Module):
+    """64 token ids (vocabulary 1000) -> token embedding + learned positions (64) -> 2-layer nn.TransformerEncoder
+    (4 heads, feed-forward 128, dropout 0.1, post-norm, relu: keras-hub's TransformerEncoder defaults) -> mean over
+    the steps -> Linear(10). The TS side: tokenAndPositionEmbedding + 2 x transformerEncoder + globalAveragePooling1d."""
+
+    def __init__(self, vocabulary: int = 1000, steps: int = 64, width: int = 64) -> None:
+        super().__init__()
+        self.tokens = nn.Embedding(vocabulary, width)
+        self.positions = nn.Parameter(torch.randn(steps, width) * 0.05)
+        layer = nn.TransformerEncoderLayer(d_model=width, nhead=4, dim_feedforward=128, dropout=0.1,
+                                           activation="relu", layer_norm_eps=1e-5, batch_first=True, norm_first=False)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
+        self.out = nn.Linear(width, 10)
+
+    def forward(self, ids):
+        return self.out(self.encoder(self.tokens(ids) + self.positions).mean(dim=1))
 
 
 def run_epoch(net, opt, loss_fn, xs, ys, batch, device):
@@ -69,6 +89,7 @@ def main() -> None:
     ap.add_argument("--mlp-batch", type=int, default=128)
     ap.add_argument("--cnn-batch", type=int, default=64)
     ap.add_argument("--lstm-batch", type=int, default=64)
+    ap.add_argument("--transformer-batch", type=int, default=64)
     a = ap.parse_args()
 
     device = a.device
@@ -80,9 +101,12 @@ def main() -> None:
 
     results = []
     for model in [m for m in a.models.split(",") if m]:
-        batch = {"mlp": a.mlp_batch, "cnn": a.cnn_batch, "lstm": a.lstm_batch}[model]
-        shape = {"mlp": (a.samples, 784), "cnn": (a.samples, 1, 28, 28), "lstm": (a.samples, 49, 16)}[model]
-        xs = torch.rand(shape, device=device)
+        batch = {"mlp": a.mlp_batch, "cnn": a.cnn_batch, "lstm": a.lstm_batch, "transformer": a.transformer_batch}[model]
+        if model == "transformer":
+            xs = torch.randint(1, 1000, (a.samples, 64), device=device)
+        else:
+            shape = {"mlp": (a.samples, 784), "cnn": (a.samples, 1, 28, 28), "lstm": (a.samples, 49, 16)}[model]
+            xs = torch.rand(shape, device=device)
         ys = torch.randint(0, 10, (a.samples,), device=device)
         net = build(model).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)

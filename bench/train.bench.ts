@@ -8,6 +8,7 @@
  * --fit: `engine` (default) trains through the service's own engine (buildModel + trainModel from libs/training, exactly
  *   what a worker runs, per-epoch metrics and checkpoint included); `fast` with libs/training/src/fast-fit.ts; `model`
  *   with LayersModel.fit.
+ * --batch N: one batch size for every model, ours and the peer's (default: the per-model sizes below).
  * --webgpu-tuning on|off: with --backend webgpu, apply libs/training/src/webgpu.ts's tuning (default on) or run
  *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
  * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
@@ -20,12 +21,15 @@
  *   mlp: 784-128(relu)-10(softmax), batch 128
  *   cnn: conv3x3x16(relu)-maxpool2-conv3x3x32(relu)-maxpool2-flatten-dense10(softmax), batch 64
  *   lstm (only with --models ...,lstm; --fit engine): the 784 inputs as 49 steps of 16 -> LSTM(32) -> dense10, batch 64
+ *   transformer (only with --models transformer; --fit engine): 64 token ids (vocabulary 1000) -> token + position
+ *     embedding (64) -> 2 x transformerEncoder (4 heads, ff 128, dropout 0.1) -> mean pool -> dense10, batch 64;
+ *     the peer is nn.Embedding + a learned position table + nn.TransformerEncoder of the same sizes
  * Adam(1e-3) + sparseCategoricalCrossentropy. One warm-up epoch, then `epochs` timed epochs.
  * The peer (bench/torch_peer.py) runs when `/usr/bin/python3 -c 'import torch'` works.
  * Results: bench/results/train.json (one object per model) and a table on stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -70,7 +74,8 @@ export interface BenchRow {
   rounds: Array<{ samplesPerSec: number; peerSamplesPerSec: number | null; ratio: number | null }>;
 }
 
-const BATCH = ENGINE_BATCH;
+// --batch N overrides every model's batch size (ours and the peer's).
+const BATCH: Record<ModelName, number> = { ...ENGINE_BATCH };
 
 // Source layout: bench/train.bench.ts; compiled: dist/bench/train.bench.js. Find the repo root either way.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -87,9 +92,16 @@ function parseArgs(argv: string[]): Options {
   if (!['wasm', 'cpu', 'webgpu'].includes(backend)) throw new Error(`--backend must be wasm|cpu|webgpu, got ${backend}`);
   const models = (get('models') ?? 'mlp,cnn').split(',').filter(Boolean) as ModelName[];
   for (const m of models) if (!(m in BATCH)) throw new Error(`unknown model ${m}`);
+  const batch = get('batch');
+  if (batch != null) {
+    if (!(Number(batch) >= 1 && Number.isInteger(Number(batch)))) throw new Error(`--batch must be an integer >= 1, got ${batch}`);
+    for (const m of Object.keys(BATCH) as ModelName[]) BATCH[m] = Number(batch);
+  }
   const fit = (get('fit') ?? 'engine') as Options['fit'];
   if (!['engine', 'model', 'fast'].includes(fit)) throw new Error(`--fit must be engine|model|fast`);
-  if (models.includes('lstm') && fit !== 'engine') throw new Error('--models lstm runs with --fit engine only');
+  for (const only of ['lstm', 'transformer'] as const) {
+    if (models.includes(only) && fit !== 'engine') throw new Error(`--models ${only} runs with --fit engine only`);
+  }
   return {
     backend,
     samples: Number(get('samples') ?? 8192),
@@ -177,7 +189,7 @@ function buildModel(name: ModelName): tf.Sequential {
 /** The worker's path: a spec built by the engine and trained by trainModel, timed from the end of the warm-up epoch. */
 async function benchEngine(name: ModelName, o: Options): Promise<number> {
   const n = o.samples;
-  const { model, spec, data, training } = engineRun(name, n, o.epochs);
+  const { model, spec, data, training } = engineRun(name, n, o.epochs, BATCH[name]);
   let warmedUpAt = 0;
   let finishedAt = 0;
   await trainModel({
@@ -250,6 +262,7 @@ function runPeer(o: Options): PeerResult | null {
     '--mlp-batch', String(BATCH.mlp),
     '--cnn-batch', String(BATCH.cnn),
     '--lstm-batch', String(BATCH.lstm),
+    '--transformer-batch', String(BATCH.transformer),
   ];
   const r = spawnSync(py, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) {
@@ -325,7 +338,9 @@ async function main(): Promise<void> {
   const outDir = join(repoRoot, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const outFile = o.out ?? join(outDir, o.backend === 'webgpu' ? 'train-gpu.json' : 'train.json');
-  writeFileSync(outFile, JSON.stringify(rows, null, 2) + '\n');
+  // The rows of models this run did not measure stay (e.g. --models transformer keeps the mlp and cnn rows).
+  const kept = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, 'utf8')) as BenchRow[]).filter((row) => !o.models.includes(row.model)) : [];
+  writeFileSync(outFile, JSON.stringify([...kept, ...rows], null, 2) + '\n');
   printTable(rows);
 }
 

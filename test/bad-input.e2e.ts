@@ -74,6 +74,11 @@ describe('bad input', () => {
     ['no layers', { ...IRIS_MLP, layers: [] }, /spec\.layers must be a non-empty list/],
     ['a spec that is a string', 'dense', /spec must be an object/],
     ['an unknown activation', { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, activation: 'relu7' }] }, /activation must be one of/],
+    ...['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'].map(
+      (type): [string, unknown, RegExp] => [`the layer type "${type}" (a built-in name)`, { ...IRIS_MLP, layers: [{ type, units: 3 }] }, /unknown layer type/],
+    ),
+    ['the layer key "constructor"', { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, constructor: 1 }] }, /constructor is not a key of a dense layer/],
+    ['the layer key "toString"', { ...IRIS_MLP, layers: [{ type: 'dense', units: 3, toString: 1 }] }, /toString is not a key of a dense layer/],
   ];
   for (const [what, spec, message] of specs) {
     it(`refuses a model spec with ${what} (BAD_USER_INPUT)`, async () => {
@@ -134,6 +139,8 @@ describe('bad input', () => {
     ['a validation split of 1', { training: { target: 'Species', validationSplit: 1 } }, /training\.validationSplit must be at most 0\.9/],
     ['hyperparameters that are a list', { hyperparameters: [1, 2] }, /hyperparameters must be an object/],
     ['an unknown missing-value rule', { training: { target: 'Species', missing: 'zero' } }, /training\.missing must be one of drop, mean/],
+    ['a hyperparameter named __proto__', { hyperparameters: JSON.parse('{"__proto__": 8, "hidden": 4, "lr": 0.1}') }, /__proto__/],
+    ['a NUL character in the monitored metric', { training: { target: 'Species', checkpoint: { monitor: 'val\u0000loss' } } }, /NUL character/],
     ['features naming the same column twice', { training: { target: 'Species', features: ['Petal Length (cm)', 'Petal Length (cm)'] } }, /training\.features lists a column twice/],
   ])('refuses %s in startRun', async (_what, override, message) => {
     const before = await stack.counts();
@@ -150,12 +157,33 @@ describe('bad input', () => {
     ['a wrong argument type', 'mutation { createSweep(input: {name: "s", datasetId: "x", modelId: "y", strategy: RANDOM, searchSpace: {}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: "five", training: {}}) { id } }', /maxTrials|Int/],
     ['a list where an id is expected', '{ run(id: [1, 2]) { id } }', /ID/],
     ['a query that does not parse', '{ runs { id ', /Syntax Error/],
+    ['a NUL character in a metric name', '{ runs(status: QUEUED) { metrics(names: ["\\u0000"]) { name } } }', /NUL character/],
+    ['a NUL character in an API key name', 'mutation { createApiKey(name: "a\\u0000b") { id } }', /NUL character|control characters/],
+    ['51 aliases', `{ ${Array.from({ length: 51 }, (_, i) => `a${i}: datasets { id }`).join(' ')} }`, /51 aliases; at most 50/],
+    ['a document of more than 20,000 tokens', `{ datasets { ${'id '.repeat(20_001)} } }`, /token/i],
     ['deeply nested JSON in a spec', `mutation { createModel(input: {name: "deep", spec: ${'{a: '.repeat(30)}1${'}'.repeat(30)}}) { id } }`, /nested too deeply|not a known key|levels/],
   ])('answers %s with BAD_USER_INPUT', async (_what, query, message) => {
     const before = await stack.counts();
     const result = await stack.gql(query);
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].message).toMatch(message);
+    expect(await stack.counts()).toEqual(before);
+  });
+
+  it.each([
+    ['the name field twice', [['name', 'a'], ['name', 'b']], /name: send the "name" field once/],
+    ['name[]', [['name[]', 'a']], /name: send the "name" field once/],
+    ['format[a]', [['format[a]', 'csv']], /format: send the "format" field once/],
+    ['a NUL character in the name', [['name', 'a\u0000b']], /name: must not contain control characters/],
+  ])('refuses an upload with %s (400) and keeps no file', async (_what, fields, message) => {
+    const before = await stack.counts();
+    const form = new FormData();
+    for (const [key, value] of fields) form.append(key, value);
+    form.append('file', new Blob(['a,b\n1,2\n']), 'x.csv');
+    const response = await fetch(`${stack.url}/v1/datasets`, { method: 'POST', body: form });
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toMatch(message);
+    expect(readdirSync(`${stack.dataDir}/uploads`)).toEqual([]);
     expect(await stack.counts()).toEqual(before);
   });
 

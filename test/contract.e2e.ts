@@ -86,11 +86,8 @@ export function contractDifferences(contract: GraphQLSchema, served: GraphQLSche
  * items is left here.
  */
 const PENDING_SCHEMA_ITEMS: [item: string, issue: string][] = [
-  ['enum SearchStrategy lacks GP', 'sweeps that find better answers'],
-  ['CreateSweepInput.options is not served', 'sweeps that find better answers'],
   ['Run.metrics(maxPoints) is not served', 'see it'],
   ['Sweep.runsPage is not served', 'see it'],
-  ['Sweep.importance is not served', 'see it'],
   ['type PageInfo is not served', 'see it'],
   ['type RunPage is not served', 'see it'],
   ['type DatasetPage is not served', 'see it'],
@@ -128,6 +125,21 @@ describe('the served GraphQL schema', () => {
   it('differs from the contract by exactly the pending "since 2" items, no more and no fewer', () => {
     // Sorted so the comparison names each missing or extra item, whatever order the walk finds them in.
     expect([...contractDifferences(contract, served)].sort()).toEqual(PENDING_SCHEMA_ITEMS.map(([item]) => item).sort());
+  });
+
+  it('says which contract version it serves: the newest "since N" of the contract, on /health and as apiVersion', async () => {
+    const contractText = ['api.graphql', 'README.md'].map((file) => readFileSync(resolve(CONTRACT, '..', file), 'utf8')).join('\n');
+    const newest = Math.max(...[...contractText.matchAll(/since (\d+)/g)].map((match) => Number(match[1])));
+    const health = (await (await fetch(`${stack.url}/health`)).json()) as { status: string; contractVersion: number };
+    expect(health).toEqual({ status: 'ok', contractVersion: newest });
+    expect((await stack.gqlOk<{ apiVersion: number }>('{ apiVersion }')).apiVersion).toBe(newest);
+  });
+
+  it('is copied unchanged into docs/contract/, which the README and docs/deploy.md link to', () => {
+    for (const file of ['README.md', 'api.graphql']) {
+      const copy = readFileSync(resolve(import.meta.dirname, '..', 'docs', 'contract', file), 'utf8');
+      expect(copy, `docs/contract/${file} differs from the contract: copy it again`).toBe(readFileSync(resolve(CONTRACT, '..', file), 'utf8'));
+    }
   });
 
   it('still lacks each pending REST and dashboard route, and serves every other', async () => {

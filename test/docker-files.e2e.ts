@@ -65,6 +65,11 @@ describe('docker/Dockerfile', () => {
     expect(final.some((s) => s.op === 'EXPOSE' && s.args.split(/\s+/).includes('3000'))).toBe(true);
     expect(final.some((s) => s.op === 'HEALTHCHECK' && /\/health/.test(s.args))).toBe(true);
   });
+
+  it('listens on every interface inside the container (the API binds 127.0.0.1 elsewhere) on the current Node LTS', () => {
+    expect(final.some((s) => s.op === 'ENV' && /\bHOST=0\.0\.0\.0\b/.test(s.args))).toBe(true);
+    expect(read('docker/Dockerfile')).toMatch(/ARG NODE_IMAGE=node:24-/);
+  });
 });
 
 describe('docker/Dockerfile.gpu', () => {
@@ -102,8 +107,10 @@ describe('docker/compose.yml', () => {
     expect(services.redis.healthcheck.test.join(' ')).toMatch(/redis-cli.*ping/);
   });
 
-  it('publishes the API on 3000 with a health check on /health', () => {
-    expect(services.api.ports).toContain('3000:3000');
+  it("publishes the API on 3000, on the host's loopback unless PUBLISH_HOST says otherwise, with a health check", () => {
+    expect(services.api.ports).toContain('${PUBLISH_HOST:-127.0.0.1}:3000:3000');
+    // The key is passed through from the host's environment (README and the file's header say how).
+    expect(services.api.environment.API_KEY).toBe('${API_KEY:-}');
     expect(services.api.healthcheck.test.join(' ')).toMatch(/:3000\/health/);
     expect(services.api.command).toEqual(['node', 'dist/apps/api/src/main.js']);
     expect(services.worker.command).toEqual(['node', 'dist/apps/worker/src/main.js']);
@@ -120,6 +127,14 @@ describe('docker/compose.yml', () => {
       expect(service.volumes).toContain('trainer-data:/data');
     }
     expect(services.api.build.dockerfile).toBe('docker/Dockerfile');
+  });
+
+  it('builds the trainer image for both services and never tries to pull it', () => {
+    for (const name of ['api', 'worker']) {
+      expect(services[name].image).toBe('trainer:latest');
+      expect(services[name].build.dockerfile).toBe('docker/Dockerfile');
+      expect(services[name].pull_policy).toBe('build');
+    }
   });
 });
 

@@ -5,6 +5,8 @@
 #                                        bench/gpu/accuracy.ts (everything but the native `webgpu` package inlined)
 #   .carry/node_modules/webgpu/          index.js + package.json + dist/linux-x64/dawn.node.xz (Dawn for Node)
 #   .carry/acc-data.json                 Iris + 4000 MNIST digits for accuracy.mjs (bench/gpu/make-data.mjs)
+#   .carry/bench-prof.mjs                the bench unminified, for CPU profiles (run.sh cpuprof)
+#   .carry/run.sh                        a copy of bench/gpu/run.sh (run it as `bash .carry/run.sh all`)
 # and, with --gl, the Vulkan/GL loader .debs into .gl/ (see the device README; needs apt-get here).
 # Usage: bench/gpu/bundle.sh [--gl]          then see bench/gpu/README for the command to run there.
 set -euo pipefail
@@ -19,10 +21,15 @@ mkdir -p "$C/node_modules/webgpu/dist/linux-x64"
 BANNER="import { createRequire as __cr } from 'node:module'; import { dirname as __dn } from 'node:path'; import { fileURLToPath as __fu } from 'node:url'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
 for pair in bench:bench/train.bench.ts probe:bench/gpu/probe.ts accuracy:bench/gpu/accuracy.ts; do
   name=${pair%%:*}; src=${pair#*:}
-  npx esbuild "$src" --bundle --platform=node --format=esm --target=node20 --minify --log-level=warning \
+  npx esbuild "$src" --bundle --platform=node --format=esm --target=node20 --minify --keep-names --log-level=warning \
     --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --banner:js="$BANNER" --outfile="$C/$name.mjs"
 done
+
+# Unminified bench for CPU profiles (run.sh cpuprof): readable function names in the .cpuprofile.
+npx esbuild bench/train.bench.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+  --banner:js="$BANNER" --outfile="$C/bench-prof.mjs"
 
 W=node_modules/webgpu
 cp "$W/index.js" "$W/package.json" "$C/node_modules/webgpu/"
@@ -32,6 +39,9 @@ xz -T0 -6 -c "$W/dist/linux-x64/dawn.node" > "$C/node_modules/webgpu/dist/linux-
   xz -T0 -6 -c "$(command -v node)" > "$C/node.xz"; node --version > "$C/node.version"; }
 
 node bench/gpu/make-data.mjs "$C/acc-data.json" 400
+# run.sh travels inside .carry too: a helper's device call sends the session's own checkout, where only the
+# carried (ignored) folders are this branch's; the bundles above hold all of its code but bench/torch_peer.py.
+cp bench/gpu/run.sh "$C/run.sh"
 
 if [ "${1:-}" = "--gl" ] && [ ! -d .gl ]; then
   grep -qx '/.gl/' .git/info/exclude 2>/dev/null || grep -qx '/.gl/' .gitignore || echo /.gl/ >> .git/info/exclude

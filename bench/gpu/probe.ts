@@ -8,13 +8,23 @@
  *    onSubmittedWorkDone and mapAsync round-trip latency (how fast dawn.node resolves GPU promises);
  *  - tfjs: 1000 small element-wise ops, enqueue time and time to the result, per submit batch size;
  *  - training: ms/step for the MLP (batch 128..1024) and CNN (64, 256) with fastFit and with model.fit, with the
- *    stock tfjs settings and with the tuning (submit batch, fused Adam), plus dispatches and uploads per step.
+ *    stock tfjs settings and with the tuning (submit batch, fused Adam), plus dispatches and uploads per step;
+ *  - --timeline: a per-kernel GPU timeline of the engine's training step (trainModel, as bench:train runs it) for
+ *    the MLP and the CNN at batch 128 and 1024, with and without the replacement kernels (webgpu-kernels.ts):
+ *    tf.profile with timestamp queries (one compute pass per kernel, Dawn's timestamp quantization off), summed per
+ *    tfjs kernel per step, against the step's wall time without profiling. The fused Adam dispatch is not a tfjs
+ *    kernel and is not in the GPU sum; the gap between wall time and GPU sum is per-kernel overhead plus Adam.
+ *    `--timeline-only` skips everything else.
  */
 import * as tf from '@tensorflow/tfjs';
 import { fastFit } from '../../libs/training/src/fast-fit.js';
+import { trainModel } from '../../libs/training/src/trainer.js';
 import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '../../libs/training/src/webgpu.js';
+import { engineRun, type EngineModelName } from '../engine-fixture.js';
 
 const quick = process.argv.includes('--quick');
+const timelineOnly = process.argv.includes('--timeline-only');
+const withTimeline = timelineOnly || process.argv.includes('--timeline');
 const results: Record<string, unknown>[] = [];
 function report(r: Record<string, unknown>): void {
   results.push(r);
@@ -211,14 +221,71 @@ async function trainSteps(label: string, name: 'mlp' | 'cnn', batch: number, fit
   ys.dispose();
 }
 
+/** Per-kernel GPU time of the engine's training step (see the header). */
+async function timeline(label: string, name: EngineModelName, batch: number, steps: number): Promise<void> {
+  const run = engineRun(name, batch * steps, 1, batch); // one warm-up + one timed epoch of `steps` steps
+  const train = () => trainModel({ ...run, hooks: { shouldStop: () => false, onEpoch: async () => {} } });
+  await train();
+  const t0 = now();
+  await train();
+  const wallMsPerStep = (now() - t0) / (2 * steps);
+  tf.env().set('CHECK_COMPUTATION_FOR_ERRORS', false);
+  const profile = await tf.profile(() => train().then(() => 0));
+  run.model.dispose();
+  const byKernel = new Map<string, { calls: number; ms: number; programs: Set<string> }>();
+  for (const k of profile.kernels) {
+    const e = byKernel.get(k.name) ?? { calls: 0, ms: 0, programs: new Set<string>() };
+    e.calls++;
+    e.ms += Number(k.kernelTimeMs) || 0;
+    for (const p of String(k.extraInfo ?? '').split(', ')) if (p) e.programs.add(p.split(':')[0]);
+    byKernel.set(k.name, e);
+  }
+  const perStep = 2 * steps;
+  const kernels = [...byKernel.entries()]
+    .map(([kernel, e]) => ({
+      kernel, callsPerStep: e.calls / perStep, gpuMsPerStep: e.ms / perStep, programs: [...e.programs],
+    }))
+    .sort((a, b) => b.gpuMsPerStep - a.gpuMsPerStep);
+  const gpuMsPerStep = kernels.reduce((a, k) => a + k.gpuMsPerStep, 0);
+  const kernelsPerStep = kernels.reduce((a, k) => a + k.callsPerStep, 0);
+  report({ probe: 'timeline', label, model: name, batch, wallMsPerStep, gpuMsPerStep, kernelsPerStep, kernels });
+  console.log(`\n${label} ${name} b${batch}: wall ${wallMsPerStep.toFixed(2)} ms/step, GPU (tfjs kernels) ` +
+    `${gpuMsPerStep.toFixed(2)} ms/step in ${kernelsPerStep.toFixed(0)} kernels`);
+  for (const k of kernels.slice(0, 12)) {
+    const calls = k.callsPerStep.toFixed(1).padStart(5);
+    console.log(`  ${k.kernel.padEnd(28)} ${calls}x ${k.gpuMsPerStep.toFixed(3).padStart(8)} ms  ${k.programs.join(',')}`);
+  }
+}
+
 async function main(): Promise<void> {
   const tuning = webgpuTuningFromEnv(true);
-  const setup = await setupWebgpu(tuning);
+  // Dawn quantizes timestamps by default (a browser's timing-attack guard); the timeline needs them exact.
+  const setup = await setupWebgpu(tuning, withTimeline ? ['disable-dawn-features=timestamp_quantization'] : []);
   if (!setup) throw new Error('no WebGPU adapter');
   if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) failed');
   await tf.ready();
   report({ probe: 'adapter', ...setup.adapterInfo, dawnToggles: tuning.dawnToggles });
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  report({ probe: 'timestampQuery', supported: device.features.has('timestamp-query') });
+  if (withTimeline) {
+    const steps = quick ? 6 : 12;
+    // PROBE_TIMELINE_KERNELS=on: only with the replacement kernels (default: without, then with).
+    for (const kernels of process.env.PROBE_TIMELINE_KERNELS === 'on' ? [true] : [false, true]) {
+      applyWebgpuFlags({ ...tuning, kernels });
+      // PROBE_TIMELINE=mlp:128,cnn:128 picks the runs (default: both models at 128 and 1024).
+      const runs = (process.env.PROBE_TIMELINE ?? 'mlp:128,mlp:1024,cnn:128,cnn:1024').split(',')
+        .map((r) => r.split(':')).map(([m, b]) => [m as EngineModelName, Number(b)] as const);
+      for (const [m, b] of runs) {
+        try {
+          await timeline(kernels ? 'tuned+kernels' : 'tuned', m, b, steps);
+        } catch (e) {
+          report({ probe: 'timeline', model: m, batch: b, kernels, error: String(e) });
+        }
+      }
+    }
+    applyWebgpuFlags(tuning);
+    if (timelineOnly) return;
+  }
   try {
     await rawDawn(device);
   } catch (e) {

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { JsonLogger, loadConfig } from '../../../libs/config/src/index.js';
+import { JsonLogger, listenUrl, loadConfig } from '../../../libs/config/src/index.js';
 import { applyMigrations, withRetry } from '../../../libs/db/src/index.js';
 import { AppModule } from './app.module.js';
 
@@ -23,10 +23,10 @@ export async function startApi(config = loadConfig()): Promise<NestExpressApplic
     response.status(status).json({ statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message });
   });
   app.enableShutdownHooks();
-  await app.listen(config.port, '0.0.0.0');
+  await app.listen(config.port, config.host);
   const database = new URL(config.databaseUrl);
   Logger.log(
-    `API listening on http://localhost:${config.port} (GraphQL at /graphql); database ${database.host}${database.pathname}; queue ${config.redisUrl ? `bullmq at ${new URL(config.redisUrl).host}` : 'pg-boss (embedded)'}`,
+    `API listening on ${listenUrl(config)} (GraphQL at /graphql); database ${database.host}${database.pathname}; queue ${config.redisUrl ? `bullmq at ${new URL(config.redisUrl).host}` : 'pg-boss (embedded)'}`,
     'Main',
   );
   return app;

@@ -20,4 +20,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRAINING_WASM_NATIVE: 'maybe' })).toThrow(/TRAINING_WASM_NATIVE must be 1\/true\/on or 0\/false\/off, got "maybe"/);
     expect(() => loadConfig({ WORKER_CONCURRENCY: '1.5' })).toThrow(/WORKER_CONCURRENCY must be an integer ≥ 1, got "1.5"/);
   });
+
+  it('refuses a heartbeat timeout at or below the interval, naming both', () => {
+    for (const timeout of ['5000', '4000']) {
+      expect(() => loadConfig({ WORKER_HEARTBEAT_INTERVAL: '5000', WORKER_HEARTBEAT_TIMEOUT: timeout })).toThrow(
+        /WORKER_HEARTBEAT_TIMEOUT \(\d+ ms\) must be longer than WORKER_HEARTBEAT_INTERVAL \(5000 ms\)/,
+      );
+    }
+    expect(() => loadConfig({ WORKER_HEARTBEAT_INTERVAL: '600' })).not.toThrow();
+    expect(() => loadConfig({ WORKER_HEARTBEAT_INTERVAL: '30000' })).toThrow(/WORKER_HEARTBEAT_TIMEOUT \(30000 ms\)/);
+  });
 });

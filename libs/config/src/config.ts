@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 /** The one typed view of the process environment; nothing else reads process.env. */
 export interface AppConfig {
   port: number;
+  /** Interface the API binds: 127.0.0.1 unless told otherwise (the container images set HOST=0.0.0.0). */
+  host: string;
   /**
    * The PostgreSQL URL. When DATABASE_URL is unset (`embeddedDatabase`), `npm start` starts an
    * embedded PostgreSQL under DATA_DIR/postgres and puts its URL here before anything connects;
@@ -55,8 +57,9 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): nu
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  return {
+  const config: AppConfig = {
     port: int(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/trainer',
     embeddedDatabase: !env.DATABASE_URL,
     redisUrl: env.REDIS_URL || undefined,
@@ -80,4 +83,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     logLevel: env.LOG_LEVEL || 'info',
   };
+  const { heartbeatIntervalMs, heartbeatTimeoutMs } = config.worker;
+  // A timeout at or below the interval declares every run lost between two beats: refuse it rather than fail runs.
+  if (heartbeatTimeoutMs <= heartbeatIntervalMs) {
+    throw new ConfigError(
+      `WORKER_HEARTBEAT_TIMEOUT (${heartbeatTimeoutMs} ms) must be longer than ` +
+        `WORKER_HEARTBEAT_INTERVAL (${heartbeatIntervalMs} ms), ` +
+        'or every running run is taken for lost; a few intervals is usual (defaults 30000 and 5000)',
+    );
+  }
+  return config;
+}
+
+/** Where a client on this machine reaches the API (a wildcard bind is reached through localhost). */
+export function listenUrl(config: { host: string; port: number }): string {
+  const host = ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${config.port}`;
 }

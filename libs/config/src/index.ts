@@ -1,3 +1,4 @@
 export * from './config.js';
 export * from './config.module.js';
 export * from './json-logger.js';
+export * from './contract-version.js';

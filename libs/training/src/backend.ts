@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -41,8 +42,27 @@ async function tryTensorflow(): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * Asks Dawn for an adapter in a short-lived child process. Dawn prints its Vulkan diagnostics (with paths from the
+ * `webgpu` package's build machine) straight to this process's stderr, where they read like errors on every machine
+ * without a GPU; in the child they are dropped, and only a machine with an adapter loads Dawn in-process.
+ */
+export function webgpuAdapterPresent(timeoutMs = 20_000): Promise<boolean> {
+  const probe = `import('webgpu').then(async ({ create }) => {
+    const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+    process.stdout.write(adapter ? 'adapter' : 'none');
+    process.exit(0);
+  }, () => { process.stdout.write('none'); process.exit(0); });`;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', probe], { timeout: timeoutMs, cwd: import.meta.dirname }, (error, stdout) =>
+      resolve(!error && stdout.trim() === 'adapter'),
+    );
+  });
+}
+
 async function tryWebgpu(): Promise<string | undefined> {
   try {
+    if (!(await webgpuAdapterPresent())) return undefined;
     // Dawn via npm `webgpu`, tfjs-backend-webgpu, and the per-step-overhead tuning (see ./webgpu.ts).
     const { setupWebgpu } = await import('./webgpu.js');
     if (!(await setupWebgpu())) return undefined;

@@ -1,5 +1,5 @@
 import { FEEDFORWARD_ACTIVATIONS } from './layers/tf-types.js';
-import { SpecError, checkKeys, describe, isPlainObject, numberAt, oneOf } from './validation.js';
+import { SpecError, checkKeys, describe, isPlainObject, numberAt, oneOf, ownEntry } from './validation.js';
 
 export const LOSSES = ['meanSquaredError', 'meanAbsoluteError', 'huberLoss', 'binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'] as const;
 export const CLASSIFICATION_LOSSES: readonly Loss[] = ['binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'];
@@ -156,7 +156,9 @@ export function collectReferences(value: unknown, into = new Set<string>()): Set
 export function substituteHyperparameters(value: unknown, hyperparameters: Record<string, unknown>, path = 'spec'): unknown {
   const name = referenceName(value);
   if (name) {
-    if (!(name in hyperparameters)) throw new SpecError(`${path} refers to $${name}, but no hyperparameter "${name}" was given`);
+    if (!Object.hasOwn(hyperparameters, name)) {
+      throw new SpecError(`${path} refers to $${name}, but no hyperparameter "${name}" was given`);
+    }
     return hyperparameters[name];
   }
   if (Array.isArray(value)) return value.map((item, index) => substituteHyperparameters(item, hyperparameters, `${path}[${index}]`));
@@ -264,13 +266,13 @@ export function validateModelSpec(raw: unknown, options: { allowReferences: bool
     if (!isPlainObject(layer)) throw new SpecError(`spec.layers[${index}] must be an object with a type, got ${describe(layer)}`);
     const type = layer.type;
     if (typeof type !== 'string') throw new SpecError(`spec.layers[${index}].type is required (e.g. "dense")`);
-    const entry = LAYER_CATALOGUE[type];
+    const entry = ownEntry(LAYER_CATALOGUE, type);
     if (!entry) throw new SpecError(`spec.layers[${index}].type: unknown layer type "${type}" (known: ${Object.keys(LAYER_CATALOGUE).join(', ')})`);
     const path = `spec.layers[${index}] (${type})`;
     const keys = { ...COMMON, ...entry.keys };
     for (const [key, value] of Object.entries(layer)) {
       if (key === 'type') continue;
-      const kind = keys[key];
+      const kind = ownEntry(keys, key);
       if (!kind) throw new SpecError(`${path}.${key} is not a key of a ${type} layer (known: ${Object.keys(keys).join(', ') || 'none'})`);
       check(kind, value, `${path}.${key}`);
     }

@@ -281,7 +281,7 @@ export function encodeRows(preprocessing: Preprocessing, rows: unknown[]): Float
     }
     const record = row as Record<string, unknown>;
     for (const feature of preprocessing.features) {
-      const cell = record[feature.name];
+      const cell = Object.hasOwn(record, feature.name) ? record[feature.name] : undefined; // not Object.prototype's
       if (feature.kind === 'image') {
         decodeImageInput(cell, feature, `rows[${index}].${feature.name}`, out, index * preprocessing.inputSize);
         continue;
@@ -312,7 +312,7 @@ export function decodeOutputs(preprocessing: Preprocessing, outputs: Float32Arra
       results.push({ prediction: values[0] });
       continue;
     }
-    const probabilities: Record<string, number> = {};
+    const probabilities = Object.create(null) as Record<string, number>; // a label may be "__proto__"
     let best = 0;
     if (target.encoding === 'binary') {
       const p = values[0];

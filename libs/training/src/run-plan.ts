@@ -3,7 +3,7 @@ import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelS
 import { estimateParams } from './param-estimate.js';
 import { MAX_CLASSES } from './preprocessing.js';
 import { type TrainingConfig, resolveTrainingConfig } from './training-config.js';
-import { SpecError, describe, isPlainObject } from './validation.js';
+import { SpecError, describe, isBuiltInName, isPlainObject } from './validation.js';
 
 export interface RunPlan {
   /** Parameters the model will have (one-hot widths estimated from the dataset's distinct counts). */
@@ -24,6 +24,9 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
   const references = collectReferences(rawSpec);
   collectReferences(referableTraining(rawTraining), references);
   for (const name of Object.keys(hyperparameters)) {
+    if (isBuiltInName(name)) {
+      throw new SpecError(`hyperparameters.${name}: "${name}" is a name JavaScript reserves; choose another`);
+    }
     if (!references.has(name)) {
       const used = [...references].map((reference) => `$${reference}`).join(', ') || 'none';
       throw new SpecError(`hyperparameters.${name} is not used by the model spec (it refers to: ${used})`);

@@ -14,6 +14,19 @@ export function describe(value: unknown): string {
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
+/**
+ * The entry of a lookup table for a key a user chose, or undefined: an own-property check, so `constructor`,
+ * `toString` or `__proto__` are unknown keys instead of reaching Object.prototype.
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A name JavaScript objects already carry (`__proto__`, `constructor`, `toString`…): refused where users name it. */
+export function isBuiltInName(name: string): boolean {
+  return name in Object.prototype;
+}
+
 export function checkKeys(object: Record<string, unknown>, allowed: readonly string[], path: string): void {
   for (const key of Object.keys(object)) {
     if (!allowed.includes(key)) {

@@ -22,8 +22,10 @@
  *   TRAINING_WEBGPU_SUBMIT_BATCH=N    WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE
  *   TRAINING_WEBGPU_FUSED_ADAM=0      keep tfjs's own Adam
  *   TRAINING_WEBGPU_FAST_UPLOADS=0    keep tfjs's staging-buffer uploads
+ *   TRAINING_WEBGPU_KERNELS=0         keep tfjs-backend-webgpu's own kernels (no webgpu-kernels.ts replacements)
  */
 import * as tf from '@tensorflow/tfjs';
+import { setWebgpuKernels } from './webgpu-kernels.js';
 
 export interface WebgpuTuning {
   /** Dawn toggles passed as enable-dawn-features. */
@@ -34,6 +36,8 @@ export interface WebgpuTuning {
   fusedAdam: boolean;
   /** Uploads via queue.writeBuffer, memoized bind group layouts (fixed at setup). */
   fastUploads: boolean;
+  /** Replacement WGSL kernels for the training step (libs/training/src/webgpu-kernels.ts). */
+  kernels: boolean;
 }
 
 export const DEFAULT_WEBGPU_TUNING: WebgpuTuning = {
@@ -41,9 +45,12 @@ export const DEFAULT_WEBGPU_TUNING: WebgpuTuning = {
   submitBatchSize: 1000,
   fusedAdam: true,
   fastUploads: true,
+  kernels: true,
 };
 
-export const STOCK_WEBGPU_TUNING: WebgpuTuning = { dawnToggles: [], submitBatchSize: 15, fusedAdam: false, fastUploads: false };
+export const STOCK_WEBGPU_TUNING: WebgpuTuning = {
+  dawnToggles: [], submitBatchSize: 15, fusedAdam: false, fastUploads: false, kernels: false,
+};
 
 /** The tuning to use: `tuned` (default true) picks DEFAULT or STOCK, then environment overrides apply. */
 export function webgpuTuningFromEnv(tuned = true, env: NodeJS.ProcessEnv = process.env): WebgpuTuning {
@@ -55,6 +62,7 @@ export function webgpuTuningFromEnv(tuned = true, env: NodeJS.ProcessEnv = proce
   if (env.TRAINING_WEBGPU_SUBMIT_BATCH) t.submitBatchSize = Math.max(1, Number(env.TRAINING_WEBGPU_SUBMIT_BATCH) || 15);
   if (env.TRAINING_WEBGPU_FUSED_ADAM != null) t.fusedAdam = env.TRAINING_WEBGPU_FUSED_ADAM !== '0';
   if (env.TRAINING_WEBGPU_FAST_UPLOADS != null) t.fastUploads = env.TRAINING_WEBGPU_FAST_UPLOADS !== '0';
+  if (env.TRAINING_WEBGPU_KERNELS != null) t.kernels = env.TRAINING_WEBGPU_KERNELS !== '0';
   return t;
 }
 
@@ -68,10 +76,15 @@ export interface WebgpuSetup {
  * applies the tuning. Returns undefined when there is no adapter (no GPU / no Vulkan driver). Does NOT call
  * tf.setBackend: the caller does.
  */
-export async function setupWebgpu(tuning: WebgpuTuning = webgpuTuningFromEnv()): Promise<WebgpuSetup | undefined> {
+export async function setupWebgpu(
+  tuning: WebgpuTuning = webgpuTuningFromEnv(),
+  /** More Dawn instance options (e.g. the probe's 'disable-dawn-features=timestamp_quantization'). */
+  dawnOptions: string[] = [],
+): Promise<WebgpuSetup | undefined> {
   const webgpu = (await import('webgpu')) as unknown as { create: (options: string[]) => GPU; globals: Record<string, unknown> };
   Object.assign(globalThis, webgpu.globals);
   const options = tuning.dawnToggles.length ? [`enable-dawn-features=${tuning.dawnToggles.join(',')}`] : [];
+  options.push(...dawnOptions);
   const gpu = webgpu.create(options);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return undefined;
@@ -91,6 +104,7 @@ export async function setupWebgpu(tuning: WebgpuTuning = webgpuTuningFromEnv()):
 export function applyWebgpuFlags(tuning: WebgpuTuning): void {
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', tuning.submitBatchSize);
   setFusedAdam(tuning.fusedAdam);
+  setWebgpuKernels(tuning.kernels);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ export enum AppErrorCode {
   BadUserInput = 'BAD_USER_INPUT',
   NotFound = 'NOT_FOUND',
   Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
   Conflict = 'CONFLICT',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
 }
@@ -10,6 +11,7 @@ export enum AppErrorCode {
 export const HTTP_STATUS_BY_CODE: Record<AppErrorCode, number> = {
   [AppErrorCode.BadUserInput]: 400,
   [AppErrorCode.Unauthenticated]: 401,
+  [AppErrorCode.Forbidden]: 403,
   [AppErrorCode.NotFound]: 404,
   [AppErrorCode.Conflict]: 409,
   [AppErrorCode.PayloadTooLarge]: 413,
@@ -32,9 +34,35 @@ export class AppError extends Error {
     return new AppError(AppErrorCode.NotFound, `${kind} "${id}" not found`);
   }
 
+  static unauthenticated(): AppError {
+    return new AppError(AppErrorCode.Unauthenticated, 'missing or wrong API key: send "Authorization: Bearer <key>"');
+  }
+
+  static forbidden(message: string): AppError {
+    return new AppError(AppErrorCode.Forbidden, message);
+  }
+
   static conflict(message: string): AppError {
     return new AppError(AppErrorCode.Conflict, message);
   }
+}
+
+/**
+ * A database error a client can cause by racing another request: a row it refers to was deleted meanwhile (a
+ * run started on a dataset being deleted). Answered as CONFLICT instead of an internal error.
+ */
+export function conflictFromDatabase(error: unknown): AppError | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  type DriverMeta = { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  const { code, meta } = error as { code?: unknown; meta?: DriverMeta };
+  const foreignKey =
+    code === 'P2003' ||
+    (code === 'P2010' && meta?.code === '23503') ||
+    meta?.driverAdapterError?.cause?.originalCode === '23503';
+  if (!foreignKey) return undefined;
+  return AppError.conflict(
+    'a record this refers to was deleted meanwhile (or is still referred to): retry, or check what it names',
+  );
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

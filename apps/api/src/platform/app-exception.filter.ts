@@ -4,11 +4,12 @@ import type { Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { DatasetError } from '../../../../libs/datasets/src/index.js';
 import { SpecError } from '../../../../libs/training/src/index.js';
-import { AppError, AppErrorCode, HTTP_STATUS_BY_CODE } from './app-error.js';
+import { AppError, AppErrorCode, conflictFromDatabase, HTTP_STATUS_BY_CODE } from './app-error.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Payload Too Large',
@@ -20,6 +21,7 @@ const STATUS_TEXT: Record<number, string> = {
 const CODE_BY_STATUS: Record<number, string> = {
   400: AppErrorCode.BadUserInput,
   401: AppErrorCode.Unauthenticated,
+  403: AppErrorCode.Forbidden,
   404: AppErrorCode.NotFound,
   409: AppErrorCode.Conflict,
   413: AppErrorCode.PayloadTooLarge,
@@ -29,7 +31,7 @@ const CODE_BY_STATUS: Record<number, string> = {
 function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof SpecError || error instanceof DatasetError) return AppError.badInput(error.message);
-  return undefined;
+  return conflictFromDatabase(error);
 }
 
 /** One place maps every exception to the contract's shapes: `{statusCode, error, message}` over REST, `extensions.code` over GraphQL. */

@@ -6,7 +6,7 @@ import { readDatasetRows } from '../../../../libs/datasets/src/index.js';
 export async function loadDatasetRows(dataDir: string, datasetId: string, format: DatasetFormat, columns: string[]): Promise<Record<string, Cell>[]> {
   const rows: Record<string, Cell>[] = [];
   for await (const row of readDatasetRows(join(dataDir, 'datasets', datasetId), format)) {
-    const picked: Record<string, Cell> = {};
+    const picked = Object.create(null) as Record<string, Cell>; // a column may be named __proto__
     for (const column of columns) picked[column] = row.cells[column] ?? null;
     rows.push(picked);
   }

@@ -33,6 +33,7 @@ export interface NativeKernels {
   add_bias_rows(a: number, bias: number, out: number, rows: number, cols: number): void;
   sum_rows(x: number, out: number, rows: number, cols: number, scratch: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
+  batch_matmul(a: number, b: number, c: number, batch: number, M: number, K: number, N: number): void;
   clip_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number): void;
   conv2d_backprop_input_nhwc(dy: number, w: number, dx: number, wt: number, dcols: number, chunk: number, ...dims: ConvDims): void;
   max_pool_grad_nhwc(

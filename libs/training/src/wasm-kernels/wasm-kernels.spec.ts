@@ -564,7 +564,7 @@ describe('fused Adam (one native kernel per variable instead of tfjs\'s element-
   });
 });
 
-describe('BatchMatMul (replaced for transposed operands)', () => {
+describe('BatchMatMul (replaced for transposed operands and for several batches)', () => {
   const cases: Array<[number[], number[], boolean, boolean]> = [
     [[1, 7, 5], [1, 5, 3], false, false],
     [[1, 5, 7], [1, 5, 3], true, false],
@@ -573,6 +573,11 @@ describe('BatchMatMul (replaced for transposed operands)', () => {
     [[3, 5, 7], [3, 3, 5], true, true],
     [[3, 6, 4], [1, 6, 5], true, false],
     [[40, 33], [40, 20], true, false],
+    // More than one batch: the native SIMD GEMM per batch (attention's [batch, heads, steps, dim] products).
+    [[2, 3, 9, 6], [2, 3, 6, 13], false, false],
+    [[2, 3, 9, 6], [2, 3, 13, 6], false, true],
+    [[2, 3, 6, 9], [2, 3, 6, 13], true, false],
+    [[4, 5, 7], [4, 7, 5], true, true],
   ];
   for (const [as, bs, transposeA, transposeB] of cases) {
     it(`a=${as} b=${bs} tA=${transposeA} tB=${transposeB}`, async () => {

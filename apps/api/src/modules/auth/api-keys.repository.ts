@@ -7,7 +7,7 @@ export type { ApiKeyRow };
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(data: { id: string; name: string; keyHash: string; prefix: string }): Promise<ApiKeyRow> {
+  create(data: { id: string; name: string; keyHash: string; prefix: string; role: string }): Promise<ApiKeyRow> {
     return this.prisma.apiKey.create({ data });
   }
 
@@ -17,6 +17,15 @@ export class ApiKeysRepository {
 
   findAll(): Promise<ApiKeyRow[]> {
     return this.prisma.apiKey.findMany({ orderBy: { createdAt: 'desc' } });
+  }
+
+  /** Of these key ids, the ones revoked (by any API instance). */
+  async findRevoked(ids: string[]): Promise<string[]> {
+    const rows = await this.prisma.apiKey.findMany({
+      where: { id: { in: ids }, revokedAt: { not: null } },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
   }
 
   async revoke(id: string): Promise<boolean> {

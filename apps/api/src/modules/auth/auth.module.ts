@@ -3,10 +3,18 @@ import { ApiKeyMiddleware } from './api-key.middleware.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { ApiKeysResolver } from './api-keys.resolver.js';
 import { ApiKeysService } from './api-keys.service.js';
+import { RolesGuard } from './roles.guard.js';
+import { APP_GUARD } from '@nestjs/core';
 
 @Global()
 @Module({
-  providers: [ApiKeysService, ApiKeysRepository, ApiKeysResolver, ApiKeyMiddleware],
+  providers: [
+    ApiKeysService,
+    ApiKeysRepository,
+    ApiKeysResolver,
+    ApiKeyMiddleware,
+    { provide: APP_GUARD, useClass: RolesGuard },
+  ],
   exports: [ApiKeysService, ApiKeyMiddleware],
 })
 export class AuthModule {}

@@ -28,6 +28,15 @@ export class PredictionsService implements OnModuleInit {
     this.logger.log(`inference backend: ${backend}`);
   }
 
+  /** Refuses a request whose predict fields ask for more rows in all than one call may. */
+  checkRowsPerRequest(total: number, rows: number): void {
+    const limit = this.config.limits.maxPredictRows;
+    if (rows > limit) throw AppError.badInput(`rows: at most ${limit} rows per predict call, got ${rows}`);
+    if (total > limit) {
+      throw AppError.badInput(`rows: at most ${limit} rows per request (all predict fields together), got ${total}`);
+    }
+  }
+
   async predict(runId: string, rows: unknown[]): Promise<unknown[]> {
     if (rows.length > this.config.limits.maxPredictRows) {
       throw AppError.badInput(`rows: at most ${this.config.limits.maxPredictRows} rows per predict call, got ${rows.length}`);

@@ -2,10 +2,23 @@ import { createReadStream } from 'node:fs';
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
+import { AppError } from '../../platform/app-error.js';
 import { DatasetsService } from './datasets.service.js';
 import type { Dataset } from './dto/dataset.type.js';
 
 const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8', images: 'application/zip' };
+
+/**
+ * A multipart text field, once: a field sent twice, or as `name[]` / `format[a]` (which multer turns into an array
+ * or an object), is refused naming it.
+ */
+function textField(body: Record<string, unknown> | undefined, key: 'name' | 'format'): string | undefined {
+  if (!body || !Object.hasOwn(body, key)) return undefined;
+  const value = body[key];
+  if (typeof value !== 'string') throw AppError.badInput(`${key}: send the "${key}" field once, as plain text`);
+  if (/\p{Cc}/u.test(value)) throw AppError.badInput(`${key}: must not contain control characters (such as NUL)`);
+  return value;
+}
 
 @Controller('v1/datasets')
 export class DatasetsController {
@@ -15,8 +28,21 @@ export class DatasetsController {
   @Post()
   @HttpCode(201)
   @UseInterceptors(FileInterceptor('file'))
-  upload(@UploadedFile() file: Express.Multer.File | undefined, @Body() body: { name?: string; format?: string }): Promise<Dataset> {
-    return this.datasets.create(file && { path: file.path, originalName: file.originalname }, body?.name, body?.format);
+  async upload(
+    @UploadedFile() file: Express.Multer.File | undefined,
+    @Body() body: Record<string, unknown> | undefined,
+  ): Promise<Dataset> {
+    const upload = file && { path: file.path, originalName: file.originalname };
+    let name: string | undefined;
+    let format: string | undefined;
+    try {
+      name = textField(body, 'name');
+      format = textField(body, 'format');
+    } catch (error) {
+      if (upload) await this.datasets.discardUpload(upload.path);
+      throw error;
+    }
+    return this.datasets.create(upload, name, format);
   }
 
   @Get(':id/download')

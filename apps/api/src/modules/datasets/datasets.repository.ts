@@ -27,13 +27,4 @@ export class DatasetsRepository {
   }
 
   /** Runs and sweeps that refer to the dataset (a sweep may exist before its first trial run). */
-  async countUses(id: string): Promise<{ runs: number; sweeps: number }> {
-    const [runs, sweeps] = await Promise.all([this.prisma.run.count({ where: { datasetId: id } }), this.prisma.sweep.count({ where: { datasetId: id } })]);
-    return { runs, sweeps };
-  }
-
-  async delete(id: string): Promise<boolean> {
-    const { count } = await this.prisma.dataset.deleteMany({ where: { id } });
-    return count > 0;
-  }
 }

@@ -1,4 +1,4 @@
-import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Query, Resolver } from '@nestjs/graphql';
 import { DatasetsService } from './datasets.service.js';
 import { Dataset } from './dto/dataset.type.js';
 
@@ -14,10 +14,5 @@ export class DatasetsResolver {
   @Query(() => Dataset, { nullable: true })
   dataset(@Args('id', { type: () => ID }) id: string): Promise<Dataset | null> {
     return this.service.find(id);
-  }
-
-  @Mutation(() => Boolean)
-  deleteDataset(@Args('id', { type: () => ID }) id: string): Promise<boolean> {
-    return this.service.delete(id);
   }
 }

@@ -54,6 +54,11 @@ export class DatasetsService {
     }
   }
 
+  /** Removes an upload refused before it was analysed. */
+  discardUpload(path: string): Promise<void> {
+    return this.files.remove(path);
+  }
+
   private resolveFormat(originalName: string, format?: string): DatasetFormat {
     if (format !== undefined && format !== '') {
       if (!DATASET_FORMATS.includes(format as DatasetFormat)) throw AppError.badInput(`format must be one of ${DATASET_FORMATS.join(', ')}, got "${format}"`);
@@ -91,13 +96,8 @@ export class DatasetsService {
     return dataset.columns as ColumnStats[];
   }
 
-  /** Refused while runs use the dataset: their history would lose its data. */
-  async delete(id: string): Promise<boolean> {
-    const dataset = await this.get(id);
-    const { runs, sweeps } = await this.datasets.countUses(id);
-    if (runs > 0 || sweeps > 0) throw AppError.conflict(`dataset "${id}" is used by ${runs} run(s) and ${sweeps} sweep(s); it cannot be deleted while they exist`);
-    await this.datasets.delete(dataset.id);
-    await this.files.remove(this.files.pathOf(dataset.id));
-    return true;
+  /** The stored file of a dataset whose row was deleted (see DeletionsService). */
+  discardStoredFile(id: string): Promise<void> {
+    return this.files.remove(this.files.pathOf(id));
   }
 }

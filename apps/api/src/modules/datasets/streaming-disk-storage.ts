@@ -22,7 +22,11 @@ const collect = runInNewContext('gc') as (options?: { type: 'minor' | 'major' })
 export class StreamingDiskStorage implements StorageEngine {
   constructor(private readonly directory: string) {}
 
-  _handleFile(_request: Request, file: Express.Multer.File, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+  _handleFile(
+    request: Request,
+    file: Express.Multer.File,
+    callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
+  ): void {
     const filename = `upload-${randomUUID()}`;
     const path = join(this.directory, filename);
     const out = createWriteStream(path);
@@ -35,12 +39,28 @@ export class StreamingDiskStorage implements StorageEngine {
       }
     });
     file.stream.pipe(out);
-    out.on('error', callback);
-    file.stream.on('error', (error) => {
+    // An upload cut off mid-stream (or failing on disk) leaves no partial file: it is removed before multer hears.
+    let settled = false;
+    const fail = (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      file.stream.unpipe(out);
+      file.stream.resume();
       out.destroy();
-      callback(error);
+      rm(path, { force: true }).then(() => callback(error), () => callback(error));
+    };
+    out.on('error', fail);
+    file.stream.on('error', fail);
+    const onClose = () => {
+      if (!request.complete) fail(new Error('the upload was cut off before its end'));
+    };
+    request.once('close', onClose);
+    out.on('finish', () => {
+      request.off('close', onClose);
+      if (settled) return;
+      settled = true;
+      callback(null, { destination: this.directory, filename, path, size: out.bytesWritten });
     });
-    out.on('finish', () => callback(null, { destination: this.directory, filename, path, size: out.bytesWritten }));
   }
 
   _removeFile(_request: Request, file: Express.Multer.File, callback: (error: Error | null) => void): void {

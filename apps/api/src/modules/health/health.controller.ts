@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { CONTRACT_VERSION } from '../../../../../libs/config/src/index.js';
 import { PrismaService } from '../../../../../libs/db/src/index.js';
 import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
 
@@ -17,13 +18,13 @@ export class HealthController {
 
   @Get()
   @HttpCode(200)
-  async health(): Promise<{ status: 'ok' }> {
+  async health(): Promise<{ status: 'ok'; contractVersion: number }> {
     try {
       await withTimeout(this.prisma.$queryRaw`SELECT 1`, 'the database');
       await withTimeout(this.queue.ping(), 'the queue');
     } catch (error) {
       throw new ServiceUnavailableException(`unhealthy: ${(error as Error).message}`);
     }
-    return { status: 'ok' };
+    return { status: 'ok', contractVersion: CONTRACT_VERSION };
   }
 }

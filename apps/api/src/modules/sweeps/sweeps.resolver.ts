@@ -1,4 +1,5 @@
 import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { JSONScalar } from '../../platform/json.scalar.js';
 import { Run } from '../runs/dto/run.type.js';
 import { CreateSweepInput, Sweep } from './dto/sweep.type.js';
 import { SweepsService } from './sweeps.service.js';
@@ -30,6 +31,14 @@ export class SweepsResolver {
   @ResolveField('runs', () => [Run])
   runs(@Parent() sweep: Sweep): Promise<Run[]> {
     return this.service.runs(sweep.id);
+  }
+
+  @ResolveField('importance', () => JSONScalar, {
+    nullable: true,
+    description: '{"param": share} summing to 1 (PED-ANOVA over finished trials); null below 10 finished trials',
+  })
+  importance(@Parent() sweep: Sweep): Promise<Record<string, number> | null> {
+    return this.service.importance(sweep);
   }
 
   @ResolveField('bestRun', () => Run, { nullable: true })

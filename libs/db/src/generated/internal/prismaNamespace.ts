@@ -1020,6 +1020,7 @@ export const SweepScalarFieldEnum = {
   earlyStopping: 'earlyStopping',
   training: 'training',
   seed: 'seed',
+  options: 'options',
   datasetId: 'datasetId',
   modelId: 'modelId',
   error: 'error',
@@ -1090,6 +1091,7 @@ export const ApiKeyScalarFieldEnum = {
   name: 'name',
   keyHash: 'keyHash',
   prefix: 'prefix',
+  role: 'role',
   createdAt: 'createdAt',
   revokedAt: 'revokedAt'
 } as const

@@ -116,6 +116,7 @@ export const SweepScalarFieldEnum = {
   earlyStopping: 'earlyStopping',
   training: 'training',
   seed: 'seed',
+  options: 'options',
   datasetId: 'datasetId',
   modelId: 'modelId',
   error: 'error',
@@ -186,6 +187,7 @@ export const ApiKeyScalarFieldEnum = {
   name: 'name',
   keyHash: 'keyHash',
   prefix: 'prefix',
+  role: 'role',
   createdAt: 'createdAt',
   revokedAt: 'revokedAt'
 } as const

@@ -29,6 +29,7 @@ export type ApiKeyMinAggregateOutputType = {
   name: string | null
   keyHash: string | null
   prefix: string | null
+  role: string | null
   createdAt: Date | null
   revokedAt: Date | null
 }
@@ -38,6 +39,7 @@ export type ApiKeyMaxAggregateOutputType = {
   name: string | null
   keyHash: string | null
   prefix: string | null
+  role: string | null
   createdAt: Date | null
   revokedAt: Date | null
 }
@@ -47,6 +49,7 @@ export type ApiKeyCountAggregateOutputType = {
   name: number
   keyHash: number
   prefix: number
+  role: number
   createdAt: number
   revokedAt: number
   _all: number
@@ -58,6 +61,7 @@ export type ApiKeyMinAggregateInputType = {
   name?: true
   keyHash?: true
   prefix?: true
+  role?: true
   createdAt?: true
   revokedAt?: true
 }
@@ -67,6 +71,7 @@ export type ApiKeyMaxAggregateInputType = {
   name?: true
   keyHash?: true
   prefix?: true
+  role?: true
   createdAt?: true
   revokedAt?: true
 }
@@ -76,6 +81,7 @@ export type ApiKeyCountAggregateInputType = {
   name?: true
   keyHash?: true
   prefix?: true
+  role?: true
   createdAt?: true
   revokedAt?: true
   _all?: true
@@ -158,6 +164,7 @@ export type ApiKeyGroupByOutputType = {
   name: string
   keyHash: string
   prefix: string
+  role: string
   createdAt: Date
   revokedAt: Date | null
   _count: ApiKeyCountAggregateOutputType | null
@@ -188,6 +195,7 @@ export type ApiKeyWhereInput = {
   name?: Prisma.StringFilter<"ApiKey"> | string
   keyHash?: Prisma.StringFilter<"ApiKey"> | string
   prefix?: Prisma.StringFilter<"ApiKey"> | string
+  role?: Prisma.StringFilter<"ApiKey"> | string
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
   revokedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
 }
@@ -197,6 +205,7 @@ export type ApiKeyOrderByWithRelationInput = {
   name?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrderInput | Prisma.SortOrder
 }
@@ -209,6 +218,7 @@ export type ApiKeyWhereUniqueInput = Prisma.AtLeast<{
   NOT?: Prisma.ApiKeyWhereInput | Prisma.ApiKeyWhereInput[]
   name?: Prisma.StringFilter<"ApiKey"> | string
   prefix?: Prisma.StringFilter<"ApiKey"> | string
+  role?: Prisma.StringFilter<"ApiKey"> | string
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
   revokedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
 }, "id" | "keyHash">
@@ -218,6 +228,7 @@ export type ApiKeyOrderByWithAggregationInput = {
   name?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.ApiKeyCountOrderByAggregateInput
@@ -233,6 +244,7 @@ export type ApiKeyScalarWhereWithAggregatesInput = {
   name?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
   keyHash?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
   prefix?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
+  role?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"ApiKey"> | Date | string
   revokedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApiKey"> | Date | string | null
 }
@@ -242,6 +254,7 @@ export type ApiKeyCreateInput = {
   name: string
   keyHash: string
   prefix: string
+  role?: string
   createdAt?: Date | string
   revokedAt?: Date | string | null
 }
@@ -251,6 +264,7 @@ export type ApiKeyUncheckedCreateInput = {
   name: string
   keyHash: string
   prefix: string
+  role?: string
   createdAt?: Date | string
   revokedAt?: Date | string | null
 }
@@ -260,6 +274,7 @@ export type ApiKeyUpdateInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
+  role?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -269,6 +284,7 @@ export type ApiKeyUncheckedUpdateInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
+  role?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -278,6 +294,7 @@ export type ApiKeyCreateManyInput = {
   name: string
   keyHash: string
   prefix: string
+  role?: string
   createdAt?: Date | string
   revokedAt?: Date | string | null
 }
@@ -287,6 +304,7 @@ export type ApiKeyUpdateManyMutationInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
+  role?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -296,6 +314,7 @@ export type ApiKeyUncheckedUpdateManyInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   keyHash?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
+  role?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -305,6 +324,7 @@ export type ApiKeyCountOrderByAggregateInput = {
   name?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrder
 }
@@ -314,6 +334,7 @@ export type ApiKeyMaxOrderByAggregateInput = {
   name?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrder
 }
@@ -323,6 +344,7 @@ export type ApiKeyMinOrderByAggregateInput = {
   name?: Prisma.SortOrder
   keyHash?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrder
 }
@@ -334,6 +356,7 @@ export type ApiKeySelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   name?: boolean
   keyHash?: boolean
   prefix?: boolean
+  role?: boolean
   createdAt?: boolean
   revokedAt?: boolean
 }, ExtArgs["result"]["apiKey"]>
@@ -343,6 +366,7 @@ export type ApiKeySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extens
   name?: boolean
   keyHash?: boolean
   prefix?: boolean
+  role?: boolean
   createdAt?: boolean
   revokedAt?: boolean
 }, ExtArgs["result"]["apiKey"]>
@@ -352,6 +376,7 @@ export type ApiKeySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extens
   name?: boolean
   keyHash?: boolean
   prefix?: boolean
+  role?: boolean
   createdAt?: boolean
   revokedAt?: boolean
 }, ExtArgs["result"]["apiKey"]>
@@ -361,11 +386,12 @@ export type ApiKeySelectScalar = {
   name?: boolean
   keyHash?: boolean
   prefix?: boolean
+  role?: boolean
   createdAt?: boolean
   revokedAt?: boolean
 }
 
-export type ApiKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "keyHash" | "prefix" | "createdAt" | "revokedAt", ExtArgs["result"]["apiKey"]>
+export type ApiKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "keyHash" | "prefix" | "role" | "createdAt" | "revokedAt", ExtArgs["result"]["apiKey"]>
 
 export type $ApiKeyPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   name: "ApiKey"
@@ -375,6 +401,10 @@ export type $ApiKeyPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     name: string
     keyHash: string
     prefix: string
+    /**
+     * admin, write or read (a CHECK constraint in the migration)
+     */
+    role: string
     createdAt: Date
     revokedAt: Date | null
   }, ExtArgs["result"]["apiKey"]>
@@ -804,6 +834,7 @@ export interface ApiKeyFieldRefs {
   readonly name: Prisma.FieldRef<"ApiKey", 'String'>
   readonly keyHash: Prisma.FieldRef<"ApiKey", 'String'>
   readonly prefix: Prisma.FieldRef<"ApiKey", 'String'>
+  readonly role: Prisma.FieldRef<"ApiKey", 'String'>
   readonly createdAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
   readonly revokedAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
 }

@@ -424,6 +424,13 @@ static void gemm_ab(const f32 *A, int lda, const f32 *B, int ldb, f32 *C, int ld
   }
 }
 
+// C[b] = A[b] @ B[b] for `batch` row-major [M,K] @ [K,N] products: attention's per-head matmuls (q·kᵀ, p·v and
+// their gradients), which tfjs's wasm BatchMatMul runs on a scalar loop once there is more than one batch.
+__attribute__((export_name("batch_matmul")))
+void batch_matmul(const f32 *A, const f32 *B, f32 *C, int batch, int M, int K, int N) {
+  for (int b = 0; b < batch; b++) gemm_ab(A + b * M * K, K, B + b * K * N, N, C + b * M * N, N, M, N, K);
+}
+
 // wt[co][r] = w[r][co]: the [KH,KW,Cin,Cout] filter as [Cout][R] for the backprop-input GEMM.
 __attribute__((export_name("transpose_filter")))
 void transpose_filter(const f32 *w, f32 *wt, int R, int Cout) {

@@ -43,4 +43,6 @@ export class CreateSweepInput {
   @Field(() => JSONScalar, { nullable: true }) earlyStopping?: unknown;
   @Field(() => JSONScalar) training: unknown;
   @Field(() => Int, { nullable: true }) seed?: number | null;
+  @Field(() => JSONScalar, { nullable: true, description: "the strategy's own options, e.g. TPE {\"multivariate\": true}" })
+  options?: unknown;
 }
