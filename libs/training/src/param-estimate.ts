@@ -63,8 +63,9 @@ function layerParams(layer: Record<string, unknown>, input: Shape): number {
  * from each layer's own computeOutputShape), so the API can refuse an oversized model before a
  * worker tries to build it. Shape errors (a conv2d on a flat vector, say) surface here too.
  */
-export function estimateParams(spec: ModelSpec, inputSize: number): number {
-  let shape: Shape = [null, inputSize];
+/** `input`: a flat vector's width, or the input shape without the batch (images, token sequences). */
+export function estimateParams(spec: ModelSpec, input: number | number[]): number {
+  let shape: Shape = [null, ...(Array.isArray(input) ? input : [input])];
   let total = 0;
   spec.layers.forEach((layer, index) => {
     const { type, ...rest } = layer;

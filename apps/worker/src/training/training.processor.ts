@@ -11,7 +11,7 @@ import {
   type TrainingConfig,
   buildModel,
   expectedOutputUnits,
-  planRun,
+  planStoredRun,
   prepareData,
   restoreCheckpoint,
   snapshotModel,
@@ -19,6 +19,7 @@ import {
 } from '../../../../libs/training/src/index.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { loadDatasetRows } from './dataset-loader.js';
+import { loadImageDataset } from './image-dataset-loader.js';
 import { TrainingBackend } from './training-backend.js';
 import { TrainingRunsRepository } from './training-runs.repository.js';
 
@@ -66,17 +67,23 @@ export class TrainingProcessor {
         .catch((error: Error) => log.warn(`heartbeat failed: ${error.message}`));
     }, this.config.worker.heartbeatIntervalMs);
     let model: tf.LayersModel | undefined;
+    let images: Awaited<ReturnType<typeof loadImageDataset>> | undefined;
     let handedBack = false;
     try {
       const [dataset, definition] = await this.runs.loadContext(run);
       const columns = dataset.columns as unknown as ColumnStats[];
       const stored = run.training as unknown as TrainingConfig;
-      const plan = planRun(definition.spec, run.hyperparameters, stored, columns, stored.seed);
+      const plan = planStoredRun(definition.spec, (run.hyperparameters ?? {}) as Record<string, unknown>, stored, columns);
       const training = plan.training;
-      const rows = await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
-      const data = prepareData(rows, columns, training, plan.spec.loss);
+      images = training.image
+        ? await loadImageDataset(this.config, dataset.id, dataset.rowCount ?? 0, training.image, (message) => log.log(message))
+        : undefined;
+      const rows = images
+        ? images.rows
+        : await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
+      const data = prepareData(rows, columns, training, plan.spec.loss, images?.store);
       await this.runs.savePreprocessing(run.id, this.workerId, data.preprocessing);
-      model = buildModel(plan.spec, data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
+      model = buildModel(plan.spec, data.preprocessing.inputShape ?? data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
       const params = model.countParams();
       if (params > this.config.limits.maxModelParams) {
         throw new SpecError(`the model has ${params} parameters; at most ${this.config.limits.maxModelParams} are allowed`);
@@ -148,6 +155,7 @@ export class TrainingProcessor {
     } finally {
       clearInterval(heartbeat);
       model?.dispose();
+      await images?.store.close?.().catch((error: Error) => log.warn(`closing the image store failed: ${error.message}`));
     }
     // The trial's slot is free: the sweep asks for its next trial (or ends).
     if (run.sweepId && !handedBack) await this.sweeps.advance(run.sweepId).catch((error: Error) => log.warn(`sweep advance failed: ${error.message}`));

@@ -54,7 +54,9 @@ export class PredictionsService implements OnModuleInit {
       throw error;
     }
     const model = await this.load(best.id);
-    const output = tf.tidy(() => model.predict(tf.tensor2d(input, [rows.length, preprocessing.inputSize])) as tf.Tensor2D);
+    // Token ids ([sequenceLength]) and images ([height, width, channels]) have their own input shape.
+    const shape = preprocessing.inputShape ?? [preprocessing.inputSize];
+    const output = tf.tidy(() => model.predict(tf.tensor(input, [rows.length, ...shape])) as tf.Tensor2D);
     const values = (await output.data()) as Float32Array;
     const width = output.shape[1];
     output.dispose();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import { type DatasetRow, DatasetsRepository } from './datasets.repository.js';
@@ -22,6 +23,7 @@ export class DatasetsService {
   constructor(
     private readonly datasets: DatasetsRepository,
     private readonly files: DatasetFilesRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -36,11 +38,12 @@ export class DatasetsService {
       if (displayName.length > MAX_NAME_LENGTH) throw AppError.badInput(`name must be at most ${MAX_NAME_LENGTH} characters`);
       const sizeBytes = await this.files.size(file.path);
       if (sizeBytes === 0) throw AppError.badInput('file: the file is empty');
-      const analysis = await analyzeDatasetIsolated(file.path, resolvedFormat);
+      // An image ZIP's unpacked bytes count against the upload limit as its packed ones do.
+      const analysis = await analyzeDatasetIsolated(file.path, resolvedFormat, this.config.limits.maxUploadBytes);
       const id = randomUUID();
       const stored = await this.files.adopt(file.path, id);
       try {
-        const row = await this.datasets.create({ id, name: displayName, format: resolvedFormat, sizeBytes, rowCount: analysis.rowCount, columns: analysis.columns });
+        const row = await this.datasets.create({ id, name: displayName, format: resolvedFormat, sizeBytes, rowCount: analysis.rowCount, columns: analysis.columns, warnings: analysis.warnings ?? [] });
         return toDataset(row);
       } catch (error) {
         await this.files.remove(stored);
@@ -62,7 +65,7 @@ export class DatasetsService {
       return format as DatasetFormat;
     }
     const guessed = formatFromFileName(originalName ?? '');
-    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=csv or format=jsonl`);
+    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=${DATASET_FORMATS.join(', format=')}`);
     return guessed;
   }
 
