@@ -41,6 +41,33 @@ const EXPECTED: Record<string, (output: string) => void> = {
     expect(predictions.map((p) => p.prediction)).toEqual(['setosa', 'virginica']);
   },
   tfjs: (output) => expect(lines(output).at(-1)).toBe('virginica'),
+  'images-upload': (output) => {
+    const dataset = JSON.parse(lines(output).at(-1)!);
+    expect(dataset).toMatchObject({ format: 'images', status: 'READY', rowCount: 1000 });
+    expect(dataset.columns.map((column: { name: string; type: string }) => `${column.name}:${column.type}`)).toEqual(['image:IMAGE', 'label:STRING']);
+    expect(dataset.columns[1].distinct).toBe(10);
+    expect(dataset.warnings).toEqual([expect.stringMatching(/^digits\/README\.txt: skipped, not an image/)]);
+  },
+  'images-train': (output) => {
+    const [status, summary] = lines(output);
+    expect(status).toBe('SUCCEEDED');
+    expect(JSON.parse(summary).val_accuracy).toBeGreaterThanOrEqual(0.85);
+  },
+  'images-predict': (output) => expect(output.trim()).toBe('7'),
+  'text-upload': (output) => {
+    const columns = JSON.parse(lines(output).at(-1)!) as { name: string; type: string; distinct: number }[];
+    expect(columns.map((column) => `${column.name}:${column.type}`)).toEqual(['email:TEXT', 'label:STRING']);
+    expect(columns[1].distinct).toBe(2);
+  },
+  'text-train': (output) => {
+    const [status, summary] = lines(output);
+    expect(status).toBe('SUCCEEDED');
+    expect(JSON.parse(summary).val_accuracy).toBeGreaterThanOrEqual(0.9);
+  },
+  'text-predict': (output) => {
+    const predictions = JSON.parse(output).data.predict as { prediction: string }[];
+    expect(predictions.map((p) => p.prediction)).toEqual(['spam', 'ham']);
+  },
 };
 
 describe('the README walkthrough, pasted into bash against npm start on embedded defaults', () => {
@@ -94,7 +121,7 @@ describe('the README walkthrough, pasted into bash against npm start on embedded
       const child = execFile('bash', ['-c', script], {
         cwd: ROOT,
         env: { PATH: process.env.PATH, HOME: process.env.HOME, API: `http://localhost:${port}` },
-        timeout: 240_000,
+        timeout: 420_000,
         maxBuffer: 16 * 1024 * 1024,
       }, (error, out, err) => done({ stdout: out, stderr: err, code: error ? Number((error as { code?: number }).code ?? 1) : 0 }));
       child.stdin?.end();
@@ -110,7 +137,7 @@ describe('the README walkthrough, pasted into bash against npm start on embedded
       }
     }
     expect(parts.length / 2).toBe(BLOCKS.length);
-  }, 300_000);
+  }, 480_000);
 
   it('stops on Ctrl-C (SIGINT), as the README says, within 30 s', async () => {
     const exited = new Promise<number | null>((done) => service!.once('exit', (code) => done(code)));
