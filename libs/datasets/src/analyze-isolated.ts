@@ -1,24 +1,55 @@
+import { fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { type DatasetAnalysis } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
 import type { DatasetFormat } from './dataset-reader.js';
 
+type AnalysisMessage = { ok: true; analysis: DatasetAnalysis } | { ok: false; datasetError: boolean; message: string };
+
+function settle(message: AnalysisMessage, resolve: (analysis: DatasetAnalysis) => void, reject: (error: Error) => void): void {
+  if (message.ok) resolve(message.analysis);
+  else reject(message.datasetError ? new DatasetError(message.message) : new Error(message.message));
+}
+
 /**
- * Analyses a dataset file on a worker thread with a small heap of its own: the API's event loop
- * stays free during a long upload analysis, and parsing garbage cannot grow the API's heap
- * (V8 collects a capped heap early instead of letting it grow).
+ * Analyses a dataset file in a child process (analysis.process.ts): the API's event loop stays free, and
+ * neither DuckDB's buffers nor parsing garbage ever land in the API's memory; the child's memory goes back
+ * to the system when it exits.
  */
 export function analyzeDatasetIsolated(path: string, format: DatasetFormat): Promise<DatasetAnalysis> {
+  return new Promise((resolve, reject) => {
+    const child = fork(new URL('./analysis.process.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    let settled = false;
+    child.once('message', (message: AnalysisMessage) => {
+      settled = true;
+      settle(message, resolve, reject);
+    });
+    child.once('error', (error) => {
+      if (settled) return;
+      settled = true;
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      if (!settled) reject(new Error(`dataset analysis stopped unexpectedly (exit code ${code}, signal ${signal})`));
+    });
+    child.send({ path, format });
+  });
+}
+
+/**
+ * The streaming analyser on a worker thread with a small heap of its own: parsing garbage cannot grow the
+ * process's heap (V8 collects a capped heap early), and a file with too many distinct values is refused.
+ */
+export function analyzeDatasetInWorker(path: string, format: DatasetFormat): Promise<DatasetAnalysis> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./analysis.worker.js', import.meta.url), {
       workerData: { path, format },
       resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
     });
     let settled = false;
-    worker.once('message', (message: { ok: true; analysis: DatasetAnalysis } | { ok: false; datasetError: boolean; message: string }) => {
+    worker.once('message', (message: AnalysisMessage) => {
       settled = true;
-      if (message.ok) resolve(message.analysis);
-      else reject(message.datasetError ? new DatasetError(message.message) : new Error(message.message));
+      settle(message, resolve, reject);
       void worker.terminate();
     });
     worker.once('error', (error: Error & { code?: string }) => {

@@ -4,9 +4,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { Cell } from './cells.js';
 import { DatasetError } from './dataset-error.js';
+import { readParquetRows } from './parquet-rows.js';
 
-export type DatasetFormat = 'csv' | 'jsonl';
-export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl'];
+export type DatasetFormat = 'csv' | 'jsonl' | 'parquet';
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'parquet'];
 
 /** One field may be this long at most; a longer one is refused rather than buffered. */
 export const MAX_FIELD_BYTES = 1_000_000;
@@ -22,6 +23,7 @@ export function formatFromFileName(fileName: string): DatasetFormat | undefined 
   const lower = fileName.toLowerCase();
   if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) return 'csv';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
   return undefined;
 }
 
@@ -221,5 +223,6 @@ export function readDatasetRows(
   format: DatasetFormat,
   onColumns: (columns: string[]) => void = () => undefined,
 ): AsyncGenerator<DatasetRow> {
+  if (format === 'parquet') return readParquetRows(path, onColumns);
   return format === 'csv' ? readCsv(path, onColumns) : readJsonLines(path, onColumns);
 }

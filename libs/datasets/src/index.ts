@@ -3,3 +3,5 @@ export * from './dataset-analysis.js';
 export * from './dataset-error.js';
 export * from './dataset-reader.js';
 export * from './analyze-isolated.js';
+export * from './duckdb-analysis.js';
+export * from './duckdb-engine.js';

@@ -5,7 +5,11 @@ import type { Response } from 'express';
 import { DatasetsService } from './datasets.service.js';
 import type { Dataset } from './dto/dataset.type.js';
 
-const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' };
+const CONTENT_TYPES: Record<string, string> = {
+  csv: 'text/csv; charset=utf-8',
+  jsonl: 'application/x-ndjson; charset=utf-8',
+  parquet: 'application/vnd.apache.parquet',
+};
 
 @Controller('v1/datasets')
 export class DatasetsController {

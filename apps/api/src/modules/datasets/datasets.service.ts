@@ -57,7 +57,7 @@ export class DatasetsService {
       return format as DatasetFormat;
     }
     const guessed = formatFromFileName(originalName ?? '');
-    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=csv or format=jsonl`);
+    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=csv, format=jsonl or format=parquet`);
     return guessed;
   }
 
