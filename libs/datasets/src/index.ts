@@ -5,3 +5,5 @@ export * from './dataset-reader.js';
 export * from './analyze-isolated.js';
 export * from './duckdb-analysis.js';
 export * from './duckdb-engine.js';
+export * from './column-table.js';
+export * from './duckdb-table.js';

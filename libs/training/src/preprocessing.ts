@@ -1,4 +1,5 @@
 import { type Cell, type ColumnStats, type ColumnType, isMissing, typedCell } from '../../datasets/src/index.js';
+import { type ColumnTable, type TableColumn, isMissingAt, tableFromRows } from '../../datasets/src/column-table.js';
 import { CLASSIFICATION_LOSSES, type Loss } from './model-spec.js';
 import { createRng, shuffleInPlace } from './random.js';
 import type { TrainingConfig } from './training-config.js';
@@ -60,6 +61,23 @@ function rawNumeric(cell: Cell, sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'): numb
  * and encodes every row. `rows` are the dataset's rows as read from the file.
  */
 export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss): PreparedData {
+  const used = new Set([...training.features, training.target]);
+  return prepareTable(tableFromRows(rows, columns.filter((column) => used.has(column.name))), columns, training, loss);
+}
+
+/** The typed value of a target cell (typedCell's rules) and its label key, from the columnar form. */
+function targetValue(column: TableColumn, row: number): Cell {
+  if (column.kind === 'text') return typedCell(column.dictionary[column.codes[row]], 'STRING');
+  const value = column.values[row];
+  if (column.type === 'BOOLEAN') return value === 1;
+  return Number.isNaN(value) ? null : value;
+}
+
+/**
+ * prepareData on the columnar form (typed arrays, what the worker loads): the same row filter, split,
+ * statistics (summed in the same order, so the same doubles), encodings and outputs as the row path.
+ */
+export function prepareTable(table: ColumnTable, columns: ColumnStats[], training: TrainingConfig, loss: Loss): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(loss) || targetType === 'STRING';
@@ -68,65 +86,82 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
   }
   if (!classification && targetType === 'DATE') throw new SpecError(`training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`);
 
+  const targetColumn = table.columns.get(training.target)!;
+  const featureColumns = training.features.map((name) => table.columns.get(name)!);
   // Rows missing the target are always dropped; rows missing a feature only under missing=drop.
-  const used = rows.filter(
-    (row) => !isMissing(row[training.target]) && (training.missing === 'mean' || training.features.every((feature) => !isMissing(row[feature]))),
-  );
-  const droppedRows = rows.length - used.length;
-  if (used.length < 2) {
-    throw new SpecError(`only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`);
+  const kept = new Int32Array(table.rowCount);
+  let usedCount = 0;
+  for (let row = 0; row < table.rowCount; row++) {
+    if (isMissingAt(targetColumn, row)) continue;
+    if (training.missing !== 'mean' && featureColumns.some((column) => isMissingAt(column, row))) continue;
+    kept[usedCount++] = row;
+  }
+  const used = kept.subarray(0, usedCount);
+  const droppedRows = table.rowCount - usedCount;
+  if (usedCount < 2) {
+    throw new SpecError(`only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`);
   }
 
-  const order = used.map((_, index) => index);
+  const order = new Int32Array(usedCount);
+  for (let i = 0; i < usedCount; i++) order[i] = i;
   if (training.shuffle) shuffleInPlace(order, createRng(training.seed));
-  const validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(used.length * training.validationSplit)) : 0;
-  const trainRows = used.length - validationRows;
+  const validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(usedCount * training.validationSplit)) : 0;
+  const trainRows = usedCount - validationRows;
   if (trainRows < 1) throw new SpecError('training.validationSplit leaves no rows to train on');
-  const trainIndex = order.slice(0, trainRows);
+  const trainIndex = order.subarray(0, trainRows);
 
-  const features: FeatureEncoding[] = training.features.map((name) => {
+  const features: FeatureEncoding[] = training.features.map((name, featureIndex) => {
+    const column = featureColumns[featureIndex];
     const type = typeOf.get(name)!;
-    if (type === 'STRING') {
-      const categories = new Set<string>();
+    if (column.kind === 'text') {
+      const seen = new Uint8Array(column.dictionary.length);
       for (const index of trainIndex) {
-        const cell = used[index][name];
-        if (!isMissing(cell)) categories.add(categoryKey(cell));
+        const code = column.codes[used[index]];
+        if (code >= 0) seen[code] = 1;
       }
+      const categories = new Set<string>();
+      seen.forEach((flag, code) => flag && categories.add(categoryKey(column.dictionary[code])));
       if (categories.size > MAX_CATEGORIES) {
         throw new SpecError(`training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`);
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
-    const values: number[] = [];
+    // Summed in training order, as the row path does, so the statistics are the same doubles.
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
     for (const index of trainIndex) {
-      const value = rawNumeric(used[index][name], type);
-      if (value !== undefined) values.push(value);
+      const value = column.values[used[index]];
+      if (Number.isNaN(value)) continue;
+      count++;
+      sum += value;
+      if (value < min) min = value;
+      if (value > max) max = value;
     }
-    const mean = values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : 0;
+    const mean = count ? sum / count : 0;
     let shift = 0;
     let scale = 1;
-    if (training.normalize === 'standard' && values.length) {
-      const variance = values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / values.length;
-      shift = mean;
-      scale = Math.sqrt(variance) || 1;
-    } else if (training.normalize === 'minmax' && values.length) {
-      let min = Infinity;
-      let max = -Infinity;
-      for (const value of values) {
-        if (value < min) min = value;
-        if (value > max) max = value;
+    if (training.normalize === 'standard' && count) {
+      let squares = 0;
+      for (const index of trainIndex) {
+        const value = column.values[used[index]];
+        if (!Number.isNaN(value)) squares += (value - mean) ** 2;
       }
+      shift = mean;
+      scale = Math.sqrt(squares / count) || 1;
+    } else if (training.normalize === 'minmax' && count) {
       shift = min;
       scale = max - min || 1;
     }
-    return { name, kind: 'numeric', sourceType: type, fill: mean, shift, scale };
+    return { name, kind: 'numeric', sourceType: type as 'NUMBER' | 'BOOLEAN' | 'DATE', fill: mean, shift, scale };
   });
 
   let target: TargetEncoding;
   if (classification) {
     const labels = new Map<string, Exclude<Cell, null>>();
     for (const row of used) {
-      const value = typedCell(row[training.target], targetType) as Exclude<Cell, null>;
+      const value = targetValue(targetColumn, row) as Exclude<Cell, null>;
       labels.set(categoryKey(value), value);
     }
     if (labels.size > MAX_CLASSES) throw new SpecError(`training.target "${training.target}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
@@ -149,21 +184,47 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
     normalize: training.normalize,
   };
   const yWidth = target.task === 'classification' && target.encoding === 'onehot' ? target.labels.length : 1;
-  const x = new Float32Array(used.length * preprocessing.inputSize);
-  const y = new Float32Array(used.length * yWidth);
-  const labelIndex = target.task === 'classification' ? new Map(target.labels.map((label, index) => [categoryKey(label), index])) : undefined;
-  order.forEach((sourceIndex, position) => {
-    const row = used[sourceIndex];
-    encodeRow(preprocessing, row, x, position * preprocessing.inputSize);
-    const cell = typedCell(row[training.target], targetType);
-    if (labelIndex) {
-      const index = labelIndex.get(categoryKey(cell))!;
-      if (yWidth > 1) y[position * yWidth + index] = 1;
-      else y[position] = index;
-    } else {
-      y[position] = typeof cell === 'boolean' ? Number(cell) : (cell as number);
+  const inputSize = preprocessing.inputSize;
+  const x = new Float32Array(usedCount * inputSize);
+  const y = new Float32Array(usedCount * yWidth);
+  // Each feature's column written down the rows: a dictionary code maps to its one-hot slot once, not per row.
+  let offset = 0;
+  features.forEach((feature, featureIndex) => {
+    const column = featureColumns[featureIndex];
+    if (feature.kind === 'onehot' && column.kind === 'text') {
+      const slot = Int32Array.from(column.dictionary, (cell) => feature.categories.indexOf(categoryKey(cell)));
+      for (let position = 0; position < usedCount; position++) {
+        const code = column.codes[used[order[position]]];
+        if (code >= 0 && slot[code] >= 0) x[position * inputSize + offset + slot[code]] = 1;
+      }
+      offset += feature.categories.length;
+    } else if (feature.kind === 'numeric' && column.kind === 'numeric') {
+      for (let position = 0; position < usedCount; position++) {
+        const value = column.values[used[order[position]]];
+        x[position * inputSize + offset] = ((Number.isNaN(value) ? feature.fill : value) - feature.shift) / feature.scale;
+      }
+      offset += 1;
     }
   });
+  if (target.task === 'classification') {
+    const labelIndex = new Map(target.labels.map((label, index) => [categoryKey(label), index]));
+    // Keys per dictionary code (text) or per row (numbers, few distinct in a classification target).
+    const codeLabel =
+      targetColumn.kind === 'text'
+        ? Int32Array.from(targetColumn.dictionary, (cell) => labelIndex.get(categoryKey(typedCell(cell, 'STRING'))) ?? -1)
+        : undefined;
+    for (let position = 0; position < usedCount; position++) {
+      const row = used[order[position]];
+      const index = codeLabel && targetColumn.kind === 'text' ? codeLabel[targetColumn.codes[row]] : labelIndex.get(categoryKey(targetValue(targetColumn, row)))!;
+      if (yWidth > 1) y[position * yWidth + index] = 1;
+      else y[position] = index;
+    }
+  } else if (targetColumn.kind === 'numeric') {
+    for (let position = 0; position < usedCount; position++) {
+      const value = targetColumn.values[used[order[position]]];
+      y[position] = Number.isNaN(value) ? 0 : value;
+    }
+  }
   return { preprocessing, x, y, yWidth, trainRows, validationRows, droppedRows };
 }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type * as tf from '@tensorflow/tfjs';
 import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
-import type { ColumnStats, DatasetFormat } from '../../../../libs/datasets/src/index.js';
+import type { ColumnStats } from '../../../../libs/datasets/src/index.js';
 import { withRetry } from '../../../../libs/db/src/index.js';
 import { JobName, type TrainRunJob } from '../../../../libs/queue/src/index.js';
 import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
@@ -12,13 +12,13 @@ import {
   buildModel,
   expectedOutputUnits,
   planRun,
-  prepareData,
+  prepareTable,
   restoreCheckpoint,
   snapshotModel,
   trainModel,
 } from '../../../../libs/training/src/index.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
-import { loadDatasetRows } from './dataset-loader.js';
+import { loadDatasetTable } from './dataset-loader.js';
 import { TrainingBackend } from './training-backend.js';
 import { TrainingRunsRepository } from './training-runs.repository.js';
 
@@ -73,8 +73,9 @@ export class TrainingProcessor {
       const stored = run.training as unknown as TrainingConfig;
       const plan = planRun(definition.spec, run.hyperparameters, stored, columns, stored.seed);
       const training = plan.training;
-      const rows = await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
-      const data = prepareData(rows, columns, training, plan.spec.loss);
+      const used = new Set([...training.features, training.target]);
+      const table = await loadDatasetTable(this.config.dataDir, dataset, columns.filter((column) => used.has(column.name)));
+      const data = prepareTable(table, columns, training, plan.spec.loss);
       await this.runs.savePreprocessing(run.id, this.workerId, data.preprocessing);
       model = buildModel(plan.spec, data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
       const params = model.countParams();
