@@ -12,7 +12,7 @@ const ENGINE_MEMORY_LIMIT = '256MB';
 /** A DuckDB database in memory for one job; closed by the caller. */
 export async function openEngine(tempDirectory = tmpdir()): Promise<{ connection: DuckDBConnection; close(): void }> {
   const instance = await DuckDBInstance.create(':memory:', {
-    threads: process.env.DUCK_THREADS ?? String(Math.max(1, Math.min(4, availableParallelism()))),
+    threads: String(Math.max(1, Math.min(4, availableParallelism()))),
     memory_limit: ENGINE_MEMORY_LIMIT,
     temp_directory: tempDirectory,
     enable_external_access: 'true',

@@ -56,7 +56,9 @@ export async function loadTableWithDuckDB(
       const wanted = columns.map(({ name, type }) => ({ column: `c${index.get(name)}`, type }));
       const types = header.map((name) => (columns.find((column) => column.name === name)?.type === 'NUMBER' ? 'DOUBLE' : 'VARCHAR'));
       const typed = await csvSource(path, header.length, types);
-      queries.push(`SELECT ${wanted.map(({ column, type }) => (type === 'NUMBER' ? column : fromText(column, type))).join(', ')} FROM ${typed}`);
+      // The reader reads a padded ' NaN ' as NaN: a missing marker all the same.
+      const typedValue = (column: string, type: ColumnType) => (type === 'NUMBER' ? `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END` : fromText(column, type));
+      queries.push(`SELECT ${wanted.map(({ column, type }) => typedValue(column, type)).join(', ')} FROM ${typed}`);
       const text = await csvSource(path, header.length);
       queries.push(`SELECT ${wanted.map(({ column, type }) => fromText(column, type)).join(', ')} FROM ${text}`);
     }
