@@ -23,8 +23,8 @@ function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** Writes about `targetBytes` of CSV (whole rows) to `path`; returns the rows written. */
-export async function generateIngestCsv(path: string, targetBytes: number, seed = 13): Promise<number> {
+/** Writes about `targetBytes` of CSV (whole rows, at most `maxRows`) to `path`; returns the rows written. */
+export async function generateIngestCsv(path: string, targetBytes: number, seed = 13, maxRows = Infinity): Promise<number> {
   const random = createRng(seed);
   const out = createWriteStream(path);
   const float = (scale: number, offset: number, digits: number) =>
@@ -32,7 +32,7 @@ export async function generateIngestCsv(path: string, targetBytes: number, seed 
   let bytes = 0;
   let rows = 0;
   let chunk = INGEST_COLUMNS.map((name) => (/[ ,$()]/.test(name) ? `"${name}"` : name)).join(',') + '\n';
-  while (bytes + chunk.length < targetBytes) {
+  while (bytes + chunk.length < targetBytes && rows < maxRows) {
     const line = [
       float(60, -20, 3),
       float(100, 950, 2),

@@ -139,11 +139,14 @@ function typedPlan(i: number, guess: Guess): { type: string; cells: string[]; ag
   }
   if (guess === 'DATE') {
     // Plain dates (2024-01-31) in the sample: the CSV reader parses them as DATE, ms since 1970 in UTC.
+    // The DATE cast would also take 2024-01-31T10:00 (dropping the time): a value that is not 10 characters
+    // long leaves `plain` short of the present count, and the text pass decides.
     return {
-      type: 'DATE',
-      cells: [`epoch_ms(c${i}::TIMESTAMP) AS v${i}`],
+      type: 'VARCHAR',
+      cells: [`CASE WHEN length(c${i}) = 10 THEN epoch_ms(TRY_CAST(c${i} AS DATE)::TIMESTAMP) END AS v${i}`, `c${i} AS raw${i}`],
       aggregates: [
-        `count(*) - count(v${i}) AS missing${i}`,
+        `count(*) - count(raw${i}) AS missing${i}`,
+        `count(v${i}) AS plain${i}`,
         `count(DISTINCT v${i}) AS distinct${i}`,
         `min(v${i}) AS min${i}`,
         `max(v${i}) AS max${i}`,
@@ -162,16 +165,18 @@ function typedPlan(i: number, guess: Guess): { type: string; cells: string[]; ag
         `bit_or(CASE t${i} WHEN '' THEN 1 WHEN 'NA' THEN 2 WHEN 'NaN' THEN 4 WHEN 'null' THEN 8 ELSE 0 END) AS markers${i}`,
         `count_if(raw${i} LIKE '	%' OR raw${i} LIKE '%	' OR raw${i} LIKE '
 %' OR raw${i} LIKE '%
-' OR raw${i} LIKE '%') AS infinite${i}`,
+' OR raw${i} LIKE '%
+') AS infinite${i}`,
       ],
     };
   }
   return { type: 'VARCHAR', cells: textCellExpressions(`c${i}`, i), aggregates: textAggregates(i) };
 }
 
-function statsFor(name: string, row: Row, i: number, rowCount: number, guess: Guess): ColumnStats {
+function statsFor(name: string, row: Row, i: number, rowCount: number, guess: Guess): ColumnStats | undefined {
   if (guess === 'DATE') {
     const missing = num(row[`missing${i}`]);
+    if (num(row[`plain${i}`]) !== rowCount - missing) return undefined;
     if (missing === rowCount) return { name, type: 'STRING', missing, distinct: 0, min: null, max: null, mean: null };
     const range = { min: nullableNumber(row[`min${i}`]), max: nullableNumber(row[`max${i}`]) };
     return { name, type: 'DATE', missing, distinct: num(row[`distinct${i}`]), ...range, mean: null };
@@ -226,9 +231,8 @@ export async function analyzeCsvWithDuckDB(path: string, tempDirectory?: string)
       const rowCount = num(row.row_count);
       const finite = (i: number) =>
         guesses[i] === 'NUMBER' ? [row[`min${i}`], row[`max${i}`]].every((v) => v === null || Number.isFinite(Number(v))) : num(row[`infinite${i}`]) === 0;
-      if (names.every((_, i) => finite(i))) {
-        return { rowCount, columns: names.map((name, i) => statsFor(name, row, i, rowCount, guesses[i])) };
-      }
+      const columns = names.map((name, i) => statsFor(name, row, i, rowCount, guesses[i]));
+      if (names.every((_, i) => finite(i)) && columns.every((column) => column !== undefined)) return { rowCount, columns };
     } catch (error) {
       if (process.env.DATASET_ENGINE_DEBUG) console.error('typed pass refused:', (error as Error).message);
       // A guess the rest of the file contradicts (a word in a number column): the text checks decide.

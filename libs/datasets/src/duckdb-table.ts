@@ -54,10 +54,17 @@ export async function loadTableWithDuckDB(
       const header = await csvHeader(path);
       const index = new Map(header.map((name, i) => [name, i]));
       const wanted = columns.map(({ name, type }) => ({ column: `c${index.get(name)}`, type }));
+      // Numbers parsed by the reader itself; plain dates (2024-01-31, the common case) by a cast, others by fromText.
       const types = header.map((name) => (columns.find((column) => column.name === name)?.type === 'NUMBER' ? 'DOUBLE' : 'VARCHAR'));
       const typed = await csvSource(path, header.length, types);
       // The reader reads a padded ' NaN ' as NaN: a missing marker all the same.
-      const typedValue = (column: string, type: ColumnType) => (type === 'NUMBER' ? `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END` : fromText(column, type));
+      const typedValue = (column: string, type: ColumnType) =>
+        type === 'NUMBER'
+          ? `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END`
+          : type === 'DATE'
+            ? `CASE WHEN length(${column}) = 10 THEN coalesce(CAST(epoch_ms(TRY_CAST(${column} AS DATE)::TIMESTAMP) AS DOUBLE), 'NaN'::DOUBLE)
+                ELSE ${fromText(column, type)} END`
+            : fromText(column, type);
       queries.push(`SELECT ${wanted.map(({ column, type }) => typedValue(column, type)).join(', ')} FROM ${typed}`);
       const text = await csvSource(path, header.length);
       queries.push(`SELECT ${wanted.map(({ column, type }) => fromText(column, type)).join(', ')} FROM ${text}`);
@@ -83,7 +90,8 @@ async function readTable(
   rowCountHint: number,
 ): Promise<ColumnTable> {
   const builders = columns.map(({ type }) => columnBuilder(type, rowCountHint));
-  const result = await connection.stream(sql);
+  // Materialised: DuckDB runs the query on all its threads, then hands over its 2048-row chunks.
+  const result = await connection.run(sql);
   let rowCount = 0;
   for (;;) {
     const chunk = await result.fetchChunk();
