@@ -55,6 +55,17 @@ describe('DuckDB analysis', () => {
     expect(fast!.columns.find((c) => c.name === 'city')).toMatchObject({ missing: 1250, distinct: 3 });
   });
 
+  it('does not let a plain-date sample hide a later time of day, nor a padded number', async () => {
+    const lines = ['day,amount'];
+    for (let i = 0; i < 6000; i++) lines.push(`2024-01-${String(1 + (i % 28)).padStart(2, '0')},${i}`);
+    lines.push('2024-03-01T12:30:00Z, 7 ');
+    const path = writeTemp('late-time.csv', lines.join('\n'));
+    const fast = await analyzeCsvWithDuckDB(path);
+    const reference = await analyzeDataset(path, 'csv');
+    expect(fast!.columns).toEqual(reference.columns);
+    expect(fast!.columns[0]).toMatchObject({ type: 'DATE', max: Date.parse('2024-03-01T12:30:00Z') });
+  });
+
   it('leaves to the streaming analyser what only it can name: an infinite number, a NUL byte, a short row', async () => {
     expect(await analyzeCsvWithDuckDB(writeTemp('inf.csv', 'a,b\n1,2\n3,inf\n'))).toBeUndefined();
     expect(await analyzeCsvWithDuckDB(writeTemp('big.csv', 'a,b\n1,2\n3,1e400\n'))).toBeUndefined();
