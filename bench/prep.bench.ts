@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { analyzeCsvWithDuckDB, loadTableWithDuckDB, readDatasetRows, type Cell } from '../libs/datasets/src/index.js';
+import { analyzeCsvWithDuckDB, type Cell, type DatasetAnalysis, loadTableWithDuckDB, readDatasetRows } from '../libs/datasets/src/index.js';
 import { prepareData, prepareTable, resolveTrainingConfig } from '../libs/training/src/index.js';
 import { generateIngestCsv } from './ingest/generate-csv.js';
 
@@ -31,9 +31,10 @@ function peakRssMB(): number {
 }
 
 /** One path in this process: prints its figures as JSON on the last line. */
-async function measure(path: string, mode: 'table' | 'rows'): Promise<void> {
+async function measure(path: string, mode: 'table' | 'rows', analysisFile: string): Promise<void> {
   await tf.setBackend('cpu');
-  const analysis = (await analyzeCsvWithDuckDB(path))!;
+  // The upload's analysis (done once by the parent, as the API does it) is what a run starts from.
+  const analysis = JSON.parse(readFileSync(analysisFile, 'utf8')) as DatasetAnalysis;
   const columns = analysis.columns;
   const training = resolveTrainingConfig({ target: 'plan', validationSplit: 0.1, seed: 1 }, columns, 1);
   const baseline = peakRssMB();
@@ -62,19 +63,22 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `prep-${rows}.csv`);
   if (!existsSync(path)) await generateIngestCsv(path, Infinity, 13, rows);
+  const analysisFile = `${path}.analysis.json`;
+  writeFileSync(analysisFile, JSON.stringify(await analyzeCsvWithDuckDB(path)));
   const modes: ('table' | 'rows')[] = process.argv.includes('--before') ? ['table', 'rows'] : ['table'];
   const results = [];
   for (const mode of modes) {
-    const out = execFileSync(process.execPath, ['--max-old-space-size=8192', import.meta.filename, '--measure', mode, '--file', path], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--max-old-space-size=8192', import.meta.filename, '--measure', mode, '--file', path, '--analysis', analysisFile], { encoding: 'utf8' });
     const result = JSON.parse(out.trim().split('\n').at(-1)!);
     console.log(`${mode}: ${result.seconds.toFixed(2)} s, peak RSS ${result.peakRssMB.toFixed(0)} MB (${result.rows} rows, ${result.rowsUsed} used, ${result.inputSize} inputs)`);
     results.push(result);
   }
   const file = resolve(ROOT, 'bench/results/prep.json');
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), columns: 14, results }, null, 2) + '\n');
+  const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  writeFileSync(file, JSON.stringify({ ...previous, date: new Date().toISOString(), columns: 14, results }, null, 2) + '\n');
 }
 
 const mode = argument('measure');
-if (mode) await measure(argument('file')!, mode as 'table' | 'rows');
+if (mode) await measure(argument('file')!, mode as 'table' | 'rows', argument('analysis')!);
 else await main();
