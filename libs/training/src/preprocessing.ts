@@ -74,6 +74,41 @@ function targetValue(column: TableColumn, row: number): Cell {
 }
 
 /**
+ * Mean and normalisation of one numeric column over the training rows, summed in training order as the row
+ * path does (so the same doubles); a plain indexed loop, monomorphic, for a million rows.
+ */
+function numericEncoding(
+  values: Float64Array,
+  used: Int32Array,
+  trainIndex: Int32Array,
+  normalize: TrainingConfig['normalize'],
+): { mean: number; shift: number; scale: number } {
+  let count = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let k = 0; k < trainIndex.length; k++) {
+    const value = values[used[trainIndex[k]]];
+    if (value !== value) continue; // NaN: missing or unreadable
+    count++;
+    sum += value;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  const mean = count ? sum / count : 0;
+  if (normalize === 'standard' && count) {
+    let squares = 0;
+    for (let k = 0; k < trainIndex.length; k++) {
+      const value = values[used[trainIndex[k]]];
+      if (value === value) squares += (value - mean) ** 2;
+    }
+    return { mean, shift: mean, scale: Math.sqrt(squares / count) || 1 };
+  }
+  if (normalize === 'minmax' && count) return { mean, shift: min, scale: max - min || 1 };
+  return { mean, shift: 0, scale: 1 };
+}
+
+/**
  * prepareData on the columnar form (typed arrays, what the worker loads): the same row filter, split,
  * statistics (summed in the same order, so the same doubles), encodings and outputs as the row path.
  */
@@ -116,8 +151,9 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
     const type = typeOf.get(name)!;
     if (column.kind === 'text') {
       const seen = new Uint8Array(column.dictionary.length);
-      for (const index of trainIndex) {
-        const code = column.codes[used[index]];
+      const codes = column.codes;
+      for (let k = 0; k < trainIndex.length; k++) {
+        const code = codes[used[trainIndex[k]]];
         if (code >= 0) seen[code] = 1;
       }
       const categories = new Set<string>();
@@ -127,34 +163,7 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
-    // Summed in training order, as the row path does, so the statistics are the same doubles.
-    let count = 0;
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const index of trainIndex) {
-      const value = column.values[used[index]];
-      if (Number.isNaN(value)) continue;
-      count++;
-      sum += value;
-      if (value < min) min = value;
-      if (value > max) max = value;
-    }
-    const mean = count ? sum / count : 0;
-    let shift = 0;
-    let scale = 1;
-    if (training.normalize === 'standard' && count) {
-      let squares = 0;
-      for (const index of trainIndex) {
-        const value = column.values[used[index]];
-        if (!Number.isNaN(value)) squares += (value - mean) ** 2;
-      }
-      shift = mean;
-      scale = Math.sqrt(squares / count) || 1;
-    } else if (training.normalize === 'minmax' && count) {
-      shift = min;
-      scale = max - min || 1;
-    }
+    const { mean, shift, scale } = numericEncoding(column.values, used, trainIndex, training.normalize);
     return { name, kind: 'numeric', sourceType: type as 'NUMBER' | 'BOOLEAN' | 'DATE', fill: mean, shift, scale };
   });
 
@@ -188,25 +197,36 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
   const inputSize = preprocessing.inputSize;
   const x = new Float32Array(usedCount * inputSize);
   const y = new Float32Array(usedCount * yWidth);
-  // Each feature's column written down the rows: a dictionary code maps to its one-hot slot once, not per row.
+  // Row by row (x is written in order, one cache line after another); a dictionary code maps to its one-hot
+  // slot once, not per row. Numeric and one-hot features in two flat lists keep the inner loops monomorphic.
+  const numeric: { values: Float64Array; offset: number; fill: number; shift: number; scale: number }[] = [];
+  const onehot: { codes: Int32Array; slot: Int32Array; offset: number }[] = [];
   let offset = 0;
   features.forEach((feature, featureIndex) => {
     const column = featureColumns[featureIndex];
     if (feature.kind === 'onehot' && column.kind === 'text') {
       const slot = Int32Array.from(column.dictionary, (cell) => feature.categories.indexOf(categoryKey(cell)));
-      for (let position = 0; position < usedCount; position++) {
-        const code = column.codes[used[order[position]]];
-        if (code >= 0 && slot[code] >= 0) x[position * inputSize + offset + slot[code]] = 1;
-      }
+      onehot.push({ codes: column.codes, slot, offset });
       offset += feature.categories.length;
     } else if (feature.kind === 'numeric' && column.kind === 'numeric') {
-      for (let position = 0; position < usedCount; position++) {
-        const value = column.values[used[order[position]]];
-        x[position * inputSize + offset] = ((Number.isNaN(value) ? feature.fill : value) - feature.shift) / feature.scale;
-      }
+      numeric.push({ values: column.values, offset, fill: feature.fill, shift: feature.shift, scale: feature.scale });
       offset += 1;
     }
   });
+  for (let position = 0; position < usedCount; position++) {
+    const row = used[order[position]];
+    const base = position * inputSize;
+    for (let f = 0; f < numeric.length; f++) {
+      const { values, offset: at, fill, shift, scale } = numeric[f];
+      const value = values[row];
+      x[base + at] = ((value !== value ? fill : value) - shift) / scale;
+    }
+    for (let f = 0; f < onehot.length; f++) {
+      const { codes, slot, offset: at } = onehot[f];
+      const code = codes[row];
+      if (code >= 0 && slot[code] >= 0) x[base + at + slot[code]] = 1;
+    }
+  }
   if (target.task === 'classification') {
     const labelIndex = new Map(target.labels.map((label, index) => [categoryKey(label), index]));
     // Keys per dictionary code (text) or per row (numbers, few distinct in a classification target).
