@@ -9,6 +9,9 @@ import { analyzeCsvWithDuckDB, analyzeParquetWithDuckDB } from './duckdb-analysi
  * (its memory stays in this process, never the API's); a CSV DuckDB cannot decide exactly, and JSON Lines,
  * go through the streaming analyser on a capped worker thread, which names the row and column at fault.
  */
+// A spare waiting for work ends with its parent.
+process.once('disconnect', () => process.exit(0));
+
 process.once('message', async ({ path, format }: { path: string; format: DatasetFormat }) => {
   try {
     // DuckDB creates this folder for what it spills and removes it when it closes.

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { type DatasetAnalysis } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
@@ -11,6 +11,26 @@ function settle(message: AnalysisMessage, resolve: (analysis: DatasetAnalysis) =
   else reject(message.datasetError ? new DatasetError(message.message) : new Error(message.message));
 }
 
+let spare: ChildProcess | undefined;
+
+function startAnalysisProcess(): ChildProcess {
+  const child = fork(new URL('./analysis.process.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  // An idle spare must not keep a process alive that would otherwise exit (a CLI, a test).
+  child.unref();
+  (child.channel as { unref?(): void } | undefined)?.unref?.();
+  child.on('error', () => undefined);
+  return child;
+}
+
+/** The spare process when it is still alive (one upload at a time takes it), else a fresh one. */
+function takeAnalysisProcess(): ChildProcess {
+  const child = spare && spare.connected && spare.exitCode === null && spare.signalCode === null ? spare : startAnalysisProcess();
+  spare = undefined;
+  (child.channel as { ref?(): void } | undefined)?.ref?.();
+  child.ref();
+  return child;
+}
+
 /**
  * Analyses a dataset file in a child process (analysis.process.ts): the API's event loop stays free, and
  * neither DuckDB's buffers nor parsing garbage ever land in the API's memory; the child's memory goes back
@@ -18,7 +38,7 @@ function settle(message: AnalysisMessage, resolve: (analysis: DatasetAnalysis) =
  */
 export function analyzeDatasetIsolated(path: string, format: DatasetFormat): Promise<DatasetAnalysis> {
   return new Promise((resolve, reject) => {
-    const child = fork(new URL('./analysis.process.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = takeAnalysisProcess();
     let settled = false;
     child.once('message', (message: AnalysisMessage) => {
       settled = true;
@@ -31,6 +51,8 @@ export function analyzeDatasetIsolated(path: string, format: DatasetFormat): Pro
     });
     child.once('exit', (code, signal) => {
       if (!settled) reject(new Error(`dataset analysis stopped unexpectedly (exit code ${code}, signal ${signal})`));
+      // The next upload finds a process with DuckDB already loaded (started now, not while this one analysed).
+      spare ??= startAnalysisProcess();
     });
     child.send({ path, format });
   });
