@@ -1,9 +1,10 @@
 import { open } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnType } from './cells.js';
+import { type ColumnType, isBooleanCell, isDateCell, isMissingText, isNumberText } from './cells.js';
 import type { ColumnStats, DatasetAnalysis } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
-import { csvHeader, csvSource, openEngine, sqlString } from './duckdb-engine.js';
+import { csvSource, openEngine, sqlString } from './duckdb-engine.js';
+import { readDatasetRows } from './dataset-reader.js';
 
 /**
  * The streaming analyser's rules (cells.ts) written as DuckDB aggregates, so one multi-threaded, columnar
@@ -196,10 +197,63 @@ function statsFor(name: string, row: Row, i: number, rowCount: number, guess: Gu
   return textColumnStats(name, row, i, rowCount);
 }
 
+/**
+ * Each column's type on the first rows, by the streaming analyser's own rules (cells.ts); undefined for a
+ * column with no value there. The full pass checks every guess on every row.
+ */
+async function guessTypes(path: string): Promise<{ names: string[]; guesses: Guess[] } | undefined> {
+  let names: string[] = [];
+  const rows = readDatasetRows(path, 'csv', (columns) => (names = columns));
+  const seen: { present: number; numbers: number; booleans: number; dates: number; plain: number }[] = [];
+  try {
+    let count = 0;
+    for await (const row of rows) {
+      names.forEach((name, i) => {
+        const counts = (seen[i] ??= { present: 0, numbers: 0, booleans: 0, dates: 0, plain: 0 });
+        const text = String(row.cells[name] ?? '').trim();
+        if (isMissingText(text)) return;
+        if (text.length <= 9 && /^[+-]?(?:inf|infinity)$/i.test(text)) throw new DatasetError('left to the streaming analyser');
+        counts.present++;
+        if (isNumberText(text)) counts.numbers++;
+        if (isBooleanCell(text)) counts.booleans++;
+        if (isDateCell(text)) {
+          counts.dates++;
+          if (text.length === 10) counts.plain++;
+        }
+      });
+      if (++count >= SAMPLE_ROWS) break;
+    }
+    if (count === 0) return undefined;
+  } catch (error) {
+    if (error instanceof DatasetError && error.message === 'left to the streaming analyser') return undefined;
+    throw error;
+  } finally {
+    await rows.return(undefined);
+  }
+  const guesses = names.map((_, i): Guess => {
+    const counts = seen[i];
+    if (!counts || counts.present === 0) return undefined;
+    if (counts.booleans === counts.present) return 'BOOLEAN';
+    if (counts.numbers === counts.present) return 'NUMBER';
+    // Dates with a time of day keep the text checks (their zone rules are Date.parse's).
+    if (counts.dates === counts.present) return counts.plain === counts.present ? 'DATE' : 'TEXT';
+    return 'STRING';
+  });
+  return { names, guesses };
+}
+
 /** A CSV's analysis by DuckDB, or undefined when the streaming analyser must decide (see above). */
 export async function analyzeCsvWithDuckDB(path: string, tempDirectory?: string): Promise<DatasetAnalysis | undefined> {
-  const names = await csvHeader(path);
-  if (await hasNulByte(path)) return undefined;
+  const guessed = await guessTypes(path);
+  if (!guessed) return undefined;
+  // DuckDB reads a NUL byte as text; the scan for one runs on this thread while DuckDB works on its own.
+  const nul = hasNulByte(path);
+  nul.catch(() => undefined);
+  const analysis = await analyzeCsvText(path, guessed.names, guessed.guesses, tempDirectory);
+  return (await nul) ? undefined : analysis;
+}
+
+async function analyzeCsvText(path: string, names: string[], guesses: Guess[], tempDirectory?: string): Promise<DatasetAnalysis | undefined> {
   const engine = await openEngine(tempDirectory);
   try {
     const text = await csvSource(path, names.length);
@@ -207,22 +261,6 @@ export async function analyzeCsvWithDuckDB(path: string, tempDirectory?: string)
     const aggregates = names.flatMap((_, i) => textAggregates(i));
     const textQuery = (source: string) => `WITH cells AS (SELECT ${cells.join(', ')} FROM ${source})
       SELECT count(*) AS row_count, ${aggregates.join(', ')} FROM cells`;
-    let sample: Row;
-    try {
-      const head = (await csvSource(path, names.length)).replace(/\)$/, ', parallel = false)');
-      sample = await firstRow(engine.connection, textQuery(`(SELECT * FROM ${head} LIMIT ${SAMPLE_ROWS})`));
-    } catch {
-      return undefined;
-    }
-    const sampleRows = num(sample.row_count);
-    if (sampleRows === 0 || names.some((_, i) => num(sample[`infinite${i}`]) > 0)) return undefined;
-    const guesses = names.map((name, i): Guess => {
-      const stats = textColumnStats(name, sample, i, sampleRows);
-      if (stats.missing === sampleRows) return undefined;
-      // Dates with a time of day keep the text checks (their zone rules are Date.parse's).
-      if (stats.type === 'DATE' && num(sample[`plaindates${i}`]) !== sampleRows - stats.missing) return 'TEXT';
-      return stats.type;
-    });
     const plans = guesses.map((guess, i) => typedPlan(i, guess));
     const typed = await csvSource(path, names.length, plans.map((plan) => plan.type));
     try {
