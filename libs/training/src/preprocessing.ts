@@ -77,18 +77,13 @@ function targetValue(column: TableColumn, row: number): Cell {
  * Mean and normalisation of one numeric column over the training rows, summed in training order as the row
  * path does (so the same doubles); a plain indexed loop, monomorphic, for a million rows.
  */
-function numericEncoding(
-  values: Float64Array,
-  used: Int32Array,
-  trainIndex: Int32Array,
-  normalize: TrainingConfig['normalize'],
-): { mean: number; shift: number; scale: number } {
+function numericEncoding(values: Float64Array, trainRowIds: Int32Array, normalize: TrainingConfig['normalize']): { mean: number; shift: number; scale: number } {
   let count = 0;
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (let k = 0; k < trainIndex.length; k++) {
-    const value = values[used[trainIndex[k]]];
+  for (let k = 0; k < trainRowIds.length; k++) {
+    const value = values[trainRowIds[k]];
     if (value !== value) continue; // NaN: missing or unreadable
     count++;
     sum += value;
@@ -98,8 +93,8 @@ function numericEncoding(
   const mean = count ? sum / count : 0;
   if (normalize === 'standard' && count) {
     let squares = 0;
-    for (let k = 0; k < trainIndex.length; k++) {
-      const value = values[used[trainIndex[k]]];
+    for (let k = 0; k < trainRowIds.length; k++) {
+      const value = values[trainRowIds[k]];
       if (value === value) squares += (value - mean) ** 2;
     }
     return { mean, shift: mean, scale: Math.sqrt(squares / count) || 1 };
@@ -145,6 +140,9 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
   const trainRows = usedCount - validationRows;
   if (trainRows < 1) throw new SpecError('training.validationSplit leaves no rows to train on');
   const trainIndex = order.subarray(0, trainRows);
+  // The file row of each training row, in training order: looked up once, read by every column.
+  const trainRowIds = new Int32Array(trainRows);
+  for (let k = 0; k < trainRows; k++) trainRowIds[k] = used[trainIndex[k]];
 
   const features: FeatureEncoding[] = training.features.map((name, featureIndex) => {
     const column = featureColumns[featureIndex];
@@ -152,8 +150,8 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
     if (column.kind === 'text') {
       const seen = new Uint8Array(column.dictionary.length);
       const codes = column.codes;
-      for (let k = 0; k < trainIndex.length; k++) {
-        const code = codes[used[trainIndex[k]]];
+      for (let k = 0; k < trainRowIds.length; k++) {
+        const code = codes[trainRowIds[k]];
         if (code >= 0) seen[code] = 1;
       }
       const categories = new Set<string>();
@@ -163,7 +161,7 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
-    const { mean, shift, scale } = numericEncoding(column.values, used, trainIndex, training.normalize);
+    const { mean, shift, scale } = numericEncoding(column.values, trainRowIds, training.normalize);
     return { name, kind: 'numeric', sourceType: type as 'NUMBER' | 'BOOLEAN' | 'DATE', fill: mean, shift, scale };
   });
 
