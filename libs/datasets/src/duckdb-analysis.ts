@@ -105,9 +105,7 @@ async function hasNulByte(path: string): Promise<boolean> {
 }
 
 async function firstRow(connection: DuckDBConnection, sql: string): Promise<Row> {
-  const started = Date.now();
   const reader = await connection.runAndReadAll(sql);
-  if (process.env.DATASET_ENGINE_DEBUG) console.error(`${Date.now() - started} ms: ${sql.slice(0, 20000)}`);
   return reader.getRowObjectsJS()[0] as Row;
 }
 
@@ -271,8 +269,7 @@ async function analyzeCsvText(path: string, names: string[], guesses: Guess[], t
         guesses[i] === 'NUMBER' ? [row[`min${i}`], row[`max${i}`]].every((v) => v === null || Number.isFinite(Number(v))) : num(row[`infinite${i}`]) === 0;
       const columns = names.map((name, i) => statsFor(name, row, i, rowCount, guesses[i]));
       if (names.every((_, i) => finite(i)) && columns.every((column) => column !== undefined)) return { rowCount, columns };
-    } catch (error) {
-      if (process.env.DATASET_ENGINE_DEBUG) console.error('typed pass refused:', (error as Error).message);
+    } catch {
       // A guess the rest of the file contradicts (a word in a number column): the text checks decide.
     }
     let row: Row;
