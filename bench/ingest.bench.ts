@@ -44,15 +44,34 @@ function descendants(pid: number): number[] {
   return all;
 }
 
-const safeList = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
-const safeRead = (file: string) => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
+const safeList = (dir: string) => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+const safeRead = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
-interface OursRound { seconds: number; mbPerSec: number; apiRssBeforeMB: number; apiRssPeakMB: number; apiRssGrowthMB: number; treeRssPeakMB: number }
+interface OursRound {
+  seconds: number;
+  mbPerSec: number;
+  apiRssBeforeMB: number;
+  apiRssPeakMB: number;
+  apiRssGrowthMB: number;
+  treeRssPeakMB: number;
+}
 
 async function uploadOnce(stack: TestStack, path: string): Promise<OursRound & { dataset: Record<string, any> }> {
   const pid = stack.api!.child.pid!;
@@ -87,11 +106,20 @@ async function uploadOnce(stack: TestStack, path: string): Promise<OursRound & {
   };
 }
 
-function pandasOnce(path: string): { seconds: number; mbPerSec: number; version: string; columns: Record<string, any> } | null {
+function pandasOnce(
+  path: string,
+): { seconds: number; mbPerSec: number; version: string; columns: Record<string, any> } | null {
   if (!existsSync(PYTHON)) return null;
   try {
-    const out = JSON.parse(execFileSync(PYTHON, [join(ROOT, 'bench/ingest/pandas_peer.py'), path], { encoding: 'utf8', maxBuffer: 1 << 24 }));
-    return { seconds: out.seconds, mbPerSec: statSync(path).size / 1e6 / out.seconds, version: out.pandas, columns: out.columns };
+    const out = JSON.parse(
+      execFileSync(PYTHON, [join(ROOT, 'bench/ingest/pandas_peer.py'), path], { encoding: 'utf8', maxBuffer: 1 << 24 }),
+    );
+    return {
+      seconds: out.seconds,
+      mbPerSec: statSync(path).size / 1e6 / out.seconds,
+      version: out.pandas,
+      columns: out.columns,
+    };
   } catch (error) {
     console.error(`pandas peer unavailable: ${(error as Error).message.split('\n')[0]}`);
     return null;
@@ -111,7 +139,8 @@ async function main(): Promise<void> {
   try {
     for (const sizeMB of sizes) {
       const path = join(workDir, `ingest-${sizeMB}mb.csv`);
-      if (!existsSync(path) || Math.abs(statSync(path).size - sizeMB * 1e6) > 1e6) await generateIngestCsv(path, sizeMB * 1e6);
+      if (!existsSync(path) || Math.abs(statSync(path).size - sizeMB * 1e6) > 1e6)
+        await generateIngestCsv(path, sizeMB * 1e6);
       const ours: OursRound[] = [];
       const peers: number[] = [];
       let dataset: Record<string, any> = {};
@@ -128,8 +157,13 @@ async function main(): Promise<void> {
           pandasVersion = peer.version;
           pandasColumns = peer.columns;
         }
-        console.log(`${sizeMB} MB round ${round + 1}: ours ${figures.seconds.toFixed(2)} s (${figures.mbPerSec.toFixed(1)} MB/s, API +${figures.apiRssGrowthMB.toFixed(0)} MB, peak ${figures.apiRssPeakMB.toFixed(0)} MB, with children ${figures.treeRssPeakMB.toFixed(0)} MB)` +
-          (peer ? `, pandas ${peer.seconds.toFixed(2)} s (${peer.mbPerSec.toFixed(1)} MB/s)` : ', pandas n/a'));
+        console.log(
+          `${sizeMB} MB round ${round + 1}: ours ${figures.seconds.toFixed(2)} s ` +
+            `(${figures.mbPerSec.toFixed(1)} MB/s, ` +
+            `API +${figures.apiRssGrowthMB.toFixed(0)} MB, peak ${figures.apiRssPeakMB.toFixed(0)} MB, ` +
+            `with children ${figures.treeRssPeakMB.toFixed(0)} MB)` +
+            (peer ? `, pandas ${peer.seconds.toFixed(2)} s (${peer.mbPerSec.toFixed(1)} MB/s)` : ', pandas n/a'),
+        );
       }
       const mb = statSync(path).size / 1e6;
       const oursSeconds = median(ours.map((r) => r.seconds));
@@ -157,7 +191,10 @@ async function main(): Promise<void> {
   const file = resolve(ROOT, 'bench/results/ingest.json');
   mkdirSync(dirname(file), { recursive: true });
   const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  writeFileSync(file, JSON.stringify({ ...previous, [label]: { date: new Date().toISOString(), results } }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ ...previous, [label]: { date: new Date().toISOString(), results } }, null, 2) + '\n',
+  );
   console.table(results.map(({ rounds: _r, statistics: _s, ...row }) => row));
 }
 

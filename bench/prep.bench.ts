@@ -15,7 +15,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { analyzeCsvWithDuckDB, type Cell, type DatasetAnalysis, loadTableWithDuckDB, readDatasetRows } from '../libs/datasets/src/index.js';
+import {
+  analyzeCsvWithDuckDB,
+  type Cell,
+  type DatasetAnalysis,
+  loadTableWithDuckDB,
+  readDatasetRows,
+} from '../libs/datasets/src/index.js';
 import { prepareData, prepareTable, resolveTrainingConfig } from '../libs/training/src/index.js';
 import { generateIngestCsv } from './ingest/generate-csv.js';
 
@@ -54,7 +60,17 @@ async function measure(path: string, mode: 'table' | 'rows', analysisFile: strin
   const seconds = (performance.now() - started) / 1000;
   x.dispose();
   y.dispose();
-  console.log(JSON.stringify({ mode, seconds, peakRssMB: peakRssMB(), rssBeforeMB: baseline, rows: analysis.rowCount, rowsUsed, inputSize: data.preprocessing.inputSize }));
+  console.log(
+    JSON.stringify({
+      mode,
+      seconds,
+      peakRssMB: peakRssMB(),
+      rssBeforeMB: baseline,
+      rows: analysis.rowCount,
+      rowsUsed,
+      inputSize: data.preprocessing.inputSize,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -68,15 +84,34 @@ async function main(): Promise<void> {
   const modes: ('table' | 'rows')[] = process.argv.includes('--before') ? ['table', 'rows'] : ['table'];
   const results = [];
   for (const mode of modes) {
-    const out = execFileSync(process.execPath, ['--max-old-space-size=8192', import.meta.filename, '--measure', mode, '--file', path, '--analysis', analysisFile], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--max-old-space-size=8192',
+        import.meta.filename,
+        '--measure',
+        mode,
+        '--file',
+        path,
+        '--analysis',
+        analysisFile,
+      ],
+      { encoding: 'utf8' },
+    );
     const result = JSON.parse(out.trim().split('\n').at(-1)!);
-    console.log(`${mode}: ${result.seconds.toFixed(2)} s, peak RSS ${result.peakRssMB.toFixed(0)} MB (${result.rows} rows, ${result.rowsUsed} used, ${result.inputSize} inputs)`);
+    console.log(
+      `${mode}: ${result.seconds.toFixed(2)} s, peak RSS ${result.peakRssMB.toFixed(0)} MB ` +
+        `(${result.rows} rows, ${result.rowsUsed} used, ${result.inputSize} inputs)`,
+    );
     results.push(result);
   }
   const file = resolve(ROOT, 'bench/results/prep.json');
   mkdirSync(dirname(file), { recursive: true });
   const previous = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
-  writeFileSync(file, JSON.stringify({ ...previous, date: new Date().toISOString(), columns: 14, results }, null, 2) + '\n');
+  writeFileSync(
+    file,
+    JSON.stringify({ ...previous, date: new Date().toISOString(), columns: 14, results }, null, 2) + '\n',
+  );
 }
 
 const mode = argument('measure');

@@ -11,7 +11,9 @@ async function irisParquet(): Promise<Buffer> {
   const target = writeTemp('iris.parquet', '');
   const engine = await openEngine();
   try {
-    await engine.connection.run(`COPY (SELECT * FROM read_csv(${sqlString(csv)})) TO ${sqlString(target)} (FORMAT parquet)`);
+    await engine.connection.run(
+      `COPY (SELECT * FROM read_csv(${sqlString(csv)})) TO ${sqlString(target)} (FORMAT parquet)`,
+    );
   } finally {
     engine.close();
   }
@@ -57,10 +59,15 @@ describe('Parquet datasets: upload, statistics, training and refusal (over HTTP)
     const run = await stack.waitForRun(startRun.id, ['SUCCEEDED', 'FAILED'], 180_000);
     expect(run.status, run.error ?? '').toBe('SUCCEEDED');
     expect(run.summary.val_accuracy).toBeGreaterThanOrEqual(0.9);
-    const { predict } = await stack.gqlOk(`query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`, {
-      runId: startRun.id,
-      rows: [{ 'Sepal Length (cm)': 5.1, 'Sepal Width (cm)': 3.5, 'Petal Length (cm)': 1.4, 'Petal Width (cm)': 0.2 }],
-    });
+    const { predict } = await stack.gqlOk(
+      `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
+      {
+        runId: startRun.id,
+        rows: [
+          { 'Sepal Length (cm)': 5.1, 'Sepal Width (cm)': 3.5, 'Petal Length (cm)': 1.4, 'Petal Width (cm)': 0.2 },
+        ],
+      },
+    );
     expect(predict[0].prediction).toBe('setosa');
 
     const download = await fetch(`${stack.url}/v1/datasets/${body.id}/download`);
@@ -70,7 +77,11 @@ describe('Parquet datasets: upload, statistics, training and refusal (over HTTP)
 
   it('refuses a corrupt Parquet file with 400 and keeps nothing', async () => {
     const before = await stack.counts();
-    const corrupt = Buffer.concat([parquet.subarray(0, 300), Buffer.alloc(200, 0x41), parquet.subarray(parquet.length - 8)]);
+    const corrupt = Buffer.concat([
+      parquet.subarray(0, 300),
+      Buffer.alloc(200, 0x41),
+      parquet.subarray(parquet.length - 8),
+    ]);
     const { status, body } = await stack.upload(corrupt, 'broken.parquet');
     expect(status).toBe(400);
     expect(body.message).toMatch(/Parquet/);

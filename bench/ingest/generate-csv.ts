@@ -7,13 +7,36 @@ import { once } from 'node:events';
 import { createRng } from '../../libs/training/src/random.js';
 
 export const INGEST_COLUMNS = [
-  'temp', 'pressure', 'humidity', 'wind speed', 'score (0-1)', 'price$',
-  'count', 'year', 'user_id',
-  'city', 'device', 'plan',
-  'signup_date', 'last_seen',
+  'temp',
+  'pressure',
+  'humidity',
+  'wind speed',
+  'score (0-1)',
+  'price$',
+  'count',
+  'year',
+  'user_id',
+  'city',
+  'device',
+  'plan',
+  'signup_date',
+  'last_seen',
 ] as const;
 
-const CITIES = ['Berlin', 'Paris', 'Lagos', 'Lima', 'Osaka', 'Austin', 'Oslo', 'Delhi', 'Quito', 'Perth', 'Cairo', 'Seoul'];
+const CITIES = [
+  'Berlin',
+  'Paris',
+  'Lagos',
+  'Lima',
+  'Osaka',
+  'Austin',
+  'Oslo',
+  'Delhi',
+  'Quito',
+  'Perth',
+  'Cairo',
+  'Seoul',
+];
 const DEVICES = ['ios', 'android', 'web', 'desktop'];
 const PLANS = ['free', 'pro', 'team', 'enterprise', 'trial'];
 const DAY_MS = 86_400_000;
@@ -24,7 +47,12 @@ function isoDate(ms: number): string {
 }
 
 /** Writes about `targetBytes` of CSV (whole rows, at most `maxRows`) to `path`; returns the rows written. */
-export async function generateIngestCsv(path: string, targetBytes: number, seed = 13, maxRows = Infinity): Promise<number> {
+export async function generateIngestCsv(
+  path: string,
+  targetBytes: number,
+  seed = 13,
+  maxRows = Infinity,
+): Promise<number> {
   const random = createRng(seed);
   const out = createWriteStream(path);
   const float = (scale: number, offset: number, digits: number) =>

@@ -19,9 +19,12 @@ process.once('message', async ({ path, format }: { path: string; format: Dataset
     const analysis =
       format === 'parquet'
         ? await analyzeParquetWithDuckDB(path, spill)
-        : ((format === 'csv' ? await analyzeCsvWithDuckDB(path, spill) : undefined) ?? (await analyzeDatasetInWorker(path, format)));
+        : ((format === 'csv' ? await analyzeCsvWithDuckDB(path, spill) : undefined) ??
+          (await analyzeDatasetInWorker(path, format)));
     process.send!({ ok: true, analysis }, () => process.exit(0));
   } catch (error) {
-    process.send!({ ok: false, datasetError: error instanceof DatasetError, message: (error as Error).message }, () => process.exit(0));
+    process.send!({ ok: false, datasetError: error instanceof DatasetError, message: (error as Error).message }, () =>
+      process.exit(0),
+    );
   }
 });

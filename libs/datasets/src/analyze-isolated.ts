@@ -6,7 +6,11 @@ import type { DatasetFormat } from './dataset-reader.js';
 
 type AnalysisMessage = { ok: true; analysis: DatasetAnalysis } | { ok: false; datasetError: boolean; message: string };
 
-function settle(message: AnalysisMessage, resolve: (analysis: DatasetAnalysis) => void, reject: (error: Error) => void): void {
+function settle(
+  message: AnalysisMessage,
+  resolve: (analysis: DatasetAnalysis) => void,
+  reject: (error: Error) => void,
+): void {
   if (message.ok) resolve(message.analysis);
   else reject(message.datasetError ? new DatasetError(message.message) : new Error(message.message));
 }
@@ -14,7 +18,10 @@ function settle(message: AnalysisMessage, resolve: (analysis: DatasetAnalysis) =
 let spare: ChildProcess | undefined;
 
 function startAnalysisProcess(): ChildProcess {
-  const child = fork(new URL('./analysis.process.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  const child = fork(new URL('./analysis.process.js', import.meta.url), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
   // An idle spare must not keep a process alive that would otherwise exit (a CLI, a test).
   child.unref();
   (child.channel as { unref?(): void } | undefined)?.unref?.();
@@ -24,7 +31,8 @@ function startAnalysisProcess(): ChildProcess {
 
 /** The spare process when it is still alive (one upload at a time takes it), else a fresh one. */
 function takeAnalysisProcess(): ChildProcess {
-  const child = spare && spare.connected && spare.exitCode === null && spare.signalCode === null ? spare : startAnalysisProcess();
+  const child =
+    spare && spare.connected && spare.exitCode === null && spare.signalCode === null ? spare : startAnalysisProcess();
   spare = undefined;
   (child.channel as { ref?(): void } | undefined)?.ref?.();
   child.ref();
@@ -77,7 +85,11 @@ export function analyzeDatasetInWorker(path: string, format: DatasetFormat): Pro
     worker.once('error', (error: Error & { code?: string }) => {
       if (settled) return;
       settled = true;
-      reject(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? new DatasetError('the file has too many distinct values in too many columns to analyse') : error);
+      reject(
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new DatasetError('the file has too many distinct values in too many columns to analyse')
+          : error,
+      );
     });
     worker.once('exit', (code) => {
       if (!settled) reject(new Error(`dataset analysis stopped unexpectedly (exit code ${code})`));

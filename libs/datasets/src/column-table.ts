@@ -95,7 +95,12 @@ export class NumericColumnBuilder {
   }
 
   build(rowCount: number): NumericColumn {
-    return { kind: 'numeric', type: this.type, values: this.values.subarray(0, rowCount), missing: this.missing.subarray(0, rowCount) };
+    return {
+      kind: 'numeric',
+      type: this.type,
+      values: this.values.subarray(0, rowCount),
+      missing: this.missing.subarray(0, rowCount),
+    };
   }
 }
 
@@ -112,7 +117,10 @@ export function columnBuilder(type: ColumnType, capacity: number): ColumnBuilder
 }
 
 /** The columnar form of rows read from a file (the row path, and JSON Lines). */
-export function tableFromRows(rows: Record<string, Cell | undefined>[], columns: { name: string; type: ColumnType }[]): ColumnTable {
+export function tableFromRows(
+  rows: Record<string, Cell | undefined>[],
+  columns: { name: string; type: ColumnType }[],
+): ColumnTable {
   const table: ColumnTable = { rowCount: rows.length, columns: new Map() };
   for (const { name, type } of columns) {
     const builder = columnBuilder(type, rows.length);

@@ -30,7 +30,9 @@ async function toParquet(csvPath: string, name: string): Promise<string> {
   const target = writeTemp(name, '');
   const engine = await openEngine();
   try {
-    await engine.connection.run(`COPY (SELECT * FROM read_csv(${sqlString(csvPath)})) TO ${sqlString(target)} (FORMAT parquet)`);
+    await engine.connection.run(
+      `COPY (SELECT * FROM read_csv(${sqlString(csvPath)})) TO ${sqlString(target)} (FORMAT parquet)`,
+    );
   } finally {
     engine.close();
   }
@@ -38,7 +40,7 @@ async function toParquet(csvPath: string, name: string): Promise<string> {
 }
 
 describe('DuckDB analysis', () => {
-  it('gives the streaming analyser\'s types and statistics on a mixed CSV', async () => {
+  it("gives the streaming analyser's types and statistics on a mixed CSV", async () => {
     const path = writeTemp('mixed.csv', mixedCsv(5000));
     const fast = await analyzeCsvWithDuckDB(path);
     const reference = await analyzeDataset(path, 'csv');
@@ -47,7 +49,12 @@ describe('DuckDB analysis', () => {
     expect(fast!.columns.map((c) => [c.name, c.type])).toEqual(reference.columns.map((c) => [c.name, c.type]));
     for (const [i, column] of fast!.columns.entries()) {
       const expected = reference.columns[i];
-      expect(column, column.name).toMatchObject({ missing: expected.missing, distinct: expected.distinct, min: expected.min, max: expected.max });
+      expect(column, column.name).toMatchObject({
+        missing: expected.missing,
+        distinct: expected.distinct,
+        min: expected.min,
+        max: expected.max,
+      });
       if (expected.mean === null) expect(column.mean).toBeNull();
       else expect(column.mean).toBeCloseTo(expected.mean, 9);
     }
@@ -66,15 +73,21 @@ describe('DuckDB analysis', () => {
     expect(fast!.columns[0]).toMatchObject({ type: 'DATE', max: Date.parse('2024-03-01T12:30:00Z') });
   });
 
-  it('leaves to the streaming analyser what only it can name: an infinite number, a NUL byte, a short row', async () => {
+  it('leaves to the streaming analyser what only it can name: an infinite number, a NUL byte, a bad row', async () => {
     expect(await analyzeCsvWithDuckDB(writeTemp('inf.csv', 'a,b\n1,2\n3,inf\n'))).toBeUndefined();
     expect(await analyzeCsvWithDuckDB(writeTemp('big.csv', 'a,b\n1,2\n3,1e400\n'))).toBeUndefined();
     // Past the first 64 KiB the header read does not see it: the byte scan does.
     const late = Buffer.from('a,b\n' + '1,2\n'.repeat(40_000) + '3,\u0000\n');
     expect(await analyzeCsvWithDuckDB(writeTemp('nul.csv', late))).toBeUndefined();
-    await expect(analyzeCsvWithDuckDB(writeTemp('nul1.csv', Buffer.from('a,\u0000b\n1,2\n')))).rejects.toThrow('NUL byte at byte 2');
-    await expect(analyzeCsvWithDuckDB(writeTemp('short.csv', 'a,b\n1,2\n3\n'))).rejects.toThrow('row on line 3 has 1 fields but the header has 2');
-    expect(await analyzeCsvWithDuckDB(writeTemp('short2.csv', 'a,b\n' + '1,2\n'.repeat(40_000) + '3\n'))).toBeUndefined();
+    await expect(analyzeCsvWithDuckDB(writeTemp('nul1.csv', Buffer.from('a,\u0000b\n1,2\n')))).rejects.toThrow(
+      'NUL byte at byte 2',
+    );
+    await expect(analyzeCsvWithDuckDB(writeTemp('short.csv', 'a,b\n1,2\n3\n'))).rejects.toThrow(
+      'row on line 3 has 1 fields but the header has 2',
+    );
+    expect(
+      await analyzeCsvWithDuckDB(writeTemp('short2.csv', 'a,b\n' + '1,2\n'.repeat(40_000) + '3\n')),
+    ).toBeUndefined();
   });
 
   it('reads a Parquet file written from the same rows to the same types and statistics', async () => {
@@ -86,7 +99,13 @@ describe('DuckDB analysis', () => {
     expect(fromParquet.columns.map((c) => c.name)).toEqual(fromCsv.columns.map((c) => c.name));
     for (const [i, column] of fromParquet.columns.entries()) {
       const expected = fromCsv.columns[i];
-      expect(column).toMatchObject({ type: expected.type, missing: expected.missing, distinct: expected.distinct, min: expected.min, max: expected.max });
+      expect(column).toMatchObject({
+        type: expected.type,
+        missing: expected.missing,
+        distinct: expected.distinct,
+        min: expected.min,
+        max: expected.max,
+      });
     }
     expect(fromParquet.columns[4]).toMatchObject({ name: 'Species', type: 'STRING', distinct: 3 });
   });
@@ -94,9 +113,14 @@ describe('DuckDB analysis', () => {
   it('refuses a corrupt Parquet file and a nested column by name', async () => {
     const csv = writeTemp('iris2.csv', irisCsv());
     const bytes = readFileSync(await toParquet(csv, 'iris-whole.parquet'));
-    const corrupt = writeTemp('corrupt.parquet', Buffer.concat([bytes.subarray(0, 200), Buffer.alloc(64, 7), bytes.subarray(bytes.length - 8)]));
+    const corrupt = writeTemp(
+      'corrupt.parquet',
+      Buffer.concat([bytes.subarray(0, 200), Buffer.alloc(64, 7), bytes.subarray(bytes.length - 8)]),
+    );
     await expect(analyzeParquetWithDuckDB(corrupt)).rejects.toThrow(/Parquet/);
-    await expect(analyzeParquetWithDuckDB(writeTemp('text.parquet', 'a,b\n1,2\n'))).rejects.toThrow('not a readable Parquet file');
+    await expect(analyzeParquetWithDuckDB(writeTemp('text.parquet', 'a,b\n1,2\n'))).rejects.toThrow(
+      'not a readable Parquet file',
+    );
     const nested = writeTemp('nested.parquet', '');
     const engine = await openEngine();
     await engine.connection.run(`COPY (SELECT 1 AS id, [1, 2] AS list) TO ${sqlString(nested)} (FORMAT parquet)`);
@@ -116,7 +140,10 @@ describe('DuckDB analysis', () => {
       const a = loaded.columns.get(name)!;
       const b = expected.columns.get(name)!;
       if (a.kind === 'text' && b.kind === 'text') {
-        expect([...a.codes].map((code) => (code < 0 ? null : a.dictionary[code])), name).toEqual([...b.codes].map((code) => (code < 0 ? null : b.dictionary[code])));
+        expect(
+          [...a.codes].map((code) => (code < 0 ? null : a.dictionary[code])),
+          name,
+        ).toEqual([...b.codes].map((code) => (code < 0 ? null : b.dictionary[code])));
       } else if (a.kind === 'numeric' && b.kind === 'numeric') {
         expect([...a.missing], name).toEqual([...b.missing]);
         expect([...a.values], name).toEqual([...b.values]);

@@ -17,7 +17,9 @@ import { readDatasetRows } from './dataset-reader.js';
 /** The whitespace String.prototype.trim removes that can appear in a cell. */
 const WHITESPACE = sqlString(' \t\n\r\v\f\u00a0\ufeff\u2028\u2029');
 const MISSING = `('', 'NA', 'NaN', 'null')`;
-const DATE_PATTERN = sqlString('^\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?$');
+const DATE_PATTERN = sqlString(
+  '^\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?$',
+);
 
 /** The SQL of one text column's cells: trimmed text t, its number n (when it reads as one) and date d in ms. */
 function textCellExpressions(raw: string, i: number): string[] {
@@ -142,7 +144,10 @@ function typedPlan(i: number, guess: Guess): { type: string; cells: string[]; ag
     // long leaves `plain` short of the present count, and the text pass decides.
     return {
       type: 'VARCHAR',
-      cells: [`CASE WHEN length(c${i}) = 10 THEN epoch_ms(TRY_CAST(c${i} AS DATE)::TIMESTAMP) END AS v${i}`, `c${i} AS raw${i}`],
+      cells: [
+        `CASE WHEN length(c${i}) = 10 THEN epoch_ms(TRY_CAST(c${i} AS DATE)::TIMESTAMP) END AS v${i}`,
+        `c${i} AS raw${i}`,
+      ],
       aggregates: [
         `count(*) - count(raw${i}) AS missing${i}`,
         `count(v${i}) AS plain${i}`,
@@ -161,7 +166,8 @@ function typedPlan(i: number, guess: Guess): { type: string; cells: string[]; ag
       aggregates: [
         `count(*) - count(t${i}) + count_if(t${i} IN ${MISSING}) AS missing${i}`,
         `count(DISTINCT t${i}) AS distinct${i}`,
-        `bit_or(CASE t${i} WHEN '' THEN 1 WHEN 'NA' THEN 2 WHEN 'NaN' THEN 4 WHEN 'null' THEN 8 ELSE 0 END) AS markers${i}`,
+        `bit_or(CASE t${i} WHEN '' THEN 1 WHEN 'NA' THEN 2 WHEN 'NaN' THEN 4 WHEN 'null' THEN 8 ELSE 0 END)
+          AS markers${i}`,
         `count_if(raw${i} LIKE '	%' OR raw${i} LIKE '%	' OR raw${i} LIKE '
 %' OR raw${i} LIKE '%
 ' OR raw${i} LIKE '%
@@ -184,12 +190,17 @@ function statsFor(name: string, row: Row, i: number, rowCount: number, guess: Gu
     const present = num(row[`present${i}`]);
     const missing = rowCount - present;
     if (present === 0) return { name, type: 'STRING', missing, distinct: 0, min: null, max: null, mean: null };
-    const stats = { min: nullableNumber(row[`min${i}`]), max: nullableNumber(row[`max${i}`]), mean: num(row[`sum${i}`]) / present };
+    const stats = {
+      min: nullableNumber(row[`min${i}`]),
+      max: nullableNumber(row[`max${i}`]),
+      mean: num(row[`sum${i}`]) / present,
+    };
     return { name, type: 'NUMBER', missing, distinct: num(row[`distinct${i}`]), ...stats };
   }
   if (guess === 'STRING') {
     const markers = num(row[`markers${i}`]);
-    const distinct = num(row[`distinct${i}`]) - ((markers & 1) + ((markers >> 1) & 1) + ((markers >> 2) & 1) + ((markers >> 3) & 1));
+    const distinct =
+      num(row[`distinct${i}`]) - ((markers & 1) + ((markers >> 1) & 1) + ((markers >> 2) & 1) + ((markers >> 3) & 1));
     return { name, type: 'STRING', missing: num(row[`missing${i}`]), distinct, min: null, max: null, mean: null };
   }
   return textColumnStats(name, row, i, rowCount);
@@ -210,7 +221,8 @@ async function guessTypes(path: string): Promise<{ names: string[]; guesses: Gue
         const counts = (seen[i] ??= { present: 0, numbers: 0, booleans: 0, dates: 0, plain: 0 });
         const text = String(row.cells[name] ?? '').trim();
         if (isMissingText(text)) return;
-        if (text.length <= 9 && /^[+-]?(?:inf|infinity)$/i.test(text)) throw new DatasetError('left to the streaming analyser');
+        if (text.length <= 9 && /^[+-]?(?:inf|infinity)$/i.test(text))
+          throw new DatasetError('left to the streaming analyser');
         counts.present++;
         if (isNumberText(text)) counts.numbers++;
         if (isBooleanCell(text)) counts.booleans++;
@@ -251,7 +263,12 @@ export async function analyzeCsvWithDuckDB(path: string, tempDirectory?: string)
   return (await nul) ? undefined : analysis;
 }
 
-async function analyzeCsvText(path: string, names: string[], guesses: Guess[], tempDirectory?: string): Promise<DatasetAnalysis | undefined> {
+async function analyzeCsvText(
+  path: string,
+  names: string[],
+  guesses: Guess[],
+  tempDirectory?: string,
+): Promise<DatasetAnalysis | undefined> {
   const engine = await openEngine(tempDirectory);
   try {
     const text = await csvSource(path, names.length);
@@ -260,15 +277,25 @@ async function analyzeCsvText(path: string, names: string[], guesses: Guess[], t
     const textQuery = (source: string) => `WITH cells AS (SELECT ${cells.join(', ')} FROM ${source})
       SELECT count(*) AS row_count, ${aggregates.join(', ')} FROM cells`;
     const plans = guesses.map((guess, i) => typedPlan(i, guess));
-    const typed = await csvSource(path, names.length, plans.map((plan) => plan.type));
+    const typed = await csvSource(
+      path,
+      names.length,
+      plans.map((plan) => plan.type),
+    );
     try {
-      const row = await firstRow(engine.connection, `WITH cells AS (SELECT ${plans.flatMap((plan) => plan.cells).join(', ')} FROM ${typed})
-        SELECT count(*) AS row_count, ${plans.flatMap((plan) => plan.aggregates).join(', ')} FROM cells`);
+      const row = await firstRow(
+        engine.connection,
+        `WITH cells AS (SELECT ${plans.flatMap((plan) => plan.cells).join(', ')} FROM ${typed})
+        SELECT count(*) AS row_count, ${plans.flatMap((plan) => plan.aggregates).join(', ')} FROM cells`,
+      );
       const rowCount = num(row.row_count);
       const finite = (i: number) =>
-        guesses[i] === 'NUMBER' ? [row[`min${i}`], row[`max${i}`]].every((v) => v === null || Number.isFinite(Number(v))) : num(row[`infinite${i}`]) === 0;
+        guesses[i] === 'NUMBER'
+          ? [row[`min${i}`], row[`max${i}`]].every((v) => v === null || Number.isFinite(Number(v)))
+          : num(row[`infinite${i}`]) === 0;
       const columns = names.map((name, i) => statsFor(name, row, i, rowCount, guesses[i]));
-      if (names.every((_, i) => finite(i)) && columns.every((column) => column !== undefined)) return { rowCount, columns };
+      if (names.every((_, i) => finite(i)) && columns.every((column) => column !== undefined))
+        return { rowCount, columns };
     } catch {
       // A guess the rest of the file contradicts (a word in a number column): the text checks decide.
     }
@@ -287,17 +314,23 @@ async function analyzeCsvText(path: string, names: string[], guesses: Guess[], t
   }
 }
 
-const NUMBER_TYPES = /^(?:TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+const NUMBER_TYPES =
+  /^(?:TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
 const DATE_TYPES = /^(?:DATE|TIMESTAMP.*)$/;
 const TEXT_TYPES = /^(?:VARCHAR|UUID|TIME|TIME WITH TIME ZONE|ENUM.*)$/;
 
 export type ParquetColumnKind = 'number' | 'boolean' | 'date' | 'text';
 
 /** Columns of a Parquet file and how each is read; nested and binary columns are refused by name. */
-export async function parquetColumns(connection: DuckDBConnection, path: string): Promise<{ name: string; kind: ParquetColumnKind }[]> {
+export async function parquetColumns(
+  connection: DuckDBConnection,
+  path: string,
+): Promise<{ name: string; kind: ParquetColumnKind }[]> {
   let described: Row[];
   try {
-    described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`)).getRowObjectsJS() as Row[];
+    described = (
+      await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`)
+    ).getRowObjectsJS() as Row[];
   } catch (error) {
     throw new DatasetError(`the file is not a readable Parquet file: ${(error as Error).message.split('\n')[0]}`);
   }
@@ -313,7 +346,9 @@ export async function parquetColumns(connection: DuckDBConnection, path: string)
     if (type === 'BOOLEAN') return { name, kind: 'boolean' };
     if (DATE_TYPES.test(type)) return { name, kind: 'date' };
     if (TEXT_TYPES.test(type)) return { name, kind: 'text' };
-    throw new DatasetError(`Parquet column "${name}" has type ${type}; only flat number, boolean, date and text columns are supported`);
+    throw new DatasetError(
+      `Parquet column "${name}" has type ${type}; only flat number, boolean, date and text columns are supported`,
+    );
   });
 }
 
@@ -359,8 +394,11 @@ export async function analyzeParquetWithDuckDB(path: string, tempDirectory?: str
     });
     let row: Row;
     try {
-      row = await firstRow(engine.connection, `WITH cells AS (SELECT ${cells.join(', ')} FROM read_parquet(${sqlString(path)}))
-        SELECT count(*) AS row_count, ${aggregates.join(', ')} FROM cells`);
+      row = await firstRow(
+        engine.connection,
+        `WITH cells AS (SELECT ${cells.join(', ')} FROM read_parquet(${sqlString(path)}))
+        SELECT count(*) AS row_count, ${aggregates.join(', ')} FROM cells`,
+      );
     } catch (error) {
       throw new DatasetError(`the Parquet file cannot be read: ${(error as Error).message.split('\n')[0]}`);
     }
@@ -370,12 +408,15 @@ export async function analyzeParquetWithDuckDB(path: string, tempDirectory?: str
       rowCount,
       columns: columns.map(({ name, kind }, i) => {
         if (num(row[`infinite${i}`]) > 0) {
-          throw new DatasetError(`column "${name}": ${num(row[`infinite${i}`])} value(s) are infinite (use null or NaN for a missing value)`);
+          throw new DatasetError(
+            `column "${name}": ${num(row[`infinite${i}`])} value(s) are infinite (use null or NaN for a missing value)`,
+          );
         }
         if (kind === 'text') return textColumnStats(name, row, i, rowCount);
         const missing = num(row[`missing${i}`]);
         const present = rowCount - missing;
-        const type: ColumnType = present === 0 ? 'STRING' : kind === 'number' ? 'NUMBER' : kind === 'boolean' ? 'BOOLEAN' : 'DATE';
+        const type: ColumnType =
+          present === 0 ? 'STRING' : kind === 'number' ? 'NUMBER' : kind === 'boolean' ? 'BOOLEAN' : 'DATE';
         const ranged = type === 'NUMBER' || type === 'DATE';
         return {
           name,

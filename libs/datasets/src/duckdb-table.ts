@@ -7,7 +7,9 @@ import { csvHeader, csvSource, openEngine, sqlString } from './duckdb-engine.js'
 
 const MISSING = `('', 'NA', 'NaN', 'null')`;
 const WHITESPACE = sqlString(' \t\n\r\v\f\u00a0\ufeff\u2028\u2029');
-const DATE_PATTERN = sqlString('^\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?$');
+const DATE_PATTERN = sqlString(
+  '^\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?(?:Z|[+-]\\d{2}:?\\d{2})?)?$',
+);
 
 /**
  * The SQL reading one text cell as its column's type, by typedCell's rules: NULL when missing, NaN when
@@ -22,7 +24,8 @@ function fromText(raw: string, type: ColumnType): string {
       : type === 'BOOLEAN'
         ? `CAST(lower(${t}) = 'true' AS DOUBLE)`
         : `CASE WHEN regexp_full_match(${t}, ${DATE_PATTERN}) THEN CAST(CASE WHEN length(${t}) = 10
-            THEN epoch_ms(TRY_CAST(${t} AS DATE)::TIMESTAMP) ELSE epoch_ms(TRY_CAST(${t} AS TIMESTAMPTZ)) END AS DOUBLE) END`;
+            THEN epoch_ms(TRY_CAST(${t} AS DATE)::TIMESTAMP)
+            ELSE epoch_ms(TRY_CAST(${t} AS TIMESTAMPTZ)) END AS DOUBLE) END`;
   return `CASE WHEN ${raw} IS NULL OR ${t} IN ${MISSING} THEN NULL ELSE coalesce(${value}, 'NaN'::DOUBLE) END`;
 }
 
@@ -41,7 +44,9 @@ export async function loadTableWithDuckDB(
   try {
     const queries: string[] = [];
     if (format === 'parquet') {
-      const kinds = new Map((await parquetColumns(engine.connection, path)).map((column) => [column.name, column.kind]));
+      const kinds = new Map(
+        (await parquetColumns(engine.connection, path)).map((column) => [column.name, column.kind]),
+      );
       const select = columns.map(({ name, type }) => {
         const quoted = `"${name.replace(/"/g, '""')}"`;
         const kind = kinds.get(name) ?? 'text';
@@ -55,14 +60,17 @@ export async function loadTableWithDuckDB(
       const index = new Map(header.map((name, i) => [name, i]));
       const wanted = columns.map(({ name, type }) => ({ column: `c${index.get(name)}`, type }));
       // Numbers parsed by the reader itself; plain dates (2024-01-31, the common case) by a cast, others by fromText.
-      const types = header.map((name) => (columns.find((column) => column.name === name)?.type === 'NUMBER' ? 'DOUBLE' : 'VARCHAR'));
+      const types = header.map((name) =>
+        columns.find((column) => column.name === name)?.type === 'NUMBER' ? 'DOUBLE' : 'VARCHAR',
+      );
       const typed = await csvSource(path, header.length, types);
       // The reader reads a padded ' NaN ' as NaN: a missing marker all the same.
       const typedValue = (column: string, type: ColumnType) =>
         type === 'NUMBER'
           ? `CASE WHEN isnan(${column}) THEN NULL ELSE ${column} END`
           : type === 'DATE'
-            ? `CASE WHEN length(${column}) = 10 THEN coalesce(CAST(epoch_ms(TRY_CAST(${column} AS DATE)::TIMESTAMP) AS DOUBLE), 'NaN'::DOUBLE)
+            ? `CASE WHEN length(${column}) = 10
+                THEN coalesce(CAST(epoch_ms(TRY_CAST(${column} AS DATE)::TIMESTAMP) AS DOUBLE), 'NaN'::DOUBLE)
                 ELSE ${fromText(column, type)} END`
             : fromText(column, type);
       queries.push(`SELECT ${wanted.map(({ column, type }) => typedValue(column, type)).join(', ')} FROM ${typed}`);

@@ -77,7 +77,11 @@ function targetValue(column: TableColumn, row: number): Cell {
  * Mean and normalisation of one numeric column over the training rows, summed in training order as the row
  * path does (so the same doubles); a plain indexed loop, monomorphic, for a million rows.
  */
-function numericEncoding(values: Float64Array, trainRowIds: Int32Array, normalize: TrainingConfig['normalize']): { mean: number; shift: number; scale: number } {
+function numericEncoding(
+  values: Float64Array,
+  trainRowIds: Int32Array,
+  normalize: TrainingConfig['normalize'],
+): { mean: number; shift: number; scale: number } {
   let count = 0;
   let sum = 0;
   let min = Infinity;
@@ -107,7 +111,12 @@ function numericEncoding(values: Float64Array, trainRowIds: Int32Array, normaliz
  * prepareData on the columnar form (typed arrays, what the worker loads): the same row filter, split,
  * statistics (summed in the same order, so the same doubles), encodings and outputs as the row path.
  */
-export function prepareTable(table: ColumnTable, columns: ColumnStats[], training: TrainingConfig, loss: Loss): PreparedData {
+export function prepareTable(
+  table: ColumnTable,
+  columns: ColumnStats[],
+  training: TrainingConfig,
+  loss: Loss,
+): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(loss) || targetType === 'STRING';
@@ -230,11 +239,17 @@ export function prepareTable(table: ColumnTable, columns: ColumnStats[], trainin
     // Keys per dictionary code (text) or per row (numbers, few distinct in a classification target).
     const codeLabel =
       targetColumn.kind === 'text'
-        ? Int32Array.from(targetColumn.dictionary, (cell) => labelIndex.get(categoryKey(typedCell(cell, 'STRING'))) ?? -1)
+        ? Int32Array.from(
+            targetColumn.dictionary,
+            (cell) => labelIndex.get(categoryKey(typedCell(cell, 'STRING'))) ?? -1,
+          )
         : undefined;
     for (let position = 0; position < usedCount; position++) {
       const row = used[order[position]];
-      const index = codeLabel && targetColumn.kind === 'text' ? codeLabel[targetColumn.codes[row]] : labelIndex.get(categoryKey(targetValue(targetColumn, row)))!;
+      const index =
+        codeLabel && targetColumn.kind === 'text'
+          ? codeLabel[targetColumn.codes[row]]
+          : labelIndex.get(categoryKey(targetValue(targetColumn, row)))!;
       if (yWidth > 1) y[position * yWidth + index] = 1;
       else y[position] = index;
     }

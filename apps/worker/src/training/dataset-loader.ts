@@ -3,7 +3,12 @@ import type { Cell, ColumnStats, ColumnTable, DatasetFormat } from '../../../../
 import { loadTableWithDuckDB, readDatasetRows, tableFromRows } from '../../../../libs/datasets/src/index.js';
 
 /** Reads the columns a run uses from a stored dataset file (named by the dataset's id under DATA_DIR). */
-export async function loadDatasetRows(dataDir: string, datasetId: string, format: DatasetFormat, columns: string[]): Promise<Record<string, Cell>[]> {
+export async function loadDatasetRows(
+  dataDir: string,
+  datasetId: string,
+  format: DatasetFormat,
+  columns: string[],
+): Promise<Record<string, Cell>[]> {
   const rows: Record<string, Cell>[] = [];
   for await (const row of readDatasetRows(join(dataDir, 'datasets', datasetId), format)) {
     const picked: Record<string, Cell> = {};
@@ -24,7 +29,13 @@ export async function loadDatasetTable(
 ): Promise<ColumnTable> {
   const format = dataset.format as DatasetFormat;
   const path = join(dataDir, 'datasets', dataset.id);
-  if (format === 'csv' || format === 'parquet') return loadTableWithDuckDB(path, format, columns, dataset.rowCount ?? 0);
-  const rows = await loadDatasetRows(dataDir, dataset.id, format, columns.map((column) => column.name));
+  if (format === 'csv' || format === 'parquet')
+    return loadTableWithDuckDB(path, format, columns, dataset.rowCount ?? 0);
+  const rows = await loadDatasetRows(
+    dataDir,
+    dataset.id,
+    format,
+    columns.map((column) => column.name),
+  );
   return tableFromRows(rows, columns);
 }
