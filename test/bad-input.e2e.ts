@@ -61,6 +61,7 @@ describe('bad input', () => {
     expect(status).toBe(400);
     expect(body.message).toMatch(/format must be one of csv, jsonl(, \w+)*, got "xlsx"/);
     expect(body.message).toContain('images');
+    expect(body.message).toContain('parquet');
   });
 
   const specs: [string, unknown, RegExp][] = [

@@ -180,7 +180,7 @@ class ColumnAccumulator {
  * distinct (over 90% of at least 20 values): such a column is no category to one-hot, but input for training.text.
  */
 const TEXT_MEAN_LENGTH = 40;
-function isFreeText(present: number, distinct: number, totalLength: number): boolean {
+export function isFreeText(present: number, distinct: number, totalLength: number): boolean {
   return totalLength / present > TEXT_MEAN_LENGTH || (present >= 20 && distinct > 0.9 * present);
 }
 

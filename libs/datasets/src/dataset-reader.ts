@@ -4,6 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { Cell } from './cells.js';
 import { DatasetError } from './dataset-error.js';
+import { readParquetRows } from './parquet-rows.js';
 
 /** A row's cells by column name, with no prototype: a column named `__proto__` or `constructor` is a column. */
 function newCells(): Record<string, Cell> {
@@ -11,8 +12,8 @@ function newCells(): Record<string, Cell> {
 }
 
 /** `images`: a ZIP of images (see images/image-archive.ts), a table only through its analysis, not row by row. */
-export type DatasetFormat = 'csv' | 'jsonl' | 'images';
-export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'images'];
+export type DatasetFormat = 'csv' | 'jsonl' | 'parquet' | 'images';
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'parquet', 'images'];
 
 /** One field may be this long at most; a longer one is refused rather than buffered. */
 export const MAX_FIELD_BYTES = 1_000_000;
@@ -28,6 +29,7 @@ export function formatFromFileName(fileName: string): DatasetFormat | undefined 
   const lower = fileName.toLowerCase();
   if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) return 'csv';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
   if (lower.endsWith('.zip')) return 'images';
   return undefined;
 }
@@ -229,5 +231,6 @@ export function readDatasetRows(
   onColumns: (columns: string[]) => void = () => undefined,
 ): AsyncGenerator<DatasetRow> {
   if (format === 'images') throw new DatasetError('an images dataset is read with scanImageArchive, not row by row');
+  if (format === 'parquet') return readParquetRows(path, onColumns);
   return format === 'csv' ? readCsv(path, onColumns) : readJsonLines(path, onColumns);
 }

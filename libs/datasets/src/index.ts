@@ -4,3 +4,7 @@ export * from './dataset-error.js';
 export * from './dataset-reader.js';
 export * from './analyze-isolated.js';
 export * from './images/index.js';
+export * from './duckdb-analysis.js';
+export * from './duckdb-engine.js';
+export * from './column-table.js';
+export * from './duckdb-table.js';

@@ -1,4 +1,5 @@
 import { type Cell, type ColumnStats, type ColumnType, isMissing, isStringType, typedCell } from '../../datasets/src/index.js';
+import { type ColumnTable, type TableColumn, isMissingAt, tableFromRows } from '../../datasets/src/column-table.js';
 import type { AugmentConfig } from './images/augment.js';
 import { decodeImageInput } from './images/image-input.js';
 import { PredictInputError } from './predict-input-error.js';
@@ -75,9 +76,18 @@ function rawNumeric(cell: Cell, sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'): numb
 
 /**
  * Fits the preprocessing on the training rows (normalisation statistics never see the validation split)
- * and encodes every row. `rows` are the dataset's rows as read from the file.
+ * and encodes every row. `rows` are the dataset's rows as read from the file. Tabular data goes through the
+ * columnar path (prepareTable, what the worker runs on typed arrays); a text or image feature through the row path,
+ * where the tokenizer and the image store work.
  */
 export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss, images?: ImageStore): PreparedData {
+  if (training.image || training.text) return prepareMediaRows(rows, columns, training, loss, images);
+  const used = new Set([...training.features, training.target]);
+  return prepareTable(tableFromRows(rows, columns.filter((column) => used.has(column.name))), columns, training, loss);
+}
+
+/** prepareData for a text or image feature: row by row, through the tokenizer or the image store. */
+function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss, images?: ImageStore): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
@@ -220,6 +230,203 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
     ? { store: images!, rowOf, shape: [training.image.height, training.image.width, training.image.channels], augment: training.image.augment }
     : undefined;
   return { preprocessing, x, y, yWidth, trainRows, validationRows, droppedRows, ...(imageData ? { images: imageData } : {}) };
+}
+
+/** The typed value of a target cell (typedCell's rules) and its label key, from the columnar form. */
+function targetValue(column: TableColumn, row: number): Cell {
+  if (column.kind === 'text') return typedCell(column.dictionary[column.codes[row]], 'STRING');
+  const value = column.values[row];
+  if (column.type === 'BOOLEAN') return value === 1;
+  return Number.isNaN(value) ? null : value;
+}
+
+/**
+ * Mean and normalisation of one numeric column over the training rows, summed in training order as the row
+ * path does (so the same doubles); a plain indexed loop, monomorphic, for a million rows.
+ */
+function numericEncoding(
+  values: Float64Array,
+  trainRowIds: Int32Array,
+  normalize: TrainingConfig['normalize'],
+): { mean: number; shift: number; scale: number } {
+  let count = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let k = 0; k < trainRowIds.length; k++) {
+    const value = values[trainRowIds[k]];
+    if (value !== value) continue; // NaN: missing or unreadable
+    count++;
+    sum += value;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  const mean = count ? sum / count : 0;
+  if (normalize === 'standard' && count) {
+    let squares = 0;
+    for (let k = 0; k < trainRowIds.length; k++) {
+      const value = values[trainRowIds[k]];
+      if (value === value) squares += (value - mean) ** 2;
+    }
+    return { mean, shift: mean, scale: Math.sqrt(squares / count) || 1 };
+  }
+  if (normalize === 'minmax' && count) return { mean, shift: min, scale: max - min || 1 };
+  return { mean, shift: 0, scale: 1 };
+}
+
+/**
+ * prepareData on the columnar form (typed arrays, what the worker loads): the same row filter, split,
+ * statistics (summed in the same order, so the same doubles), encodings and outputs as the row path.
+ */
+export function prepareTable(
+  table: ColumnTable,
+  columns: ColumnStats[],
+  training: TrainingConfig,
+  loss: Loss,
+): PreparedData {
+  const typeOf = new Map(columns.map((column) => [column.name, column.type]));
+  const targetType = typeOf.get(training.target)!;
+  const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
+  if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
+    throw new SpecError(`training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`);
+  }
+  if (!classification && targetType === 'DATE') throw new SpecError(`training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`);
+
+  const targetColumn = table.columns.get(training.target)!;
+  const featureColumns = training.features.map((name) => table.columns.get(name)!);
+  // Rows missing the target are always dropped; rows missing a feature only under missing=drop.
+  // One column at a time into a drop mask: tight loops over typed arrays instead of a check per row and column.
+  const drop = new Uint8Array(table.rowCount);
+  for (const column of training.missing === 'mean' ? [targetColumn] : [targetColumn, ...featureColumns]) {
+    for (let row = 0; row < table.rowCount; row++) if (isMissingAt(column, row)) drop[row] = 1;
+  }
+  const kept = new Int32Array(table.rowCount);
+  let usedCount = 0;
+  for (let row = 0; row < table.rowCount; row++) if (!drop[row]) kept[usedCount++] = row;
+  const used = kept.subarray(0, usedCount);
+  const droppedRows = table.rowCount - usedCount;
+  if (usedCount < 2) {
+    throw new SpecError(`only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`);
+  }
+
+  const order = new Int32Array(usedCount);
+  for (let i = 0; i < usedCount; i++) order[i] = i;
+  if (training.shuffle) shuffleInPlace(order, createRng(training.seed));
+  const validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(usedCount * training.validationSplit)) : 0;
+  const trainRows = usedCount - validationRows;
+  if (trainRows < 1) throw new SpecError('training.validationSplit leaves no rows to train on');
+  const trainIndex = order.subarray(0, trainRows);
+  // The file row of each training row, in training order: looked up once, read by every column.
+  const trainRowIds = new Int32Array(trainRows);
+  for (let k = 0; k < trainRows; k++) trainRowIds[k] = used[trainIndex[k]];
+
+  const features: FeatureEncoding[] = training.features.map((name, featureIndex) => {
+    const column = featureColumns[featureIndex];
+    const type = typeOf.get(name)!;
+    if (column.kind === 'text') {
+      const seen = new Uint8Array(column.dictionary.length);
+      const codes = column.codes;
+      for (let k = 0; k < trainRowIds.length; k++) {
+        const code = codes[trainRowIds[k]];
+        if (code >= 0) seen[code] = 1;
+      }
+      const categories = new Set<string>();
+      seen.forEach((flag, code) => flag && categories.add(categoryKey(column.dictionary[code])));
+      if (categories.size > MAX_CATEGORIES) {
+        throw new SpecError(`training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`);
+      }
+      return { name, kind: 'onehot', categories: [...categories].sort() };
+    }
+    const { mean, shift, scale } = numericEncoding(column.values, trainRowIds, training.normalize);
+    return { name, kind: 'numeric', sourceType: type as 'NUMBER' | 'BOOLEAN' | 'DATE', fill: mean, shift, scale };
+  });
+
+  let target: TargetEncoding;
+  if (classification) {
+    const labels = new Map<string, Exclude<Cell, null>>();
+    for (const row of used) {
+      const value = targetValue(targetColumn, row) as Exclude<Cell, null>;
+      labels.set(categoryKey(value), value);
+    }
+    if (labels.size > MAX_CLASSES) throw new SpecError(`training.target "${training.target}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
+    if (labels.size < 2) throw new SpecError(`training.target "${training.target}" has a single class (${[...labels.keys()][0]}); classification needs at least 2`);
+    const encoding = outputEncoding(loss);
+    if (encoding === 'binary' && labels.size !== 2) {
+      throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${training.target}" has ${labels.size}; use sparseCategoricalCrossentropy`);
+    }
+    target = { name: training.target, task: 'classification', encoding, sourceType: targetType, labels: sortLabels([...labels.values()]) };
+  } else {
+    target = { name: training.target, task: 'regression', sourceType: targetType };
+  }
+
+  const preprocessing: Preprocessing = {
+    version: 1,
+    features,
+    inputSize: features.reduce((size, feature) => size + (feature.kind === 'onehot' ? feature.categories.length : 1), 0),
+    target,
+    missing: training.missing,
+    normalize: training.normalize,
+  };
+  const yWidth = target.task === 'classification' && target.encoding === 'onehot' ? target.labels.length : 1;
+  const inputSize = preprocessing.inputSize;
+  const x = new Float32Array(usedCount * inputSize);
+  const y = new Float32Array(usedCount * yWidth);
+  // Row by row (x is written in order, one cache line after another); a dictionary code maps to its one-hot
+  // slot once, not per row. Numeric and one-hot features in two flat lists keep the inner loops monomorphic.
+  const numeric: { values: Float64Array; offset: number; fill: number; shift: number; scale: number }[] = [];
+  const onehot: { codes: Int32Array; slot: Int32Array; offset: number }[] = [];
+  let offset = 0;
+  features.forEach((feature, featureIndex) => {
+    const column = featureColumns[featureIndex];
+    if (feature.kind === 'onehot' && column.kind === 'text') {
+      const slot = Int32Array.from(column.dictionary, (cell) => feature.categories.indexOf(categoryKey(cell)));
+      onehot.push({ codes: column.codes, slot, offset });
+      offset += feature.categories.length;
+    } else if (feature.kind === 'numeric' && column.kind === 'numeric') {
+      numeric.push({ values: column.values, offset, fill: feature.fill, shift: feature.shift, scale: feature.scale });
+      offset += 1;
+    }
+  });
+  for (let position = 0; position < usedCount; position++) {
+    const row = used[order[position]];
+    const base = position * inputSize;
+    for (let f = 0; f < numeric.length; f++) {
+      const { values, offset: at, fill, shift, scale } = numeric[f];
+      const value = values[row];
+      x[base + at] = ((value !== value ? fill : value) - shift) / scale;
+    }
+    for (let f = 0; f < onehot.length; f++) {
+      const { codes, slot, offset: at } = onehot[f];
+      const code = codes[row];
+      if (code >= 0 && slot[code] >= 0) x[base + at + slot[code]] = 1;
+    }
+  }
+  if (target.task === 'classification') {
+    const labelIndex = new Map(target.labels.map((label, index) => [categoryKey(label), index]));
+    // Keys per dictionary code (text) or per row (numbers, few distinct in a classification target).
+    const codeLabel =
+      targetColumn.kind === 'text'
+        ? Int32Array.from(
+            targetColumn.dictionary,
+            (cell) => labelIndex.get(categoryKey(typedCell(cell, 'STRING'))) ?? -1,
+          )
+        : undefined;
+    for (let position = 0; position < usedCount; position++) {
+      const row = used[order[position]];
+      const index =
+        codeLabel && targetColumn.kind === 'text'
+          ? codeLabel[targetColumn.codes[row]]
+          : labelIndex.get(categoryKey(targetValue(targetColumn, row)))!;
+      if (yWidth > 1) y[position * yWidth + index] = 1;
+      else y[position] = index;
+    }
+  } else if (targetColumn.kind === 'numeric') {
+    for (let position = 0; position < usedCount; position++) {
+      const value = targetColumn.values[used[order[position]]];
+      y[position] = Number.isNaN(value) ? 0 : value;
+    }
+  }
+  return { preprocessing, x, y, yWidth, trainRows, validationRows, droppedRows };
 }
 
 function featureWidth(feature: FeatureEncoding): number {

@@ -1,9 +1,14 @@
 import { join } from 'node:path';
-import type { Cell, DatasetFormat } from '../../../../libs/datasets/src/index.js';
-import { readDatasetRows } from '../../../../libs/datasets/src/index.js';
+import type { Cell, ColumnStats, ColumnTable, DatasetFormat } from '../../../../libs/datasets/src/index.js';
+import { loadTableWithDuckDB, readDatasetRows, tableFromRows } from '../../../../libs/datasets/src/index.js';
 
 /** Reads the columns a run uses from a stored dataset file (named by the dataset's id under DATA_DIR). */
-export async function loadDatasetRows(dataDir: string, datasetId: string, format: DatasetFormat, columns: string[]): Promise<Record<string, Cell>[]> {
+export async function loadDatasetRows(
+  dataDir: string,
+  datasetId: string,
+  format: DatasetFormat,
+  columns: string[],
+): Promise<Record<string, Cell>[]> {
   const rows: Record<string, Cell>[] = [];
   for await (const row of readDatasetRows(join(dataDir, 'datasets', datasetId), format)) {
     const picked = Object.create(null) as Record<string, Cell>; // a column may be named __proto__
@@ -11,4 +16,26 @@ export async function loadDatasetRows(dataDir: string, datasetId: string, format
     rows.push(picked);
   }
   return rows;
+}
+
+/**
+ * The columns a run uses as typed arrays (see ColumnTable): CSV and Parquet read by DuckDB straight into
+ * them, JSON Lines through the row reader.
+ */
+export async function loadDatasetTable(
+  dataDir: string,
+  dataset: { id: string; format: string; rowCount: number | null },
+  columns: Pick<ColumnStats, 'name' | 'type'>[],
+): Promise<ColumnTable> {
+  const format = dataset.format as DatasetFormat;
+  const path = join(dataDir, 'datasets', dataset.id);
+  if (format === 'csv' || format === 'parquet')
+    return loadTableWithDuckDB(path, format, columns, dataset.rowCount ?? 0);
+  const rows = await loadDatasetRows(
+    dataDir,
+    dataset.id,
+    format,
+    columns.map((column) => column.name),
+  );
+  return tableFromRows(rows, columns);
 }

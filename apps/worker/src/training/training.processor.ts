@@ -8,17 +8,19 @@ import { JobName, type TrainRunJob } from '../../../../libs/queue/src/index.js';
 import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
 import {
   SpecError,
+  type PreparedData,
   type TrainingConfig,
   buildModel,
   expectedOutputUnits,
   planStoredRun,
   prepareData,
+  prepareTable,
   restoreCheckpoint,
   snapshotModel,
   trainModel,
 } from '../../../../libs/training/src/index.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
-import { loadDatasetRows } from './dataset-loader.js';
+import { loadDatasetRows, loadDatasetTable } from './dataset-loader.js';
 import { loadImageDataset } from './image-dataset-loader.js';
 import { TrainingBackend } from './training-backend.js';
 import { TrainingRunsRepository } from './training-runs.repository.js';
@@ -78,10 +80,18 @@ export class TrainingProcessor {
       images = training.image
         ? await loadImageDataset(this.config, dataset.id, dataset.rowCount ?? 0, training.image, (message) => log.log(message))
         : undefined;
-      const rows = images
-        ? images.rows
-        : await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
-      const data = prepareData(rows, columns, training, plan.spec.loss, images?.store);
+      // Tabular data is loaded column by column into typed arrays; a text feature goes row by row to the tokenizer,
+      // and an image dataset's rows come with its image store.
+      let data: PreparedData;
+      if (images) data = prepareData(images.rows, columns, training, plan.spec.loss, images.store);
+      else if (training.text) {
+        const rows = await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
+        data = prepareData(rows, columns, training, plan.spec.loss);
+      } else {
+        const used = new Set([...training.features, training.target]);
+        const table = await loadDatasetTable(this.config.dataDir, dataset, columns.filter((column) => used.has(column.name)));
+        data = prepareTable(table, columns, training, plan.spec.loss);
+      }
       await this.runs.savePreprocessing(run.id, this.workerId, data.preprocessing);
       model = buildModel(plan.spec, data.preprocessing.inputShape ?? data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
       const params = model.countParams();

@@ -6,7 +6,12 @@ import { AppError } from '../../platform/app-error.js';
 import { DatasetsService } from './datasets.service.js';
 import type { Dataset } from './dto/dataset.type.js';
 
-const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8', images: 'application/zip' };
+const CONTENT_TYPES: Record<string, string> = {
+  csv: 'text/csv; charset=utf-8',
+  jsonl: 'application/x-ndjson; charset=utf-8',
+  parquet: 'application/vnd.apache.parquet',
+  images: 'application/zip',
+};
 
 /**
  * A multipart text field, once: a field sent twice, or as `name[]` / `format[a]` (which multer turns into an array
