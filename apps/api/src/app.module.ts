@@ -19,6 +19,7 @@ import { MetricsService } from './modules/observability/metrics.service.js';
 import { ObservabilityModule } from './modules/observability/observability.module.js';
 import { RunsModule } from './modules/runs/runs.module.js';
 import { SweepsModule } from './modules/sweeps/sweeps.module.js';
+import { WebModule } from './modules/web/web.module.js';
 import { AppExceptionFilter } from './platform/app-exception.filter.js';
 import { queryLimitsRule } from './platform/graphql-limits.js';
 import './platform/graphql-enums.js';
@@ -71,6 +72,7 @@ export class AppModule implements NestModule {
         RunsModule,
         SweepsModule,
         CheckpointsModule,
+        WebModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }],
     };

@@ -1,5 +1,6 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { dashboardShellFile } from '../web/dashboard-files.js';
 import { ApiKeysService } from './api-keys.service.js';
 
 const MESSAGE = 'missing or wrong API key: send "Authorization: Bearer <key>"';
@@ -16,6 +17,8 @@ export class ApiKeyMiddleware implements NestMiddleware {
   async use(request: Request, response: Response, next: NextFunction): Promise<void> {
     const path = request.originalUrl.split('?')[0];
     if (!this.keys.enabled || (request.method === 'GET' && path === '/health')) return next();
+    // The dashboard's static shell holds no data; the page asks for the key and sends it with every request.
+    if (dashboardShellFile(request.method, path, request.headers.accept)) return next();
     if (await this.keys.isAuthorized(request.headers.authorization)) return next();
     response.setHeader('WWW-Authenticate', 'Bearer');
     if (path.startsWith('/graphql')) {

@@ -1,0 +1,263 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, waitInPage } from './support/browser.js';
+import { TestStack } from './support/stack.js';
+
+/** Palmer penguins from the vega-datasets package, written as the CSV a user would upload. */
+function penguinsCsv(): string {
+  const path = join(import.meta.dirname, '..', 'node_modules', 'vega-datasets', 'data', 'penguins.json');
+  const rows = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>[];
+  const columns = Object.keys(rows[0]);
+  const cell = (value: unknown) => (value === null || value === undefined ? '' : /[",\n]/.test(String(value)) ? `"${String(value).replace(/"/g, '""')}"` : String(value));
+  return [columns.map(cell).join(','), ...rows.map((row) => columns.map((column) => cell(row[column])).join(','))].join('\n');
+}
+
+const PENGUINS_FILE = join(tmpdir(), `penguins-${process.pid}.csv`);
+writeFileSync(PENGUINS_FILE, penguinsCsv());
+
+async function setField(page: Page, selector: string, value: string): Promise<void> {
+  await page.$eval(
+    selector,
+    (element, text) => {
+      const field = element as HTMLInputElement | HTMLTextAreaElement;
+      field.value = text;
+      field.dispatchEvent(new Event('input', { bubbles: true }));
+    },
+    value,
+  );
+}
+
+async function text(page: Page, selector: string): Promise<string> {
+  return page.$eval(selector, (element) => element.textContent ?? '');
+}
+
+/** Points drawn on the chart titled `title` (the chart reports them in data-points). */
+function pointsOn(page: Page, title: string): Promise<number> {
+  return page.evaluate((name) => Number(document.querySelector(`[data-chart="${name}"]`)?.getAttribute('data-points') ?? 0), title);
+}
+
+/** Upload penguins through the page's form, with its progress bar, and land on the dataset's own page. */
+async function uploadPenguins(page: Page, base: string): Promise<string> {
+  await page.goto(`${base}/ui/datasets/new`);
+  const input = await page.waitForSelector('input[type=file]');
+  await input!.uploadFile(PENGUINS_FILE);
+  await setField(page, 'input[name=name]', 'penguins');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^\/ui\/datasets\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 60_000 });
+  await page.waitForSelector('table[aria-label=columns] tbody tr');
+  return page.evaluate(() => location.pathname.split('/').pop()!);
+}
+
+/** Create the model from the JSON editor (after showing the server's refusal of a bad spec) and start a run. */
+async function createModelAndStartRun(page: Page, base: string, epochs: number): Promise<string> {
+  await page.goto(`${base}/ui/models/new`);
+  await page.waitForSelector('textarea[name=spec]');
+  await setField(page, 'input[name=name]', 'penguin-mlp');
+  const spec = await page.$eval('textarea[name=spec]', (element) => (element as HTMLTextAreaElement).value);
+  await setField(page, 'textarea[name=spec]', spec.replace('"relu"', '"no-such-activation"'));
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.error');
+  const refusal = await text(page, '.error');
+  await setField(page, 'textarea[name=spec]', spec);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => location.pathname === '/ui/runs/new', { timeout: 30_000 });
+  // The training config is filled in for the chosen dataset; the target found is the species.
+  await waitInPage(page, () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'), 30_000, 'the training config');
+  await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs, batchSize: 16, validationSplit: 0.25, seed: 7 }));
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^\/ui\/runs\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 30_000 });
+  expect(refusal).toMatch(/no-such-activation|activation/i);
+  return page.evaluate(() => location.pathname.split('/').pop()!);
+}
+
+/** Watch the loss curve grow on the open run page while the run trains, with no reload, until it succeeds. */
+async function watchCurveGrow(page: Page, epochs: number): Promise<number[]> {
+  const seen: number[] = [];
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const [points, status] = [await pointsOn(page, 'loss'), await text(page, 'h1 .badge').catch(() => '')];
+    if (points !== seen[seen.length - 1]) seen.push(points);
+    if (status === 'SUCCEEDED' && points >= 2 * epochs) return seen;
+    if (['FAILED', 'CANCELLED'].includes(status)) throw new Error(`the run ended ${status}`);
+    if (Date.now() > deadline) throw new Error(`the curve did not finish: saw ${seen.join(', ')} points, status ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the dashboard in a real browser', () => {
+  const stack = new TestStack();
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await stack.start({ workers: 1 });
+    browser = await launchBrowser();
+    page = await browser.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack.stop();
+  });
+
+  it('serves the page at / and at every /ui address (deep links survive a reload), GraphiQL at GET /graphql', async () => {
+    for (const path of ['/', '/ui/datasets', '/ui/runs', '/ui/sweeps', '/ui/runs/00000000-0000-0000-0000-000000000000']) {
+      const response = await fetch(`${stack.url}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type'), path).toMatch(/text\/html/);
+      expect(await response.text(), path).toContain('/assets/app.js');
+    }
+    const app = await fetch(`${stack.url}/assets/app.js`);
+    expect(app.headers.get('content-type')).toMatch(/javascript/);
+    const graphiql = await fetch(`${stack.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(graphiql.status).toBe(200);
+    expect(await graphiql.text()).toContain('/assets/graphiql.js');
+    // Everything the pages load comes from the API itself: nothing from a CDN.
+    const external: string[] = [];
+    page.on('request', (request) => !request.url().startsWith(stack.url) && !request.url().startsWith('data:') && external.push(request.url()));
+    await page.goto(`${stack.url}/graphql`);
+    await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
+    await waitInPage(page, () => document.body.innerText.includes('Documentation') || !!document.querySelector('.graphiql-doc-explorer'), 10_000, 'GraphiQL').catch(() => undefined);
+    await screenshot(page, 'graphiql');
+    expect(external).toEqual([]);
+    // POST /graphql is unchanged.
+    expect((await stack.gqlOk('{ datasets { id } }')).datasets).toEqual([]);
+  });
+
+  let runId: string;
+
+  it('uploads penguins from the page, creates a model from the JSON editor, starts a run and watches its curve grow live', async () => {
+    const datasetId = await uploadPenguins(page, stack.url);
+    const columns = await page.$$eval('table[aria-label=columns] tbody tr', (rows) => rows.map((row) => row.querySelector('td')!.textContent));
+    expect(columns).toEqual(['Species', 'Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex']);
+    await screenshot(page, 'dataset');
+    const epochs = 40;
+    runId = await createModelAndStartRun(page, stack.url, epochs);
+    const seen = await watchCurveGrow(page, epochs);
+    // At least three different sizes of the curve while it trained: it grew on the open page, not at a reload.
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen[seen.length - 1]).toBe(2 * epochs);
+    await page.waitForSelector('a[download="model.json"]', { timeout: 20_000 });
+    const summary = (await stack.gqlOk(`query($id: ID!) { run(id: $id) { summary dataset { id } } }`, { id: runId })).run;
+    expect(summary.dataset.id).toBe(datasetId);
+    expect(summary.summary.val_accuracy).toBeGreaterThanOrEqual(0.9);
+    const modelUrl = await page.$eval('a[download="model.json"]', (link) => (link as HTMLAnchorElement).getAttribute('href'));
+    expect((await fetch(`${stack.url}${modelUrl}`)).status).toBe(200);
+    expect(await pointsOn(page, 'learning rate')).toBe(epochs);
+    await screenshot(page, 'run');
+    // A reload of the run's own address shows the same run, curve complete.
+    await page.reload();
+    await waitInPage(page, () => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) > 0, 20_000, 'the curve');
+    expect(await pointsOn(page, 'loss')).toBe(2 * epochs);
+  });
+
+  it('cancels a running run after a confirmation', async () => {
+    const modelId = (await stack.gqlOk('{ models { id } }')).models[0].id;
+    const datasetId = (await stack.gqlOk('{ datasets { id } }')).datasets[0].id;
+    const input = { datasetId, modelId, hyperparameters: { hidden: 16, lr: 0.01 }, training: { target: 'Species', epochs: 500, seed: 1 } };
+    const { startRun } = await stack.gqlOk(`mutation($input: StartRunInput!) { startRun(input: $input) { id } }`, { input });
+    await page.goto(`${stack.url}/ui/runs/${startRun.id}`);
+    await waitInPage(page, () => document.querySelector('h1 .badge')?.textContent === 'RUNNING', 60_000, 'the run to start');
+    await page.click('button.danger');
+    await page.waitForSelector('.confirm');
+    const [yes] = await page.$$('.confirm button.danger');
+    await yes.click();
+    await waitInPage(page, () => document.querySelector('h1 .badge')?.textContent === 'CANCELLED', 30_000, 'CANCELLED');
+    expect((await stack.waitForRun(startRun.id, ['CANCELLED'])).status).toBe('CANCELLED');
+  });
+
+  it('starts a sweep from its form and shows the finished sweep: objective by trial, parallel coordinates, trials', async () => {
+    await page.goto(`${stack.url}/ui/sweeps/new`);
+    await waitInPage(page, () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'), 30_000, 'the form');
+    await setField(page, 'input[name=name]', 'penguin-search');
+    await setField(page, 'input[name=maxTrials]', '5');
+    await setField(page, 'input[name=metric]', 'val_accuracy');
+    await page.select('select[name=goal]', 'MAXIMIZE');
+    await page.select('select[name=strategy]', 'RANDOM');
+    await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs: 6, batchSize: 16, seed: 3 }));
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => /^\/ui\/sweeps\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 30_000 });
+    const sweepId = await page.evaluate(() => location.pathname.split('/').pop()!);
+    const deadline = Date.now() + 150_000;
+    while ((await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { status } }`, { id: sweepId })).sweep.status === 'RUNNING') {
+      if (Date.now() > deadline) throw new Error(`sweep still running\n${stack.logs()}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const problems: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(String(error)));
+    await page.reload();
+    await page.waitForSelector('[data-chart="parallel coordinates"] canvas', { timeout: 20_000 });
+    await screenshot(page, 'sweep');
+    await page.waitForSelector('[data-chart="objective by trial"] canvas');
+    expect(await text(page, 'h1 .badge')).toBe('SUCCEEDED');
+    expect(await page.$eval('[role=table][aria-label=trials]', (table) => table.getAttribute('data-rows'))).toBe('5');
+    await waitInPage(page, () => Number(document.querySelector('[data-chart="intermediate values"]')?.getAttribute('data-points')) >= 5 * 6, 20_000, 'intermediate values').catch((error) => {
+      throw new Error(`${error.message}; page errors: ${problems.join('; ')}`);
+    });
+    // Sort the trials by the objective with a click on its header, pick two and overlay their curves.
+    await page.evaluate(() => [...document.querySelectorAll('[role=columnheader]')].find((h) => h.textContent?.startsWith('val_accuracy'))?.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+    const boxes = await page.$$('[aria-label^="pick trial"]');
+    await boxes[0].click();
+    await boxes[1].click();
+    await waitInPage(page, () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 6, 20_000, 'the overlay');
+    await screenshot(page, 'sweep');
+  });
+});
+
+describe('the dashboard with API_KEY set', () => {
+  const KEY = 'dashboard-e2e-key-7f3a';
+  const stack = new TestStack({ API_KEY: KEY });
+  let browser: Browser;
+  let page: Page;
+  const requests: HTTPRequest[] = [];
+
+  beforeAll(async () => {
+    await stack.start({ workers: 1 });
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.on('request', (request) => requests.push(request));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stack.stop();
+  });
+
+  it('asks for the key, keeps it in sessionStorage, sends it as a header only, and the flow works with it', async () => {
+    expect((await fetch(`${stack.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ runs { id } }"}' })).status).toBe(401);
+    await page.goto(`${stack.url}/ui/runs`);
+    await page.waitForSelector('input[name=apiKey]', { timeout: 20_000 });
+    await screenshot(page, 'key-prompt');
+    await setField(page, 'input[name=apiKey]', 'a-wrong-key');
+    await page.click('.key-form button[type=submit]');
+    await waitInPage(page, () => document.querySelector('.key-form .error')?.textContent?.includes('refused'), 20_000, 'the refusal');
+    await setField(page, 'input[name=apiKey]', KEY);
+    await page.click('.key-form button[type=submit]');
+    await page.waitForSelector('[role=table][aria-label=runs]', { timeout: 20_000 });
+    expect(await page.evaluate(() => sessionStorage.getItem('trainer.apiKey'))).toBe(KEY);
+
+    await uploadPenguins(page, stack.url);
+    const epochs = 25;
+    const runId = await createModelAndStartRun(page, stack.url, epochs);
+    const seen = await watchCurveGrow(page, epochs);
+    expect(seen[seen.length - 1]).toBe(2 * epochs);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    await screenshot(page, 'run-with-key');
+    const finished = await stack.gql(`query($id: ID!) { run(id: $id) { status } }`, { id: runId }, { authorization: `Bearer ${KEY}` });
+    expect(finished.data?.run.status).toBe('SUCCEEDED');
+
+    // GraphiQL sends the page's key as a header.
+    const introspection = page.waitForResponse((response) => response.url().endsWith('/graphql') && response.request().method() === 'POST');
+    await page.goto(`${stack.url}/graphql`);
+    await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
+    expect((await introspection).status()).toBe(200);
+    await screenshot(page, 'graphiql-with-key');
+    const graphqlPosts = requests.filter((request) => request.url().endsWith('/graphql') && request.method() === 'POST');
+    expect(graphqlPosts.length).toBeGreaterThan(0);
+    expect(graphqlPosts.every((request) => request.headers().authorization === `Bearer ${KEY}`)).toBe(true);
+    // The key is never in a URL: not in a page address, an asset, the graphql-ws upgrade or a download.
+    expect(requests.filter((request) => request.url().includes(KEY)).map((request) => request.url())).toEqual([]);
+  });
+});
