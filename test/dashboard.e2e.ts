@@ -173,8 +173,8 @@ describe('the dashboard in a real browser', () => {
     await waitInPage(page, () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'), 30_000, 'the form');
     await setField(page, 'input[name=name]', 'penguin-search');
     await setField(page, 'input[name=maxTrials]', '5');
-    await setField(page, 'input[name=metric]', 'val_accuracy');
-    await page.select('select[name=goal]', 'MAXIMIZE');
+    await setField(page, 'input[name=metric]', 'val_loss');
+    await page.select('select[name=goal]', 'MINIMIZE');
     await page.select('select[name=strategy]', 'RANDOM');
     await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs: 6, batchSize: 16, seed: 3 }));
     await page.click('button[type=submit]');
@@ -198,7 +198,7 @@ describe('the dashboard in a real browser', () => {
       throw new Error(`${error.message}; page errors: ${problems.join('; ')}`);
     });
     // Sort the trials by the objective with a click on its header, pick two and overlay their curves.
-    await page.evaluate(() => [...document.querySelectorAll('[role=columnheader]')].find((h) => h.textContent?.startsWith('val_accuracy'))?.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+    await page.evaluate(() => [...document.querySelectorAll('[role=columnheader]')].find((h) => h.textContent?.startsWith('val_loss'))?.dispatchEvent(new MouseEvent('click', { bubbles: true })));
     const boxes = await page.$$('[aria-label^="pick trial"]');
     await boxes[0].click();
     await boxes[1].click();
@@ -249,12 +249,13 @@ describe('the dashboard with API_KEY set', () => {
     expect(finished.data?.run.status).toBe('SUCCEEDED');
 
     // GraphiQL sends the page's key as a header.
+    const before = requests.length;
     const introspection = page.waitForResponse((response) => response.url().endsWith('/graphql') && response.request().method() === 'POST');
     await page.goto(`${stack.url}/graphql`);
     await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
     expect((await introspection).status()).toBe(200);
     await screenshot(page, 'graphiql-with-key');
-    const graphqlPosts = requests.filter((request) => request.url().endsWith('/graphql') && request.method() === 'POST');
+    const graphqlPosts = requests.slice(before).filter((request) => request.url().endsWith('/graphql') && request.method() === 'POST');
     expect(graphqlPosts.length).toBeGreaterThan(0);
     expect(graphqlPosts.every((request) => request.headers().authorization === `Bearer ${KEY}`)).toBe(true);
     // The key is never in a URL: not in a page address, an asset, the graphql-ws upgrade or a download.

@@ -1,7 +1,8 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { type GraphQLError, parse, printSchema, validate } from 'graphql';
+import { type GraphQLError, parse, printSchema, specifiedRules, validate } from 'graphql';
+import { queryLimitsRule } from '../api/src/platform/graphql-limits.js';
 import { servedSchema } from './served-schema.js';
 
 /**
@@ -22,7 +23,8 @@ async function checkDocuments(): Promise<void> {
   for (const file of readdirSync(folder).filter((name) => name.endsWith('.graphql'))) {
     let errors: readonly GraphQLError[];
     try {
-      errors = validate(schema, parse(readFileSync(join(folder, file), 'utf8')));
+      // The server's own limits too: a document it would refuse as too deep or too expensive fails here.
+      errors = validate(schema, parse(readFileSync(join(folder, file), 'utf8')), [...specifiedRules, queryLimitsRule()]);
     } catch (error) {
       errors = [error as GraphQLError];
     }

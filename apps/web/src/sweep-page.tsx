@@ -5,13 +5,13 @@ import { EChart, LineChart, PALETTE, type Series } from './charts';
 import CANCEL_SWEEP from './graphql/cancel-sweep.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import SWEEP from './graphql/sweep.graphql';
-import SWEEP_CURVES from './graphql/sweep-curves.graphql';
 import { Fact } from './run-page';
 import type { MetricSeries, Sweep, Trial } from './types';
 import { Card, type Column, ErrorBox, Json, Link, StatusBadge, VirtualTable, formatDate, formatNumber, useQuery } from './ui';
 
 /** Trials drawn on the "what pruning saw" chart: one line each; past this many the newest are shown. */
 const MAX_INTERMEDIATE_LINES = 200;
+const CURVE_FETCHES_AT_ONCE = 6;
 
 interface NumberedTrial extends Trial {
   number: number;
@@ -106,13 +106,26 @@ export function SweepPage(props: { id: string }) {
   const [overlay, setOverlay] = useState<Series[]>([]);
   const [error, setError] = useState<string>();
 
+  // Each trial's objective curve, one small query per trial (the API prices one query for all of them as too
+  // expensive), a few at a time, newest trials first; the chart fills in as they arrive.
   useEffect(() => {
     if (!sweep) return;
-    gql<{ runs: { id: string; status: string; metrics: MetricSeries[] }[] }>(SWEEP_CURVES, {
-      sweepId: sweep.id,
-      names: [sweep.objective.metric],
-    }).then((data) => setCurves(data.runs), (failure: Error) => setError(failure.message));
-  }, [sweep?.id, sweep?.runs.length]);
+    let current = true;
+    const wanted = [...trials].reverse().slice(0, MAX_INTERMEDIATE_LINES);
+    const fetched: { id: string; status: string; metrics: MetricSeries[] }[] = [];
+    const next = async (): Promise<void> => {
+      const trial = wanted.shift();
+      if (!trial || !current) return;
+      const answer = await gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: trial.id, names: [sweep.objective.metric] });
+      fetched.push({ id: trial.id, status: trial.status, metrics: answer.run?.metrics ?? [] });
+      if (current) setCurves([...fetched]);
+      return next();
+    };
+    Promise.all(Array.from({ length: CURVE_FETCHES_AT_ONCE }, next)).catch((failure: Error) => current && setError(failure.message));
+    return () => {
+      current = false;
+    };
+  }, [sweep?.id, trials.length]);
 
   useEffect(() => {
     if (!sweep || picked.length === 0) return setOverlay([]);
@@ -137,6 +150,7 @@ export function SweepPage(props: { id: string }) {
     const byId = new Map(trials.map((trial) => [trial.id, trial.number]));
     return curves
       .filter((run) => run.metrics[0]?.points.length)
+      .sort((a, b) => (byId.get(a.id) ?? 0) - (byId.get(b.id) ?? 0))
       .slice(-MAX_INTERMEDIATE_LINES)
       .map((run) => ({ label: `#${byId.get(run.id) ?? '?'}${run.status === 'PRUNED' ? ' pruned' : ''}`, points: run.metrics[0].points }));
   }, [curves, trials]);
