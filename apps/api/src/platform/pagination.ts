@@ -1,4 +1,5 @@
-import { Field, ObjectType } from '@nestjs/graphql';
+import type { Type } from '@nestjs/common';
+import { Field, Int, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { AppError, isUuid } from './app-error.js';
 
 /** Contract 2: `first` defaults to 50 and is at most 500. */
@@ -24,8 +25,8 @@ export interface PageQuery {
 }
 
 /**
- * A page as the GraphQL types hold it. `totalCount` is a thunk: graphql-js's default field resolver calls a
- * function-valued property, so the count query runs only when a client selects `totalCount`.
+ * A page as the GraphQL types hold it. `totalCount` is a thunk, called by the page type's field resolver
+ * (pageTotalCountResolver), so the count query runs only when a client selects `totalCount`.
  */
 export interface Page<T> {
   nodes: T[];
@@ -75,4 +76,18 @@ export function toPage<Row extends PageCursor, Node>(rows: Row[], query: PageQue
   const kept = hasNextPage ? rows.slice(0, query.take) : rows;
   const last = kept.at(-1);
   return { nodes: kept.map(map), totalCount: count, pageInfo: { endCursor: last ? encodeCursor(last) : null, hasNextPage } };
+}
+
+/** The `totalCount` field resolver of one page type: runs the page's count only when it is selected. */
+export function pageTotalCountResolver(pageType: Type): Type {
+  @Resolver(() => pageType)
+  class PageTotalCountResolver {
+    @ResolveField('totalCount', () => Int)
+    totalCount(@Parent() page: Page<unknown>): Promise<number> {
+      return page.totalCount();
+    }
+  }
+  // Nest names providers by class name in its logs and errors; one per page type keeps them apart.
+  Object.defineProperty(PageTotalCountResolver, 'name', { value: `${pageType.name}TotalCountResolver` });
+  return PageTotalCountResolver;
 }
