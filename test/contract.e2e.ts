@@ -91,18 +91,7 @@ const PENDING_SCHEMA_ITEMS: [item: string, issue: string][] = [
   ['Dataset.warnings is not served', 'images, text and attention'],
   ['enum SearchStrategy lacks GP', 'sweeps that find better answers'],
   ['CreateSweepInput.options is not served', 'sweeps that find better answers'],
-  ['Run.metrics(maxPoints) is not served', 'see it'],
-  ['Sweep.runsPage is not served', 'see it'],
   ['Sweep.importance is not served', 'see it'],
-  ['type PageInfo is not served', 'see it'],
-  ['type RunPage is not served', 'see it'],
-  ['type DatasetPage is not served', 'see it'],
-  ['type ModelPage is not served', 'see it'],
-  ['type SweepPage is not served', 'see it'],
-  ['Query.runsPage is not served', 'see it'],
-  ['Query.datasetsPage is not served', 'see it'],
-  ['Query.modelsPage is not served', 'see it'],
-  ['Query.sweepsPage is not served', 'see it'],
 ];
 
 /** GET routes of the contract (README.md) that answer 200 without an id; the dashboard's pages included. */

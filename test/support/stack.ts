@@ -2,13 +2,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../libs/db/src/embedded-postgres.js';
 
 export { freePort };
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The checkout; also when this file runs built, from dist/test/support (as bench:api does). */
+const BUILT_OR_SOURCE_ROOT = resolve(import.meta.dirname, '..', '..');
+const ROOT = basename(BUILT_OR_SOURCE_ROOT) === 'dist' ? resolve(BUILT_OR_SOURCE_ROOT, '..') : BUILT_OR_SOURCE_ROOT;
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

@@ -46,6 +46,8 @@ export class AppModule implements NestModule {
             playground: false,
             introspection: true,
             validationRules: [queryLimitsRule()],
+            // Errors of nested fields (Run.metrics(maxPoints), Sweep.runsPage(after)) reach AppExceptionFilter too.
+            fieldResolverEnhancers: ['filters'],
             // The contract's codes: a query that does not parse or validate is bad user input.
             formatError: (formatted) =>
               ['GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED'].includes(String(formatted.extensions?.code))

@@ -8,6 +8,8 @@ import { DatasetsController } from './datasets.controller.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { DatasetsResolver } from './datasets.resolver.js';
 import { DatasetsService } from './datasets.service.js';
+import { DatasetPage } from './dto/dataset.type.js';
+import { pageTotalCountResolver } from '../../platform/pagination.js';
 
 @Module({
   imports: [
@@ -21,7 +23,7 @@ import { DatasetsService } from './datasets.service.js';
     }),
   ],
   controllers: [DatasetsController],
-  providers: [DatasetsResolver, DatasetsService, DatasetsRepository, DatasetFilesRepository],
+  providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository],
   exports: [DatasetsService],
 })
 export class DatasetsModule {}

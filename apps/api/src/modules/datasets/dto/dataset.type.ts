@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { ColumnType, DatasetStatus } from '../../../platform/graphql-enums.js';
+import { PageInfo } from '../../../platform/pagination.js';
 
 @ObjectType()
 export class DatasetColumn {
@@ -23,4 +24,12 @@ export class Dataset {
   @Field(() => [DatasetColumn]) columns: DatasetColumn[];
   @Field(() => String, { nullable: true }) error: string | null;
   @Field(() => Date) createdAt: Date;
+}
+
+/** A page of Datasets, newest first; `totalCount` counts every row the query matches, not the page. */
+@ObjectType()
+export class DatasetPage {
+  @Field(() => [Dataset]) nodes: Dataset[];
+  @Field(() => Int) totalCount: () => Promise<number>;
+  @Field(() => PageInfo) pageInfo: PageInfo;
 }

@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { Goal, SearchStrategy, SweepStatus } from '../../../platform/graphql-enums.js';
 import { JSONScalar } from '../../../platform/json.scalar.js';
+import { PageInfo } from '../../../platform/pagination.js';
 
 @ObjectType()
 export class Objective {
@@ -43,4 +44,12 @@ export class CreateSweepInput {
   @Field(() => JSONScalar, { nullable: true }) earlyStopping?: unknown;
   @Field(() => JSONScalar) training: unknown;
   @Field(() => Int, { nullable: true }) seed?: number | null;
+}
+
+/** A page of Sweeps, newest first; `totalCount` counts every row the query matches, not the page. */
+@ObjectType()
+export class SweepPage {
+  @Field(() => [Sweep]) nodes: Sweep[];
+  @Field(() => Int) totalCount: () => Promise<number>;
+  @Field(() => PageInfo) pageInfo: PageInfo;
 }
