@@ -146,6 +146,21 @@ describe('the dashboard in a real browser', () => {
     const modelUrl = await page.$eval('a[download="model.json"]', (link) => (link as HTMLAnchorElement).getAttribute('href'));
     expect((await fetch(`${stack.url}${modelUrl}`)).status).toBe(200);
     expect(await pointsOn(page, 'learning rate')).toBe(epochs);
+    // The best checkpoint's confusion matrix on the validation split: penguins keep 333 of 344 rows (missing=drop),
+    // a quarter of them validate; its accuracy is the val_accuracy that checkpoint recorded while training.
+    await page.waitForSelector('table[aria-label="confusion matrix"]', { timeout: 60_000 });
+    const cells = await page.$$eval('table[aria-label="confusion matrix"] tbody tr', (rows) =>
+      rows.map((row) => [...row.querySelectorAll('td')].map((cell) => Number(cell.textContent))),
+    );
+    expect(cells).toHaveLength(3);
+    expect(cells.flat().reduce((sum, count) => sum + count, 0)).toBe(Math.floor(333 * 0.25));
+    const { run: evaluated } = await stack.gqlOk(
+      `query($id: ID!) { run(id: $id) { confusionMatrix bestCheckpoint { id metrics } } }`,
+      { id: runId },
+    );
+    expect(evaluated.confusionMatrix.labels).toEqual(['Adelie', 'Chinstrap', 'Gentoo']);
+    expect(evaluated.confusionMatrix.checkpointId).toBe(evaluated.bestCheckpoint.id);
+    expect(evaluated.confusionMatrix.accuracy).toBeCloseTo(evaluated.bestCheckpoint.metrics.val_accuracy, 4);
     await screenshot(page, 'run');
     // A reload of the run's own address shows the same run, curve complete.
     await page.reload();

@@ -77,7 +77,7 @@ export function LineChart(props: { title: string; series: Series[]; xLabel?: str
 
   const total = props.series.reduce((sum, one) => sum + one.points.length, 0);
   return (
-    <figure class="chart" data-chart={props.title} data-points={total}>
+    <figure class="chart" data-chart={props.title} data-points={total} data-series={props.series.length}>
       <figcaption>{props.title}</figcaption>
       <div ref={box} class="chart-box" />
     </figure>

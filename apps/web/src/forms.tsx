@@ -7,7 +7,7 @@ import DATASETS from './graphql/datasets.graphql';
 import MODELS from './graphql/models.graphql';
 import START_RUN from './graphql/start-run.graphql';
 import type { Dataset, Model } from './types';
-import { Card, ErrorBox, navigate, useQuery } from './ui';
+import { Card, ErrorBox, navigate, usePages } from './ui';
 
 export function UploadDatasetForm() {
   const [file, setFile] = useState<File | null>(null);
@@ -109,12 +109,12 @@ export function CreateModelForm() {
 }
 
 function useChoices() {
-  const datasets = useQuery<{ datasets: Dataset[] }>(DATASETS);
-  const models = useQuery<{ models: Model[] }>(MODELS);
-  const byNewest = <T extends { createdAt: string }>(rows: T[] = []) => [...rows].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  // The newest page of each is what a picker offers (the API pages newest first).
+  const datasets = usePages<Dataset>(DATASETS, 'datasetsPage');
+  const models = usePages<Model>(MODELS, 'modelsPage');
   return {
-    datasets: byNewest(datasets.data?.datasets).filter((dataset) => dataset.status === 'READY'),
-    models: byNewest(models.data?.models),
+    datasets: datasets.rows.filter((dataset) => dataset.status === 'READY'),
+    models: models.rows,
     error: datasets.error ?? models.error,
   };
 }

@@ -5,14 +5,13 @@ import RUNS from './graphql/runs.graphql';
 import SWEEPS from './graphql/sweeps.graphql';
 import type { Dataset, Model, RunListItem, SweepListItem } from './types';
 import {
-  Card, ErrorBox, Json, Link, StatusBadge, VirtualTable, formatBytes, formatDate, formatNumber, navigate, useQuery,
+  Card, ErrorBox, Json, Link, StatusBadge, VirtualTable, formatBytes, formatDate, formatNumber, navigate, usePages,
 } from './ui';
 
 const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];
 
-/** Newest first, whatever order the API returns. */
-function newestFirst<T extends { createdAt: string }>(rows: T[]): T[] {
-  return [...rows].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+function counted(shown: number, total: number | null, noun: string): string {
+  return total === null ? '' : shown < total ? `${shown.toLocaleString('en')} of ${total.toLocaleString('en')} ${noun}` : `${total.toLocaleString('en')} ${noun}`;
 }
 
 function mainMetric(summary: Record<string, number> | null): string {
@@ -23,8 +22,8 @@ function mainMetric(summary: Record<string, number> | null): string {
 
 export function RunsPage() {
   const [status, setStatus] = useState('');
-  const runs = useQuery<{ runs: RunListItem[] }>(RUNS, status ? { status } : {});
-  const rows = newestFirst(runs.data?.runs ?? []);
+  const runs = usePages<RunListItem>(RUNS, 'runsPage', status ? { status } : {});
+  const rows = runs.rows;
   return (
     <Card title="Runs">
       <div class="toolbar">
@@ -37,7 +36,7 @@ export function RunsPage() {
             ))}
           </select>
         </label>
-        <span class="muted">{rows.length.toLocaleString('en')} runs</span>
+        <span class="muted">{counted(rows.length, runs.total, 'runs')}</span>
         <span class="spacer" />
         <button onClick={runs.reload}>refresh</button>
         <Link class="button primary" href="/ui/runs/new">Start a run</Link>
@@ -46,6 +45,7 @@ export function RunsPage() {
       <VirtualTable
         label="runs"
         rows={rows}
+        onNearEnd={runs.loadMore}
         rowKey={(run) => run.id}
         onRowClick={(run) => navigate(`/ui/runs/${run.id}`)}
         columns={[
@@ -64,12 +64,12 @@ export function RunsPage() {
 }
 
 export function DatasetsPage() {
-  const datasets = useQuery<{ datasets: Dataset[] }>(DATASETS);
-  const rows = newestFirst(datasets.data?.datasets ?? []);
+  const datasets = usePages<Dataset>(DATASETS, 'datasetsPage');
+  const rows = datasets.rows;
   return (
     <Card title="Datasets">
       <div class="toolbar">
-        <span class="muted">{rows.length} datasets</span>
+        <span class="muted">{counted(rows.length, datasets.total, 'datasets')}</span>
         <span class="spacer" />
         <Link class="button primary" href="/ui/datasets/new">Upload a dataset</Link>
       </div>
@@ -77,6 +77,7 @@ export function DatasetsPage() {
       <VirtualTable
         label="datasets"
         rows={rows}
+        onNearEnd={datasets.loadMore}
         rowKey={(dataset) => dataset.id}
         onRowClick={(dataset) => navigate(`/ui/datasets/${dataset.id}`)}
         columns={[
@@ -93,14 +94,14 @@ export function DatasetsPage() {
 }
 
 export function ModelsPage() {
-  const models = useQuery<{ models: Model[] }>(MODELS);
+  const models = usePages<Model>(MODELS, 'modelsPage');
   const [open, setOpen] = useState<string | null>(null);
-  const rows = newestFirst(models.data?.models ?? []);
+  const rows = models.rows;
   const shown = rows.find((model) => model.id === open);
   return (
     <Card title="Models">
       <div class="toolbar">
-        <span class="muted">{rows.length} model versions</span>
+        <span class="muted">{counted(rows.length, models.total, 'model versions')}</span>
         <span class="spacer" />
         <Link class="button primary" href="/ui/models/new">Create a model</Link>
       </div>
@@ -108,6 +109,7 @@ export function ModelsPage() {
       <VirtualTable
         label="models"
         rows={rows}
+        onNearEnd={models.loadMore}
         rowKey={(model) => model.id}
         onRowClick={(model) => setOpen(model.id === open ? null : model.id)}
         columns={[
@@ -130,12 +132,12 @@ export function ModelsPage() {
 }
 
 export function SweepsPage() {
-  const sweeps = useQuery<{ sweeps: SweepListItem[] }>(SWEEPS);
-  const rows = newestFirst(sweeps.data?.sweeps ?? []);
+  const sweeps = usePages<SweepListItem>(SWEEPS, 'sweepsPage');
+  const rows = sweeps.rows;
   return (
     <Card title="Sweeps">
       <div class="toolbar">
-        <span class="muted">{rows.length} sweeps</span>
+        <span class="muted">{counted(rows.length, sweeps.total, 'sweeps')}</span>
         <span class="spacer" />
         <Link class="button primary" href="/ui/sweeps/new">Start a sweep</Link>
       </div>
@@ -143,6 +145,7 @@ export function SweepsPage() {
       <VirtualTable
         label="sweeps"
         rows={rows}
+        onNearEnd={sweeps.loadMore}
         rowKey={(sweep) => sweep.id}
         onRowClick={(sweep) => navigate(`/ui/sweeps/${sweep.id}`)}
         columns={[

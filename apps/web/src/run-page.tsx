@@ -4,6 +4,7 @@ import { LineChart, type Series } from './charts';
 import CANCEL_RUN from './graphql/cancel-run.graphql';
 import METRIC_LOGGED from './graphql/metric-logged.graphql';
 import RUN from './graphql/run.graphql';
+import RUN_CONFUSION from './graphql/run-confusion.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import RUN_UPDATED from './graphql/run-updated.graphql';
 import type { MetricSeries, Point, Run } from './types';
@@ -20,6 +21,15 @@ function withPoint(series: Record<string, Point[]>, name: string, point: Point):
     return { ...series, [name]: [...points, point].sort((a, b) => a.step - b.step) };
   }
   return { ...series, [name]: [...points, point] };
+}
+
+/**
+ * Points worth fetching per series: one per pixel column of a chart (two charts share a row of the page), so a run
+ * of a million points comes back downsampled on the server to what can be drawn; live points are added on top.
+ */
+export function chartPointBudget(): number {
+  const width = document.querySelector('main')?.clientWidth ?? window.innerWidth;
+  return Math.max(200, Math.round(width > 1100 ? width / 2 : width));
 }
 
 /** loss beside val_loss, accuracy beside val_accuracy...; the learning rate on its own. */
@@ -48,7 +58,7 @@ export function RunPage(props: { id: string }) {
     const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(METRIC_LOGGED, { runId: props.id }, (data) =>
       setSeries((current) => withPoint(current, data.metricLogged.name, data.metricLogged)),
     );
-    gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: props.id }).then(
+    gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: props.id, maxPoints: chartPointBudget() }).then(
       (data) =>
         setSeries((current) => {
           let merged = current;
@@ -152,6 +162,7 @@ export function RunPage(props: { id: string }) {
           <Json value={run.training} />
         </Card>
       </div>
+      {run.status === 'SUCCEEDED' && <ConfusionMatrixCard runId={run.id} />}
       <Card title="Checkpoints">
         <table class="table">
           <thead>
@@ -207,5 +218,56 @@ export function Fact(props: { label: string; value: unknown }) {
       <div class="fact-label">{props.label}</div>
       <div class="fact-value">{props.value as never}</div>
     </div>
+  );
+}
+
+interface ConfusionMatrix {
+  labels: string[];
+  matrix: number[][];
+  rows: number;
+  validationRows: number;
+  accuracy: number;
+  epoch: number;
+}
+
+/** The best checkpoint's confusion matrix on the validation split (classification runs; computed by the API). */
+function ConfusionMatrixCard(props: { runId: string }) {
+  const query = useQuery<{ run: { confusionMatrix: ConfusionMatrix | null } | null }>(RUN_CONFUSION, { id: props.runId });
+  const confusion = query.data?.run?.confusionMatrix;
+  if (query.error) return <ErrorBox message={`confusion matrix: ${query.error}`} />;
+  if (!confusion) return query.loading ? <div class="muted">computing the confusion matrix…</div> : null;
+  const largest = Math.max(1, ...confusion.matrix.flat());
+  return (
+    <Card title="Confusion matrix">
+      <p class="muted small">
+        best checkpoint (epoch {confusion.epoch}) on {confusion.rows.toLocaleString('en')}
+        {confusion.rows < confusion.validationRows ? ` of ${confusion.validationRows.toLocaleString('en')}` : ''} validation rows ·
+        accuracy {formatNumber(confusion.accuracy, 3)} · rows: true class, columns: predicted
+      </p>
+      <table class="confusion" aria-label="confusion matrix">
+        <thead>
+          <tr>
+            <th />
+            {confusion.labels.map((label) => (
+              <th>{label}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {confusion.matrix.map((row, actual) => (
+            <tr>
+              <th>{confusion.labels[actual]}</th>
+              {row.map((count, predicted) => {
+                const share = count / largest;
+                const color = actual === predicted ? `rgba(25, 169, 121, ${share})` : `rgba(192, 57, 43, ${share})`;
+                return (
+                  <td style={{ background: count ? color : undefined, color: share > 0.55 ? '#fff' : undefined }}>{count}</td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
   );
 }

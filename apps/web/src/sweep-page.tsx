@@ -5,9 +5,12 @@ import { EChart, LineChart, PALETTE, type Series } from './charts';
 import CANCEL_SWEEP from './graphql/cancel-sweep.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import SWEEP from './graphql/sweep.graphql';
-import { Fact } from './run-page';
+import SWEEP_TRIALS from './graphql/sweep-trials.graphql';
+import { Fact, chartPointBudget } from './run-page';
 import type { MetricSeries, Sweep, Trial } from './types';
-import { Card, type Column, ErrorBox, Json, Link, StatusBadge, VirtualTable, formatDate, formatNumber, useQuery } from './ui';
+import {
+  Card, type Column, ErrorBox, Json, Link, StatusBadge, VirtualTable, allPages, formatDate, formatNumber, useQuery,
+} from './ui';
 
 /** Trials drawn on the "what pruning saw" chart: one line each; past this many the newest are shown. */
 const MAX_INTERMEDIATE_LINES = 200;
@@ -18,8 +21,8 @@ interface NumberedTrial extends Trial {
   objective: number | null;
 }
 
-function numbered(sweep: Sweep): NumberedTrial[] {
-  const ordered = [...sweep.runs].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+function numbered(sweep: Sweep, runs: Trial[]): NumberedTrial[] {
+  const ordered = [...runs].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   return ordered.map((trial, index) => {
     const value = trial.summary?.[sweep.objective.metric];
     return { ...trial, number: index + 1, objective: typeof value === 'number' && Number.isFinite(value) ? value : null };
@@ -100,11 +103,25 @@ function parallelOption(sweep: Sweep, trials: NumberedTrial[]): EChartsCoreOptio
 export function SweepPage(props: { id: string }) {
   const query = useQuery<{ sweep: Sweep | null }>(SWEEP, { id: props.id });
   const sweep = query.data?.sweep;
-  const trials = useMemo(() => (sweep ? numbered(sweep) : []), [sweep]);
+  const [runs, setRuns] = useState<Trial[] | null>(null);
+  const trials = useMemo(() => (sweep && runs ? numbered(sweep, runs) : []), [sweep, runs]);
   const [curves, setCurves] = useState<{ id: string; status: string; metrics: MetricSeries[] }[]>([]);
   const [picked, setPicked] = useState<string[]>([]);
   const [overlay, setOverlay] = useState<Series[]>([]);
   const [error, setError] = useState<string>();
+
+  // Every trial, page after page (5,000 trials are ten pages of 500); the charts need them all.
+  useEffect(() => {
+    if (!sweep) return;
+    let current = true;
+    allPages<Trial>(SWEEP_TRIALS, { id: sweep.id }, (data) => data.sweep.runsPage).then(
+      (all) => current && setRuns(all),
+      (failure: Error) => current && setError(failure.message),
+    );
+    return () => {
+      current = false;
+    };
+  }, [sweep]);
 
   // Each trial's objective curve, one small query per trial (the API prices one query for all of them as too
   // expensive), a few at a time, newest trials first; the chart fills in as they arrive.
@@ -112,11 +129,13 @@ export function SweepPage(props: { id: string }) {
     if (!sweep) return;
     let current = true;
     const wanted = [...trials].reverse().slice(0, MAX_INTERMEDIATE_LINES);
+    const maxPoints = chartPointBudget();
     const fetched: { id: string; status: string; metrics: MetricSeries[] }[] = [];
     const next = async (): Promise<void> => {
       const trial = wanted.shift();
       if (!trial || !current) return;
-      const answer = await gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: trial.id, names: [sweep.objective.metric] });
+      const variables = { id: trial.id, names: [sweep.objective.metric], maxPoints };
+      const answer = await gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, variables);
       fetched.push({ id: trial.id, status: trial.status, metrics: answer.run?.metrics ?? [] });
       if (current) setCurves([...fetched]);
       return next();
@@ -131,7 +150,8 @@ export function SweepPage(props: { id: string }) {
     if (!sweep || picked.length === 0) return setOverlay([]);
     const metric = sweep.objective.metric;
     const names = [metric, metric.replace(/^val_/, '')];
-    Promise.all(picked.map((id) => gql<{ run: { id: string; metrics: MetricSeries[] } }>(RUN_METRICS, { id, names }))).then(
+    const maxPoints = chartPointBudget();
+    Promise.all(picked.map((id) => gql<{ run: { id: string; metrics: MetricSeries[] } }>(RUN_METRICS, { id, names, maxPoints }))).then(
       (answers) =>
         setOverlay(
           answers.flatMap((answer) =>
@@ -160,6 +180,7 @@ export function SweepPage(props: { id: string }) {
 
   if (query.error) return <ErrorBox message={query.error} />;
   if (!sweep) return <div class="muted">{query.loading ? 'loading…' : 'no such sweep'}</div>;
+  if (!runs) return <div class="muted">loading the trials…</div>;
 
   const parameters = Object.keys(sweep.searchSpace);
   const columns: Column<NumberedTrial>[] = [

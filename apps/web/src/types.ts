@@ -87,6 +87,5 @@ export interface Sweep {
   error?: string | null;
   objective: { metric: string; goal: 'MINIMIZE' | 'MAXIMIZE' };
   bestRun: { id: string } | null;
-  runs: Trial[];
 }
 export type SweepListItem = Pick<Sweep, 'id' | 'name' | 'status' | 'strategy' | 'maxTrials' | 'createdAt' | 'finishedAt' | 'objective'>;

@@ -65,6 +65,98 @@ export function useQuery<T>(document: string, variables: Record<string, unknown>
   return { ...state, reload };
 }
 
+interface Page<T> {
+  totalCount: number;
+  pageInfo: { endCursor: string | null; hasNextPage: boolean };
+  nodes: T[];
+}
+
+export interface PagedState<T> {
+  rows: T[];
+  total: number | null;
+  error?: string;
+  loading: boolean;
+  hasMore: boolean;
+  loadMore: () => void;
+  reload: () => void;
+}
+
+const FIRST_PAGE = 100;
+const NEXT_PAGE = 250;
+
+/**
+ * A cursor-paged list (newest first, as the API pages them): the first page at once, the next when the table is
+ * scrolled near its end (`loadMore`), each asked `after` the last page's endCursor, so rows inserted meanwhile
+ * neither repeat nor shift a page.
+ */
+export function usePages<T>(document: string, field: string, variables: Record<string, unknown> = {}): PagedState<T> {
+  const key = JSON.stringify(variables);
+  const [state, setState] = useState<{ rows: T[]; total: number | null; cursor: string | null; hasMore: boolean; error?: string }>({
+    rows: [],
+    total: null,
+    cursor: null,
+    hasMore: true,
+  });
+  const [loading, setLoading] = useState(false);
+  const [generation, setGeneration] = useState(0);
+  const inFlight = useRef(false);
+  const current = useRef(0);
+
+  const fetchPage = (after: string | null, replace: boolean) => {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setLoading(true);
+    const ticket = current.current;
+    gql<Record<string, Page<T>>>(document, { ...variables, first: after ? NEXT_PAGE : FIRST_PAGE, after }).then(
+      (data) => {
+        inFlight.current = false;
+        setLoading(false);
+        if (ticket !== current.current) return;
+        const page = data[field];
+        setState((previous) => ({
+          rows: replace ? page.nodes : [...previous.rows, ...page.nodes],
+          total: page.totalCount,
+          cursor: page.pageInfo.endCursor,
+          hasMore: page.pageInfo.hasNextPage,
+        }));
+      },
+      (error: Error) => {
+        inFlight.current = false;
+        setLoading(false);
+        if (ticket === current.current) setState((previous) => ({ ...previous, error: error.message, hasMore: false }));
+      },
+    );
+  };
+
+  useEffect(() => {
+    current.current++;
+    inFlight.current = false;
+    fetchPage(null, true);
+  }, [document, key, generation]);
+
+  return {
+    rows: state.rows,
+    total: state.total,
+    error: state.error,
+    loading,
+    hasMore: state.hasMore,
+    loadMore: () => state.hasMore && fetchPage(state.cursor, false),
+    reload: () => setGeneration((value) => value + 1),
+  };
+}
+
+/** Every page of a paged field, fetched one after another (for a sweep's trials, which its charts need whole). */
+export async function allPages<T>(document: string, variables: Record<string, unknown>, pageOf: (data: any) => Page<T>, size = 500): Promise<T[]> {
+  const rows: T[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: Page<T> = pageOf(await gql(document, { ...variables, first: size, after }));
+    rows.push(...page.nodes);
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return rows;
+    after = page.pageInfo.endCursor;
+  }
+}
+
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge badge-${props.status.toLowerCase()}`}>{props.status}</span>;
 }
@@ -116,6 +208,8 @@ export function VirtualTable<T>(props: {
   rowKey: (row: T) => string;
   height?: number;
   onRowClick?: (row: T) => void;
+  /** Called when the rows in view reach the end: the next page is due. */
+  onNearEnd?: () => void;
   label: string;
 }) {
   const [scrollTop, setScrollTop] = useState(0);
@@ -125,6 +219,9 @@ export function VirtualTable<T>(props: {
   const rows = sortRows(props.rows, props.columns, sort);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
+  useEffect(() => {
+    if (props.onNearEnd && rows.length > 0 && last >= rows.length - OVERSCAN) props.onNearEnd();
+  }, [last, rows.length]);
   const template = props.columns.map((column) => column.width ?? '1fr').join(' ');
   return (
     <div class="vtable" role="table" aria-label={props.label} data-rows={rows.length}>

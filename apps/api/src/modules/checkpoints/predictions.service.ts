@@ -42,7 +42,7 @@ export class PredictionsService implements OnModuleInit {
       if (error instanceof PredictInputError) throw AppError.badInput(error.message);
       throw error;
     }
-    const model = await this.load(best.id);
+    const model = await this.model(best.id);
     const output = tf.tidy(() => model.predict(tf.tensor2d(input, [rows.length, preprocessing.inputSize])) as tf.Tensor2D);
     const values = (await output.data()) as Float32Array;
     const width = output.shape[1];
@@ -50,7 +50,8 @@ export class PredictionsService implements OnModuleInit {
     return decodeOutputs(preprocessing, values, width);
   }
 
-  private load(checkpointId: string): Promise<tf.LayersModel> {
+  /** A checkpoint's model, loaded once and kept among the last CACHED_MODELS used. */
+  model(checkpointId: string): Promise<tf.LayersModel> {
     let model = this.cache.get(checkpointId);
     if (!model) {
       model = this.checkpoints.get(checkpointId).then((checkpoint: CheckpointRow) =>

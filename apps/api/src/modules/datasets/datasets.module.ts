@@ -24,6 +24,6 @@ import { pageTotalCountResolver } from '../../platform/pagination.js';
   ],
   controllers: [DatasetsController],
   providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository],
-  exports: [DatasetsService],
+  exports: [DatasetsService, DatasetFilesRepository],
 })
 export class DatasetsModule {}
