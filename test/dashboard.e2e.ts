@@ -132,6 +132,18 @@ describe('the dashboard in a real browser', () => {
     const datasetId = await uploadPenguins(page, stack.url);
     const columns = await page.$$eval('table[aria-label=columns] tbody tr', (rows) => rows.map((row) => row.querySelector('td')!.textContent));
     expect(columns).toEqual(['Species', 'Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex']);
+    // A histogram per column: 24 bins between min and max for numbers, value counts for text.
+    await page.waitForSelector('svg[aria-label=histogram]', { timeout: 20_000 });
+    const bars = await page.$$eval('table[aria-label=columns] tbody tr', (rows) => rows.map((row) => row.querySelector('svg')?.getAttribute('data-bars')));
+    expect(bars).toEqual(['3', '3', '24', '24', '24', '24', '3']);
+    const { dataset } = await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { histograms(bins: 10) } }`, { id: datasetId });
+    const beak = dataset.histograms['Beak Length (mm)'];
+    expect(beak.counts.reduce((sum: number, count: number) => sum + count, 0)).toBe(342);
+    expect([beak.edges[0], beak.edges[10]]).toEqual([32.1, expect.closeTo(59.6, 6)]);
+    expect(dataset.histograms.Species).toEqual({ kind: 'categorical', values: ['Adelie', 'Gentoo', 'Chinstrap'], counts: [152, 124, 68], other: 0 });
+    const refused = await stack.gql(`query($id: ID!) { dataset(id: $id) { histograms(bins: 1000) } }`, { id: datasetId });
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(refused.errors?.[0].message).toContain('bins');
     await screenshot(page, 'dataset');
     const epochs = 40;
     runId = await createModelAndStartRun(page, stack.url, epochs);

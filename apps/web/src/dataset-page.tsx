@@ -1,4 +1,5 @@
 import DATASET from './graphql/dataset.graphql';
+import DATASET_HISTOGRAMS from './graphql/dataset-histograms.graphql';
 import { Fact } from './run-page';
 import type { Dataset } from './types';
 import { Card, ErrorBox, Link, StatusBadge, formatBytes, formatDate, formatNumber, useQuery } from './ui';
@@ -6,6 +7,8 @@ import { Card, ErrorBox, Link, StatusBadge, formatBytes, formatDate, formatNumbe
 export function DatasetPage(props: { id: string }) {
   const query = useQuery<{ dataset: Dataset | null }>(DATASET, { id: props.id });
   const dataset = query.data?.dataset;
+  const histograms = useQuery<{ dataset: { histograms: Record<string, Histogram> | null } | null }>(DATASET_HISTOGRAMS, { id: props.id });
+  const histogramOf = (name: string) => histograms.data?.dataset?.histograms?.[name];
   if (query.error) return <ErrorBox message={query.error} />;
   if (!dataset) return <div class="muted">{query.loading ? 'loading…' : 'no such dataset'}</div>;
   const rows = dataset.rowCount ?? 0;
@@ -37,7 +40,7 @@ export function DatasetPage(props: { id: string }) {
               <th>min</th>
               <th>max</th>
               <th>mean</th>
-              <th>range</th>
+              <th>distribution</th>
             </tr>
           </thead>
           <tbody>
@@ -58,7 +61,7 @@ export function DatasetPage(props: { id: string }) {
                 <td>{formatNumber(column.max)}</td>
                 <td>{formatNumber(column.mean)}</td>
                 <td>
-                  <MeanInRange min={column.min} max={column.max} mean={column.mean} />
+                  <Sparkline histogram={histogramOf(column.name)} />
                 </td>
               </tr>
             ))}
@@ -69,13 +72,37 @@ export function DatasetPage(props: { id: string }) {
   );
 }
 
-/** Where the mean sits between min and max: a glance at skew, from the statistics the API already has. */
-function MeanInRange(props: { min: number | null; max: number | null; mean: number | null }) {
-  if (props.min === null || props.max === null || props.mean === null || props.max <= props.min) return null;
-  const at = ((props.mean - props.min) / (props.max - props.min)) * 100;
+type Histogram =
+  | { kind: 'numeric'; edges: number[]; counts: number[] }
+  | { kind: 'categorical'; values: string[]; counts: number[]; other: number };
+
+/**
+ * A column's histogram as a sparkline of at most 24 bars (numbers: equal-width bins from min to max; text: the
+ * most frequent values, then the rest). Plain SVG rectangles: one chart-library instance per column would be heavy
+ * on a dataset of hundreds of columns, and a row of bars needs no axes or interaction.
+ */
+function Sparkline(props: { histogram?: Histogram }) {
+  const histogram = props.histogram;
+  if (!histogram) return null;
+  const counts = histogram.kind === 'categorical' && histogram.other > 0 ? [...histogram.counts, histogram.other] : histogram.counts;
+  const labels =
+    histogram.kind === 'numeric'
+      ? counts.map((_, i) => `${formatNumber(histogram.edges[i], 3)} – ${formatNumber(histogram.edges[i + 1], 3)}`)
+      : [...histogram.values, 'other'];
+  const largest = Math.max(1, ...counts);
+  const width = 160;
+  const height = 28;
+  const bar = width / counts.length;
   return (
-    <div class="range" title={`mean at ${at.toFixed(0)}% of the range`}>
-      <div class="range-mark" style={{ left: `${at}%` }} />
-    </div>
+    <svg class="sparkline" width={width} height={height} role="img" aria-label="histogram" data-bars={counts.length}>
+      {counts.map((count, i) => {
+        const h = Math.max(count > 0 ? 1 : 0, (count / largest) * height);
+        return (
+          <rect x={i * bar + 0.5} y={height - h} width={Math.max(1, bar - 1)} height={h} class={histogram.kind}>
+            <title>{`${labels[i]}: ${count}`}</title>
+          </rect>
+        );
+      })}
+    </svg>
   );
 }

@@ -4,6 +4,8 @@ import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { StreamingDiskStorage } from './streaming-disk-storage.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
+import { DatasetHistogramsResolver } from './dataset-histograms.resolver.js';
+import { DatasetHistogramsService } from './dataset-histograms.service.js';
 import { DatasetsController } from './datasets.controller.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { DatasetsResolver } from './datasets.resolver.js';
@@ -23,7 +25,8 @@ import { pageTotalCountResolver } from '../../platform/pagination.js';
     }),
   ],
   controllers: [DatasetsController],
-  providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository],
+  providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository,
+    DatasetHistogramsService, DatasetHistogramsResolver],
   exports: [DatasetsService, DatasetFilesRepository],
 })
 export class DatasetsModule {}
