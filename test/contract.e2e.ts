@@ -89,9 +89,6 @@ const PENDING_SCHEMA_ITEMS: [item: string, issue: string][] = [
   ['enum ColumnType lacks TEXT', 'images, text and attention'],
   ['enum ColumnType lacks IMAGE', 'images, text and attention'],
   ['Dataset.warnings is not served', 'images, text and attention'],
-  ['enum SearchStrategy lacks GP', 'sweeps that find better answers'],
-  ['CreateSweepInput.options is not served', 'sweeps that find better answers'],
-  ['Sweep.importance is not served', 'see it'],
 ];
 
 /** GET routes of the contract (README.md) that answer 200 without an id; the dashboard's pages included. */

@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -31,4 +31,15 @@ export function writeTemp(name: string, content: string | Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, content);
   return path;
+}
+
+/** The real cars data (npm vega-datasets, 406 cars) as CSV, for regressing miles per gallon. */
+export function carsCsv(): string {
+  // the package exports only its JS entry; the data files sit next to it
+  const file = join(dirname(require.resolve('vega-datasets')), '..', 'data', 'cars.json');
+  const cars = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | number | null>[];
+  const columns = ['Miles_per_Gallon', 'Cylinders', 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration', 'Origin'];
+  const lines = [columns.join(',')];
+  for (const car of cars) lines.push(columns.map((c) => (car[c] === null || car[c] === undefined ? '' : String(car[c]))).join(','));
+  return `${lines.join('\n')}\n`;
 }

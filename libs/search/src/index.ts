@@ -29,3 +29,26 @@ export {
   type HyperbandBracket,
   type PruneContext,
 } from './pruners.js';
+export {
+  categoricalGridPdf,
+  gridCounts,
+  IMPORTANCE_MIN_TRIALS,
+  numericalGridPdf,
+  pearsonDivergence,
+  pedAnovaImportance,
+} from './importance.js';
+export {
+  buildModel,
+  fitHyper,
+  logExpectedImprovement,
+  logH,
+  matern52,
+  matern52GradR2,
+  predict,
+  resolveGpOptions,
+  suggestGp,
+  type GpHyper,
+  type GpOptions,
+} from './gp.js';
+export { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
+export { parseStrategyOptions, SearchOptionsError, suggestOptions, type StrategyOptions } from './options.js';

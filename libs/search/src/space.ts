@@ -2,7 +2,7 @@
  * Search-space types, validation and the discrete helpers shared by the samplers.
  */
 
-export type Strategy = 'GRID' | 'RANDOM' | 'TPE' | 'HYPERBAND';
+export type Strategy = 'GRID' | 'RANDOM' | 'TPE' | 'HYPERBAND' | 'GP';
 
 export type ParamSpec =
   | { type: 'uniform'; min: number; max: number }
@@ -21,7 +21,7 @@ export class SearchSpaceError extends Error {
   }
 }
 
-export const STRATEGIES: readonly Strategy[] = ['GRID', 'RANDOM', 'TPE', 'HYPERBAND'];
+export const STRATEGIES: readonly Strategy[] = ['GRID', 'RANDOM', 'TPE', 'HYPERBAND', 'GP'];
 
 const ALLOWED_KEYS: Record<ParamSpec['type'], readonly string[]> = {
   uniform: ['type', 'min', 'max'],

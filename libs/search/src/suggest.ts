@@ -1,3 +1,4 @@
+import { suggestGp, type GpOptions } from './gp.js';
 import { sampleRandom } from './random.js';
 import { rngFor } from './rng.js';
 import { gridPoint, type Params, type SearchSpace, type Strategy } from './space.js';
@@ -17,6 +18,7 @@ export interface SuggestContext {
   /** Sweep budget; TPE derives its default number of startup trials from it. */
   maxTrials: number;
   tpe?: Partial<TpeOptions>;
+  gp?: Partial<GpOptions>;
 }
 
 /**
@@ -27,6 +29,7 @@ export interface SuggestContext {
  * - GRID: the trialIndex-th combination (first parameter = outermost loop).
  * - RANDOM / HYPERBAND: independent uniform draws (log params uniform in log space).
  * - TPE: see ./tpe.ts.
+ * - GP: see ./gp.ts.
  */
 export function suggest(ctx: SuggestContext): Params | null {
   switch (ctx.strategy) {
@@ -37,6 +40,8 @@ export function suggest(ctx: SuggestContext): Params | null {
       return sampleRandom(ctx.space, rngFor(ctx.seed, ctx.trialIndex));
     case 'TPE':
       return suggestTpe(ctx);
+    case 'GP':
+      return suggestGp(ctx);
     default:
       throw new Error(`unknown search strategy ${String((ctx as { strategy: unknown }).strategy)}`);
   }

@@ -26,7 +26,7 @@
 import { logGaussMass, logSumExp, LOG_SQRT_2PI, sampleStdTruncNorm } from './numerics.js';
 import { intLogEdges, sampleRandom, snapInt } from './random.js';
 import { rngFor, type Rng } from './rng.js';
-import { intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
+import { gridSize, intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
 import { intermediateEntries, type Goal, type TrialRecord } from './trials.js';
 
 export interface TpeOptions {
@@ -48,6 +48,13 @@ export interface TpeOptions {
   considerEndpoints: boolean;
   /** Pending trials join the "above" group. Default true. */
   constantLiar: boolean;
+  /** Optuna 3's bandwidths: the prior's mu counts as a neighbour. Default true (false = Optuna ≥ 4). */
+  priorAmongNeighbours: boolean;
+  /**
+   * Joint Parzen estimators over all parameters (Optuna's multivariate=True): one product kernel per
+   * observation, candidates drawn jointly and scored by the joint log l(x) − log g(x). Default false.
+   */
+  multivariate: boolean;
 }
 
 /** Optuna's default_gamma: min(ceil(0.1·n), 25). */
@@ -86,6 +93,8 @@ export function resolveTpeOptions(partial: Partial<TpeOptions> | undefined, maxT
     considerMagicClip: partial?.considerMagicClip ?? true,
     considerEndpoints: partial?.considerEndpoints ?? false,
     constantLiar: partial?.constantLiar ?? true,
+    priorAmongNeighbours: partial?.priorAmongNeighbours ?? true,
+    multivariate: partial?.multivariate ?? false,
   };
 }
 
@@ -172,6 +181,10 @@ interface CategoricalEstimator {
   kind: 'categorical';
   /** Mixture probability of each category. */
   probs: number[];
+  /** Mixture weights of the kernels (observations oldest first, then the prior). */
+  weights: number[];
+  /** Per kernel, the probability of each category. */
+  kernelProbs: number[][];
 }
 
 type Estimator = NumericalEstimator | CategoricalEstimator;
@@ -198,16 +211,19 @@ export function buildNumericalEstimator(
   const stepOr0 = step ?? 0;
   const considerPrior = opts.considerPrior || obs.length === 0;
   const priorMu = 0.5 * (low + high);
-  const musWithPrior = considerPrior ? [...obs, priorMu] : [...obs];
-  const order = musWithPrior.map((_, i) => i).sort((a, b) => musWithPrior[a]! - musWithPrior[b]! || a - b);
-  const sorted = order.map((i) => musWithPrior[i]!);
+  // Optuna ≥ 4 takes the neighbour distances among the observations only; Optuna 3 put the prior's mu
+  // among them (priorAmongNeighbours), which narrows the kernels next to the centre of the range.
+  const neighbourPrior = considerPrior && opts.priorAmongNeighbours;
+  const musForSigma = neighbourPrior ? [...obs, priorMu] : [...obs];
+  const order = musForSigma.map((_, i) => i).sort((a, b) => musForSigma[a]! - musForSigma[b]! || a - b);
+  const sorted = order.map((i) => musForSigma[i]!);
   const withEnds = [low - stepOr0 / 2, ...sorted, high + stepOr0 / 2];
   const sortedSigmas = sorted.map((_, j) => Math.max(withEnds[j + 1]! - withEnds[j]!, withEnds[j + 2]! - withEnds[j + 1]!));
   if (!opts.considerEndpoints && withEnds.length >= 4) {
     sortedSigmas[0] = withEnds[2]! - withEnds[1]!;
     sortedSigmas[sortedSigmas.length - 1] = withEnds[withEnds.length - 2]! - withEnds[withEnds.length - 3]!;
   }
-  const sigmasAll = new Array<number>(musWithPrior.length);
+  const sigmasAll = new Array<number>(musForSigma.length);
   order.forEach((origIdx, j) => (sigmasAll[origIdx] = sortedSigmas[j]!));
   let sigmas = sigmasAll.slice(0, obs.length);
   const maxSigma = high - low + stepOr0;
@@ -236,17 +252,23 @@ export function buildNumericalEstimator(
 }
 
 export function buildCategoricalEstimator(obs: number[], nChoices: number, opts: TpeOptions): CategoricalEstimator {
-  if (obs.length === 0) return { kind: 'categorical', probs: new Array<number>(nChoices).fill(1 / nChoices) };
+  if (obs.length === 0) {
+    const uniform = new Array<number>(nChoices).fill(1 / nChoices);
+    return { kind: 'categorical', probs: uniform, weights: [1], kernelProbs: [uniform] };
+  }
   const nKernels = obs.length + (opts.considerPrior ? 1 : 0);
   const w = mixtureWeights(obs.length, opts);
   const probs = new Array<number>(nChoices).fill(0);
+  const kernelProbs: number[][] = [];
   for (let k = 0; k < nKernels; k++) {
     const row = new Array<number>(nChoices).fill(opts.priorWeight / nKernels);
     if (k < obs.length) row[obs[k]!]! += 1;
     const s = row.reduce((a, b) => a + b, 0);
-    for (let c = 0; c < nChoices; c++) probs[c]! += (w[k]! * row[c]!) / s;
+    const normed = row.map((x) => x / s);
+    kernelProbs.push(normed);
+    for (let c = 0; c < nChoices; c++) probs[c]! += w[k]! * normed[c]!;
   }
-  return { kind: 'categorical', probs };
+  return { kind: 'categorical', probs, weights: w, kernelProbs };
 }
 
 function pickIndex(weights: number[], u: number): number {
@@ -258,10 +280,9 @@ function pickIndex(weights: number[], u: number): number {
   return weights.length - 1;
 }
 
-/** Draws one value (in the transformed domain; a category index for categoricals). */
-export function sampleEstimator(est: Estimator, rng: Rng): number {
-  if (est.kind === 'categorical') return pickIndex(est.probs, rng());
-  const k = pickIndex(est.weights, rng());
+/** Draws one value of kernel k (in the transformed domain; a category index for categoricals). */
+export function sampleComponent(est: Estimator, k: number, rng: Rng): number {
+  if (est.kind === 'categorical') return pickIndex(est.kernelProbs[k]!, rng());
   const mu = est.mus[k]!;
   const sigma = est.sigmas[k]!;
   const half = (est.step ?? 0) / 2;
@@ -274,28 +295,48 @@ export function sampleEstimator(est: Estimator, rng: Rng): number {
   return Math.min(est.high, Math.max(est.low, snapped));
 }
 
+/** Draws one value (in the transformed domain; a category index for categoricals). */
+export function sampleEstimator(est: Estimator, rng: Rng): number {
+  if (est.kind === 'categorical') return pickIndex(est.probs, rng());
+  return sampleComponent(est, pickIndex(est.weights, rng()), rng);
+}
+
+/** log density (log mass when discrete) of kernel k at a transformed value, without the mixture weight. */
+export function componentLogPdf(est: Estimator, k: number, x: number): number {
+  if (est.kind === 'categorical') return Math.log(est.kernelProbs[k]![x]!);
+  const mu = est.mus[k]!;
+  const s = est.sigmas[k]!;
+  let lp: number;
+  if (est.logBins) {
+    const { min, step, loEdge } = est.logBins;
+    const v = Math.round(Math.exp(x));
+    const lower = Math.log(v <= min ? loEdge : v - step / 2);
+    const upper = Math.log(v + step / 2);
+    lp = logGaussMass((lower - mu) / s, (upper - mu) / s);
+  } else if (est.step === null) {
+    const z = (x - mu) / s;
+    lp = -0.5 * z * z - Math.log(s) - LOG_SQRT_2PI;
+  } else {
+    lp = logGaussMass((x - est.step / 2 - mu) / s, (x + est.step / 2 - mu) / s);
+  }
+  return lp - est.logNorm[k]!;
+}
+
 /** log density (log mass for discrete/categorical) of the mixture at a transformed value. */
 export function estimatorLogPdf(est: Estimator, x: number): number {
   if (est.kind === 'categorical') return Math.log(est.probs[x]!);
   const terms: number[] = [];
-  for (let k = 0; k < est.mus.length; k++) {
-    const mu = est.mus[k]!;
-    const s = est.sigmas[k]!;
-    let lp: number;
-    if (est.logBins) {
-      const { min, step, loEdge } = est.logBins;
-      const v = Math.round(Math.exp(x));
-      const lower = Math.log(v <= min ? loEdge : v - step / 2);
-      const upper = Math.log(v + step / 2);
-      lp = logGaussMass((lower - mu) / s, (upper - mu) / s);
-    } else if (est.step === null) {
-      const z = (x - mu) / s;
-      lp = -0.5 * z * z - Math.log(s) - LOG_SQRT_2PI;
-    } else {
-      lp = logGaussMass((x - est.step / 2 - mu) / s, (x + est.step / 2 - mu) / s);
-    }
-    terms.push(est.logWeights[k]! + lp - est.logNorm[k]!);
-  }
+  for (let k = 0; k < est.mus.length; k++) terms.push(est.logWeights[k]! + componentLogPdf(est, k, x));
+  return logSumExp(terms);
+}
+
+/** log density of the joint (product-kernel) mixture at a point, one transformed value per estimator. */
+export function jointLogPdf(ests: readonly Estimator[], logWeights: readonly number[], xs: readonly number[]): number {
+  const terms = logWeights.map((lw, k) => {
+    let s = lw;
+    for (let d = 0; d < ests.length; d++) s += componentLogPdf(ests[d]!, k, xs[d]!);
+    return s;
+  });
   return logSumExp(terms);
 }
 
@@ -371,16 +412,39 @@ export interface TpeInput {
 /** One TPE suggestion (random during the startup phase). */
 export function suggestTpe(input: TpeInput): Params {
   const opts = resolveTpeOptions(input.tpe, input.maxTrials);
-  const rng = rngFor(input.seed, input.trialIndex);
   const others = input.history.filter((t) => t.index !== input.trialIndex && t.state !== 'failed');
   const nObserved = others.filter(isObserved).length;
-  if (nObserved < opts.nStartupTrials || nObserved === 0) return sampleRandom(input.space, rng);
+  let draw: (r: Rng) => Params;
+  if (nObserved < opts.nStartupTrials || nObserved === 0) {
+    draw = (r) => sampleRandom(input.space, r);
+  } else {
+    const relevant = others.filter((t) => isObserved(t) || t.state === 'pending');
+    const { below, above } = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
+    draw = (r) =>
+      opts.multivariate ? suggestJoint(input.space, below, above, opts, r) : suggestIndependent(input.space, below, above, opts, r);
+  }
+  // Never the same point twice (matters for discrete spaces): a repeat of a finished or running trial is drawn
+  // again from the next streams of this trial's generator, still a pure function of the history.
+  const taken = new Set(others.map((t) => paramsKey(input.space, t.params)));
+  let params = draw(rngFor(input.seed, input.trialIndex));
+  if (taken.size >= gridSize(input.space)) return params; // every point taken: repeats are unavoidable
+  for (let stream = 1; stream <= 8 && taken.has(paramsKey(input.space, params)); stream++) {
+    params = draw(rngFor(input.seed, input.trialIndex, stream));
+  }
+  // l(x) may sit entirely on taken points of a small discrete space: then a random free point
+  for (let stream = 9; stream <= 72 && taken.has(paramsKey(input.space, params)); stream++) {
+    params = sampleRandom(input.space, rngFor(input.seed, input.trialIndex, stream));
+  }
+  return params;
+}
 
-  const relevant = others.filter((t) => isObserved(t) || t.state === 'pending');
-  const { below, above } = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
+function paramsKey(space: SearchSpace, params: Params | undefined): string {
+  return JSON.stringify(Object.keys(space).map((n) => params?.[n] ?? null));
+}
 
+function suggestIndependent(space: SearchSpace, below: TrialRecord[], above: TrialRecord[], opts: TpeOptions, rng: Rng): Params {
   const out: Params = {};
-  for (const [name, spec] of Object.entries(input.space)) {
+  for (const [name, spec] of Object.entries(space)) {
     const dom = domainOf(spec);
     const l = dom.build(observations(below, name, dom), opts);
     const g = dom.build(observations(above, name, dom), opts);
@@ -398,5 +462,44 @@ export function suggestTpe(input: TpeInput): Params {
     }
     out[name] = dom.fromInternal(best);
   }
+  return out;
+}
+
+/** Trials whose every parameter is a legal value of the space (the joint estimator needs all of them). */
+function completeRows(trials: TrialRecord[], names: string[], doms: Domain[]): number[][] {
+  const rows: number[][] = [];
+  for (const t of trials) {
+    const row = names.map((n, d) => doms[d]!.toInternal(t.params?.[n]));
+    if (row.every((x) => x !== undefined)) rows.push(row as number[]);
+  }
+  return rows;
+}
+
+function suggestJoint(space: SearchSpace, below: TrialRecord[], above: TrialRecord[], opts: TpeOptions, rng: Rng): Params {
+  const names = Object.keys(space);
+  const doms = names.map((n) => domainOf(space[n]!));
+  const build = (rows: number[][]) => {
+    const ests = doms.map((dom, d) => dom.build(rows.map((r) => r[d]!), opts));
+    const weights = rows.length === 0 ? [1] : mixtureWeights(rows.length, opts);
+    return { ests, weights, logWeights: weights.map((w) => Math.log(w)) };
+  };
+  const l = build(completeRows(below, names, doms));
+  const g = build(completeRows(above, names, doms));
+  let best: number[] | null = null;
+  let bestScore = -Infinity;
+  for (let i = 0; i < Math.max(1, opts.nEiCandidates); i++) {
+    const k = pickIndex(l.weights, rng());
+    const xs = l.ests.map((est, d) => {
+      const raw = sampleComponent(est, k, rng);
+      return doms[d]!.toInternal(doms[d]!.fromInternal(raw)) ?? raw;
+    });
+    const score = jointLogPdf(l.ests, l.logWeights, xs) - jointLogPdf(g.ests, g.logWeights, xs);
+    if (best === null || score > bestScore) {
+      best = xs;
+      bestScore = score;
+    }
+  }
+  const out: Params = {};
+  names.forEach((n, d) => (out[n] = doms[d]!.fromInternal(best![d]!)));
   return out;
 }

@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/src/index.js';
 import type { ColumnStats } from '../../datasets/src/index.js';
 import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } from '../../db/src/index.js';
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '../../queue/src/index.js';
-import { type EarlyStoppingRule, type SearchSpace, shouldPrune, suggest } from '../../search/src/index.js';
+import { type EarlyStoppingRule, type SearchSpace, shouldPrune, suggest, suggestOptions } from '../../search/src/index.js';
 import { SpecError, type TrainingConfig, planRun } from '../../training/src/index.js';
 import { trialHistory } from './sweep-history.js';
 
@@ -64,6 +64,7 @@ export class SweepScheduler {
             trialIndex: asked,
             history,
             maxTrials: sweep.maxTrials,
+            ...suggestOptions(sweep.strategy, sweep.options),
           });
           if (!params) {
             exhausted = true;

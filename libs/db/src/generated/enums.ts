@@ -44,7 +44,8 @@ export const SearchStrategy = {
   GRID: 'GRID',
   RANDOM: 'RANDOM',
   TPE: 'TPE',
-  HYPERBAND: 'HYPERBAND'
+  HYPERBAND: 'HYPERBAND',
+  GP: 'GP'
 } as const
 
 export type SearchStrategy = (typeof SearchStrategy)[keyof typeof SearchStrategy]

@@ -1,5 +1,6 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { RunStatus } from '../../platform/graphql-enums.js';
+import { JSONScalar } from '../../platform/json.scalar.js';
 import { Run, RunPage } from '../runs/dto/run.type.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CreateSweepInput, Sweep, SweepPage } from './dto/sweep.type.js';
@@ -53,6 +54,14 @@ export class SweepsResolver {
     @Args('status', { type: () => RunStatus, nullable: true }) status?: RunStatus | null,
   ): Promise<RunPage> {
     return this.runsService.page({ sweepId: sweep.id, status: status ?? undefined }, first, after);
+  }
+
+  @ResolveField('importance', () => JSONScalar, {
+    nullable: true,
+    description: '{"param": share} summing to 1 (PED-ANOVA over finished trials); null below 10 finished trials',
+  })
+  importance(@Parent() sweep: Sweep): Promise<Record<string, number> | null> {
+    return this.service.importance(sweep);
   }
 
   @ResolveField('bestRun', () => Run, { nullable: true })

@@ -2,7 +2,19 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import type { Prisma } from '../../../../../libs/db/src/index.js';
-import { EarlyStoppingError, SearchSpaceError, parseEarlyStopping, parseSearchSpace, suggest } from '../../../../../libs/search/src/index.js';
+import {
+  EarlyStoppingError,
+  SearchOptionsError,
+  SearchSpaceError,
+  parseEarlyStopping,
+  parseSearchSpace,
+  parseStrategyOptions,
+  pedAnovaImportance,
+  suggest,
+  suggestOptions,
+  type SearchSpace,
+} from '../../../../../libs/search/src/index.js';
+import { trialHistory } from '../../../../../libs/sweeps/src/sweep-history.js';
 import { SweepScheduler, bestRunId, reportedMetrics } from '../../../../../libs/sweeps/src/index.js';
 import { collectReferences, planRun } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
@@ -59,9 +71,26 @@ export class SweepsService {
     for (const parameter of Object.keys(space)) {
       if (!references.has(parameter)) throw AppError.badInput(`searchSpace.${parameter} is not used by the model spec (it refers to: ${[...references].map((r) => `$${r}`).join(', ') || 'none'})`);
     }
+    let options;
+    try {
+      options = parseStrategyOptions(input.options, input.strategy, input.maxTrials);
+    } catch (error) {
+      if (error instanceof SearchOptionsError) throw AppError.badInput(error.message);
+      throw error;
+    }
     const seed = input.seed ?? randomInt(2 ** 31 - 1);
     // One concrete trial, planned now, catches a bad training config or target before anything is written.
-    const first = suggest({ strategy: input.strategy, space, goal: input.objective.goal, seed, trialIndex: 0, history: [], maxTrials: input.maxTrials }) ?? {};
+    const first =
+      suggest({
+        strategy: input.strategy,
+        space,
+        goal: input.objective.goal,
+        seed,
+        trialIndex: 0,
+        history: [],
+        maxTrials: input.maxTrials,
+        ...suggestOptions(input.strategy, options),
+      }) ?? {};
     const plan = planRun(model.spec, first, input.training, this.datasets.columns(dataset), seed, this.config.limits.maxModelParams);
     try {
       earlyStopping = parseEarlyStopping(input.earlyStopping ?? null, input.strategy, plan.training.epochs);
@@ -86,6 +115,7 @@ export class SweepsService {
       earlyStopping: (earlyStopping ?? undefined) as Prisma.InputJsonValue | undefined,
       training: input.training as Prisma.InputJsonValue,
       seed,
+      options: (options ?? undefined) as Prisma.InputJsonValue | undefined,
       datasetId: dataset.id,
       modelId: model.id,
     });
@@ -123,6 +153,13 @@ export class SweepsService {
     const runs = await this.sweeps.trialRuns(sweep.id);
     const id = bestRunId(runs, sweep.objective.metric, sweep.objective.goal);
     return runs.find((run) => run.id === id) ?? null;
+  }
+
+  /** PED-ANOVA importance of each parameter over the finished trials (null below 10 of them). */
+  async importance(sweep: Sweep & { searchSpace: unknown }): Promise<Record<string, number> | null> {
+    const runs = await this.sweeps.trialRuns(sweep.id);
+    const history = trialHistory(runs, sweep.objective.metric);
+    return pedAnovaImportance(sweep.searchSpace as SearchSpace, history, sweep.objective.goal);
   }
 
   async cancel(id: string): Promise<Sweep> {

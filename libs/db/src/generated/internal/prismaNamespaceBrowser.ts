@@ -115,6 +115,7 @@ export const SweepScalarFieldEnum = {
   earlyStopping: 'earlyStopping',
   training: 'training',
   seed: 'seed',
+  options: 'options',
   datasetId: 'datasetId',
   modelId: 'modelId',
   error: 'error',

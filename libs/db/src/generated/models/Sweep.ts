@@ -85,6 +85,7 @@ export type SweepCountAggregateOutputType = {
   earlyStopping: number
   training: number
   seed: number
+  options: number
   datasetId: number
   modelId: number
   error: number
@@ -153,6 +154,7 @@ export type SweepCountAggregateInputType = {
   earlyStopping?: true
   training?: true
   seed?: true
+  options?: true
   datasetId?: true
   modelId?: true
   error?: true
@@ -260,6 +262,7 @@ export type SweepGroupByOutputType = {
   earlyStopping: runtime.JsonValue | null
   training: runtime.JsonValue
   seed: number
+  options: runtime.JsonValue | null
   datasetId: string
   modelId: string
   error: string | null
@@ -303,6 +306,7 @@ export type SweepWhereInput = {
   earlyStopping?: Prisma.JsonNullableFilter<"Sweep">
   training?: Prisma.JsonFilter<"Sweep">
   seed?: Prisma.IntFilter<"Sweep"> | number
+  options?: Prisma.JsonNullableFilter<"Sweep">
   datasetId?: Prisma.UuidFilter<"Sweep"> | string
   modelId?: Prisma.UuidFilter<"Sweep"> | string
   error?: Prisma.StringNullableFilter<"Sweep"> | string | null
@@ -326,6 +330,7 @@ export type SweepOrderByWithRelationInput = {
   earlyStopping?: Prisma.SortOrderInput | Prisma.SortOrder
   training?: Prisma.SortOrder
   seed?: Prisma.SortOrder
+  options?: Prisma.SortOrderInput | Prisma.SortOrder
   datasetId?: Prisma.SortOrder
   modelId?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -352,6 +357,7 @@ export type SweepWhereUniqueInput = Prisma.AtLeast<{
   earlyStopping?: Prisma.JsonNullableFilter<"Sweep">
   training?: Prisma.JsonFilter<"Sweep">
   seed?: Prisma.IntFilter<"Sweep"> | number
+  options?: Prisma.JsonNullableFilter<"Sweep">
   datasetId?: Prisma.UuidFilter<"Sweep"> | string
   modelId?: Prisma.UuidFilter<"Sweep"> | string
   error?: Prisma.StringNullableFilter<"Sweep"> | string | null
@@ -375,6 +381,7 @@ export type SweepOrderByWithAggregationInput = {
   earlyStopping?: Prisma.SortOrderInput | Prisma.SortOrder
   training?: Prisma.SortOrder
   seed?: Prisma.SortOrder
+  options?: Prisma.SortOrderInput | Prisma.SortOrder
   datasetId?: Prisma.SortOrder
   modelId?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -403,6 +410,7 @@ export type SweepScalarWhereWithAggregatesInput = {
   earlyStopping?: Prisma.JsonNullableWithAggregatesFilter<"Sweep">
   training?: Prisma.JsonWithAggregatesFilter<"Sweep">
   seed?: Prisma.IntWithAggregatesFilter<"Sweep"> | number
+  options?: Prisma.JsonNullableWithAggregatesFilter<"Sweep">
   datasetId?: Prisma.UuidWithAggregatesFilter<"Sweep"> | string
   modelId?: Prisma.UuidWithAggregatesFilter<"Sweep"> | string
   error?: Prisma.StringNullableWithAggregatesFilter<"Sweep"> | string | null
@@ -423,6 +431,7 @@ export type SweepCreateInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: string | null
   createdAt?: Date | string
   finishedAt?: Date | string | null
@@ -444,6 +453,7 @@ export type SweepUncheckedCreateInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId: string
   modelId: string
   error?: string | null
@@ -465,6 +475,7 @@ export type SweepUpdateInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -486,6 +497,7 @@ export type SweepUncheckedUpdateInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId?: Prisma.StringFieldUpdateOperationsInput | string
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -507,6 +519,7 @@ export type SweepCreateManyInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId: string
   modelId: string
   error?: string | null
@@ -527,6 +540,7 @@ export type SweepUpdateManyMutationInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -545,6 +559,7 @@ export type SweepUncheckedUpdateManyInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId?: Prisma.StringFieldUpdateOperationsInput | string
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -575,6 +590,7 @@ export type SweepCountOrderByAggregateInput = {
   earlyStopping?: Prisma.SortOrder
   training?: Prisma.SortOrder
   seed?: Prisma.SortOrder
+  options?: Prisma.SortOrder
   datasetId?: Prisma.SortOrder
   modelId?: Prisma.SortOrder
   error?: Prisma.SortOrder
@@ -762,6 +778,7 @@ export type SweepCreateWithoutDatasetInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: string | null
   createdAt?: Date | string
   finishedAt?: Date | string | null
@@ -782,6 +799,7 @@ export type SweepUncheckedCreateWithoutDatasetInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   modelId: string
   error?: string | null
   createdAt?: Date | string
@@ -831,6 +849,7 @@ export type SweepScalarWhereInput = {
   earlyStopping?: Prisma.JsonNullableFilter<"Sweep">
   training?: Prisma.JsonFilter<"Sweep">
   seed?: Prisma.IntFilter<"Sweep"> | number
+  options?: Prisma.JsonNullableFilter<"Sweep">
   datasetId?: Prisma.UuidFilter<"Sweep"> | string
   modelId?: Prisma.UuidFilter<"Sweep"> | string
   error?: Prisma.StringNullableFilter<"Sweep"> | string | null
@@ -851,6 +870,7 @@ export type SweepCreateWithoutModelInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: string | null
   createdAt?: Date | string
   finishedAt?: Date | string | null
@@ -871,6 +891,7 @@ export type SweepUncheckedCreateWithoutModelInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId: string
   error?: string | null
   createdAt?: Date | string
@@ -917,6 +938,7 @@ export type SweepCreateWithoutRunsInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: string | null
   createdAt?: Date | string
   finishedAt?: Date | string | null
@@ -937,6 +959,7 @@ export type SweepUncheckedCreateWithoutRunsInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId: string
   modelId: string
   error?: string | null
@@ -973,6 +996,7 @@ export type SweepUpdateWithoutRunsInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -993,6 +1017,7 @@ export type SweepUncheckedUpdateWithoutRunsInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId?: Prisma.StringFieldUpdateOperationsInput | string
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
@@ -1013,6 +1038,7 @@ export type SweepCreateManyDatasetInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   modelId: string
   error?: string | null
   createdAt?: Date | string
@@ -1032,6 +1058,7 @@ export type SweepUpdateWithoutDatasetInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1052,6 +1079,7 @@ export type SweepUncheckedUpdateWithoutDatasetInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1072,6 +1100,7 @@ export type SweepUncheckedUpdateManyWithoutDatasetInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   modelId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1091,6 +1120,7 @@ export type SweepCreateManyModelInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId: string
   error?: string | null
   createdAt?: Date | string
@@ -1110,6 +1140,7 @@ export type SweepUpdateWithoutModelInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1130,6 +1161,7 @@ export type SweepUncheckedUpdateWithoutModelInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1150,6 +1182,7 @@ export type SweepUncheckedUpdateManyWithoutModelInput = {
   earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   datasetId?: Prisma.StringFieldUpdateOperationsInput | string
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1200,6 +1233,7 @@ export type SweepSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   earlyStopping?: boolean
   training?: boolean
   seed?: boolean
+  options?: boolean
   datasetId?: boolean
   modelId?: boolean
   error?: boolean
@@ -1224,6 +1258,7 @@ export type SweepSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   earlyStopping?: boolean
   training?: boolean
   seed?: boolean
+  options?: boolean
   datasetId?: boolean
   modelId?: boolean
   error?: boolean
@@ -1246,6 +1281,7 @@ export type SweepSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   earlyStopping?: boolean
   training?: boolean
   seed?: boolean
+  options?: boolean
   datasetId?: boolean
   modelId?: boolean
   error?: boolean
@@ -1268,6 +1304,7 @@ export type SweepSelectScalar = {
   earlyStopping?: boolean
   training?: boolean
   seed?: boolean
+  options?: boolean
   datasetId?: boolean
   modelId?: boolean
   error?: boolean
@@ -1275,7 +1312,7 @@ export type SweepSelectScalar = {
   finishedAt?: boolean
 }
 
-export type SweepOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "status" | "strategy" | "searchSpace" | "metric" | "goal" | "maxTrials" | "parallelism" | "earlyStopping" | "training" | "seed" | "datasetId" | "modelId" | "error" | "createdAt" | "finishedAt", ExtArgs["result"]["sweep"]>
+export type SweepOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "status" | "strategy" | "searchSpace" | "metric" | "goal" | "maxTrials" | "parallelism" | "earlyStopping" | "training" | "seed" | "options" | "datasetId" | "modelId" | "error" | "createdAt" | "finishedAt", ExtArgs["result"]["sweep"]>
 export type SweepInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefinitionDefaultArgs<ExtArgs>
@@ -1311,6 +1348,7 @@ export type $SweepPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs 
     earlyStopping: runtime.JsonValue | null
     training: runtime.JsonValue
     seed: number
+    options: runtime.JsonValue | null
     datasetId: string
     modelId: string
     error: string | null
@@ -1754,6 +1792,7 @@ export interface SweepFieldRefs {
   readonly earlyStopping: Prisma.FieldRef<"Sweep", 'Json'>
   readonly training: Prisma.FieldRef<"Sweep", 'Json'>
   readonly seed: Prisma.FieldRef<"Sweep", 'Int'>
+  readonly options: Prisma.FieldRef<"Sweep", 'Json'>
   readonly datasetId: Prisma.FieldRef<"Sweep", 'String'>
   readonly modelId: Prisma.FieldRef<"Sweep", 'String'>
   readonly error: Prisma.FieldRef<"Sweep", 'String'>

@@ -44,6 +44,8 @@ export class CreateSweepInput {
   @Field(() => JSONScalar, { nullable: true }) earlyStopping?: unknown;
   @Field(() => JSONScalar) training: unknown;
   @Field(() => Int, { nullable: true }) seed?: number | null;
+  @Field(() => JSONScalar, { nullable: true, description: "the strategy's own options, e.g. TPE {\"multivariate\": true}" })
+  options?: unknown;
 }
 
 /** A page of Sweeps, newest first; `totalCount` counts every row the query matches, not the page. */
