@@ -27,6 +27,8 @@ export interface AppConfig {
     wasmNativeKernels: boolean;
     /** On wasm: threads for the conv kernels; unset means one per CPU, at most 4. */
     wasmThreads: number | undefined;
+    /** MiB of decoded training images a run keeps in memory (uint8); a larger images dataset is read from disk batch by batch. */
+    trainingCacheMb: number;
   };
   limits: { maxUploadBytes: number; maxPredictRows: number; maxModelParams: number; maxListItems: number };
   logLevel: string;
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       backend: env.TRAINING_BACKEND || undefined,
       wasmNativeKernels: bool(env, 'TRAINING_WASM_NATIVE', true),
       wasmThreads: env.TRAINING_WASM_THREADS ? int(env, 'TRAINING_WASM_THREADS', 1, 1) : undefined,
+      trainingCacheMb: int(env, 'TRAINING_CACHE_MB', 1024, 1),
     },
     limits: {
       maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),

@@ -8,11 +8,12 @@ import type { DatasetFormat } from './dataset-reader.js';
  * stays free during a long upload analysis, and parsing garbage cannot grow the API's heap
  * (V8 collects a capped heap early instead of letting it grow).
  */
-export function analyzeDatasetIsolated(path: string, format: DatasetFormat): Promise<DatasetAnalysis> {
+export function analyzeDatasetIsolated(path: string, format: DatasetFormat, maxUnpackedBytes = Infinity): Promise<DatasetAnalysis> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./analysis.worker.js', import.meta.url), {
-      workerData: { path, format },
-      resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 4 },
+      workerData: { path, format, maxUnpackedBytes },
+      // Images decode into buffers outside this heap; the JS heap of a decoder still needs more than a CSV parser.
+      resourceLimits: { maxOldGenerationSizeMb: format === 'images' ? 256 : 48, maxYoungGenerationSizeMb: format === 'images' ? 16 : 4 },
     });
     let settled = false;
     worker.once('message', (message: { ok: true; analysis: DatasetAnalysis } | { ok: false; datasetError: boolean; message: string }) => {

@@ -1,5 +1,11 @@
 export type Cell = string | number | boolean | null;
-export type ColumnType = 'NUMBER' | 'STRING' | 'BOOLEAN' | 'DATE';
+/** TEXT: free text (long or mostly distinct strings); IMAGE: an image's path inside an images dataset's archive. */
+export type ColumnType = 'NUMBER' | 'STRING' | 'BOOLEAN' | 'DATE' | 'TEXT' | 'IMAGE';
+
+/** Columns whose cells are strings as read. */
+export function isStringType(type: ColumnType): boolean {
+  return type === 'STRING' || type === 'TEXT' || type === 'IMAGE';
+}
 
 const MISSING = new Set(['', 'NA', 'NaN', 'null']);
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -69,6 +75,8 @@ export function typedCell(cell: Cell, type: ColumnType): Cell {
     case 'DATE':
       return dateValue(cell) ?? null;
     case 'STRING':
+    case 'TEXT':
+    case 'IMAGE':
       return typeof cell === 'string' ? cell : String(cell);
   }
 }

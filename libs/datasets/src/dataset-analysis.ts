@@ -15,6 +15,8 @@ export interface ColumnStats {
 export interface DatasetAnalysis {
   rowCount: number;
   columns: ColumnStats[];
+  /** What the import skipped or doubts, each naming the file (images datasets). */
+  warnings?: string[];
 }
 
 const NON_FINITE = /^[+-]?(?:inf|infinity)$/i;
@@ -85,6 +87,8 @@ class ColumnAccumulator {
   allBoolean = true;
   allDate = true;
   sum = 0;
+  /** Characters over the present cells: a long mean makes a string column TEXT. */
+  textLength = 0;
   min = Infinity;
   max = -Infinity;
   dateMin = Infinity;
@@ -120,6 +124,7 @@ class ColumnAccumulator {
       text = String(cell);
     }
     this.present++;
+    this.textLength += text.length;
     this.distinct.add(text);
     if (this.allNumber) {
       const number = typeof cell === 'number' ? cell : typeof cell === 'string' && isNumberText(text) ? Number(text) : undefined;
@@ -154,7 +159,9 @@ class ColumnAccumulator {
           ? 'NUMBER'
           : this.allDate
             ? 'DATE'
-            : 'STRING';
+            : isFreeText(this.present, distinct, this.textLength)
+              ? 'TEXT'
+              : 'STRING';
     const numeric = type === 'NUMBER';
     return {
       name: this.name,
@@ -166,6 +173,15 @@ class ColumnAccumulator {
       mean: numeric ? this.sum / this.present : null,
     };
   }
+}
+
+/**
+ * A string column is free text when its values are long (a mean over TEXT_MEAN_LENGTH characters) or mostly
+ * distinct (over 90% of at least 20 values): such a column is no category to one-hot, but input for training.text.
+ */
+const TEXT_MEAN_LENGTH = 40;
+function isFreeText(present: number, distinct: number, totalLength: number): boolean {
+  return totalLength / present > TEXT_MEAN_LENGTH || (present >= 20 && distinct > 0.9 * present);
 }
 
 /** One streaming pass: column names, inferred types and statistics, row count; memory stays flat whatever the size. */

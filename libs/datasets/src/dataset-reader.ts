@@ -5,8 +5,9 @@ import { CsvError, parse } from 'csv-parse';
 import type { Cell } from './cells.js';
 import { DatasetError } from './dataset-error.js';
 
-export type DatasetFormat = 'csv' | 'jsonl';
-export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl'];
+/** `images`: a ZIP of images (see images/image-archive.ts), a table only through its analysis, not row by row. */
+export type DatasetFormat = 'csv' | 'jsonl' | 'images';
+export const DATASET_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl', 'images'];
 
 /** One field may be this long at most; a longer one is refused rather than buffered. */
 export const MAX_FIELD_BYTES = 1_000_000;
@@ -22,6 +23,7 @@ export function formatFromFileName(fileName: string): DatasetFormat | undefined 
   const lower = fileName.toLowerCase();
   if (lower.endsWith('.csv') || lower.endsWith('.tsv') || lower.endsWith('.txt')) return 'csv';
   if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson') || lower.endsWith('.json')) return 'jsonl';
+  if (lower.endsWith('.zip')) return 'images';
   return undefined;
 }
 
@@ -221,5 +223,6 @@ export function readDatasetRows(
   format: DatasetFormat,
   onColumns: (columns: string[]) => void = () => undefined,
 ): AsyncGenerator<DatasetRow> {
+  if (format === 'images') throw new DatasetError('an images dataset is read with scanImageArchive, not row by row');
   return format === 'csv' ? readCsv(path, onColumns) : readJsonLines(path, onColumns);
 }

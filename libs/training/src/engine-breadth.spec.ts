@@ -122,6 +122,16 @@ const LAYER_CASES: [string, LayerSpec[], { tokens?: number }?][] = [
   ['reshape → permute → flatten', [{ type: 'reshape', targetShape: [8, 2] }, { type: 'permute', dims: [2, 1] }, { type: 'flatten' }, SOFTMAX_OUT]],
   ['embedding (token ids, normalize none) → flatten', [{ type: 'embedding', inputDim: 10, outputDim: 4, embeddingsRegularizer: { l2: 0.001 } }, { type: 'flatten' }, SOFTMAX_OUT], { tokens: 10 }],
   ['embedding → lstm', [{ type: 'embedding', inputDim: 10, outputDim: 4 }, { type: 'lstm', units: 4 }, SOFTMAX_OUT], { tokens: 10 }],
+  [
+    'tokenAndPositionEmbedding (maskZero) → transformerEncoder → globalAveragePooling1d',
+    [{ type: 'tokenAndPositionEmbedding', vocabularySize: 10, sequenceLength: 16, embeddingDim: 8, maskZero: true }, { type: 'transformerEncoder', numHeads: 2, intermediateDim: 16, dropout: 0.1 }, { type: 'globalAveragePooling1d' }, SOFTMAX_OUT],
+    { tokens: 10 },
+  ],
+  [
+    'embedding → positionEmbedding → multiHeadAttention (causal) → flatten',
+    [{ type: 'embedding', inputDim: 10, outputDim: 8 }, { type: 'positionEmbedding', sequenceLength: 16 }, { type: 'multiHeadAttention', numHeads: 2, keyDim: 3, causal: true, dropout: 0.1 }, { type: 'flatten' }, SOFTMAX_OUT],
+    { tokens: 10 },
+  ],
 ];
 
 describe('training engine breadth (wasm, one epoch each)', () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ActivityRegularization } from './activity-regularization.js';
+import { layerFactory, makesPaddingMask } from './layers/index.js';
 import type { LayerSpec, Loss, ModelSpec } from './model-spec.js';
 import { SpecError, isPlainObject } from './validation.js';
 
@@ -9,7 +10,7 @@ function regularizer(value: { l1?: number; l2?: number }) {
   return tf.regularizers.l1l2({ l1: value.l1 ?? 0, l2: value.l2 ?? 0 });
 }
 
-function layerConfig(layer: LayerSpec, index: number, inputSize: number): Record<string, unknown> {
+function layerConfig(layer: LayerSpec, index: number, input: number | number[]): Record<string, unknown> {
   const config: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(layer)) {
     if (key === 'type' || key === 'activityRegularizer') continue;
@@ -17,8 +18,9 @@ function layerConfig(layer: LayerSpec, index: number, inputSize: number): Record
   }
   // TF.js's upSampling2d takes only [rows, cols] (a number gives a NaN shape).
   if (layer.type === 'upSampling2d' && typeof config.size === 'number') config.size = [config.size, config.size];
-  // The input shape comes from the dataset's encoded features; the first layer takes a flat vector.
-  if (index === 0) config.inputShape = [inputSize];
+  // The input shape comes from the dataset's encoded features: a flat vector, or [sequenceLength] token ids, or
+  // [height, width, channels] for images.
+  if (index === 0) config.inputShape = Array.isArray(input) ? input : [input];
   return config;
 }
 
@@ -57,7 +59,8 @@ export function builtinMetrics(spec: ModelSpec): string[] {
  * Builds and compiles the layers model a spec describes. Layer construction errors are turned into
  * SpecErrors that name the layer, since TF.js's own messages do not.
  */
-export function buildModel(spec: ModelSpec, inputSize: number, outputUnits: number): tf.Sequential {
+/** `input`: the width of a flat feature vector, or the input shape without the batch (Preprocessing.inputShape). */
+export function buildModel(spec: ModelSpec, input: number | number[], outputUnits: number): tf.Sequential {
   const last = spec.layers.length - 1;
   const lastUnits = [...spec.layers].reverse().find((layer) => typeof layer.units === 'number');
   if (lastUnits && lastUnits.units !== outputUnits && ['dense', 'lstm', 'gru', 'simpleRNN'].includes(lastUnits.type)) {
@@ -68,9 +71,11 @@ export function buildModel(spec: ModelSpec, inputSize: number, outputUnits: numb
   }
   const model = tf.sequential();
   spec.layers.forEach((layer, index) => {
-    const factory = (tf.layers as unknown as Record<string, (config: unknown) => tf.layers.Layer>)[layer.type];
+    // After a maskZero embedding the padding mask reaches globalAveragePooling1d, whose TF.js version ignores it.
+    const masked = spec.layers.slice(0, index).some(makesPaddingMask);
+    const factory = layerFactory(layer.type, { masked })!;
     try {
-      model.add(factory(layerConfig(layer, index, inputSize)));
+      model.add(factory(layerConfig(layer, index, input)));
       // TF.js cannot run a layer with an activityRegularizer: the penalty comes from a layer after it.
       if (isPlainObject(layer.activityRegularizer)) {
         const { l1, l2 } = layer.activityRegularizer as { l1?: number; l2?: number };

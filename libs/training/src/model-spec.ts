@@ -1,3 +1,4 @@
+import { FEEDFORWARD_ACTIVATIONS } from './layers/tf-types.js';
 import { SpecError, checkKeys, describe, isPlainObject, numberAt, oneOf } from './validation.js';
 
 export const LOSSES = ['meanSquaredError', 'meanAbsoluteError', 'huberLoss', 'binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'] as const;
@@ -22,7 +23,7 @@ export interface ModelSpec {
   metrics: Metric[];
 }
 
-type Check = 'posInt' | 'nonNegInt' | 'rate' | 'number' | 'activation' | 'size' | 'padding' | 'bool' | 'regularizer' | 'initializer' | 'shape' | 'axis' | 'dataFormat';
+type Check = 'posInt' | 'nonNegInt' | 'rate' | 'number' | 'activation' | 'size' | 'padding' | 'bool' | 'regularizer' | 'initializer' | 'shape' | 'axis' | 'dataFormat' | 'feedforwardActivation' | 'positive';
 
 const INITIALIZERS = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'leCunUniform', 'leCunNormal', 'randomUniform', 'randomNormal', 'truncatedNormal', 'orthogonal', 'varianceScaling', 'identity'];
 
@@ -98,7 +99,43 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
   zeroPadding2d: { keys: { padding: 'size', dataFormat: 'dataFormat' }, required: [] },
   repeatVector: { keys: { n: 'posInt' }, required: ['n'] },
   permute: { keys: { dims: 'shape' }, required: ['dims'] },
+  // The service's own layers (libs/training/src/layers), keys as in Keras / keras-hub.
+  multiHeadAttention: {
+    keys: { numHeads: 'posInt', keyDim: 'posInt', valueDim: 'posInt', dropout: 'rate', useBias: 'bool', causal: 'bool' },
+    required: ['numHeads'],
+  },
+  transformerEncoder: {
+    keys: { numHeads: 'posInt', intermediateDim: 'posInt', dropout: 'rate', activation: 'feedforwardActivation', layerNormEpsilon: 'positive', normalizeFirst: 'bool' },
+    required: ['numHeads', 'intermediateDim'],
+  },
+  positionEmbedding: { keys: { sequenceLength: 'posInt' }, required: ['sequenceLength'] },
+  tokenAndPositionEmbedding: {
+    keys: { vocabularySize: 'posInt', sequenceLength: 'posInt', embeddingDim: 'posInt', maskZero: 'bool' },
+    required: ['vocabularySize', 'sequenceLength', 'embeddingDim'],
+  },
 };
+
+/** Layers that keep their input's width (last dimension), so a width set earlier still holds after them. */
+const WIDTH_PRESERVING = new Set(['transformerEncoder', 'multiHeadAttention', 'positionEmbedding', 'dropout', 'layerNormalization', 'batchNormalization', 'activation', 'gaussianNoise', 'leakyReLU', 'softmax']);
+
+/**
+ * Refuses, already at createModel, an attention layer whose numHeads cannot divide the width a token embedding
+ * gives it (the full shape check runs at startRun, in estimateParams, once the input width is known).
+ */
+function checkAttentionWidths(layers: Record<string, unknown>[]): void {
+  let width: { value: number; from: string } | undefined;
+  layers.forEach((layer, index) => {
+    const path = `spec.layers[${index}] (${layer.type})`;
+    const heads = layer.numHeads;
+    const needsDivision = layer.type === 'transformerEncoder' || (layer.type === 'multiHeadAttention' && layer.keyDim === undefined);
+    if (width && needsDivision && typeof heads === 'number' && Number.isInteger(heads) && heads > 0 && width.value % heads !== 0) {
+      throw new SpecError(`${path}.numHeads is ${heads}, which does not divide the width ${width.value} (${width.from}); use a numHeads that divides it`);
+    }
+    if (layer.type === 'tokenAndPositionEmbedding' && typeof layer.embeddingDim === 'number') width = { value: layer.embeddingDim, from: `embeddingDim of spec.layers[${index}]` };
+    else if (layer.type === 'dense' && typeof layer.units === 'number') width = { value: layer.units, from: `units of spec.layers[${index}]` };
+    else if (!WIDTH_PRESERVING.has(layer.type as string)) width = undefined;
+  });
+}
 
 const REFERENCE = /^\$([A-Za-z_][A-Za-z0-9_]*)$/;
 
@@ -152,6 +189,12 @@ function checkValue(check: Check, value: unknown, path: string): void {
       return;
     case 'activation':
       oneOf(value, ACTIVATIONS, path);
+      return;
+    case 'feedforwardActivation':
+      oneOf(value, FEEDFORWARD_ACTIVATIONS, path);
+      return;
+    case 'positive':
+      numberAt(value, path, { min: 0, exclusiveMin: true });
       return;
     case 'padding':
       oneOf(value, ['valid', 'same', 'causal'] as const, path);
@@ -235,6 +278,8 @@ export function validateModelSpec(raw: unknown, options: { allowReferences: bool
       if (layer[key] === undefined) throw new SpecError(`${path}.${key} is required`);
     }
   });
+
+  checkAttentionWidths(raw.layers as Record<string, unknown>[]);
 
   if (!skip(raw.loss)) oneOf(raw.loss, LOSSES, 'spec.loss');
   const optimizer = raw.optimizer ?? { type: 'adam' };

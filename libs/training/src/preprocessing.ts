@@ -1,15 +1,26 @@
-import { type Cell, type ColumnStats, type ColumnType, isMissing, typedCell } from '../../datasets/src/index.js';
+import { type Cell, type ColumnStats, type ColumnType, isMissing, isStringType, typedCell } from '../../datasets/src/index.js';
+import type { AugmentConfig } from './images/augment.js';
+import { decodeImageInput } from './images/image-input.js';
+import { PredictInputError } from './predict-input-error.js';
+import type { ImageStore } from './images/image-store.js';
+import { type TokenizeMode, buildVocabulary, encodeText, vocabularyIds } from './text/tokenizer.js';
 import { CLASSIFICATION_LOSSES, type Loss } from './model-spec.js';
 import { createRng, shuffleInPlace } from './random.js';
 import type { TrainingConfig } from './training-config.js';
 import { SpecError } from './validation.js';
+
+export { PredictInputError };
 
 export const MAX_CATEGORIES = 1_000;
 export const MAX_CLASSES = 1_000;
 
 export type FeatureEncoding =
   | { name: string; kind: 'numeric'; sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'; fill: number; shift: number; scale: number }
-  | { name: string; kind: 'onehot'; categories: string[] };
+  | { name: string; kind: 'onehot'; categories: string[] }
+  /** training.text: token ids; `vocabulary[i]` is id i + 2 (0 padding, 1 out of vocabulary). */
+  | { name: string; kind: 'text'; tokenize: TokenizeMode; sequenceLength: number; lowercase: boolean; vocabulary: string[] }
+  /** training.image: the image resized to width × height × channels, scaled to [0, 1]. */
+  | { name: string; kind: 'image'; width: number; height: number; channels: 1 | 3 };
 
 export type TargetEncoding =
   | { name: string; task: 'classification'; encoding: 'sparse' | 'onehot' | 'binary'; sourceType: ColumnType; labels: Exclude<Cell, null>[] }
@@ -20,6 +31,8 @@ export interface Preprocessing {
   version: 1;
   features: FeatureEncoding[];
   inputSize: number;
+  /** The model's input shape without the batch, when it is not [inputSize]: [sequenceLength], [height, width, channels]. */
+  inputShape?: number[];
   target: TargetEncoding;
   missing: 'drop' | 'mean';
   normalize: 'standard' | 'minmax' | 'none';
@@ -34,6 +47,11 @@ export interface PreparedData {
   trainRows: number;
   validationRows: number;
   droppedRows: number;
+  /**
+   * An images dataset: `x` is empty and the pixels stay uint8 in `store`; position p of the prepared order (training
+   * rows, then validation rows) is the store's image `rowOf[p]`. Batches are scaled (and augmented) as they are drawn.
+   */
+  images?: { store: ImageStore; rowOf: Int32Array; shape: [number, number, number]; augment: AugmentConfig | null };
 }
 
 function outputEncoding(loss: Loss): 'sparse' | 'onehot' | 'binary' {
@@ -59,34 +77,61 @@ function rawNumeric(cell: Cell, sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'): numb
  * Fits the preprocessing on the training rows (normalisation statistics never see the validation split)
  * and encodes every row. `rows` are the dataset's rows as read from the file.
  */
-export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss): PreparedData {
+export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss, images?: ImageStore): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
-  const classification = CLASSIFICATION_LOSSES.includes(loss) || targetType === 'STRING';
+  const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
   if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
     throw new SpecError(`training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`);
   }
   if (!classification && targetType === 'DATE') throw new SpecError(`training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`);
 
-  // Rows missing the target are always dropped; rows missing a feature only under missing=drop.
-  const used = rows.filter(
-    (row) => !isMissing(row[training.target]) && (training.missing === 'mean' || training.features.every((feature) => !isMissing(row[feature]))),
-  );
+  // Rows missing the target are always dropped; rows missing a feature only under missing=drop (a text or image feature
+  // has no mean to fill: an empty text is a text, a missing image is dropped).
+  const usedIndex: number[] = [];
+  rows.forEach((row, index) => {
+    if (isMissing(row[training.target])) return;
+    if (training.image && isMissing(row[training.features[0]])) return;
+    if (training.missing === 'drop' && !training.text && training.features.some((feature) => isMissing(row[feature]))) return;
+    usedIndex.push(index);
+  });
+  const used = usedIndex.map((index) => rows[index]);
   const droppedRows = rows.length - used.length;
   if (used.length < 2) {
     throw new SpecError(`only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`);
   }
 
-  const order = used.map((_, index) => index);
-  if (training.shuffle) shuffleInPlace(order, createRng(training.seed));
-  const validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(used.length * training.validationSplit)) : 0;
+  let order = used.map((_, index) => index);
+  let validationRows: number;
+  if (training.splitColumn) {
+    // The dataset's own split: its validation rows go last, whatever validationSplit says.
+    const isValidation = (index: number) => String(used[index][training.splitColumn!]).trim() === 'validation';
+    const train = order.filter((index) => !isValidation(index));
+    const validation = order.filter(isValidation);
+    if (training.shuffle) shuffleInPlace(train, createRng(training.seed));
+    order = [...train, ...validation];
+    validationRows = validation.length;
+  } else {
+    if (training.shuffle) shuffleInPlace(order, createRng(training.seed));
+    validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(used.length * training.validationSplit)) : 0;
+  }
   const trainRows = used.length - validationRows;
   if (trainRows < 1) throw new SpecError('training.validationSplit leaves no rows to train on');
   const trainIndex = order.slice(0, trainRows);
 
-  const features: FeatureEncoding[] = training.features.map((name) => {
+  const features: FeatureEncoding[] = training.features.map((name): FeatureEncoding => {
     const type = typeOf.get(name)!;
-    if (type === 'STRING') {
+    if (training.image) {
+      const { width, height, channels } = training.image;
+      return { name, kind: 'image', width, height, channels };
+    }
+    if (training.text) {
+      const { tokenize, sequenceLength, lowercase, maxTokens } = training.text;
+      // The vocabulary sees the training split only, as normalisation statistics do.
+      const texts = trainIndex.map((index) => textOf(used[index][name]));
+      return { name, kind: 'text', tokenize, sequenceLength, lowercase, vocabulary: buildVocabulary(texts, tokenize, lowercase, maxTokens) };
+    }
+    if (isStringType(type)) {
       const categories = new Set<string>();
       for (const index of trainIndex) {
         const cell = used[index][name];
@@ -97,9 +142,10 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
+    const numericType = type as 'NUMBER' | 'BOOLEAN' | 'DATE';
     const values: number[] = [];
     for (const index of trainIndex) {
-      const value = rawNumeric(used[index][name], type);
+      const value = rawNumeric(used[index][name], numericType);
       if (value !== undefined) values.push(value);
     }
     const mean = values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : 0;
@@ -119,7 +165,7 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
       shift = min;
       scale = max - min || 1;
     }
-    return { name, kind: 'numeric', sourceType: type, fill: mean, shift, scale };
+    return { name, kind: 'numeric', sourceType: numericType, fill: mean, shift, scale };
   });
 
   let target: TargetEncoding;
@@ -143,18 +189,23 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
   const preprocessing: Preprocessing = {
     version: 1,
     features,
-    inputSize: features.reduce((size, feature) => size + (feature.kind === 'onehot' ? feature.categories.length : 1), 0),
+    inputSize: features.reduce((size, feature) => size + featureWidth(feature), 0),
+    ...(training.image ? { inputShape: [training.image.height, training.image.width, training.image.channels] } : {}),
+    ...(training.text ? { inputShape: [training.text.sequenceLength] } : {}),
     target,
     missing: training.missing,
     normalize: training.normalize,
   };
   const yWidth = target.task === 'classification' && target.encoding === 'onehot' ? target.labels.length : 1;
-  const x = new Float32Array(used.length * preprocessing.inputSize);
+  if (training.image && !images) throw new Error('prepareData: an images dataset needs its image store');
+  const x = new Float32Array(training.image ? 0 : used.length * preprocessing.inputSize);
+  const rowOf = new Int32Array(training.image ? used.length : 0);
   const y = new Float32Array(used.length * yWidth);
   const labelIndex = target.task === 'classification' ? new Map(target.labels.map((label, index) => [categoryKey(label), index])) : undefined;
   order.forEach((sourceIndex, position) => {
     const row = used[sourceIndex];
-    encodeRow(preprocessing, row, x, position * preprocessing.inputSize);
+    if (training.image) rowOf[position] = usedIndex[sourceIndex];
+    else encodeRow(preprocessing, row, x, position * preprocessing.inputSize);
     const cell = typedCell(row[training.target], targetType);
     if (labelIndex) {
       const index = labelIndex.get(categoryKey(cell))!;
@@ -164,7 +215,35 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
       y[position] = typeof cell === 'boolean' ? Number(cell) : (cell as number);
     }
   });
-  return { preprocessing, x, y, yWidth, trainRows, validationRows, droppedRows };
+  const imageData: PreparedData['images'] = training.image
+    ? { store: images!, rowOf, shape: [training.image.height, training.image.width, training.image.channels], augment: training.image.augment }
+    : undefined;
+  return { preprocessing, x, y, yWidth, trainRows, validationRows, droppedRows, ...(imageData ? { images: imageData } : {}) };
+}
+
+function featureWidth(feature: FeatureEncoding): number {
+  switch (feature.kind) {
+    case 'onehot':
+      return feature.categories.length;
+    case 'text':
+      return feature.sequenceLength;
+    case 'image':
+      return feature.width * feature.height * feature.channels;
+    case 'numeric':
+      return 1;
+  }
+}
+
+/** A text cell as the tokenizer sees it: a missing one is the empty text (all padding). */
+function textOf(cell: unknown): string {
+  return cell === null || cell === undefined ? '' : String(cell);
+}
+
+const vocabularyCache = new WeakMap<string[], Map<string, number>>();
+function idsOf(vocabulary: string[]): Map<string, number> {
+  let ids = vocabularyCache.get(vocabulary);
+  if (!ids) vocabularyCache.set(vocabulary, (ids = vocabularyIds(vocabulary)));
+  return ids;
 }
 
 /** Writes one row's model input at `offset`. Missing numbers take the training mean, unknown or missing categories all zeros. */
@@ -172,7 +251,13 @@ export function encodeRow(preprocessing: Preprocessing, row: Record<string, unkn
   let position = offset;
   for (const feature of preprocessing.features) {
     const cell = row[feature.name] as Cell;
-    if (feature.kind === 'onehot') {
+    if (feature.kind === 'text') {
+      encodeText(textOf(cell), feature, idsOf(feature.vocabulary), out, position);
+      position += feature.sequenceLength;
+    } else if (feature.kind === 'image') {
+      // Decoded by encodeRows (inference); training draws images from the store instead.
+      position += featureWidth(feature);
+    } else if (feature.kind === 'onehot') {
       if (!isMissing(cell)) {
         const index = feature.categories.indexOf(categoryKey(cell));
         if (index >= 0) out[position + index] = 1;
@@ -185,7 +270,6 @@ export function encodeRow(preprocessing: Preprocessing, row: Record<string, unkn
   }
 }
 
-export class PredictInputError extends Error {}
 
 /** Encodes raw rows for inference; a value of the wrong kind is refused naming the row and column. */
 export function encodeRows(preprocessing: Preprocessing, rows: unknown[]): Float32Array {
@@ -197,6 +281,13 @@ export function encodeRows(preprocessing: Preprocessing, rows: unknown[]): Float
     const record = row as Record<string, unknown>;
     for (const feature of preprocessing.features) {
       const cell = record[feature.name];
+      if (feature.kind === 'image') {
+        decodeImageInput(cell, feature, `rows[${index}].${feature.name}`, out, index * preprocessing.inputSize);
+        continue;
+      }
+      if (feature.kind === 'text' && cell !== undefined && cell !== null && typeof cell !== 'string') {
+        throw new PredictInputError(`rows[${index}].${feature.name} must be the text itself (a string), got ${JSON.stringify(cell)}`);
+      }
       if (cell !== undefined && cell !== null && typeof cell === 'object') {
         throw new PredictInputError(`rows[${index}].${feature.name} must be a plain value, not an object`);
       }

@@ -1,5 +1,5 @@
-import type { ColumnStats } from '../../datasets/src/index.js';
-import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelSpec } from './model-spec.js';
+import { type ColumnStats, isStringType } from '../../datasets/src/index.js';
+import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelSpec, substituteHyperparameters } from './model-spec.js';
 import { estimateParams } from './param-estimate.js';
 import { MAX_CLASSES } from './preprocessing.js';
 import { type TrainingConfig, resolveTrainingConfig } from './training-config.js';
@@ -22,6 +22,7 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
   const hyperparameters = rawHyperparameters ?? {};
   if (!isPlainObject(hyperparameters)) throw new SpecError(`hyperparameters must be an object of name → value, got ${describe(hyperparameters)}`);
   const references = collectReferences(rawSpec);
+  collectReferences(referableTraining(rawTraining), references);
   for (const name of Object.keys(hyperparameters)) {
     if (!references.has(name)) {
       const used = [...references].map((reference) => `$${reference}`).join(', ') || 'none';
@@ -29,22 +30,46 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
     }
   }
   const spec = resolveModelSpec(rawSpec, hyperparameters);
-  const training = resolveTrainingConfig(rawTraining, columns, defaultSeed);
+  const training = resolveTrainingConfig(substituteTrainingReferences(rawTraining, hyperparameters), columns, defaultSeed);
   checkTarget(spec, training, columns);
   const byName = new Map(columns.map((column) => [column.name, column]));
   const inputSize = training.features.reduce((width, name) => {
     const column = byName.get(name)!;
-    return width + (column.type === 'STRING' ? Math.max(1, column.distinct ?? 1) : 1);
+    return width + (isStringType(column.type) ? Math.max(1, column.distinct ?? 1) : 1);
   }, 0);
-  const params = estimateParams(spec, inputSize);
+  const params = estimateParams(spec, modelInputShape(training) ?? inputSize);
   if (params > maxParams) throw new SpecError(`the model would have ${params} parameters; at most ${maxParams} are allowed (MAX_MODEL_PARAMS)`);
   return { params, spec, training, hyperparameters };
+}
+
+/** The parts of a training config that may hold "$name" references (sweeps over augmentation, sequence length, ...). */
+const REFERABLE_TRAINING_KEYS = ['image', 'text'];
+
+export function referableTraining(rawTraining: unknown): unknown {
+  if (!isPlainObject(rawTraining)) return undefined;
+  return REFERABLE_TRAINING_KEYS.map((key) => rawTraining[key]);
+}
+
+function substituteTrainingReferences(rawTraining: unknown, hyperparameters: Record<string, unknown>): unknown {
+  if (!isPlainObject(rawTraining)) return rawTraining;
+  const substituted = { ...rawTraining };
+  for (const key of REFERABLE_TRAINING_KEYS) {
+    if (substituted[key] !== undefined) substituted[key] = substituteHyperparameters(substituted[key], hyperparameters, `training.${key}`);
+  }
+  return substituted;
+}
+
+/** The model's input shape (batch left out) when it is not a flat vector of encoded features. */
+export function modelInputShape(training: Pick<TrainingConfig, 'text' | 'image'>): number[] | undefined {
+  if (training.image) return [training.image.height, training.image.width, training.image.channels];
+  if (training.text) return [training.text.sequenceLength];
+  return undefined;
 }
 
 function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnStats[]): void {
   const target = columns.find((column) => column.name === training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(spec.loss);
-  if (target.type === 'STRING' && !classification) {
+  if (isStringType(target.type) && !classification) {
     throw new SpecError(`training.target "${target.name}" holds text labels, so the loss must be a classification loss (sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`);
   }
   if (target.type === 'DATE') throw new SpecError(`training.target "${target.name}" is a DATE column; a target must be a number, boolean or label`);

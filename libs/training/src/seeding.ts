@@ -57,7 +57,13 @@ const INITIALIZER_OF: Record<string, string> = {
 
 const CONSTANT_INITIALIZERS = new Set(['Zeros', 'Ones', 'Constant', 'Identity']);
 
-type WithInitializers = Record<string, unknown> & { cell?: Record<string, unknown>; unitForgetBias?: boolean };
+type SeedableInitializer = { apply(shape: number[], dtype?: tf.DataType): tf.Tensor; getClassName(): string };
+type WithInitializers = Record<string, unknown> & {
+  cell?: Record<string, unknown>;
+  unitForgetBias?: boolean;
+  /** A layer whose weights of one kind draw from different initialisers names each weight's own (the service's layers). */
+  initializerFor?: (weightName: string) => SeedableInitializer;
+};
 
 /**
  * Re-draws every randomly initialised weight of a freshly built model from `seed`: weight `w` of layer `l`
@@ -73,7 +79,7 @@ export function seedInitialWeights(model: tf.LayersModel, seed: number): void {
       const attribute = INITIALIZER_OF[kind];
       if (!attribute) return;
       const holder = owner[attribute] ? owner : owner.cell;
-      const initializer = holder?.[attribute] as { apply(shape: number[], dtype?: tf.DataType): tf.Tensor; getClassName(): string } | undefined;
+      const initializer = owner.initializerFor?.(weight.originalName ?? weight.name) ?? (holder?.[attribute] as SeedableInitializer | undefined);
       if (!initializer || typeof initializer.apply !== 'function') return;
       if (CONSTANT_INITIALIZERS.has(initializer.getClassName())) return;
       if (kind === 'bias' && (holder as WithInitializers).unitForgetBias) return;

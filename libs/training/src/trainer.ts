@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { classificationScores } from './classification-metrics.js';
+import { augmentImage, isIdentity, scalePixels } from './images/augment.js';
 import { learningRateAt } from './lr-schedule.js';
+import { createRng } from './random.js';
 import type { ModelSpec } from './model-spec.js';
 import type { PreparedData } from './preprocessing.js';
 import { deriveSeed, seedInitialWeights, seededPermutation, withSeededRandom } from './seeding.js';
@@ -77,7 +79,7 @@ export async function snapshotModel(model: tf.LayersModel, optimizer: tf.Optimiz
 }
 
 /** Predicted class indices for a set, in batches so a large set never needs one huge tensor. */
-function predictClasses(model: tf.LayersModel, x: tf.Tensor2D, binary: boolean): Int32Array {
+function predictClasses(model: tf.LayersModel, x: tf.Tensor, binary: boolean): Int32Array {
   return tf.tidy(() => {
     const output = model.predict(x, { batchSize: 512 }) as tf.Tensor2D;
     const classes = binary ? output.greater(0.5).squeeze([1]).toInt() : output.argMax(1);
@@ -117,13 +119,13 @@ const YIELD_EVERY_MS = 25;
 /** Rejects feature values an embedding cannot take as token ids, naming what to change. */
 function checkTokenIds(spec: ModelSpec, data: PreparedData): void {
   const first = spec.layers[0];
-  if (first?.type !== 'embedding') return;
-  const inputDim = first.inputDim as number;
+  if (first?.type !== 'embedding' && first?.type !== 'tokenAndPositionEmbedding') return;
+  const inputDim = (first.type === 'embedding' ? first.inputDim : first.vocabularySize) as number;
   for (let i = 0; i < data.x.length; i++) {
     const value = data.x[i];
     if (!Number.isInteger(value) || value < 0 || value >= inputDim) {
       throw new SpecError(
-        `spec.layers[0] (embedding) takes the features as token ids, integers in [0, ${inputDim}), but a feature value is ${value}` +
+        `spec.layers[0] (${first.type}) takes the features as token ids, integers in [0, ${inputDim}), but a feature value is ${value}` +
           `${data.preprocessing.normalize === 'none' ? '' : ` (training.normalize is "${data.preprocessing.normalize}"; use "none")`}`,
       );
     }
@@ -164,12 +166,37 @@ export async function trainModel(options: {
   const inputSize = data.preprocessing.inputSize;
   const trainRows = data.trainRows;
   const total = trainRows + data.validationRows;
-  const x = tf.tensor2d(data.x, [total, inputSize]);
+  const images = data.images;
+  // An images dataset keeps its pixels as uint8 in its store: x holds the validation images only (scaled once), and
+  // each training batch is read, augmented and scaled as it is drawn. Everything else lives on the device whole.
+  const inputShape = data.preprocessing.inputShape ?? [inputSize];
+  const imageBatch = async (positions: ArrayLike<number>, augmentStep?: number): Promise<tf.Tensor> => {
+    const frame = images!.store.frameBytes;
+    const rows = Int32Array.from(positions, (position) => images!.rowOf[position]);
+    const pixels = await images!.store.read(rows);
+    const values = new Float32Array(pixels.length);
+    if (augmentStep === undefined || isIdentity(images!.augment)) scalePixels(pixels, values);
+    else {
+      const random = createRng(deriveSeed(seed, 3, augmentStep));
+      const [height, width, channels] = images!.shape;
+      for (let i = 0; i < rows.length; i++) {
+        augmentImage(pixels.subarray(i * frame, (i + 1) * frame), width, height, channels, images!.augment!, random, values, i * frame);
+      }
+    }
+    return tf.tensor(values, [rows.length, ...images!.shape]);
+  };
+  const range = (start: number, count: number) => Int32Array.from({ length: count }, (_, i) => start + i);
+  const x = images
+    ? data.validationRows
+      ? await imageBatch(range(trainRows, data.validationRows))
+      : tf.zeros([0, ...inputShape])
+    : tf.tensor(data.x, [total, ...inputShape]);
   const y = tf.tensor2d(data.y, [total, data.yWidth]);
   const sets = {
-    xTrain: data.validationRows ? x.slice([0, 0], [trainRows, inputSize]) : x,
+    // For images, x is already the validation set and xTrain is unused (batches come from the store).
+    xTrain: images ? x : data.validationRows ? x.slice(0, trainRows) : x,
     yTrain: data.validationRows ? y.slice([0, 0], [trainRows, data.yWidth]) : y,
-    xVal: data.validationRows ? x.slice([trainRows, 0], [data.validationRows, inputSize]) : undefined,
+    xVal: data.validationRows ? (images ? x : x.slice(trainRows, data.validationRows)) : undefined,
     yVal: data.validationRows ? y.slice([trainRows, 0], [data.validationRows, data.yWidth]) : undefined,
   };
 
@@ -227,7 +254,7 @@ export async function trainModel(options: {
   // slice of the permutation ≡ slice of the gathered set): two slices per step instead of slice + two gathers.
   // Past this many bytes the per-batch gather is kept, so a large set is never held twice.
   const PRESHUFFLE_MAX_BYTES = 256 * 1024 * 1024;
-  const preshuffle = trainRows * (inputSize + data.yWidth) * 4 <= PRESHUFFLE_MAX_BYTES;
+  const preshuffle = !images && trainRows * (inputSize + data.yWidth) * 4 <= PRESHUFFLE_MAX_BYTES;
   const accumulated = 1 + metricFunctions.length;
 
   try {
@@ -254,10 +281,11 @@ export async function trainModel(options: {
           setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
           const size = Math.min(batchSize, trainRows - start);
           const weight = sizeScalar(size);
+          const imageInput = images ? await imageBatch(training.shuffle ? order.subarray(start, start + size) : range(start, size), step) : undefined;
           const next = withSeededRandom(deriveSeed(seed, 2, step), () =>
             tf.tidy(() => {
               const ids = indices?.slice(start, size);
-              const xb = ids ? tf.gather(xEpoch, ids) : xEpoch.slice(start, size);
+              const xb = imageInput ?? (ids ? tf.gather(xEpoch, ids) : xEpoch.slice(start, size));
               const yb = ids ? tf.gather(yEpoch, ids) : yEpoch.slice(start, size);
               let output: tf.Tensor | undefined;
               const cost = optimizer.minimize(
@@ -279,6 +307,7 @@ export async function trainModel(options: {
               return tf.add(sums, batchValues);
             }),
           );
+          imageInput?.dispose();
           sums.dispose();
           sums = next;
           batchesIntoEpoch++;
@@ -319,8 +348,9 @@ export async function trainModel(options: {
         if (wantsScores) {
           const binary = target.task === 'classification' && target.encoding === 'binary';
           const classes = target.task === 'classification' ? target.labels.length : 2;
-          const scoreSets: [string, tf.Tensor2D | undefined, Int32Array | undefined][] = [
-            ['', sets.xTrain, trainLabels],
+          const scoreSets: [string, tf.Tensor | undefined, Int32Array | undefined][] = [
+            // An images dataset's training set is never whole on the device: its scores are on validation only.
+            ['', images ? undefined : sets.xTrain, trainLabels],
             ['val_', sets.xVal, valLabels],
           ];
           for (const [prefix, xs, labels] of scoreSets) {
@@ -369,7 +399,7 @@ export async function trainModel(options: {
   } finally {
     bestWeights?.forEach((tensor) => tensor.dispose());
     tf.dispose([...sizeScalars.values()]);
-    tf.dispose([...new Set([x, y, ...Object.values(sets)])].filter((t): t is tf.Tensor2D => t !== undefined));
+    tf.dispose([...new Set([x, y, ...Object.values(sets)])].filter((t): t is tf.Tensor => t !== undefined));
   }
   return { epochsCompleted, interrupted, stopReason, summary };
 }

@@ -1,4 +1,6 @@
 import type { ColumnStats } from '../../datasets/src/index.js';
+import type { AugmentConfig } from './images/augment.js';
+import type { TokenizeMode } from './text/tokenizer.js';
 import { SpecError, checkKeys, describe, isPlainObject, numberAt, oneOf } from './validation.js';
 
 export const LR_SCHEDULES = ['exponential', 'step', 'linear', 'cosine'] as const;
@@ -22,6 +24,22 @@ export interface EarlyStoppingConfig {
   restoreBest: boolean;
 }
 
+/** `training.text`: the one feature column is free text, turned into token ids. */
+export interface TextConfig {
+  tokenize: TokenizeMode;
+  sequenceLength: number;
+  maxTokens: number;
+  lowercase: boolean;
+}
+
+/** `training.image`: the images dataset's images, resized, as the model's [height, width, channels] input. */
+export interface ImageConfig {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  augment: AugmentConfig | null;
+}
+
 export interface TrainingConfig {
   target: string;
   features: string[];
@@ -35,9 +53,16 @@ export interface TrainingConfig {
   earlyStopping: EarlyStoppingConfig | null;
   lrSchedule: LrScheduleConfig | null;
   checkpoint: { every: number; keep: number; monitor: string; mode: 'min' | 'max' };
+  text?: TextConfig | null;
+  image?: ImageConfig | null;
+  /** An images dataset's `split` column (train / validation), which then decides the validation set. */
+  splitColumn?: string;
 }
 
-const KEYS = ['target', 'features', 'epochs', 'batchSize', 'validationSplit', 'shuffle', 'seed', 'missing', 'normalize', 'earlyStopping', 'lrSchedule', 'checkpoint'];
+const KEYS = ['target', 'features', 'epochs', 'batchSize', 'validationSplit', 'shuffle', 'seed', 'missing', 'normalize', 'earlyStopping', 'lrSchedule', 'checkpoint', 'text', 'image'];
+/** Largest side of training.image: the decoded cache holds width × height × channels bytes an image. */
+export const MAX_IMAGE_INPUT_SIDE = 1024;
+export const MAX_SEQUENCE_LENGTH = 4096;
 export const MAX_EPOCHS = 10_000;
 
 /** Loss-like metrics get smaller as they improve; everything else (accuracy, f1, ...) larger. */
@@ -75,6 +100,58 @@ function lrSchedule(raw: unknown): LrScheduleConfig | null {
   return schedule;
 }
 
+function textConfig(raw: unknown, features: string[], byName: Map<string, ColumnStats>): TextConfig | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isPlainObject(raw)) throw new SpecError(`training.text must be an object, got ${describe(raw)}`);
+  checkKeys(raw, ['tokenize', 'sequenceLength', 'maxTokens', 'lowercase'], 'training.text');
+  if (features.length !== 1) {
+    throw new SpecError(`training.text needs training.features to name exactly one text column, got ${features.length} (${features.map((f) => JSON.stringify(f)).join(', ')})`);
+  }
+  const column = byName.get(features[0])!;
+  if (column.type !== 'STRING' && column.type !== 'TEXT') {
+    throw new SpecError(`training.text: column "${column.name}" is ${column.type}; text must come from a STRING or TEXT column`);
+  }
+  if (raw.sequenceLength === undefined) throw new SpecError('training.text.sequenceLength is required: the number of tokens a text becomes (longer ones are cut)');
+  if (raw.lowercase !== undefined && typeof raw.lowercase !== 'boolean') throw new SpecError(`training.text.lowercase must be true or false, got ${describe(raw.lowercase)}`);
+  return {
+    tokenize: raw.tokenize === undefined ? 'word' : oneOf(raw.tokenize, ['char', 'word'] as const, 'training.text.tokenize'),
+    sequenceLength: numberAt(raw.sequenceLength, 'training.text.sequenceLength', { integer: true, min: 1, max: MAX_SEQUENCE_LENGTH }),
+    maxTokens: raw.maxTokens === undefined ? 20_000 : numberAt(raw.maxTokens, 'training.text.maxTokens', { integer: true, min: 3, max: 1_000_000 }),
+    lowercase: raw.lowercase === undefined ? true : raw.lowercase,
+  };
+}
+
+function imageConfig(raw: unknown): ImageConfig {
+  if (!isPlainObject(raw)) throw new SpecError(`training.image must be an object, got ${describe(raw)}`);
+  checkKeys(raw, ['width', 'height', 'channels', 'augment'], 'training.image');
+  for (const key of ['width', 'height'] as const) {
+    if (raw[key] === undefined) throw new SpecError(`training.image.${key} is required: images are resized to training.image.width × height`);
+  }
+  const channels = raw.channels === undefined ? 3 : numberAt(raw.channels, 'training.image.channels', { integer: true, min: 1, max: 3 });
+  if (channels !== 1 && channels !== 3) throw new SpecError(`training.image.channels must be 1 (gray) or 3 (RGB), got ${channels}`);
+  let augment: AugmentConfig | null = null;
+  if (raw.augment !== undefined && raw.augment !== null) {
+    const a = raw.augment;
+    if (!isPlainObject(a)) throw new SpecError(`training.image.augment must be an object, got ${describe(a)}`);
+    checkKeys(a, ['flipHorizontal', 'rotate', 'translate', 'zoom'], 'training.image.augment');
+    if (a.flipHorizontal !== undefined && typeof a.flipHorizontal !== 'boolean') {
+      throw new SpecError(`training.image.augment.flipHorizontal must be true or false, got ${describe(a.flipHorizontal)}`);
+    }
+    augment = {
+      flipHorizontal: a.flipHorizontal === true,
+      rotate: a.rotate === undefined ? 0 : numberAt(a.rotate, 'training.image.augment.rotate', { min: 0, max: 180 }),
+      translate: a.translate === undefined ? 0 : numberAt(a.translate, 'training.image.augment.translate', { min: 0, max: 0.5 }),
+      zoom: a.zoom === undefined ? 0 : numberAt(a.zoom, 'training.image.augment.zoom', { min: 0, max: 0.9 }),
+    };
+  }
+  return {
+    width: numberAt(raw.width, 'training.image.width', { integer: true, min: 1, max: MAX_IMAGE_INPUT_SIDE }),
+    height: numberAt(raw.height, 'training.image.height', { integer: true, min: 1, max: MAX_IMAGE_INPUT_SIDE }),
+    channels,
+    augment,
+  };
+}
+
 /**
  * Checks a run's training config against the dataset's columns and applies the defaults.
  * The result is what the run stores and what the worker trains with.
@@ -87,8 +164,20 @@ export function resolveTrainingConfig(raw: unknown, columns: ColumnStats[], defa
   const target = raw.target;
   if (!byName.has(target)) throw new SpecError(`training.target: unknown column "${target}" (columns: ${columnNames(columns)})`);
 
+  // An images dataset: its one feature is the IMAGE column; `split`, when there, chooses the validation set.
+  const imageColumn = columns.find((column) => column.type === 'IMAGE');
+  if (imageColumn) {
+    if (raw.text !== undefined && raw.text !== null) throw new SpecError(`training.text: this is an images dataset (column "${imageColumn.name}" holds images); use training.image`);
+    if (raw.image === undefined || raw.image === null) throw new SpecError('training.image is required for an images dataset: {"width", "height", "channels"}');
+  } else if (raw.image !== undefined && raw.image !== null) {
+    throw new SpecError('training.image needs an images dataset (a ZIP of images); this dataset has no IMAGE column');
+  }
+  const splitColumn = imageColumn && columns.some((column) => column.name === 'split') && target !== 'split' ? 'split' : undefined;
+
   let features: string[];
-  if (raw.features === undefined || raw.features === null) {
+  if (imageColumn && (raw.features === undefined || raw.features === null)) {
+    features = [imageColumn.name];
+  } else if (raw.features === undefined || raw.features === null) {
     features = columns.map((column) => column.name).filter((name) => name !== target);
   } else {
     if (!Array.isArray(raw.features) || raw.features.some((feature) => typeof feature !== 'string')) {
@@ -102,6 +191,11 @@ export function resolveTrainingConfig(raw: unknown, columns: ColumnStats[], defa
     if (new Set(features).size !== features.length) throw new SpecError('training.features lists a column twice');
   }
   if (features.length === 0) throw new SpecError('training.features: no feature columns are left besides the target');
+  if (imageColumn && (features.length !== 1 || features[0] !== imageColumn.name)) {
+    throw new SpecError(`training.features: an images dataset trains on its images alone; use ["${imageColumn.name}"] or leave features out`);
+  }
+  if (!imageColumn && features.some((name) => byName.get(name)!.type === 'IMAGE')) throw new SpecError('training.features: an IMAGE column needs training.image');
+  const text = textConfig(raw.text, features, byName);
 
   const validationSplit = raw.validationSplit === undefined ? 0.2 : numberAt(raw.validationSplit, 'training.validationSplit', { min: 0, max: 0.9 });
   const defaultMonitor = validationSplit > 0 ? 'val_loss' : 'loss';
@@ -149,5 +243,8 @@ export function resolveTrainingConfig(raw: unknown, columns: ColumnStats[], defa
     earlyStopping,
     lrSchedule: lrSchedule(raw.lrSchedule),
     checkpoint,
+    text,
+    image: imageColumn ? imageConfig(raw.image) : null,
+    ...(splitColumn ? { splitColumn } : {}),
   };
 }

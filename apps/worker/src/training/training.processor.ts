@@ -19,6 +19,7 @@ import {
 } from '../../../../libs/training/src/index.js';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { loadDatasetRows } from './dataset-loader.js';
+import { loadImageDataset } from './image-dataset-loader.js';
 import { TrainingBackend } from './training-backend.js';
 import { TrainingRunsRepository } from './training-runs.repository.js';
 
@@ -73,10 +74,15 @@ export class TrainingProcessor {
       const stored = run.training as unknown as TrainingConfig;
       const plan = planRun(definition.spec, run.hyperparameters, stored, columns, stored.seed);
       const training = plan.training;
-      const rows = await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
-      const data = prepareData(rows, columns, training, plan.spec.loss);
+      const images = training.image
+        ? await loadImageDataset(this.config, dataset.id, dataset.rowCount ?? 0, training.image, (message) => log.log(message))
+        : undefined;
+      const rows = images
+        ? images.rows
+        : await loadDatasetRows(this.config.dataDir, dataset.id, dataset.format as DatasetFormat, [...training.features, training.target]);
+      const data = prepareData(rows, columns, training, plan.spec.loss, images?.store);
       await this.runs.savePreprocessing(run.id, this.workerId, data.preprocessing);
-      model = buildModel(plan.spec, data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
+      model = buildModel(plan.spec, data.preprocessing.inputShape ?? data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
       const params = model.countParams();
       if (params > this.config.limits.maxModelParams) {
         throw new SpecError(`the model has ${params} parameters; at most ${this.config.limits.maxModelParams} are allowed`);

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import type { Checkpoint as CheckpointRow } from '../../../../../libs/db/src/index.js';
 import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '../../../../../libs/training/src/index.js';
+// Registers the service's own layer classes with this tf, so checkpoints that use them load.
+import '../../../../../libs/training/src/layers/index.js';
 import { AppError } from '../../platform/app-error.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CheckpointsService } from './checkpoints.service.js';
@@ -43,7 +45,9 @@ export class PredictionsService implements OnModuleInit {
       throw error;
     }
     const model = await this.model(best.id);
-    const output = tf.tidy(() => model.predict(tf.tensor2d(input, [rows.length, preprocessing.inputSize])) as tf.Tensor2D);
+    // Token ids ([sequenceLength]) and images ([height, width, channels]) have their own input shape.
+    const shape = preprocessing.inputShape ?? [preprocessing.inputSize];
+    const output = tf.tidy(() => model.predict(tf.tensor(input, [rows.length, ...shape])) as tf.Tensor2D);
     const values = (await output.data()) as Float32Array;
     const width = output.shape[1];
     output.dispose();

@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { DatasetsService } from './datasets.service.js';
 import type { Dataset } from './dto/dataset.type.js';
 
-const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8' };
+const CONTENT_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8', images: 'application/zip' };
 
 @Controller('v1/datasets')
 export class DatasetsController {
@@ -23,7 +23,7 @@ export class DatasetsController {
   async download(@Param('id') id: string, @Res() response: Response): Promise<void> {
     const dataset = await this.datasets.get(id);
     response.setHeader('Content-Type', CONTENT_TYPES[dataset.format] ?? 'application/octet-stream');
-    response.setHeader('Content-Disposition', `attachment; filename="dataset-${dataset.id}.${dataset.format}"`);
+    response.setHeader('Content-Disposition', `attachment; filename="dataset-${dataset.id}.${dataset.format === 'images' ? 'zip' : dataset.format}"`);
     response.setHeader('Content-Length', String(dataset.sizeBytes));
     createReadStream(this.datasets.filePath(dataset.id)).pipe(response);
   }

@@ -9,7 +9,7 @@ export type { DatasetRow };
 export class DatasetsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(data: { id: string; name: string; format: string; sizeBytes: number; rowCount: number; columns: ColumnStats[] }): Promise<DatasetRow> {
+  create(data: { id: string; name: string; format: string; sizeBytes: number; rowCount: number; columns: ColumnStats[]; warnings: string[] }): Promise<DatasetRow> {
     return this.prisma.dataset.create({
       data: { ...data, sizeBytes: BigInt(data.sizeBytes), status: 'READY', columns: data.columns as object[] },
     });

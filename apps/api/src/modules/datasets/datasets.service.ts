@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
@@ -39,11 +39,12 @@ export class DatasetsService {
       if (displayName.length > MAX_NAME_LENGTH) throw AppError.badInput(`name must be at most ${MAX_NAME_LENGTH} characters`);
       const sizeBytes = await this.files.size(file.path);
       if (sizeBytes === 0) throw AppError.badInput('file: the file is empty');
-      const analysis = await analyzeDatasetIsolated(file.path, resolvedFormat);
+      // An image ZIP's unpacked bytes count against the upload limit as its packed ones do.
+      const analysis = await analyzeDatasetIsolated(file.path, resolvedFormat, this.config.limits.maxUploadBytes);
       const id = randomUUID();
       const stored = await this.files.adopt(file.path, id);
       try {
-        const row = await this.datasets.create({ id, name: displayName, format: resolvedFormat, sizeBytes, rowCount: analysis.rowCount, columns: analysis.columns });
+        const row = await this.datasets.create({ id, name: displayName, format: resolvedFormat, sizeBytes, rowCount: analysis.rowCount, columns: analysis.columns, warnings: analysis.warnings ?? [] });
         return toDataset(row);
       } catch (error) {
         await this.files.remove(stored);
@@ -60,7 +61,7 @@ export class DatasetsService {
       return format as DatasetFormat;
     }
     const guessed = formatFromFileName(originalName ?? '');
-    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=csv or format=jsonl`);
+    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=${DATASET_FORMATS.join(', format=')}`);
     return guessed;
   }
 

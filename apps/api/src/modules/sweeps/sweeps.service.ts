@@ -16,7 +16,7 @@ import {
 } from '../../../../../libs/search/src/index.js';
 import { trialHistory } from '../../../../../libs/sweeps/src/sweep-history.js';
 import { SweepScheduler, bestRunId, reportedMetrics } from '../../../../../libs/sweeps/src/index.js';
-import { collectReferences, planRun } from '../../../../../libs/training/src/index.js';
+import { collectReferences, planRun, referableTraining } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -64,7 +64,7 @@ export class SweepsService {
       if (error instanceof SearchSpaceError) throw AppError.badInput(error.message.startsWith('searchSpace') ? error.message : `searchSpace: ${error.message}`);
       throw error;
     }
-    const references = collectReferences(model.spec);
+    const references = collectReferences(referableTraining(input.training), collectReferences(model.spec));
     for (const reference of references) {
       if (!(reference in space)) throw AppError.badInput(`searchSpace: the model spec refers to $${reference}, but the search space has no parameter "${reference}"`);
     }

@@ -85,6 +85,7 @@ export const DatasetScalarFieldEnum = {
   rowCount: 'rowCount',
   columns: 'columns',
   error: 'error',
+  warnings: 'warnings',
   createdAt: 'createdAt'
 } as const
 

@@ -67,6 +67,7 @@ export type DatasetCountAggregateOutputType = {
   rowCount: number
   columns: number
   error: number
+  warnings: number
   createdAt: number
   _all: number
 }
@@ -113,6 +114,7 @@ export type DatasetCountAggregateInputType = {
   rowCount?: true
   columns?: true
   error?: true
+  warnings?: true
   createdAt?: true
   _all?: true
 }
@@ -212,6 +214,7 @@ export type DatasetGroupByOutputType = {
   rowCount: number | null
   columns: runtime.JsonValue
   error: string | null
+  warnings: string[]
   createdAt: Date
   _count: DatasetCountAggregateOutputType | null
   _avg: DatasetAvgAggregateOutputType | null
@@ -247,6 +250,7 @@ export type DatasetWhereInput = {
   rowCount?: Prisma.IntNullableFilter<"Dataset"> | number | null
   columns?: Prisma.JsonFilter<"Dataset">
   error?: Prisma.StringNullableFilter<"Dataset"> | string | null
+  warnings?: Prisma.StringNullableListFilter<"Dataset">
   createdAt?: Prisma.DateTimeFilter<"Dataset"> | Date | string
   runs?: Prisma.RunListRelationFilter
   sweeps?: Prisma.SweepListRelationFilter
@@ -261,6 +265,7 @@ export type DatasetOrderByWithRelationInput = {
   rowCount?: Prisma.SortOrderInput | Prisma.SortOrder
   columns?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  warnings?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   runs?: Prisma.RunOrderByRelationAggregateInput
   sweeps?: Prisma.SweepOrderByRelationAggregateInput
@@ -278,6 +283,7 @@ export type DatasetWhereUniqueInput = Prisma.AtLeast<{
   rowCount?: Prisma.IntNullableFilter<"Dataset"> | number | null
   columns?: Prisma.JsonFilter<"Dataset">
   error?: Prisma.StringNullableFilter<"Dataset"> | string | null
+  warnings?: Prisma.StringNullableListFilter<"Dataset">
   createdAt?: Prisma.DateTimeFilter<"Dataset"> | Date | string
   runs?: Prisma.RunListRelationFilter
   sweeps?: Prisma.SweepListRelationFilter
@@ -292,6 +298,7 @@ export type DatasetOrderByWithAggregationInput = {
   rowCount?: Prisma.SortOrderInput | Prisma.SortOrder
   columns?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  warnings?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.DatasetCountOrderByAggregateInput
   _avg?: Prisma.DatasetAvgOrderByAggregateInput
@@ -312,6 +319,7 @@ export type DatasetScalarWhereWithAggregatesInput = {
   rowCount?: Prisma.IntNullableWithAggregatesFilter<"Dataset"> | number | null
   columns?: Prisma.JsonWithAggregatesFilter<"Dataset">
   error?: Prisma.StringNullableWithAggregatesFilter<"Dataset"> | string | null
+  warnings?: Prisma.StringNullableListFilter<"Dataset">
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Dataset"> | Date | string
 }
 
@@ -324,6 +332,7 @@ export type DatasetCreateInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
   runs?: Prisma.RunCreateNestedManyWithoutDatasetInput
   sweeps?: Prisma.SweepCreateNestedManyWithoutDatasetInput
@@ -338,6 +347,7 @@ export type DatasetUncheckedCreateInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutDatasetInput
   sweeps?: Prisma.SweepUncheckedCreateNestedManyWithoutDatasetInput
@@ -352,6 +362,7 @@ export type DatasetUpdateInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUpdateManyWithoutDatasetNestedInput
   sweeps?: Prisma.SweepUpdateManyWithoutDatasetNestedInput
@@ -366,6 +377,7 @@ export type DatasetUncheckedUpdateInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUncheckedUpdateManyWithoutDatasetNestedInput
   sweeps?: Prisma.SweepUncheckedUpdateManyWithoutDatasetNestedInput
@@ -380,6 +392,7 @@ export type DatasetCreateManyInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
 }
 
@@ -392,6 +405,7 @@ export type DatasetUpdateManyMutationInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -404,7 +418,16 @@ export type DatasetUncheckedUpdateManyInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+}
+
+export type StringNullableListFilter<$PrismaModel = never> = {
+  equals?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel> | null
+  has?: string | Prisma.StringFieldRefInput<$PrismaModel> | null
+  hasEvery?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel>
+  hasSome?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel>
+  isEmpty?: boolean
 }
 
 export type DatasetCountOrderByAggregateInput = {
@@ -416,6 +439,7 @@ export type DatasetCountOrderByAggregateInput = {
   rowCount?: Prisma.SortOrder
   columns?: Prisma.SortOrder
   error?: Prisma.SortOrder
+  warnings?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -456,6 +480,10 @@ export type DatasetScalarRelationFilter = {
   isNot?: Prisma.DatasetWhereInput
 }
 
+export type DatasetCreatewarningsInput = {
+  set: string[]
+}
+
 export type StringFieldUpdateOperationsInput = {
   set?: string
 }
@@ -482,6 +510,11 @@ export type NullableIntFieldUpdateOperationsInput = {
 
 export type NullableStringFieldUpdateOperationsInput = {
   set?: string | null
+}
+
+export type DatasetUpdatewarningsInput = {
+  set?: string[]
+  push?: string | string[]
 }
 
 export type DateTimeFieldUpdateOperationsInput = {
@@ -525,6 +558,7 @@ export type DatasetCreateWithoutSweepsInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
   runs?: Prisma.RunCreateNestedManyWithoutDatasetInput
 }
@@ -538,6 +572,7 @@ export type DatasetUncheckedCreateWithoutSweepsInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutDatasetInput
 }
@@ -567,6 +602,7 @@ export type DatasetUpdateWithoutSweepsInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUpdateManyWithoutDatasetNestedInput
 }
@@ -580,6 +616,7 @@ export type DatasetUncheckedUpdateWithoutSweepsInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   runs?: Prisma.RunUncheckedUpdateManyWithoutDatasetNestedInput
 }
@@ -593,6 +630,7 @@ export type DatasetCreateWithoutRunsInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
   sweeps?: Prisma.SweepCreateNestedManyWithoutDatasetInput
 }
@@ -606,6 +644,7 @@ export type DatasetUncheckedCreateWithoutRunsInput = {
   rowCount?: number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: string | null
+  warnings?: Prisma.DatasetCreatewarningsInput | string[]
   createdAt?: Date | string
   sweeps?: Prisma.SweepUncheckedCreateNestedManyWithoutDatasetInput
 }
@@ -635,6 +674,7 @@ export type DatasetUpdateWithoutRunsInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   sweeps?: Prisma.SweepUpdateManyWithoutDatasetNestedInput
 }
@@ -648,6 +688,7 @@ export type DatasetUncheckedUpdateWithoutRunsInput = {
   rowCount?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   columns?: Prisma.JsonNullValueInput | runtime.InputJsonValue
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  warnings?: Prisma.DatasetUpdatewarningsInput | string[]
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   sweeps?: Prisma.SweepUncheckedUpdateManyWithoutDatasetNestedInput
 }
@@ -701,6 +742,7 @@ export type DatasetSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   rowCount?: boolean
   columns?: boolean
   error?: boolean
+  warnings?: boolean
   createdAt?: boolean
   runs?: boolean | Prisma.Dataset$runsArgs<ExtArgs>
   sweeps?: boolean | Prisma.Dataset$sweepsArgs<ExtArgs>
@@ -716,6 +758,7 @@ export type DatasetSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
   rowCount?: boolean
   columns?: boolean
   error?: boolean
+  warnings?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataset"]>
 
@@ -728,6 +771,7 @@ export type DatasetSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
   rowCount?: boolean
   columns?: boolean
   error?: boolean
+  warnings?: boolean
   createdAt?: boolean
 }, ExtArgs["result"]["dataset"]>
 
@@ -740,10 +784,11 @@ export type DatasetSelectScalar = {
   rowCount?: boolean
   columns?: boolean
   error?: boolean
+  warnings?: boolean
   createdAt?: boolean
 }
 
-export type DatasetOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "format" | "status" | "sizeBytes" | "rowCount" | "columns" | "error" | "createdAt", ExtArgs["result"]["dataset"]>
+export type DatasetOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "name" | "format" | "status" | "sizeBytes" | "rowCount" | "columns" | "error" | "warnings" | "createdAt", ExtArgs["result"]["dataset"]>
 export type DatasetInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   runs?: boolean | Prisma.Dataset$runsArgs<ExtArgs>
   sweeps?: boolean | Prisma.Dataset$sweepsArgs<ExtArgs>
@@ -767,6 +812,7 @@ export type $DatasetPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
     rowCount: number | null
     columns: runtime.JsonValue
     error: string | null
+    warnings: string[]
     createdAt: Date
   }, ExtArgs["result"]["dataset"]>
   composites: {}
@@ -1201,6 +1247,7 @@ export interface DatasetFieldRefs {
   readonly rowCount: Prisma.FieldRef<"Dataset", 'Int'>
   readonly columns: Prisma.FieldRef<"Dataset", 'Json'>
   readonly error: Prisma.FieldRef<"Dataset", 'String'>
+  readonly warnings: Prisma.FieldRef<"Dataset", 'String[]'>
   readonly createdAt: Prisma.FieldRef<"Dataset", 'DateTime'>
 }
     

@@ -23,6 +23,8 @@ export class Dataset {
   @Field(() => Int, { nullable: true }) rowCount: number | null;
   @Field(() => [DatasetColumn]) columns: DatasetColumn[];
   @Field(() => String, { nullable: true }) error: string | null;
+  /** What the import skipped or doubts (a ZIP entry that is not an image, ...), each naming the file. */
+  @Field(() => [String]) warnings: string[];
   @Field(() => Date) createdAt: Date;
 }
 

@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import type { AppConfig } from '../../../../libs/config/src/index.js';
+import { type Cell, resizeImage, scanImageArchive } from '../../../../libs/datasets/src/index.js';
+import type { ImageConfig } from '../../../../libs/training/src/index.js';
+import { MemoryImageStore } from '../../../../libs/training/src/images/image-store.js';
+
+export interface LoadedImageDataset {
+  /** The dataset's table (image, label, split), row i being the store's image i. */
+  rows: Record<string, Cell>[];
+  store: MemoryImageStore;
+}
+
+/**
+ * Decodes an images dataset once, each image resized to the run's width × height × channels and kept as uint8.
+ * The archive is read in the same order and by the same rules as at upload, so the rows are the dataset's rows.
+ */
+export async function loadImageDataset(
+  config: AppConfig,
+  datasetId: string,
+  expectedRows: number,
+  image: ImageConfig,
+  progress: (message: string) => void,
+): Promise<LoadedImageDataset> {
+  const frameBytes = image.width * image.height * image.channels;
+  const cacheBytes = config.worker.trainingCacheMb * 1024 * 1024;
+  if (expectedRows * frameBytes > cacheBytes) {
+    // Not built yet: a disk-backed store that decodes batches ahead on a worker thread. Until then the cache grows.
+    progress(`the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}; holding them in memory anyway`);
+  }
+  let pixels = new Uint8Array(Math.max(1, expectedRows) * frameBytes);
+  const started = performance.now();
+  let lastReport = started;
+  const scan = await scanImageArchive(join(config.dataDir, 'datasets', datasetId), {
+    maxUnpackedBytes: config.limits.maxUploadBytes,
+    onImage: (decoded, _row, index) => {
+      if ((index + 1) * frameBytes > pixels.length) {
+        const grown = new Uint8Array(pixels.length * 2);
+        grown.set(pixels);
+        pixels = grown;
+      }
+      resizeImage(decoded, image.width, image.height, image.channels, pixels.subarray(index * frameBytes, (index + 1) * frameBytes));
+      if (performance.now() - lastReport > 5_000) {
+        lastReport = performance.now();
+        progress(`decoded ${index + 1} of ${expectedRows} images`);
+      }
+    },
+  });
+  progress(`decoded ${scan.rows.length} images to ${image.width}×${image.height}×${image.channels} in ${Math.round(performance.now() - started)} ms`);
+  const rows = scan.rows.map((row) => ({ image: row.file, label: row.label, split: row.split ?? null }));
+  return { rows, store: new MemoryImageStore(pixels.subarray(0, scan.rows.length * frameBytes), frameBytes) };
+}

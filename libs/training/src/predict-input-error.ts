@@ -1,0 +1,2 @@
+/** A predict row the stored preprocessing cannot take; the message names the row and column. */
+export class PredictInputError extends Error {}
