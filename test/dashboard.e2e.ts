@@ -195,15 +195,15 @@ describe('the dashboard in a real browser', () => {
     expect((await stack.waitForRun(startRun.id, ['CANCELLED'])).status).toBe('CANCELLED');
   });
 
-  it('starts a sweep from its form and shows the finished sweep: objective by trial, parallel coordinates, trials', async () => {
+  it('starts a sweep from its form and shows the finished sweep: objective by trial, parallel coordinates, importance, trials', async () => {
     await page.goto(`${stack.url}/ui/sweeps/new`);
     await waitInPage(page, () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'), 30_000, 'the form');
     await setField(page, 'input[name=name]', 'penguin-search');
-    await setField(page, 'input[name=maxTrials]', '5');
+    await setField(page, 'input[name=maxTrials]', '10');
     await setField(page, 'input[name=metric]', 'val_loss');
     await page.select('select[name=goal]', 'MINIMIZE');
     await page.select('select[name=strategy]', 'RANDOM');
-    await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs: 6, batchSize: 16, seed: 3 }));
+    await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs: 4, batchSize: 16, seed: 3 }));
     await page.click('button[type=submit]');
     await page.waitForFunction(() => /^\/ui\/sweeps\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 30_000 });
     const sweepId = await page.evaluate(() => location.pathname.split('/').pop()!);
@@ -220,8 +220,13 @@ describe('the dashboard in a real browser', () => {
     await screenshot(page, 'sweep');
     await page.waitForSelector('[data-chart="objective by trial"] canvas');
     expect(await text(page, 'h1 .badge')).toBe('SUCCEEDED');
-    expect(await page.$eval('[role=table][aria-label=trials]', (table) => table.getAttribute('data-rows'))).toBe('5');
-    await waitInPage(page, () => Number(document.querySelector('[data-chart="intermediate values"]')?.getAttribute('data-points')) >= 5 * 6, 20_000, 'intermediate values').catch((error) => {
+    // Ten finished trials: PED-ANOVA importance is served and drawn as bars, one per parameter, summing to 1.
+    await page.waitForSelector('[data-chart="parameter importance"] canvas');
+    const { sweep } = await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { importance } }`, { id: sweepId });
+    expect(Object.keys(sweep.importance).sort()).toEqual(['hidden', 'lr']);
+    expect(Object.values(sweep.importance as Record<string, number>).reduce((sum, share) => sum + share, 0)).toBeCloseTo(1, 6);
+    expect(await page.$eval('[role=table][aria-label=trials]', (table) => table.getAttribute('data-rows'))).toBe('10');
+    await waitInPage(page, () => Number(document.querySelector('[data-chart="intermediate values"]')?.getAttribute('data-points')) >= 10 * 4, 30_000, 'intermediate values').catch((error) => {
       throw new Error(`${error.message}; page errors: ${problems.join('; ')}`);
     });
     // Sort the trials by the objective with a click on its header, pick two and overlay their curves.
@@ -229,7 +234,7 @@ describe('the dashboard in a real browser', () => {
     const boxes = await page.$$('[aria-label^="pick trial"]');
     await boxes[0].click();
     await boxes[1].click();
-    await waitInPage(page, () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 6, 20_000, 'the overlay');
+    await waitInPage(page, () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 4, 20_000, 'the overlay');
     await screenshot(page, 'sweep');
   });
 });

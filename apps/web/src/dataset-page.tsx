@@ -22,6 +22,15 @@ export function DatasetPage(props: { id: string }) {
         <Link class="button primary" href={`/ui/runs/new?dataset=${dataset.id}`}>Start a run on it</Link>
       </header>
       <ErrorBox message={dataset.error ?? undefined} />
+      {dataset.warnings && dataset.warnings.length > 0 && (
+        <Card title={`Warnings (${dataset.warnings.length})`} class="warnings">
+          <ul>
+            {dataset.warnings.map((warning) => (
+              <li>{warning}</li>
+            ))}
+          </ul>
+        </Card>
+      )}
       <div class="facts">
         <Fact label="format" value={dataset.format} />
         <Fact label="rows" value={formatNumber(dataset.rowCount)} />

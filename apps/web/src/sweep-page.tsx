@@ -100,6 +100,25 @@ function parallelOption(sweep: Sweep, trials: NumberedTrial[]): EChartsCoreOptio
   };
 }
 
+function importanceOption(importance: Record<string, number>): EChartsCoreOption {
+  const entries = Object.entries(importance).sort((a, b) => a[1] - b[1]);
+  return {
+    animation: false,
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+    grid: { left: 110, right: 40, top: 10, bottom: 30 },
+    xAxis: { type: 'value', max: 1, axisLabel: { formatter: (value: number) => `${Math.round(value * 100)}%` } },
+    yAxis: { type: 'category', data: entries.map(([name]) => name) },
+    series: [
+      {
+        type: 'bar',
+        data: entries.map(([, share]) => Number(share.toFixed(4))),
+        itemStyle: { color: PALETTE[0], borderRadius: [0, 4, 4, 0] },
+        label: { show: true, position: 'right', formatter: ({ value }: { value: number }) => `${(value * 100).toFixed(1)}%` },
+      },
+    ],
+  };
+}
+
 export function SweepPage(props: { id: string }) {
   const query = useQuery<{ sweep: Sweep | null }>(SWEEP, { id: props.id });
   const sweep = query.data?.sweep;
@@ -177,6 +196,7 @@ export function SweepPage(props: { id: string }) {
 
   const objectiveChart = useMemo(() => (sweep ? objectiveOption(sweep, trials) : {}), [trials]);
   const parallelChart = useMemo(() => (sweep ? parallelOption(sweep, trials) : {}), [trials]);
+  const importanceChart = useMemo(() => (sweep?.importance ? importanceOption(sweep.importance) : null), [sweep]);
 
   if (query.error) return <ErrorBox message={query.error} />;
   if (!sweep) return <div class="muted">{query.loading ? 'loading…' : 'no such sweep'}</div>;
@@ -241,6 +261,14 @@ export function SweepPage(props: { id: string }) {
         <EChart title="objective by trial" option={objectiveChart} />
         <EChart title="parallel coordinates" option={parallelChart} height={300} />
         <LineChart title="intermediate values" series={intermediate} xLabel="epoch" />
+        {importanceChart ? (
+          <EChart title="parameter importance" option={importanceChart} height={Math.max(140, 40 * parameters.length + 40)} />
+        ) : (
+          <figure class="chart" data-chart="parameter importance">
+            <figcaption>parameter importance</figcaption>
+            <div class="muted">PED-ANOVA needs at least 10 finished trials</div>
+          </figure>
+        )}
       </div>
       <Card title="Trials">
         <VirtualTable label="trials" rows={trials} rowKey={(trial) => trial.id} columns={columns} height={400} />

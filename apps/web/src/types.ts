@@ -16,6 +16,7 @@ export interface Dataset {
   sizeBytes: number;
   rowCount: number | null;
   error?: string | null;
+  warnings?: string[];
   createdAt: string;
   columns?: DatasetColumn[];
 }
@@ -87,5 +88,7 @@ export interface Sweep {
   error?: string | null;
   objective: { metric: string; goal: 'MINIMIZE' | 'MAXIMIZE' };
   bestRun: { id: string } | null;
+  /** PED-ANOVA shares summing to 1; null below 10 finished trials. */
+  importance: Record<string, number> | null;
 }
 export type SweepListItem = Pick<Sweep, 'id' | 'name' | 'status' | 'strategy' | 'maxTrials' | 'createdAt' | 'finishedAt' | 'objective'>;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs';
-import { type Cell, type ColumnStats, DATASET_FORMATS, type DatasetFormat, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
+import { type Cell, type ColumnStats, type DatasetFormat, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
 import { type TrainingConfig, planRun, prepareData } from '../../../../../libs/training/src/index.js';
 import { DatasetFilesRepository } from '../datasets/dataset-files.repository.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -30,6 +30,9 @@ export interface ConfusionMatrix {
  * prepared exactly as the worker prepared it for training (same plan, same seeded split, same encoding), so the
  * rows counted are the rows the run validated on. Computed once per checkpoint and kept.
  */
+/** Formats read row by row (an images dataset is a ZIP scanned otherwise). */
+const ROW_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl'];
+
 @Injectable()
 export class ConfusionMatrixService {
   private readonly cache = new Map<string, Promise<ConfusionMatrix | null>>();
@@ -60,7 +63,7 @@ export class ConfusionMatrixService {
     checkpoint: { id: string; epoch: number },
   ): Promise<ConfusionMatrix | null> {
     const dataset = await this.datasets.get(run.datasetId);
-    if (!DATASET_FORMATS.includes(dataset.format as DatasetFormat)) return null;
+    if (!ROW_FORMATS.includes(dataset.format as DatasetFormat)) return null;
     const definition = await this.models.get(run.modelId);
     const columns = dataset.columns as unknown as ColumnStats[];
     const stored = run.training as TrainingConfig;
@@ -77,7 +80,9 @@ export class ConfusionMatrixService {
     if (target.task !== 'classification' || data.validationRows === 0) return null;
     const classes = target.labels.length;
     const count = Math.min(data.validationRows, MAX_CONFUSION_ROWS);
-    const width = data.preprocessing.inputSize;
+    // Token ids ([sequenceLength]) have their own input shape; a row is still `width` numbers of x.
+    const shape = data.preprocessing.inputShape ?? [data.preprocessing.inputSize];
+    const width = shape.reduce((product, size) => product * size, 1);
     const model = await this.predictions.model(checkpoint.id);
     const matrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
     let correct = 0;
@@ -85,7 +90,7 @@ export class ConfusionMatrixService {
       const size = Math.min(PREDICT_BATCH, count - start);
       const first = data.trainRows + start;
       const input = data.x.subarray(first * width, (first + size) * width);
-      const output = tf.tidy(() => model.predict(tf.tensor2d(input, [size, width])) as tf.Tensor2D);
+      const output = tf.tidy(() => model.predict(tf.tensor(input, [size, ...shape])) as tf.Tensor2D);
       const values = (await output.data()) as Float32Array;
       const outputs = output.shape[1];
       output.dispose();

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type DatasetFormat, DATASET_FORMATS, asNumber, isMissing, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
+import { type DatasetFormat, asNumber, isMissing, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
 import { AppError } from '../../platform/app-error.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
@@ -19,6 +19,9 @@ export type ColumnHistogram =
  * max (already known from its statistics) for numbers, the most frequent values for strings and booleans. A
  * dataset's file never changes, so each (dataset, bins) is computed once and kept.
  */
+/** Formats read row by row (an images dataset is a ZIP scanned otherwise). */
+const ROW_FORMATS: readonly DatasetFormat[] = ['csv', 'jsonl'];
+
 @Injectable()
 export class DatasetHistogramsService {
   private readonly cache = new Map<string, Promise<Record<string, ColumnHistogram> | null>>();
@@ -29,7 +32,7 @@ export class DatasetHistogramsService {
     if (!Number.isInteger(bins) || bins < MIN_BINS || bins > MAX_BINS) {
       throw AppError.badInput(`histograms(bins): must be a whole number from ${MIN_BINS} to ${MAX_BINS}, got ${bins}`);
     }
-    if (dataset.status !== 'READY' || !DATASET_FORMATS.includes(dataset.format as DatasetFormat)) return Promise.resolve(null);
+    if (dataset.status !== 'READY' || !ROW_FORMATS.includes(dataset.format as DatasetFormat)) return Promise.resolve(null);
     const key = `${dataset.id}:${bins}`;
     let result = this.cache.get(key);
     if (!result) {
