@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, waitInPage } from './support/browser.js';
+import { mnistPngs, zipOf } from './support/image-zips.js';
 import { TestStack } from './support/stack.js';
 
 /** Palmer penguins from the vega-datasets package, written as the CSV a user would upload. */
@@ -236,6 +237,34 @@ describe('the dashboard in a real browser', () => {
     await boxes[1].click();
     await waitInPage(page, () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 4, 20_000, 'the overlay');
     await screenshot(page, 'sweep');
+  });
+
+  it('shows an images dataset uploaded from the page: its warnings, images per class and sample thumbnails', async () => {
+    const digits = mnistPngs(200, 0);
+    const entries = digits.training.map((digit, index) => ({ name: `digits/${digit.label}/${index}.png`, data: digit.png }));
+    entries.push({ name: 'digits/README.txt', data: Buffer.from('one folder per class\n') });
+    const zipFile = join(tmpdir(), `digits-${process.pid}.zip`);
+    writeFileSync(zipFile, await zipOf(entries));
+    await page.goto(`${stack.url}/ui/datasets/new`);
+    const input = await page.waitForSelector('input[type=file]');
+    await input!.uploadFile(zipFile);
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => /^\/ui\/datasets\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 60_000 });
+    await page.waitForSelector('[aria-label=samples] img', { timeout: 60_000 });
+    await page.waitForSelector('[data-chart="images per class"] canvas');
+    expect(await text(page, '.warnings')).toContain('digits/README.txt');
+    const counts = new Map<string, number>();
+    for (const digit of digits.training) counts.set(String(digit.label), (counts.get(String(digit.label)) ?? 0) + 1);
+    // Six thumbnails of each class (28×28 digits stay 28×28), fewer for a class holding fewer images.
+    const thumbnails = await page.$$eval('[aria-label=samples] img', (images) => images.map((image) => (image as HTMLImageElement).naturalWidth));
+    expect(thumbnails).toHaveLength([...counts.values()].reduce((sum, count) => sum + Math.min(6, count), 0));
+    expect(thumbnails.every((width) => width === 28)).toBe(true);
+    const datasetId = await page.evaluate(() => location.pathname.split('/').pop()!);
+    const { dataset } = await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { imageSamples(perClass: 1) } }`, { id: datasetId });
+    expect(Object.fromEntries(dataset.imageSamples.classes.map((entry: { label: string; count: number }) => [entry.label, entry.count])))
+      .toEqual(Object.fromEntries(counts));
+    expect(dataset.imageSamples.samples).toHaveLength(counts.size);
+    await screenshot(page, 'dataset-images');
   });
 });
 

@@ -1,5 +1,7 @@
 import DATASET from './graphql/dataset.graphql';
 import DATASET_HISTOGRAMS from './graphql/dataset-histograms.graphql';
+import DATASET_IMAGES from './graphql/dataset-images.graphql';
+import { EChart, PALETTE } from './charts';
 import { Fact } from './run-page';
 import type { Dataset } from './types';
 import { Card, ErrorBox, Link, StatusBadge, formatBytes, formatDate, formatNumber, useQuery } from './ui';
@@ -38,6 +40,7 @@ export function DatasetPage(props: { id: string }) {
         <Fact label="size" value={formatBytes(dataset.sizeBytes)} />
         <Fact label="uploaded" value={formatDate(dataset.createdAt)} />
       </div>
+      {dataset.format === 'images' && <ImageClasses id={dataset.id} />}
       <Card title="Columns">
         <table class="table" aria-label="columns">
           <thead>
@@ -113,5 +116,41 @@ function Sparkline(props: { histogram?: Histogram }) {
         );
       })}
     </svg>
+  );
+}
+
+interface ImageSamples {
+  classes: { label: string; count: number }[];
+  samples: { label: string; file: string; thumbnail: string }[];
+}
+
+/** An images dataset: how many images each class holds, and the first few of each as thumbnails. */
+function ImageClasses(props: { id: string }) {
+  const query = useQuery<{ dataset: { imageSamples: ImageSamples | null } | null }>(DATASET_IMAGES, { id: props.id });
+  const images = query.data?.dataset?.imageSamples;
+  if (query.error) return <ErrorBox message={query.error} />;
+  if (!images) return <div class="muted">{query.loading ? 'reading the images…' : ''}</div>;
+  const option = {
+    animation: false,
+    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+    grid: { left: 50, right: 20, top: 10, bottom: 40 },
+    xAxis: { type: 'category', data: images.classes.map((entry) => entry.label), axisLabel: { interval: 0, rotate: images.classes.length > 12 ? 45 : 0 } },
+    yAxis: { type: 'value', minInterval: 1 },
+    series: [{ type: 'bar', data: images.classes.map((entry) => entry.count), itemStyle: { color: PALETTE[0] } }],
+  };
+  return (
+    <div class="two">
+      <EChart title="images per class" option={option} height={240} />
+      <Card title="Samples">
+        <div class="thumbnails" aria-label="samples">
+          {images.samples.map((sample) => (
+            <figure title={`${sample.file} (${sample.label})`}>
+              <img src={sample.thumbnail} alt={`${sample.label}: ${sample.file}`} />
+              <figcaption>{sample.label}</figcaption>
+            </figure>
+          ))}
+        </div>
+      </Card>
+    </div>
   );
 }

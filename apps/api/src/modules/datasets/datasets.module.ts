@@ -4,8 +4,9 @@ import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { StreamingDiskStorage } from './streaming-disk-storage.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
-import { DatasetHistogramsResolver } from './dataset-histograms.resolver.js';
+import { DatasetViewsResolver } from './dataset-views.resolver.js';
 import { DatasetHistogramsService } from './dataset-histograms.service.js';
+import { ImageSamplesService } from './image-samples.service.js';
 import { DatasetsController } from './datasets.controller.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { DatasetsResolver } from './datasets.resolver.js';
@@ -26,7 +27,7 @@ import { pageTotalCountResolver } from '../../platform/pagination.js';
   ],
   controllers: [DatasetsController],
   providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository,
-    DatasetHistogramsService, DatasetHistogramsResolver],
+    DatasetHistogramsService, DatasetViewsResolver, ImageSamplesService],
   exports: [DatasetsService, DatasetFilesRepository],
 })
 export class DatasetsModule {}
