@@ -89,13 +89,30 @@ async function main(): Promise<void> {
     const seedSeconds = Number(((performance.now() - seedStart) / 1000).toFixed(1));
     log(`seeded in ${seedSeconds} s`);
 
+    /** Where a page's time went: the script loaded, and its GraphQL requests (count, slowest, last to end). */
+    const breakdowns: Record<string, { scriptMs: number; graphqlRequests: number; slowestGraphqlMs: number; lastGraphqlEndMs: number }[]> = {};
     /** Milliseconds from navigation start until `ready` holds in a fresh page, as the page's own clock says. */
-    const timeToReady = async (path: string, ready: string): Promise<number> => {
+    const timeToReady = async (path: string, ready: string, label?: string): Promise<number> => {
       const page = await browser.newPage();
       try {
         await page.goto(`${stack.url}${path}`, { waitUntil: 'domcontentloaded' });
-        await page.waitForFunction(ready, { timeout: 60_000, polling: 'raf' });
-        return await page.evaluate(() => performance.now());
+        await page.waitForFunction(ready, { timeout: 120_000, polling: 'raf' });
+        const [now, breakdown] = await page.evaluate(() => {
+          const entries = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+          const graphql = entries.filter((entry) => entry.name.endsWith('/graphql'));
+          const script = entries.find((entry) => entry.name.endsWith('/assets/app.js'));
+          return [
+            performance.now(),
+            {
+              scriptMs: Math.round(script?.responseEnd ?? 0),
+              graphqlRequests: graphql.length,
+              slowestGraphqlMs: Math.round(Math.max(0, ...graphql.map((entry) => entry.duration))),
+              lastGraphqlEndMs: Math.round(Math.max(0, ...graphql.map((entry) => entry.responseEnd))),
+            },
+          ] as const;
+        });
+        if (label) (breakdowns[label] ??= []).push(breakdown);
+        return now;
       } finally {
         await page.close();
       }
@@ -115,9 +132,9 @@ async function main(): Promise<void> {
     let pointsDrawn = 0;
     await timeToReady(`/ui/runs/${run.id}`, runReady); // warm the API's and Chromium's caches once, untimed
     for (let i = 0; i < REPEAT; i++) {
-      runTimes.push(await timeToReady(`/ui/runs/${run.id}`, runReady));
-      sweepTimes.push(await timeToReady(`/ui/sweeps/${sweep.id}`, sweepReady));
-      curveTimes.push(await timeToReady(`/ui/sweeps/${sweep.id}`, curvesReady));
+      runTimes.push(await timeToReady(`/ui/runs/${run.id}`, runReady, 'run'));
+      sweepTimes.push(await timeToReady(`/ui/sweeps/${sweep.id}`, sweepReady, 'sweep'));
+      curveTimes.push(await timeToReady(`/ui/sweeps/${sweep.id}`, curvesReady, 'sweepCurves'));
       const start = performance.now();
       const full = await stack.gqlOk(`query($id: ID!) { run(id: $id) { metrics(names: ["loss"]) { points { step value } } } }`, {
         id: run.id,
@@ -139,6 +156,8 @@ async function main(): Promise<void> {
       sweepIntermediateCurvesMs: { median: round(median(curveTimes)), all: curveTimes.map(round) },
       peerFullSeriesFetchMs: { median: round(median(fullSeriesTimes)), all: fullSeriesTimes.map(round), points: pointsDrawn },
       downsampledPointsAt660px: downsampled.run.metrics[0].points.length,
+      breakdowns,
+      loadAverage: (await import('node:os')).loadavg().map((value) => Number(value.toFixed(1))),
     };
     log(JSON.stringify(result, null, 2));
     const out = resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'ui.json');

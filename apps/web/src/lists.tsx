@@ -50,7 +50,7 @@ export function RunsPage() {
         onRowClick={(run) => navigate(`/ui/runs/${run.id}`)}
         columns={[
           { title: 'run', width: '110px', render: (run) => <Link href={`/ui/runs/${run.id}`}>{run.id.slice(0, 8)}</Link> },
-          { title: 'status', width: '110px', render: (run) => <StatusBadge status={run.status} />, sortValue: (run) => run.status },
+          { title: 'status', width: '130px', render: (run) => <StatusBadge status={run.status} />, sortValue: (run) => run.status },
           { title: 'model', render: (run) => `${run.model.name} v${run.model.version}` },
           { title: 'dataset', render: (run) => run.dataset.name },
           { title: 'sweep', render: (run) => (run.sweep ? <Link href={`/ui/sweeps/${run.sweep.id}`}>{run.sweep.name}</Link> : '–') },

@@ -218,7 +218,7 @@ export function SweepPage(props: { id: string }) {
       ),
     },
     { title: '#', width: '60px', render: (trial) => <Link href={`/ui/runs/${trial.id}`}>{trial.number}</Link>, sortValue: (t) => t.number },
-    { title: 'status', width: '110px', render: (trial) => <StatusBadge status={trial.status} />, sortValue: (t) => t.status },
+    { title: 'status', width: '130px', render: (trial) => <StatusBadge status={trial.status} />, sortValue: (t) => t.status },
     { title: sweep.objective.metric, render: (trial) => formatNumber(trial.objective), sortValue: (trial) => trial.objective },
     ...parameters.map((name) => ({
       title: name,
