@@ -112,6 +112,12 @@ describe('the dashboard in a real browser', () => {
     }
     const app = await fetch(`${stack.url}/assets/app.js`);
     expect(app.headers.get('content-type')).toMatch(/javascript/);
+    // Only the built assets: no way out of dist/web, and an unknown asset is a 404, not the page.
+    for (const path of ['/assets/..%2f..%2f..%2fpackage.json', '/assets/%2e%2e/schema.graphql', '/assets/no-such.js']) {
+      const response = await fetch(`${stack.url}${path}`);
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).not.toContain('"trainer"');
+    }
     const graphiql = await fetch(`${stack.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(graphiql.status).toBe(200);
     expect(await graphiql.text()).toContain('/assets/graphiql.js');
