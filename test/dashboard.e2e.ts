@@ -187,19 +187,40 @@ describe('the dashboard in a real browser', () => {
     expect(await pointsOn(page, 'loss')).toBe(2 * epochs);
   });
 
-  it('cancels a running run after a confirmation', async () => {
+  it('keeps the curve growing across an API restart (the page reconnects by itself), then cancels after a confirmation', async () => {
     const modelId = (await stack.gqlOk('{ models { id } }')).models[0].id;
     const datasetId = (await stack.gqlOk('{ datasets { id } }')).datasets[0].id;
     const input = { datasetId, modelId, hyperparameters: { hidden: 16, lr: 0.01 }, training: { target: 'Species', epochs: 500, seed: 1 } };
     const { startRun } = await stack.gqlOk(`mutation($input: StartRunInput!) { startRun(input: $input) { id } }`, { input });
     await page.goto(`${stack.url}/ui/runs/${startRun.id}`);
     await waitInPage(page, () => document.querySelector('h1 .badge')?.textContent === 'RUNNING', 60_000, 'the run to start');
+    await waitInPage(page, () => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) >= 6, 60_000, 'points');
+    // The API goes away while the worker trains on; the page's socket drops, retries, and catches up.
+    await stack.stopApi();
+    await waitInPage(page, () => document.querySelector('.live')?.textContent?.includes('connecting'), 20_000, 'the page to notice');
+    const beforeRestart = await pointsOn(page, 'loss');
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await stack.startApi();
+    await waitInPage(page, () => document.querySelector('.live')?.textContent?.includes('live'), 60_000, 'the reconnection');
+    const afterRestart = await waitInPage(
+      page,
+      (at) => {
+        const points = Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points'));
+        return points > (at as number) + 4 ? points : 0;
+      },
+      60_000,
+      'new points after the restart',
+      beforeRestart,
+    );
+    expect(afterRestart).toBeGreaterThan(beforeRestart);
     await page.click('button.danger');
     await page.waitForSelector('.confirm');
     const [yes] = await page.$$('.confirm button.danger');
     await yes.click();
     await waitInPage(page, () => document.querySelector('h1 .badge')?.textContent === 'CANCELLED', 30_000, 'CANCELLED');
-    expect((await stack.waitForRun(startRun.id, ['CANCELLED'])).status).toBe('CANCELLED');
+    const cancelled = await stack.waitForRun(startRun.id, ['CANCELLED']);
+    // No gap: every epoch logged, also those logged while the API was down, is on the chart (loss and val_loss).
+    await waitInPage(page, (epochs) => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) === 2 * (epochs as number), 20_000, 'every point', cancelled.epochsCompleted);
   });
 
   it('starts a sweep from its form and shows the finished sweep: objective by trial, parallel coordinates, importance, trials', async () => {

@@ -25,8 +25,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** Waits until `read` (run in the page) returns a truthy value, and returns it. */
-export async function waitInPage<T>(page: Page, read: () => T, timeoutMs = 60_000, what = 'a condition'): Promise<T> {
-  const handle = await page.waitForFunction(read, { timeout: timeoutMs, polling: 100 }).catch((error: Error) => {
+export async function waitInPage<T>(page: Page, read: (arg?: unknown) => T, timeoutMs = 60_000, what = 'a condition', arg?: unknown): Promise<T> {
+  const handle = await page.waitForFunction(read, { timeout: timeoutMs, polling: 100 }, arg).catch((error: Error) => {
     throw new Error(`waited ${timeoutMs} ms for ${what}: ${error.message}`);
   });
   return (await handle.jsonValue()) as T;

@@ -56,11 +56,19 @@ export async function gql<T>(document: string, variables: Record<string, unknown
 }
 
 let client: Client | undefined;
+let connectedNow = false;
 const connectionListeners = new Set<(connected: boolean) => void>();
 
+/** Tells `listener` whether the subscription socket is connected: now, and at every change. */
 export function onConnectionChange(listener: (connected: boolean) => void): () => void {
   connectionListeners.add(listener);
+  listener(connectedNow);
   return () => connectionListeners.delete(listener);
+}
+
+function connectionChanged(connected: boolean): void {
+  connectedNow = connected;
+  connectionListeners.forEach((listener) => listener(connected));
 }
 
 function wsClient(): Client {
@@ -75,8 +83,8 @@ function wsClient(): Client {
     retryAttempts: Number.POSITIVE_INFINITY,
     shouldRetry: () => true,
     on: {
-      connected: () => connectionListeners.forEach((listener) => listener(true)),
-      closed: () => connectionListeners.forEach((listener) => listener(false)),
+      connected: () => connectionChanged(true),
+      closed: () => connectionChanged(false),
     },
   });
   return client;

@@ -251,7 +251,7 @@ export function StartSweepForm() {
           <label>
             strategy
             <select name="strategy" value={strategy} onChange={(e) => setStrategy((e.target as HTMLSelectElement).value)}>
-              {['TPE', 'RANDOM', 'GRID', 'HYPERBAND'].map((value) => (
+              {['TPE', 'GP', 'RANDOM', 'GRID', 'HYPERBAND'].map((value) => (
                 <option value={value}>{value}</option>
               ))}
             </select>

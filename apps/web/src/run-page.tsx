@@ -52,37 +52,50 @@ export function RunPage(props: { id: string }) {
   useEffect(() => setRun(query.data?.run ?? null), [query.data]);
 
   // Metric points: the stored ones, then every new one as the worker logs it (the subscription starts first, so a
-  // point logged between the two is not lost; duplicates are dropped by step).
+  // point logged between the two is not lost; duplicates are dropped by step). After a lost connection the
+  // stored points are fetched again, so what was logged while it was down fills the gap.
   useEffect(() => {
     setSeries({});
+    const fetchStored = () =>
+      gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: props.id, maxPoints: chartPointBudget() }).then(
+        (data) =>
+          setSeries((current) => {
+            let merged = current;
+            for (const one of data.run?.metrics ?? []) for (const point of one.points) merged = withPoint(merged, one.name, point);
+            return merged;
+          }),
+        (error: Error) => setMetricsError(error.message),
+      );
     const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(METRIC_LOGGED, { runId: props.id }, (data) =>
       setSeries((current) => withPoint(current, data.metricLogged.name, data.metricLogged)),
     );
-    gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: props.id, maxPoints: chartPointBudget() }).then(
-      (data) =>
-        setSeries((current) => {
-          let merged = current;
-          for (const one of data.run?.metrics ?? []) for (const point of one.points) merged = withPoint(merged, one.name, point);
-          return merged;
-        }),
-      (error: Error) => setMetricsError(error.message),
-    );
-    return unsubscribe;
-  }, [props.id]);
-
-  useEffect(() => {
-    const unsubscribe = subscribe<{ runUpdated: Partial<Run> }>(RUN_UPDATED, { id: props.id }, (data) => {
-      setRun((current) => (current ? { ...current, ...data.runUpdated } : current));
-      // Checkpoints are not in the event: fetch them again, at most once a second.
-      window.clearTimeout(reloadTimer.current);
-      reloadTimer.current = window.setTimeout(query.reload, 1000);
+    void fetchStored();
+    let wasLost = false;
+    const stopWatching = onConnectionChange((connected) => {
+      setLive(connected);
+      if (!connected) wasLost = true;
+      else if (wasLost) {
+        wasLost = false;
+        void fetchStored();
+        query.reload();
+      }
     });
-    const stopWatching = onConnectionChange(setLive);
     return () => {
       unsubscribe();
       stopWatching();
     };
   }, [props.id]);
+
+  useEffect(
+    () =>
+      subscribe<{ runUpdated: Partial<Run> }>(RUN_UPDATED, { id: props.id }, (data) => {
+        setRun((current) => (current ? { ...current, ...data.runUpdated } : current));
+        // Checkpoints are not in the event: fetch them again, at most once a second.
+        window.clearTimeout(reloadTimer.current);
+        reloadTimer.current = window.setTimeout(query.reload, 1000);
+      }),
+    [props.id],
+  );
 
   const groups = useMemo(() => chartGroups(Object.keys(series)), [series]);
   const chartSeries = useMemo(
