@@ -266,6 +266,19 @@ describe('the dashboard in a real browser', () => {
     await screenshot(page, 'sweep');
   });
 
+  it('lists the runs newest first with their total, and filters them by status', async () => {
+    await page.goto(`${stack.url}/ui/runs`);
+    const { runsPage } = await stack.gqlOk('{ runsPage(first: 500) { totalCount nodes { id } } }');
+    await waitInPage(page, (total) => document.querySelector('[aria-label=runs]')?.getAttribute('data-rows') === String(total), 20_000, 'the runs', runsPage.totalCount);
+    expect(await text(page, '.toolbar .muted')).toBe(`${runsPage.totalCount} runs`);
+    const shown = await page.$$eval('[aria-label=runs] [role=row] a', (links) => links.map((link) => link.getAttribute('href')!.split('/').pop()));
+    expect(shown).toEqual(runsPage.nodes.slice(0, shown.length).map((run: { id: string }) => run.id));
+    await screenshot(page, 'runs');
+    await page.select('select[name=status]', 'CANCELLED');
+    await waitInPage(page, () => document.querySelector('[aria-label=runs]')?.getAttribute('data-rows') === '1', 20_000, 'the filter');
+    expect(await text(page, '[aria-label=runs] [role=row] .badge')).toBe('CANCELLED');
+  });
+
   it('shows an images dataset uploaded from the page: its warnings, images per class and sample thumbnails', async () => {
     const digits = mnistPngs(200, 0);
     const entries = digits.training.map((digit, index) => ({ name: `digits/${digit.label}/${index}.png`, data: digit.png }));
