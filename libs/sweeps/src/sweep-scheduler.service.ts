@@ -158,21 +158,33 @@ export class SweepScheduler {
    * 5,000 × epochs points for each epoch of each trial.
    */
   async shouldPruneTrial(runId: string, sweepId: string, epoch: number): Promise<boolean> {
-    const sweep = await this.prisma.sweep.findUnique({ where: { id: sweepId }, select: { earlyStopping: true, metric: true, goal: true } });
+    const sweep = await this.prisma.sweep.findUnique({
+      where: { id: sweepId },
+      select: { earlyStopping: true, metric: true, goal: true },
+    });
     if (!sweep || !sweep.earlyStopping) return false;
     const rule = sweep.earlyStopping as unknown as EarlyStoppingRule;
     const [trials, own] = await Promise.all([
       this.prisma.$queryRaw<PruneTrialRow[]>`
         SELECT r.id, r.status, r.trial_index AS "trialIndex", r.summary -> ${sweep.metric} AS objective, p.value
         FROM runs r
-        LEFT JOIN metric_points p ON p.run_id = r.id AND p.name = ${sweep.metric} AND p.step = ${epoch} AND p.epoch = ${epoch}
+        LEFT JOIN metric_points p
+          ON p.run_id = r.id AND p.name = ${sweep.metric} AND p.step = ${epoch} AND p.epoch = ${epoch}
         WHERE r.sweep_id = ${sweepId}::uuid`,
-      this.prisma.metricPoint.findMany({ where: { runId, name: sweep.metric, epoch: { lte: epoch } }, select: { epoch: true, value: true } }),
+      this.prisma.metricPoint.findMany({
+        where: { runId, name: sweep.metric, epoch: { lte: epoch } },
+        select: { epoch: true, value: true },
+      }),
     ]);
     const intermediates = new Map<string, Record<number, number>>();
     for (const trial of trials) if (trial.value !== null) intermediates.set(trial.id, { [epoch]: trial.value });
-    intermediates.set(runId, Object.fromEntries(own.filter((point) => point.epoch !== null).map((point) => [point.epoch, point.value])));
-    const runs = trials.map((trial) => ({ ...trial, hyperparameters: {}, summary: { [sweep.metric]: trial.objective } }));
+    const ownSeries = own.filter((point) => point.epoch !== null).map((point) => [point.epoch, point.value]);
+    intermediates.set(runId, Object.fromEntries(ownSeries));
+    const runs = trials.map((trial) => ({
+      ...trial,
+      hyperparameters: {},
+      summary: { [sweep.metric]: trial.objective },
+    }));
     const history = trialHistory(runs, sweep.metric, intermediates);
     const trialIndex = trials.find((trial) => trial.id === runId)?.trialIndex;
     const trial = history.find((record) => record.index === trialIndex);

@@ -23,7 +23,13 @@ import { pageTotalCountResolver } from '../../platform/pagination.js';
     }),
   ],
   controllers: [DatasetsController],
-  providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository],
+  providers: [
+    DatasetsResolver,
+    pageTotalCountResolver(DatasetPage),
+    DatasetsService,
+    DatasetsRepository,
+    DatasetFilesRepository,
+  ],
   exports: [DatasetsService],
 })
 export class DatasetsModule {}

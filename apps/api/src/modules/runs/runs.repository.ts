@@ -39,7 +39,8 @@ export class RunsRepository {
 
   /** One keyset page (take + 1 rows, the extra one says a next page exists), newest first. */
   page(filter: RunFilter, query: PageQuery): Promise<RunRow[]> {
-    return this.prisma.run.findMany({ where: { ...filter, ...afterCursor(query.after) }, orderBy: NEWEST_FIRST, take: query.take + 1 });
+    const where = { ...filter, ...afterCursor(query.after) };
+    return this.prisma.run.findMany({ where, orderBy: NEWEST_FIRST, take: query.take + 1 });
   }
 
   count(filter: RunFilter): Promise<number> {
@@ -76,7 +77,11 @@ export class RunsRepository {
    * only pass over a long series is one aggregate (min/max of [value, step] arrays, hashed by bucket, no
    * sort); its bounds and length come from the (run_id, name, step) key, the chosen points through it.
    */
-  async downsampledMetricPoints(runId: string, names: string[] | undefined, maxPoints: number): Promise<MetricPointRow[]> {
+  async downsampledMetricPoints(
+    runId: string,
+    names: string[] | undefined,
+    maxPoints: number,
+  ): Promise<MetricPointRow[]> {
     const buckets = Math.floor((maxPoints - 2) / 2);
     const series = await this.seriesBounds(runId, names ?? (await this.metricNames(runId)), maxPoints);
     const short = series.filter((entry) => entry.n <= maxPoints).map((entry) => entry.name);
@@ -88,14 +93,18 @@ export class RunsRepository {
         SELECT min(ARRAY[value, step]) AS low, max(ARRAY[value, -step]) AS high
         FROM metric_points WHERE run_id = ${runId}::uuid AND name = ${entry.name}
         GROUP BY (step - ${entry.lo})::int8 * ${buckets} / (${entry.hi}::int8 - ${entry.lo} + 1)`;
-      for (const { low, high } of extremes) chosen.push({ name: entry.name, step: low[1] }, { name: entry.name, step: -high[1] });
+      for (const { low, high } of extremes) {
+        chosen.push({ name: entry.name, step: low[1] }, { name: entry.name, step: -high[1] });
+      }
     }
     const [whole, picked] = await Promise.all([
       short.length > 0 ? this.metricPoints(runId, short) : [],
       chosen.length > 0
         ? this.prisma.$queryRaw<MetricPointRow[]>`
             SELECT DISTINCT p.name, p.step, p.epoch, p.value, p.timestamp
-            FROM unnest(${chosen.map((point) => point.name)}::text[], ${chosen.map((point) => point.step)}::int[]) AS c(name, step)
+            FROM unnest(
+              ${chosen.map((point) => point.name)}::text[], ${chosen.map((point) => point.step)}::int[]
+            ) AS c(name, step)
             JOIN metric_points p ON p.run_id = ${runId}::uuid AND p.name = c.name AND p.step = c.step`
         : [],
     ]);
@@ -108,7 +117,9 @@ export class RunsRepository {
       WITH RECURSIVE names(name) AS (
         (SELECT name FROM metric_points WHERE run_id = ${runId}::uuid ORDER BY name LIMIT 1)
         UNION ALL
-        SELECT (SELECT p.name FROM metric_points p WHERE p.run_id = ${runId}::uuid AND p.name > names.name ORDER BY p.name LIMIT 1)
+        SELECT (
+          SELECT p.name FROM metric_points p
+          WHERE p.run_id = ${runId}::uuid AND p.name > names.name ORDER BY p.name LIMIT 1)
         FROM names WHERE names.name IS NOT NULL
       )
       SELECT name FROM names WHERE name IS NOT NULL`;
@@ -120,12 +131,15 @@ export class RunsRepository {
     return this.prisma.$queryRaw<{ name: string; lo: number; hi: number; n: number }[]>`
       SELECT s.name, lo.step AS lo, hi.step AS hi,
         (SELECT count(*)::int FROM (
-          SELECT 1 FROM metric_points c WHERE c.run_id = ${runId}::uuid AND c.name = s.name LIMIT ${maxPoints + 1}) AS l) AS n
+          SELECT 1 FROM metric_points c
+          WHERE c.run_id = ${runId}::uuid AND c.name = s.name LIMIT ${maxPoints + 1}) AS l) AS n
       FROM unnest(${names}::text[]) AS s(name)
       CROSS JOIN LATERAL (
-        SELECT step FROM metric_points f WHERE f.run_id = ${runId}::uuid AND f.name = s.name ORDER BY step LIMIT 1) AS lo
+        SELECT step FROM metric_points f
+        WHERE f.run_id = ${runId}::uuid AND f.name = s.name ORDER BY step LIMIT 1) AS lo
       CROSS JOIN LATERAL (
-        SELECT step FROM metric_points l WHERE l.run_id = ${runId}::uuid AND l.name = s.name ORDER BY step DESC LIMIT 1) AS hi`;
+        SELECT step FROM metric_points l
+        WHERE l.run_id = ${runId}::uuid AND l.name = s.name ORDER BY step DESC LIMIT 1) AS hi`;
   }
 
   checkpoints(runId: string): Promise<CheckpointSummaryRow[]> {
