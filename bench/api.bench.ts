@@ -18,6 +18,7 @@
  * BENCH_API_CONNECTIONS shrink it for a quick look.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
@@ -197,6 +198,7 @@ async function main(): Promise<void> {
     const firstErrors: string[] = [];
     const apiPid = stack.api!.child.pid!;
     const rss: number[] = [rssMb(apiPid)];
+    const loadBefore = loadavg()[0];
     const sampler = setInterval(() => rss.push(rssMb(apiPid)), 1000);
     log(`load: ${CONNECTIONS} connections for ${SECONDS} s over ${kinds.join(', ')}`);
     const load = await autocannon({
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
       ],
     });
     clearInterval(sampler);
+    const loadAfter = loadavg()[0];
     rss.push(rssMb(apiPid));
     const third = Math.max(1, Math.floor(rss.length / 3));
     const mean = (values: number[]) => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length);
@@ -229,6 +232,8 @@ async function main(): Promise<void> {
       latencyMs: { p50: load.latency.p50, p90: load.latency.p90, p99: load.latency.p99, max: load.latency.max },
       errors: load.errors + load.timeouts + load.non2xx + graphqlErrors,
       firstErrors,
+      // The machine's 1-minute load average (2 cores, shared): latency here is mostly waiting for a core.
+      loadAverage: { before: loadBefore, after: loadAfter },
       apiRssMb: { start: rss[0], end: rss.at(-1), max: Math.max(...rss), firstThirdMean: mean(rss.slice(0, third)), lastThirdMean: mean(rss.slice(-third)) },
     };
     log(`mixed load: ${JSON.stringify(mixed)}`);

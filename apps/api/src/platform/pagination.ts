@@ -43,7 +43,9 @@ export function decodeCursor(after: string): PageCursor {
   const [iso, id, ...rest] = Buffer.from(after, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(iso ?? '');
   if (rest.length > 0 || !id || !isUuid(id) || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso) {
-    throw AppError.badInput(`after: "${after}" is not a cursor of this list; pass a pageInfo.endCursor this API returned`);
+    throw AppError.badInput(
+      `after: "${after}" is not a cursor of this list; pass a pageInfo.endCursor this API returned`,
+    );
   }
   return { createdAt, id };
 }
@@ -64,18 +66,27 @@ export function pageQuery(first: number | null | undefined, after: string | null
  */
 export function afterCursor(after: PageCursor | null): object {
   if (!after) return {};
-  return { createdAt: { lte: after.createdAt }, OR: [{ createdAt: { lt: after.createdAt } }, { id: { lt: after.id } }] };
+  return {
+    createdAt: { lte: after.createdAt },
+    OR: [{ createdAt: { lt: after.createdAt } }, { id: { lt: after.id } }],
+  };
 }
 
 /** The keyset order every page uses; the (…, created_at DESC, id DESC) indexes serve it. */
 export const NEWEST_FIRST = [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
 
 /** Builds the page from `take + 1` rows fetched: the extra row only says whether a next page exists. */
-export function toPage<Row extends PageCursor, Node>(rows: Row[], query: PageQuery, count: () => Promise<number>, map: (row: Row) => Node): Page<Node> {
+export function toPage<Row extends PageCursor, Node>(
+  rows: Row[],
+  query: PageQuery,
+  count: () => Promise<number>,
+  map: (row: Row) => Node,
+): Page<Node> {
   const hasNextPage = rows.length > query.take;
   const kept = hasNextPage ? rows.slice(0, query.take) : rows;
   const last = kept.at(-1);
-  return { nodes: kept.map(map), totalCount: count, pageInfo: { endCursor: last ? encodeCursor(last) : null, hasNextPage } };
+  const endCursor = last ? encodeCursor(last) : null;
+  return { nodes: kept.map(map), totalCount: count, pageInfo: { endCursor, hasNextPage } };
 }
 
 /** The `totalCount` field resolver of one page type: runs the page's count only when it is selected. */

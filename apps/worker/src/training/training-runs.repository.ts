@@ -62,7 +62,9 @@ export class TrainingRunsRepository {
     const now = new Date();
     const names = Object.keys(record.metrics);
     const values = names.map((name) => record.metrics[name]);
-    const result = record.checkpoint ? await this.recordEpochWithCheckpoint(record, names, values, now) : await this.recordEpochPoints(record, names, values, now);
+    const result = record.checkpoint
+      ? await this.recordEpochWithCheckpoint(record, names, values, now)
+      : await this.recordEpochPoints(record, names, values, now);
     await this.events.publish({
       type: 'metrics',
       runId: record.runId,
@@ -73,10 +75,16 @@ export class TrainingRunsRepository {
   }
 
   /** Progress and points in one statement: the insert's CTE runs only when the update took the run. */
-  private async recordEpochPoints(record: EpochRecord, names: string[], values: number[], now: Date): Promise<{ stop: boolean }> {
+  private async recordEpochPoints(
+    record: EpochRecord,
+    names: string[],
+    values: number[],
+    now: Date,
+  ): Promise<{ stop: boolean }> {
     const owned = await this.prisma.$queryRaw<{ cancel_requested: boolean }[]>`
       WITH owned AS (
-        UPDATE runs SET epochs_completed = ${record.epoch}, summary = ${JSON.stringify(record.metrics)}::jsonb, heartbeat_at = ${now}
+        UPDATE runs
+        SET epochs_completed = ${record.epoch}, summary = ${JSON.stringify(record.metrics)}::jsonb, heartbeat_at = ${now}
         WHERE id = ${record.runId}::uuid AND worker_id = ${record.workerId} AND status = 'RUNNING'
         RETURNING cancel_requested
       ), points AS (
@@ -90,7 +98,12 @@ export class TrainingRunsRepository {
     return { stop: owned.length === 0 || owned[0].cancel_requested };
   }
 
-  private recordEpochWithCheckpoint(record: EpochRecord, names: string[], values: number[], now: Date): Promise<{ stop: boolean }> {
+  private recordEpochWithCheckpoint(
+    record: EpochRecord,
+    names: string[],
+    values: number[],
+    now: Date,
+  ): Promise<{ stop: boolean }> {
     const checkpoint = record.checkpoint!;
     return this.prisma.$transaction(async (tx) => {
       const owned = await tx.run.updateMany({

@@ -26,8 +26,16 @@ import { pageTotalCountResolver } from '../../platform/pagination.js';
     }),
   ],
   controllers: [DatasetsController],
-  providers: [DatasetsResolver, pageTotalCountResolver(DatasetPage), DatasetsService, DatasetsRepository, DatasetFilesRepository,
-    DatasetHistogramsService, DatasetViewsResolver, ImageSamplesService],
+  providers: [
+    DatasetsResolver,
+    pageTotalCountResolver(DatasetPage),
+    DatasetsService,
+    DatasetsRepository,
+    DatasetFilesRepository,
+    DatasetHistogramsService,
+    DatasetViewsResolver,
+    ImageSamplesService,
+  ],
   exports: [DatasetsService, DatasetFilesRepository],
 })
 export class DatasetsModule {}

@@ -30,7 +30,8 @@ export class DatasetsRepository {
 
   /** One keyset page (take + 1 rows, the extra one says a next page exists), newest first. */
   page(query: PageQuery): Promise<DatasetRow[]> {
-    return this.prisma.dataset.findMany({ where: afterCursor(query.after), orderBy: NEWEST_FIRST, take: query.take + 1 });
+    const where = afterCursor(query.after);
+    return this.prisma.dataset.findMany({ where, orderBy: NEWEST_FIRST, take: query.take + 1 });
   }
 
   count(): Promise<number> {

@@ -43,7 +43,8 @@ export class ModelsRepository {
 
   /** One keyset page (take + 1 rows, the extra one says a next page exists), newest first. */
   page(query: PageQuery): Promise<ModelRow[]> {
-    return this.prisma.modelDefinition.findMany({ where: afterCursor(query.after), orderBy: NEWEST_FIRST, take: query.take + 1 });
+    const where = afterCursor(query.after);
+    return this.prisma.modelDefinition.findMany({ where, orderBy: NEWEST_FIRST, take: query.take + 1 });
   }
 
   count(): Promise<number> {

@@ -95,7 +95,9 @@ export class RunsService {
   /** A sweep id that names nothing gives an empty page, as `runs(sweepId)` gives an empty list. */
   async page(filter: RunFilter, first?: number | null, after?: string | null): Promise<Page<RunRow>> {
     const query = pageQuery(first, after);
-    if (filter.sweepId !== undefined && !isUuid(filter.sweepId)) return toPage([], query, async () => 0, (row: RunRow) => row);
+    if (filter.sweepId !== undefined && !isUuid(filter.sweepId)) {
+      return toPage([], query, async () => 0, (row: RunRow) => row);
+    }
     return toPage(await this.runs.page(filter, query), query, () => this.runs.count(filter), (row) => row);
   }
 
@@ -115,9 +117,14 @@ export class RunsService {
   /** `maxPoints` (at least 2: the first and last point are always kept) downsamples each series in SQL. */
   async metrics(runId: string, names?: string[], maxPoints?: number): Promise<MetricSeries[]> {
     if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < MIN_MAX_POINTS)) {
-      throw AppError.badInput(`maxPoints: must be an integer of at least ${MIN_MAX_POINTS} (the first and last point), got ${maxPoints}`);
+      throw AppError.badInput(
+        `maxPoints: must be an integer of at least ${MIN_MAX_POINTS} (the first and last point), got ${maxPoints}`,
+      );
     }
-    const points = maxPoints === undefined ? await this.runs.metricPoints(runId, names) : await this.runs.downsampledMetricPoints(runId, names, maxPoints);
+    const points =
+      maxPoints === undefined
+        ? await this.runs.metricPoints(runId, names)
+        : await this.runs.downsampledMetricPoints(runId, names, maxPoints);
     const series = new Map<string, MetricSeries>();
     for (const point of points) {
       let entry = series.get(point.name);

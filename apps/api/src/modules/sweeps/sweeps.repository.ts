@@ -24,7 +24,8 @@ export class SweepsRepository {
 
   /** One keyset page (take + 1 rows, the extra one says a next page exists), newest first. */
   page(query: PageQuery): Promise<SweepRow[]> {
-    return this.prisma.sweep.findMany({ where: afterCursor(query.after), orderBy: NEWEST_FIRST, take: query.take + 1 });
+    const where = afterCursor(query.after);
+    return this.prisma.sweep.findMany({ where, orderBy: NEWEST_FIRST, take: query.take + 1 });
   }
 
   count(): Promise<number> {
@@ -38,6 +39,8 @@ export class SweepsRepository {
 
   /** The last `limit` trials, in trial order: Sweep.runs, capped. */
   latestTrialRuns(sweepId: string, limit: number) {
-    return this.prisma.run.findMany({ where: { sweepId }, orderBy: { trialIndex: 'desc' }, take: limit }).then((runs) => runs.reverse());
+    return this.prisma.run
+      .findMany({ where: { sweepId }, orderBy: { trialIndex: 'desc' }, take: limit })
+      .then((runs) => runs.reverse());
   }
 }
