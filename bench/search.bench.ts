@@ -17,6 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { pedAnovaImportance, sampleRandom, mulberry32, suggest, type TrialRecord } from '../libs/search/src/index.js';
 import { median, mixed, OBJECTIVES, runSweep, type Objective, type SweepOptions } from './search-objectives.js';
@@ -63,20 +64,27 @@ function regretSet(obj: Objective, opts: SweepOptions, parallelism: number): { r
   return { regrets, msPerSuggest: ms / (SEEDS * TRIALS) };
 }
 
-/** Median ms of one suggestion with `n` finished random trials (and 0 running). */
-function costAt(obj: Objective, opts: SweepOptions, n: number, repeats = 3): number {
+/**
+ * One suggestion with `n` finished random trials (and 0 running): median wall ms and median CPU ms (user +
+ * system of this process, which leaves out the time spent waiting for a core on a shared, loaded VM).
+ */
+function costAt(obj: Objective, opts: SweepOptions, n: number, repeats = 5): { wallMs: number; cpuMs: number } {
   const rng = mulberry32(42);
   const history: TrialRecord[] = Array.from({ length: n }, (_, i) => {
     const params = sampleRandom(obj.space, rng);
     return { index: i, params, state: 'complete', value: obj.f(params) };
   });
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < repeats; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     suggest({ ...opts, space: obj.space, goal: 'MINIMIZE', seed: r, trialIndex: n, history, maxTrials: 1000 });
-    times.push(performance.now() - t0);
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return median(times);
+  return { wallMs: round(median(wall), 3), cpuMs: round(median(cpu), 3) };
 }
 
 const t0 = performance.now();
@@ -117,13 +125,15 @@ for (const obj of OBJECTIVES) {
   console.log(table[table.length - 1]!.join('  '));
 }
 
-const cost: Record<string, number> = {};
+const cost: Record<string, { wallMs: number; cpuMs: number }> = {};
+const loadBefore = loadavg()[0]!;
 for (const obj of OBJECTIVES.filter((o) => o.name !== 'branin')) {
   for (const [name, opts] of Object.entries({ gp: OURS.gp!, tpe: OURS.tpe!, tpeMultivariate: OURS.tpeMultivariate! })) {
-    cost[`${name}:${obj.name}:500`] = round(costAt(obj, opts, 500), 3);
+    cost[`${name}:${obj.name}:500`] = costAt(obj, opts, 500);
   }
 }
-console.log('ms per suggestion at 500 finished trials:', cost);
+const costLoadAverage = { before: round(loadBefore, 3), after: round(loadavg()[0]!, 3), cpus: cpus().length };
+console.log('per suggestion at 500 finished trials:', cost, 'load average (1 min):', costLoadAverage);
 
 // PED-ANOVA against Optuna's evaluator
 const impTrials: TrialRecord[] = (() => {
@@ -169,7 +179,8 @@ const out = {
   optunaPeers: Object.fromEntries(Object.entries(peers).map(([k, p]) => [k, 'error' in p ? p : { optuna: p.optuna }])),
   totalSeconds: round((performance.now() - t0) / 1000),
   functions,
-  msPerSuggestionAt500: cost,
+  perSuggestionAt500: cost,
+  costLoadAverage,
   pedAnova: importance,
 };
 const path = resolve(process.cwd(), 'bench/results/search.json');

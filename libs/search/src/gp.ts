@@ -8,7 +8,7 @@
  *   categoricals), ARD inverse squared length scales λ_d, plus noise σ² on the diagonal;
  * - (λ, s, σ²) fitted by maximising the log marginal likelihood + Optuna's log prior
  *   (−Σ(0.1/λ + 0.1·λ) + Gamma(2, 1) on s + Gamma(1.1, 30) on σ², σ² ≥ 1e-6) with Adam on the log parameters
- *   and analytic gradients, from λ = 1, s = 1, σ² = 0.01; above `maxFitPoints` trials the fit uses the best
+ *   and analytic gradients, from λ = 1, s = 1, σ² = 0.01; above `maxFitPoints` (64) trials the fit uses the best
  *   half and an even spread of the rest (the posterior always uses every trial);
  * - acquisition log expected improvement over the best standardised value, maximised over random
  *   candidates (legal values of every parameter) followed by a coordinate search from the best few;
@@ -28,7 +28,7 @@ import type { Goal, TrialRecord } from './trials.js';
 export interface GpOptions {
   /** Random trials before the GP takes over. Default 10 (scaled down for small sweeps, like TPE). */
   nStartupTrials: number;
-  /** Hyperparameter fit uses at most this many trials. Default 64. */
+  /** Hyperparameter fit uses at most this many trials. Default 64 (the fit is O(n³) per iteration). */
   maxFitPoints: number;
   /** Adam iterations of the hyperparameter fit. Default 60. */
   fitIterations: number;
@@ -127,7 +127,13 @@ function kernelMatrix(X: readonly Float64Array[], isCat: boolean[], hyper: GpHyp
 }
 
 /** Log marginal likelihood + log prior, and its gradient w.r.t. the raw parameters [log λ_d…, log s, log(σ² − min)]. */
-export function logPosteriorAndGrad(X: readonly Float64Array[], y: ArrayLike<number>, isCat: boolean[], raw: Float64Array): { value: number; grad: Float64Array } {
+export function logPosteriorAndGrad(
+  X: readonly Float64Array[],
+  y: ArrayLike<number>,
+  isCat: boolean[],
+  raw: Float64Array,
+  diff2: Float64Array = squaredDiffs(X, isCat),
+): { value: number; grad: Float64Array } {
   const D = isCat.length;
   const n = X.length;
   const lambdas = new Float64Array(D);
@@ -139,7 +145,9 @@ export function logPosteriorAndGrad(X: readonly Float64Array[], y: ArrayLike<num
   const K = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
-      const d2 = squaredDistance(X[i]!, X[j]!, lambdas, isCat);
+      let d2 = 0;
+      const off = (i * n + j) * D;
+      for (let d = 0; d < D; d++) d2 += lambdas[d]! * diff2[off + d]!;
       const kf = s * matern52(d2);
       r2[i * n + j] = r2[j * n + i] = d2;
       Kf[i * n + j] = Kf[j * n + i] = kf;
@@ -172,12 +180,8 @@ export function logPosteriorAndGrad(X: readonly Float64Array[], y: ArrayLike<num
       wKf += w * Kf[i * n + j]!;
       if (i === j) continue;
       const dk = w * s * matern52GradR2(r2[i * n + j]!);
-      const xi = X[i]!;
-      const xj = X[j]!;
-      for (let d = 0; d < D; d++) {
-        const diff = isCat[d] ? (xi[d] === xj[d] ? 0 : 1) : xi[d]! - xj[d]!;
-        gLambda[d]! += dk * diff * diff;
-      }
+      const off = (i * n + j) * D;
+      for (let d = 0; d < D; d++) gLambda[d]! += dk * diff2[off + d]!;
     }
   }
   for (let d = 0; d < D; d++) {
@@ -190,6 +194,23 @@ export function logPosteriorAndGrad(X: readonly Float64Array[], y: ArrayLike<num
   return { value: lml + prior, grad };
 }
 
+/** Per pair (i, j) and dim d the squared difference (0/1 for categoricals), row-major [i][j][d]. */
+export function squaredDiffs(X: readonly Float64Array[], isCat: readonly boolean[]): Float64Array {
+  const n = X.length;
+  const D = isCat.length;
+  const out = new Float64Array(n * n * D);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const off = (i * n + j) * D;
+      for (let d = 0; d < D; d++) {
+        const diff = isCat[d] ? (X[i]![d] === X[j]![d] ? 0 : 1) : X[i]![d]! - X[j]![d]!;
+        out[off + d] = diff * diff;
+      }
+    }
+  }
+  return out;
+}
+
 /** Maximises the log posterior of the hyperparameters with Adam on the raw (log) parameters. */
 export function fitHyper(X: readonly Float64Array[], y: ArrayLike<number>, isCat: boolean[], iterations: number): GpHyper {
   const D = isCat.length;
@@ -200,10 +221,11 @@ export function fitHyper(X: readonly Float64Array[], y: ArrayLike<number>, isCat
   const b1 = 0.9;
   const b2 = 0.999;
   let best = { value: -Infinity, raw: Float64Array.from(raw) };
+  const diff2 = squaredDiffs(X, isCat);
   for (let t = 1; t <= iterations; t++) {
     let res: { value: number; grad: Float64Array };
     try {
-      res = logPosteriorAndGrad(X, y, isCat, raw);
+      res = logPosteriorAndGrad(X, y, isCat, raw, diff2);
     } catch {
       break; // not positive definite even with jitter: keep the best so far
     }
@@ -369,14 +391,18 @@ export function suggestGp(input: GpInput): Params {
   }
   const taken = new Set([...X, ...running].map(pointKey));
   const acq = (x: Float64Array): number => {
+    evaluations++;
     if (taken.has(pointKey(x))) return -Infinity;
     const p = predict(model, x);
     return logExpectedImprovement(p.mean, p.sd, bestY);
   };
 
-  // random candidates (legal values), fewer when each prediction is expensive
+  // Each acquisition value costs O(n²) (a triangular solve): at most ~1.2e8 / n² of them per suggestion (no limit
+  // that matters below ~100 trials), half for random candidates, the rest for the coordinate search.
   const n = model.X.length;
-  const nCand = Math.max(64, Math.min(opts.nCandidates, Math.floor(4e7 / (n * n + 1))));
+  const budget = Math.max(400, Math.floor(1.2e8 / (n * n + 1)));
+  const nCand = Math.max(64, Math.min(opts.nCandidates, Math.floor(budget / 2)));
+  let evaluations = 0;
   const encodeParams = (p: Params): Float64Array => Float64Array.from(dims, (d) => d.encode(p[d.name])!);
   const scored: { x: Float64Array; a: number }[] = [];
   for (let i = 0; i < nCand; i++) {
@@ -401,6 +427,7 @@ export function suggestGp(input: GpInput): Params {
           const tries: number[] =
             dim.spec.type === 'choice' ? dim.spec.values.map((_, k) => k) : [cur.x[d]! - step, cur.x[d]! + step];
           for (const t of tries) {
+            if (evaluations >= budget) break;
             const x = Float64Array.from(cur.x);
             x[d] = dim.encode(dim.decode(t))!;
             if (x[d] === cur.x[d]) continue;

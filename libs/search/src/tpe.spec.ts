@@ -331,7 +331,7 @@ describe('multivariate TPE', () => {
 describe('TPE with trials in flight', () => {
   it('never proposes a finished or running point again while the discrete space has free points', async () => {
     const { suggestTpe } = await import('./tpe.js');
-    const space = { a: { type: 'choice', values: [1, 2, 3] }, b: { type: 'int', min: 0, max: 2 } } as const;
+    const space: SearchSpace = { a: { type: 'choice', values: [1, 2, 3] }, b: { type: 'int', min: 0, max: 2 } };
     for (const multivariate of [false, true]) {
       const history: { index: number; params: Record<string, number>; state: 'complete' | 'pending'; value?: number }[] = [];
       for (let i = 0; i < 9; i++) {
