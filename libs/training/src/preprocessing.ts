@@ -6,7 +6,7 @@ import type { ImageStore } from './images/image-store.js';
 import { type TokenizeMode, buildVocabulary, encodeText, vocabularyIds } from './text/tokenizer.js';
 import { CLASSIFICATION_LOSSES, type Loss } from './model-spec.js';
 import { createRng, shuffleInPlace } from './random.js';
-import type { TrainingConfig } from './training-config.js';
+import { type TrainingConfig, imageSplitColumn } from './training-config.js';
 import { SpecError } from './validation.js';
 
 export { PredictInputError };
@@ -103,9 +103,10 @@ export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[]
 
   let order = used.map((_, index) => index);
   let validationRows: number;
-  if (training.splitColumn) {
+  const splitColumn = imageSplitColumn(columns, training);
+  if (splitColumn) {
     // The dataset's own split: its validation rows go last, whatever validationSplit says.
-    const isValidation = (index: number) => String(used[index][training.splitColumn!]).trim() === 'validation';
+    const isValidation = (index: number) => String(used[index][splitColumn]).trim() === 'validation';
     const train = order.filter((index) => !isValidation(index));
     const validation = order.filter(isValidation);
     if (training.shuffle) shuffleInPlace(train, createRng(training.seed));

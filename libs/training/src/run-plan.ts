@@ -42,6 +42,16 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
   return { params, spec, training, hyperparameters };
 }
 
+/**
+ * The plan of a run from what it stored: its training config was resolved at startRun, references in training.image
+ * and training.text already filled in, so only the spec's references still take hyperparameters.
+ */
+export function planStoredRun(rawSpec: unknown, hyperparameters: Record<string, unknown>, storedTraining: TrainingConfig, columns: ColumnStats[]): RunPlan {
+  const specReferences = collectReferences(rawSpec);
+  const forSpec = Object.fromEntries(Object.entries(hyperparameters ?? {}).filter(([name]) => specReferences.has(name)));
+  return { ...planRun(rawSpec, forSpec, storedTraining, columns, storedTraining.seed), hyperparameters };
+}
+
 /** The parts of a training config that may hold "$name" references (sweeps over augmentation, sequence length, ...). */
 const REFERABLE_TRAINING_KEYS = ['image', 'text'];
 

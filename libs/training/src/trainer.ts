@@ -170,10 +170,14 @@ export async function trainModel(options: {
   // An images dataset keeps its pixels as uint8 in its store: x holds the validation images only (scaled once), and
   // each training batch is read, augmented and scaled as it is drawn. Everything else lives on the device whole.
   const inputShape = data.preprocessing.inputShape ?? [inputSize];
-  const imageBatch = async (positions: ArrayLike<number>, augmentStep?: number): Promise<tf.Tensor> => {
+  const rowsOf = (positions: ArrayLike<number>) => Int32Array.from(positions, (position) => images!.rowOf[position]);
+  /** A batch's input; `next` (the following batch) is handed to the store to decode while this one trains. */
+  const imageBatch = async (positions: ArrayLike<number>, augmentStep?: number, next?: ArrayLike<number>): Promise<tf.Tensor> => {
     const frame = images!.store.frameBytes;
-    const rows = Int32Array.from(positions, (position) => images!.rowOf[position]);
-    const pixels = await images!.store.read(rows);
+    const rows = rowsOf(positions);
+    const reading = images!.store.read(rows);
+    if (next?.length) images!.store.prefetch?.(rowsOf(next));
+    const pixels = await reading;
     const values = new Float32Array(pixels.length);
     if (augmentStep === undefined || isIdentity(images!.augment)) scalePixels(pixels, values);
     else {
@@ -281,7 +285,9 @@ export async function trainModel(options: {
           setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
           const size = Math.min(batchSize, trainRows - start);
           const weight = sizeScalar(size);
-          const imageInput = images ? await imageBatch(training.shuffle ? order.subarray(start, start + size) : range(start, size), step) : undefined;
+          const positions = (from: number, count: number) => (training.shuffle ? order.subarray(from, from + count) : range(from, count));
+          const nextSize = Math.min(batchSize, trainRows - start - size);
+          const imageInput = images ? await imageBatch(positions(start, size), step, nextSize > 0 ? positions(start + size, nextSize) : undefined) : undefined;
           const next = withSeededRandom(deriveSeed(seed, 2, step), () =>
             tf.tidy(() => {
               const ids = indices?.slice(start, size);

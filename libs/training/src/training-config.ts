@@ -55,8 +55,6 @@ export interface TrainingConfig {
   checkpoint: { every: number; keep: number; monitor: string; mode: 'min' | 'max' };
   text?: TextConfig | null;
   image?: ImageConfig | null;
-  /** An images dataset's `split` column (train / validation), which then decides the validation set. */
-  splitColumn?: string;
 }
 
 const KEYS = ['target', 'features', 'epochs', 'batchSize', 'validationSplit', 'shuffle', 'seed', 'missing', 'normalize', 'earlyStopping', 'lrSchedule', 'checkpoint', 'text', 'image'];
@@ -152,6 +150,11 @@ function imageConfig(raw: unknown): ImageConfig {
   };
 }
 
+/** An images dataset's `split` column (train / validation), which decides its validation set; undefined when none. */
+export function imageSplitColumn(columns: ColumnStats[], training: Pick<TrainingConfig, 'image' | 'target'>): string | undefined {
+  return training.image && training.target !== 'split' && columns.some((column) => column.name === 'split') ? 'split' : undefined;
+}
+
 /**
  * Checks a run's training config against the dataset's columns and applies the defaults.
  * The result is what the run stores and what the worker trains with.
@@ -172,7 +175,6 @@ export function resolveTrainingConfig(raw: unknown, columns: ColumnStats[], defa
   } else if (raw.image !== undefined && raw.image !== null) {
     throw new SpecError('training.image needs an images dataset (a ZIP of images); this dataset has no IMAGE column');
   }
-  const splitColumn = imageColumn && columns.some((column) => column.name === 'split') && target !== 'split' ? 'split' : undefined;
 
   let features: string[];
   if (imageColumn && (raw.features === undefined || raw.features === null)) {
@@ -245,6 +247,5 @@ export function resolveTrainingConfig(raw: unknown, columns: ColumnStats[], defa
     checkpoint,
     text,
     image: imageColumn ? imageConfig(raw.image) : null,
-    ...(splitColumn ? { splitColumn } : {}),
   };
 }

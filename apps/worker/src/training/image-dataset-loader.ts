@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { AppConfig } from '../../../../libs/config/src/index.js';
-import { type Cell, resizeImage, scanImageArchive } from '../../../../libs/datasets/src/index.js';
+import { type Cell, type ImageRow, resizeImage, scanImageArchive } from '../../../../libs/datasets/src/index.js';
 import type { ImageConfig } from '../../../../libs/training/src/index.js';
-import { MemoryImageStore } from '../../../../libs/training/src/images/image-store.js';
+import { DiskImageStore, type ImageStore, MemoryImageStore } from '../../../../libs/training/src/images/image-store.js';
 
 export interface LoadedImageDataset {
   /** The dataset's table (image, label, split), row i being the store's image i. */
   rows: Record<string, Cell>[];
-  store: MemoryImageStore;
+  store: ImageStore;
 }
 
 /**
@@ -23,14 +23,19 @@ export async function loadImageDataset(
 ): Promise<LoadedImageDataset> {
   const frameBytes = image.width * image.height * image.channels;
   const cacheBytes = config.worker.trainingCacheMb * 1024 * 1024;
+  const path = join(config.dataDir, 'datasets', datasetId);
   if (expectedRows * frameBytes > cacheBytes) {
-    // Not built yet: a disk-backed store that decodes batches ahead on a worker thread. Until then the cache grows.
-    progress(`the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}; holding them in memory anyway`);
+    // Too large to hold: list the rows (each image is decoded once to keep the upload's rules, then dropped) and read
+    // batches from the archive on a decoding thread while training.
+    progress(`the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}: reading batches from disk`);
+    const scan = await scanImageArchive(path, { maxUnpackedBytes: config.limits.maxUploadBytes });
+    const store = await DiskImageStore.open(path, scan.rows.map((row) => row.file), image);
+    return { rows: tableOf(scan.rows), store };
   }
   let pixels = new Uint8Array(Math.max(1, expectedRows) * frameBytes);
   const started = performance.now();
   let lastReport = started;
-  const scan = await scanImageArchive(join(config.dataDir, 'datasets', datasetId), {
+  const scan = await scanImageArchive(path, {
     maxUnpackedBytes: config.limits.maxUploadBytes,
     onImage: (decoded, _row, index) => {
       if ((index + 1) * frameBytes > pixels.length) {
@@ -46,6 +51,9 @@ export async function loadImageDataset(
     },
   });
   progress(`decoded ${scan.rows.length} images to ${image.width}×${image.height}×${image.channels} in ${Math.round(performance.now() - started)} ms`);
-  const rows = scan.rows.map((row) => ({ image: row.file, label: row.label, split: row.split ?? null }));
-  return { rows, store: new MemoryImageStore(pixels.subarray(0, scan.rows.length * frameBytes), frameBytes) };
+  return { rows: tableOf(scan.rows), store: new MemoryImageStore(pixels.subarray(0, scan.rows.length * frameBytes), frameBytes) };
+}
+
+function tableOf(rows: ImageRow[]): Record<string, Cell>[] {
+  return rows.map((row) => ({ image: row.file, label: row.label, split: row.split ?? null }));
 }

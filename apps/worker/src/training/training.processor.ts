@@ -11,7 +11,7 @@ import {
   type TrainingConfig,
   buildModel,
   expectedOutputUnits,
-  planRun,
+  planStoredRun,
   prepareData,
   restoreCheckpoint,
   snapshotModel,
@@ -67,14 +67,15 @@ export class TrainingProcessor {
         .catch((error: Error) => log.warn(`heartbeat failed: ${error.message}`));
     }, this.config.worker.heartbeatIntervalMs);
     let model: tf.LayersModel | undefined;
+    let images: Awaited<ReturnType<typeof loadImageDataset>> | undefined;
     let handedBack = false;
     try {
       const [dataset, definition] = await this.runs.loadContext(run);
       const columns = dataset.columns as unknown as ColumnStats[];
       const stored = run.training as unknown as TrainingConfig;
-      const plan = planRun(definition.spec, run.hyperparameters, stored, columns, stored.seed);
+      const plan = planStoredRun(definition.spec, (run.hyperparameters ?? {}) as Record<string, unknown>, stored, columns);
       const training = plan.training;
-      const images = training.image
+      images = training.image
         ? await loadImageDataset(this.config, dataset.id, dataset.rowCount ?? 0, training.image, (message) => log.log(message))
         : undefined;
       const rows = images
@@ -154,6 +155,7 @@ export class TrainingProcessor {
     } finally {
       clearInterval(heartbeat);
       model?.dispose();
+      await images?.store.close?.().catch((error: Error) => log.warn(`closing the image store failed: ${error.message}`));
     }
     // The trial's slot is free: the sweep asks for its next trial (or ends).
     if (run.sweepId && !handedBack) await this.sweeps.advance(run.sweepId).catch((error: Error) => log.warn(`sweep advance failed: ${error.message}`));

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { DatasetError } from '../dataset-error.js';
@@ -26,6 +27,8 @@ const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 /** A labels.csv larger than this is refused rather than read into memory. */
 const MAX_LABELS_BYTES = 64 * 1024 * 1024;
+/** No PNG or JPEG within 4096×4096 unpacks to more: a larger entry is skipped without being inflated. */
+const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
 /** Entries that archivers add beside the user's files: not files of the dataset, so not worth a warning. */
 function isArchiverNoise(name: string): boolean {
@@ -87,37 +90,55 @@ class UnpackBudget {
     if (this.unpacked + bytes > this.limit) this.refuse(name);
   }
 
+  get remaining(): number {
+    return this.limit - this.unpacked;
+  }
+
   add(bytes: number, name: string): void {
     this.unpacked += bytes;
     if (this.unpacked > this.limit) this.refuse(name);
   }
 
-  private refuse(name: string): never {
+  refuse(name: string): never {
     throw new DatasetError(`the archive unpacks to more than MAX_UPLOAD_BYTES (${this.limit} bytes; over it at "${name}"); the upload is refused`);
   }
 }
 
-function readEntry(zip: ZipFile, entry: Entry, name: string, budget: UnpackBudget): Promise<Buffer> {
-  // The declared size is checked first (cheap), and every chunk again: validateEntrySizes stops an entry whose data
-  // runs past what it declares, so a lying header cannot unpack more than the budget either.
+/**
+ * An entry's bytes. The compressed bytes are read as they are and inflated in one synchronous call: a per-entry
+ * inflate stream costs more than decoding a small image. The declared size is checked first (cheap), and the
+ * inflate is capped at what the budget has left, so a header that lies about its size cannot unpack more either.
+ */
+async function readEntry(zip: ZipFile, entry: Entry, name: string, budget: UnpackBudget): Promise<Buffer> {
   budget.reserve(entry.uncompressedSize, name);
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (error, stream) => {
+  if (entry.uncompressedSize > MAX_ENTRY_BYTES) throw new ImageDecodeError(`unpacks to ${entry.uncompressedSize} bytes, more than any image within the size limit`);
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) throw new ImageDecodeError(`uses ZIP compression method ${entry.compressionMethod} (only stored and deflate are read)`);
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    zip.openReadStream(entry, { decompress: false }, (error, stream) => {
       if (error) return reject(new ImageDecodeError(`cannot be unpacked (${error.message})`));
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => {
-        try {
-          budget.add(chunk.length, name);
-          chunks.push(chunk);
-        } catch (budgetError) {
-          stream.destroy();
-          reject(budgetError);
-        }
-      });
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.once('error', (streamError) => reject(new ImageDecodeError(`cannot be unpacked (${streamError.message})`)));
       stream.once('end', () => resolve(Buffer.concat(chunks)));
     });
   });
+  let data: Buffer;
+  if (entry.compressionMethod === 0) data = raw;
+  else {
+    const cap = Math.min(budget.remaining, MAX_ENTRY_BYTES);
+    try {
+      data = inflateRawSync(raw, { maxOutputLength: Math.max(1, cap + 1) });
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        if (cap === budget.remaining) budget.refuse(name);
+        throw new ImageDecodeError(`unpacks to more than ${MAX_ENTRY_BYTES} bytes, more than any image within the size limit`);
+      }
+      throw new ImageDecodeError(`cannot be unpacked (${(error as Error).message})`);
+    }
+  }
+  if (data.length !== entry.uncompressedSize) throw new ImageDecodeError(`unpacks to ${data.length} bytes, not the ${entry.uncompressedSize} its header says`);
+  budget.add(data.length, name);
+  return data;
 }
 
 function parseLabels(text: string): Map<string, { label: string; split?: ImageSplit; line: number }> {
@@ -229,5 +250,33 @@ export async function scanImageArchive(
     return { rows, warnings, hasSplit: labels !== undefined && [...labels.values()].some((entry) => entry.split !== undefined) };
   } finally {
     zip.close();
+  }
+}
+
+/**
+ * Random access to the entries of an archive already accepted at upload (names checked, sizes known), for a
+ * training run that reads its images batch by batch instead of holding them all.
+ */
+export class ImageArchiveReader {
+  private constructor(
+    private readonly zip: ZipFile,
+    private readonly entries: Map<string, Entry>,
+  ) {}
+
+  static async open(path: string): Promise<ImageArchiveReader> {
+    const zip = await openZip(path);
+    const entries = new Map<string, Entry>();
+    for (const entry of await listEntries(zip)) entries.set(checkEntry(entryName(entry), entry), entry);
+    return new ImageArchiveReader(zip, entries);
+  }
+
+  read(name: string): Promise<Buffer> {
+    const entry = this.entries.get(name);
+    if (!entry) return Promise.reject(new DatasetError(`the archive has no entry "${name}"`));
+    return readEntry(this.zip, entry, name, new UnpackBudget(Infinity));
+  }
+
+  close(): void {
+    this.zip.close();
   }
 }

@@ -1,0 +1,25 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { ImageArchiveReader, decodeImage, resizeImage } from '../../../datasets/src/index.js';
+
+/** Decodes the images of one batch request after another, off the training loop's thread (see DiskImageStore). */
+const { path, width, height, channels } = workerData as { path: string; width: number; height: number; channels: 1 | 3 };
+const archive = await ImageArchiveReader.open(path);
+const frame = width * height * channels;
+parentPort!.on('message', async (request: { id: number; files: string[] } | 'close') => {
+  if (request === 'close') {
+    archive.close();
+    parentPort!.close();
+    return;
+  }
+  try {
+    const pixels = new Uint8Array(request.files.length * frame);
+    for (let i = 0; i < request.files.length; i++) {
+      const image = decodeImage(await archive.read(request.files[i]));
+      resizeImage(image, width, height, channels, pixels.subarray(i * frame, (i + 1) * frame));
+    }
+    parentPort!.postMessage({ id: request.id, pixels }, [pixels.buffer]);
+  } catch (error) {
+    parentPort!.postMessage({ id: request.id, error: (error as Error).message });
+  }
+});
+parentPort!.postMessage({ ready: true });
