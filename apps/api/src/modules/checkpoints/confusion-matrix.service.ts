@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs';
 import { type Cell, type ColumnStats, type DatasetFormat, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
-import { type TrainingConfig, planRun, prepareData } from '../../../../../libs/training/src/index.js';
+import { type TrainingConfig, planStoredRun, prepareData } from '../../../../../libs/training/src/index.js';
 import { DatasetFilesRepository } from '../datasets/dataset-files.repository.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModelsService } from '../models/models.service.js';
@@ -67,7 +67,8 @@ export class ConfusionMatrixService {
     const definition = await this.models.get(run.modelId);
     const columns = dataset.columns as unknown as ColumnStats[];
     const stored = run.training as TrainingConfig;
-    const plan = planRun(definition.spec, run.hyperparameters, stored, columns, stored.seed);
+    // Exactly the worker's path (training.processor.ts): plan from the stored config, read, prepare.
+    const plan = planStoredRun(definition.spec, (run.hyperparameters ?? {}) as Record<string, unknown>, stored, columns);
     const used = [...plan.training.features, plan.training.target];
     const rows: Record<string, Cell>[] = [];
     for await (const row of readDatasetRows(this.files.pathOf(dataset.id), dataset.format as DatasetFormat)) {
