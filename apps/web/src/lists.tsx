@@ -56,7 +56,7 @@ export function RunsPage() {
           { title: 'sweep', render: (run) => (run.sweep ? <Link href={`/ui/sweeps/${run.sweep.id}`}>{run.sweep.name}</Link> : '–') },
           { title: 'epochs', width: '70px', render: (run) => run.epochsCompleted, sortValue: (run) => run.epochsCompleted },
           { title: 'result', render: (run) => mainMetric(run.summary) },
-          { title: 'created', width: '160px', render: (run) => formatDate(run.createdAt), sortValue: (run) => run.createdAt },
+          { title: 'created', width: '175px', render: (run) => formatDate(run.createdAt), sortValue: (run) => run.createdAt },
         ]}
       />
     </Card>
@@ -86,7 +86,7 @@ export function DatasetsPage() {
           { title: 'status', width: '110px', render: (dataset) => <StatusBadge status={dataset.status} /> },
           { title: 'rows', width: '90px', render: (dataset) => formatNumber(dataset.rowCount), sortValue: (d) => d.rowCount },
           { title: 'size', width: '90px', render: (dataset) => formatBytes(dataset.sizeBytes), sortValue: (d) => d.sizeBytes },
-          { title: 'created', width: '160px', render: (dataset) => formatDate(dataset.createdAt), sortValue: (d) => d.createdAt },
+          { title: 'created', width: '175px', render: (dataset) => formatDate(dataset.createdAt), sortValue: (d) => d.createdAt },
         ]}
       />
     </Card>
@@ -116,7 +116,7 @@ export function ModelsPage() {
           { title: 'name', render: (model) => model.name, sortValue: (model) => model.name },
           { title: 'version', width: '80px', render: (model) => model.version },
           { title: 'layers', width: '80px', render: (model) => (model.spec as { layers?: unknown[] }).layers?.length ?? '–' },
-          { title: 'created', width: '160px', render: (model) => formatDate(model.createdAt), sortValue: (m) => m.createdAt },
+          { title: 'created', width: '175px', render: (model) => formatDate(model.createdAt), sortValue: (m) => m.createdAt },
         ]}
       />
       {shown && (
@@ -154,7 +154,7 @@ export function SweepsPage() {
           { title: 'strategy', width: '100px', render: (sweep) => sweep.strategy },
           { title: 'objective', render: (sweep) => `${sweep.objective.goal.toLowerCase()} ${sweep.objective.metric}` },
           { title: 'trials', width: '70px', render: (sweep) => sweep.maxTrials },
-          { title: 'created', width: '160px', render: (sweep) => formatDate(sweep.createdAt), sortValue: (s) => s.createdAt },
+          { title: 'created', width: '175px', render: (sweep) => formatDate(sweep.createdAt), sortValue: (s) => s.createdAt },
         ]}
       />
     </Card>
