@@ -46,11 +46,13 @@ async function main(): Promise<void> {
     log(`seeding a run of ${POINTS} points per series and a sweep of ${TRIALS} trials`);
     const seedStart = performance.now();
     await db.query('SET synchronous_commit = off');
-    const { rows: [run] } = await db.query(
+    const {
+      rows: [run],
+    } = await db.query(
       `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training, epochs_completed, summary, device,
          created_at, started_at, finished_at)
-       VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{"hidden": 16, "lr": 0.02}', $3, $4, '{"loss": 0.05, "val_loss": 0.08}',
-         'wasm', now(), now(), now()) RETURNING id`,
+       VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{"hidden": 16, "lr": 0.02}', $3, $4,
+         '{"loss": 0.05, "val_loss": 0.08}', 'wasm', now(), now(), now()) RETURNING id`,
       [dataset.id, createModel.id, { ...training, epochs: POINTS }, POINTS],
     );
     await db.query(
@@ -59,17 +61,25 @@ async function main(): Promise<void> {
        FROM (VALUES ('loss', 1.0), ('val_loss', 1.2)) m(name, scale) CROSS JOIN generate_series(1, ${POINTS}) s`,
       [run.id],
     );
-    const searchSpace = { lr: { type: 'loguniform', min: 0.0001, max: 0.1 }, hidden: { type: 'int', min: 8, max: 128, step: 8 } };
-    const { rows: [sweep] } = await db.query(
-      `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal, max_trials, parallelism, training, seed,
+    const searchSpace = {
+      lr: { type: 'loguniform', min: 0.0001, max: 0.1 },
+      hidden: { type: 'int', min: 8, max: 128, step: 8 },
+    };
+    const {
+      rows: [sweep],
+    } = await db.query(
+      `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal, max_trials, parallelism,
+        training, seed,
          dataset_id, model_id, created_at, finished_at)
-       VALUES (gen_random_uuid(), 'five thousand', 'SUCCEEDED', 'TPE', $1, 'val_loss', 'MINIMIZE', ${TRIALS}, 4, $2, 1, $3, $4,
+       VALUES (gen_random_uuid(), 'five thousand', 'SUCCEEDED', 'TPE', $1, 'val_loss', 'MINIMIZE', ${TRIALS},
+         4, $2, 1, $3, $4,
          now() - interval '1 day', now()) RETURNING id`,
       [searchSpace, training, dataset.id, createModel.id],
     );
     // val_loss falls with lr near 0.01 and more hidden units; every 7th trial is pruned after 5 epochs.
     await db.query(
-      `INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index, hyperparameters, training, epochs_completed,
+      `INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index, hyperparameters, training,
+        epochs_completed,
          summary, created_at, started_at, finished_at)
        SELECT gen_random_uuid(), CASE WHEN i % 7 = 0 THEN 'PRUNED' ELSE 'SUCCEEDED' END::"RunStatus", $1, $2, $3, i,
          jsonb_build_object('lr', lr, 'hidden', hidden), $4, CASE WHEN i % 7 = 0 THEN 5 ELSE ${EPOCHS_PER_TRIAL} END,
@@ -82,7 +92,8 @@ async function main(): Promise<void> {
     await db.query(
       `INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
        SELECT r.id, 'val_loss', e, e, (r.summary->>'val_loss')::float * (1 + 2.0 / e), now()
-       FROM runs r CROSS JOIN generate_series(1, ${EPOCHS_PER_TRIAL}) e WHERE r.sweep_id = $1 AND e <= r.epochs_completed`,
+       FROM runs r CROSS JOIN generate_series(1,
+         ${EPOCHS_PER_TRIAL}) e WHERE r.sweep_id = $1 AND e <= r.epochs_completed`,
       [sweep.id],
     );
     await db.query('ANALYZE');
@@ -90,7 +101,10 @@ async function main(): Promise<void> {
     log(`seeded in ${seedSeconds} s`);
 
     /** Where a page's time went: the script loaded, and its GraphQL requests (count, slowest, last to end). */
-    const breakdowns: Record<string, { scriptMs: number; graphqlRequests: number; slowestGraphqlMs: number; lastGraphqlEndMs: number }[]> = {};
+    const breakdowns: Record<
+      string,
+      { scriptMs: number; graphqlRequests: number; slowestGraphqlMs: number; lastGraphqlEndMs: number }[]
+    > = {};
     /** Milliseconds from navigation start until `ready` holds in a fresh page, as the page's own clock says. */
     const timeToReady = async (path: string, ready: string, label?: string): Promise<number> => {
       const page = await browser.newPage();
@@ -136,9 +150,12 @@ async function main(): Promise<void> {
       sweepTimes.push(await timeToReady(`/ui/sweeps/${sweep.id}`, sweepReady, 'sweep'));
       curveTimes.push(await timeToReady(`/ui/sweeps/${sweep.id}`, curvesReady, 'sweepCurves'));
       const start = performance.now();
-      const full = await stack.gqlOk(`query($id: ID!) { run(id: $id) { metrics(names: ["loss"]) { points { step value } } } }`, {
-        id: run.id,
-      });
+      const full = await stack.gqlOk(
+        `query($id: ID!) { run(id: $id) { metrics(names: ["loss"]) { points { step value } } } }`,
+        {
+          id: run.id,
+        },
+      );
       fullSeriesTimes.push(performance.now() - start);
       pointsDrawn = full.run.metrics[0].points.length;
     }
@@ -154,7 +171,11 @@ async function main(): Promise<void> {
       runFirstChartMs: { median: round(median(runTimes)), all: runTimes.map(round) },
       sweepFirstChartsMs: { median: round(median(sweepTimes)), all: sweepTimes.map(round) },
       sweepIntermediateCurvesMs: { median: round(median(curveTimes)), all: curveTimes.map(round) },
-      peerFullSeriesFetchMs: { median: round(median(fullSeriesTimes)), all: fullSeriesTimes.map(round), points: pointsDrawn },
+      peerFullSeriesFetchMs: {
+        median: round(median(fullSeriesTimes)),
+        all: fullSeriesTimes.map(round),
+        points: pointsDrawn,
+      },
       downsampledPointsAt660px: downsampled.run.metrics[0].points.length,
       breakdowns,
       loadAverage: (await import('node:os')).loadavg().map((value) => Number(value.toFixed(1))),

@@ -12,8 +12,15 @@ function penguinsCsv(): string {
   const path = join(import.meta.dirname, '..', 'node_modules', 'vega-datasets', 'data', 'penguins.json');
   const rows = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>[];
   const columns = Object.keys(rows[0]);
-  const cell = (value: unknown) => (value === null || value === undefined ? '' : /[",\n]/.test(String(value)) ? `"${String(value).replace(/"/g, '""')}"` : String(value));
-  return [columns.map(cell).join(','), ...rows.map((row) => columns.map((column) => cell(row[column])).join(','))].join('\n');
+  const cell = (value: unknown) =>
+    value === null || value === undefined
+      ? ''
+      : /[",\n]/.test(String(value))
+        ? `"${String(value).replace(/"/g, '""')}"`
+        : String(value);
+  return [columns.map(cell).join(','), ...rows.map((row) => columns.map((column) => cell(row[column])).join(','))].join(
+    '\n',
+  );
 }
 
 const PENGUINS_FILE = join(tmpdir(), `penguins-${process.pid}.csv`);
@@ -37,7 +44,10 @@ async function text(page: Page, selector: string): Promise<string> {
 
 /** Points drawn on the chart titled `title` (the chart reports them in data-points). */
 function pointsOn(page: Page, title: string): Promise<number> {
-  return page.evaluate((name) => Number(document.querySelector(`[data-chart="${name}"]`)?.getAttribute('data-points') ?? 0), title);
+  return page.evaluate(
+    (name) => Number(document.querySelector(`[data-chart="${name}"]`)?.getAttribute('data-points') ?? 0),
+    title,
+  );
 }
 
 /** Upload penguins through the page's form, with its progress bar, and land on the dataset's own page. */
@@ -66,8 +76,17 @@ async function createModelAndStartRun(page: Page, base: string, epochs: number):
   await page.click('button[type=submit]');
   await page.waitForFunction(() => location.pathname === '/ui/runs/new', { timeout: 30_000 });
   // The training config is filled in for the chosen dataset; the target found is the species.
-  await waitInPage(page, () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'), 30_000, 'the training config');
-  await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs, batchSize: 16, validationSplit: 0.25, seed: 7 }));
+  await waitInPage(
+    page,
+    () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'),
+    30_000,
+    'the training config',
+  );
+  await setField(
+    page,
+    'textarea[name=training]',
+    JSON.stringify({ target: 'Species', epochs, batchSize: 16, validationSplit: 0.25, seed: 7 }),
+  );
   await page.click('button[type=submit]');
   await page.waitForFunction(() => /^\/ui\/runs\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 30_000 });
   expect(refusal).toMatch(/no-such-activation|activation/i);
@@ -83,7 +102,8 @@ async function watchCurveGrow(page: Page, epochs: number): Promise<number[]> {
     if (points !== seen[seen.length - 1]) seen.push(points);
     if (status === 'SUCCEEDED' && points >= 2 * epochs) return seen;
     if (['FAILED', 'CANCELLED'].includes(status)) throw new Error(`the run ended ${status}`);
-    if (Date.now() > deadline) throw new Error(`the curve did not finish: saw ${seen.join(', ')} points, status ${status}`);
+    if (Date.now() > deadline)
+      throw new Error(`the curve did not finish: saw ${seen.join(', ')} points, status ${status}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -103,8 +123,14 @@ describe('the dashboard in a real browser', () => {
     await stack.stop();
   });
 
-  it('serves the page at / and at every /ui address (deep links survive a reload), GraphiQL at GET /graphql', async () => {
-    for (const path of ['/', '/ui/datasets', '/ui/runs', '/ui/sweeps', '/ui/runs/00000000-0000-0000-0000-000000000000']) {
+  it('serves the page at / and every /ui address (deep links survive a reload), GraphiQL at GET /graphql', async () => {
+    for (const path of [
+      '/',
+      '/ui/datasets',
+      '/ui/runs',
+      '/ui/sweeps',
+      '/ui/runs/00000000-0000-0000-0000-000000000000',
+    ]) {
       const response = await fetch(`${stack.url}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type'), path).toMatch(/text\/html/);
@@ -123,10 +149,19 @@ describe('the dashboard in a real browser', () => {
     expect(await graphiql.text()).toContain('/assets/graphiql.js');
     // Everything the pages load comes from the API itself: nothing from a CDN.
     const external: string[] = [];
-    page.on('request', (request) => !request.url().startsWith(stack.url) && !request.url().startsWith('data:') && external.push(request.url()));
+    page.on(
+      'request',
+      (request) =>
+        !request.url().startsWith(stack.url) && !request.url().startsWith('data:') && external.push(request.url()),
+    );
     await page.goto(`${stack.url}/graphql`);
     await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
-    await waitInPage(page, () => document.body.innerText.includes('Documentation') || !!document.querySelector('.graphiql-doc-explorer'), 10_000, 'GraphiQL').catch(() => undefined);
+    await waitInPage(
+      page,
+      () => document.body.innerText.includes('Documentation') || !!document.querySelector('.graphiql-doc-explorer'),
+      10_000,
+      'GraphiQL',
+    ).catch(() => undefined);
     await screenshot(page, 'graphiql');
     expect(external).toEqual([]);
     // POST /graphql is unchanged.
@@ -135,20 +170,41 @@ describe('the dashboard in a real browser', () => {
 
   let runId: string;
 
-  it('uploads penguins from the page, creates a model from the JSON editor, starts a run and watches its curve grow live', async () => {
+  it('uploads penguins, creates a model from the JSON editor, starts a run, watches its curve grow', async () => {
     const datasetId = await uploadPenguins(page, stack.url);
-    const columns = await page.$$eval('table[aria-label=columns] tbody tr', (rows) => rows.map((row) => row.querySelector('td')!.textContent));
-    expect(columns).toEqual(['Species', 'Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex']);
+    const columns = await page.$$eval('table[aria-label=columns] tbody tr', (rows) =>
+      rows.map((row) => row.querySelector('td')!.textContent),
+    );
+    expect(columns).toEqual([
+      'Species',
+      'Island',
+      'Beak Length (mm)',
+      'Beak Depth (mm)',
+      'Flipper Length (mm)',
+      'Body Mass (g)',
+      'Sex',
+    ]);
     // A histogram per column: 24 bins between min and max for numbers, value counts for text.
     await page.waitForSelector('svg[aria-label=histogram]', { timeout: 20_000 });
-    const bars = await page.$$eval('table[aria-label=columns] tbody tr', (rows) => rows.map((row) => row.querySelector('svg')?.getAttribute('data-bars')));
+    const bars = await page.$$eval('table[aria-label=columns] tbody tr', (rows) =>
+      rows.map((row) => row.querySelector('svg')?.getAttribute('data-bars')),
+    );
     expect(bars).toEqual(['3', '3', '24', '24', '24', '24', '3']);
-    const { dataset } = await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { histograms(bins: 10) } }`, { id: datasetId });
+    const { dataset } = await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { histograms(bins: 10) } }`, {
+      id: datasetId,
+    });
     const beak = dataset.histograms['Beak Length (mm)'];
     expect(beak.counts.reduce((sum: number, count: number) => sum + count, 0)).toBe(342);
     expect([beak.edges[0], beak.edges[10]]).toEqual([32.1, expect.closeTo(59.6, 6)]);
-    expect(dataset.histograms.Species).toEqual({ kind: 'categorical', values: ['Adelie', 'Gentoo', 'Chinstrap'], counts: [152, 124, 68], other: 0 });
-    const refused = await stack.gql(`query($id: ID!) { dataset(id: $id) { histograms(bins: 1000) } }`, { id: datasetId });
+    expect(dataset.histograms.Species).toEqual({
+      kind: 'categorical',
+      values: ['Adelie', 'Gentoo', 'Chinstrap'],
+      counts: [152, 124, 68],
+      other: 0,
+    });
+    const refused = await stack.gql(`query($id: ID!) { dataset(id: $id) { histograms(bins: 1000) } }`, {
+      id: datasetId,
+    });
     expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     expect(refused.errors?.[0].message).toContain('bins');
     await screenshot(page, 'dataset');
@@ -159,10 +215,13 @@ describe('the dashboard in a real browser', () => {
     expect(seen.length).toBeGreaterThanOrEqual(3);
     expect(seen[seen.length - 1]).toBe(2 * epochs);
     await page.waitForSelector('a[download="model.json"]', { timeout: 20_000 });
-    const summary = (await stack.gqlOk(`query($id: ID!) { run(id: $id) { summary dataset { id } } }`, { id: runId })).run;
+    const summary = (await stack.gqlOk(`query($id: ID!) { run(id: $id) { summary dataset { id } } }`, { id: runId }))
+      .run;
     expect(summary.dataset.id).toBe(datasetId);
     expect(summary.summary.val_accuracy).toBeGreaterThanOrEqual(0.9);
-    const modelUrl = await page.$eval('a[download="model.json"]', (link) => (link as HTMLAnchorElement).getAttribute('href'));
+    const modelUrl = await page.$eval('a[download="model.json"]', (link) =>
+      (link as HTMLAnchorElement).getAttribute('href'),
+    );
     expect((await fetch(`${stack.url}${modelUrl}`)).status).toBe(200);
     expect(await pointsOn(page, 'learning rate')).toBe(epochs);
     // The best checkpoint's confusion matrix on the validation split: penguins keep 333 of 344 rows (missing=drop),
@@ -183,25 +242,57 @@ describe('the dashboard in a real browser', () => {
     await screenshot(page, 'run');
     // A reload of the run's own address shows the same run, curve complete.
     await page.reload();
-    await waitInPage(page, () => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) > 0, 20_000, 'the curve');
+    await waitInPage(
+      page,
+      () => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) > 0,
+      20_000,
+      'the curve',
+    );
     expect(await pointsOn(page, 'loss')).toBe(2 * epochs);
   });
 
-  it('keeps the curve growing across an API restart (the page reconnects by itself), then cancels after a confirmation', async () => {
+  it('keeps the curve growing across an API restart (reconnecting by itself), cancels on confirmation', async () => {
     const modelId = (await stack.gqlOk('{ models { id } }')).models[0].id;
     const datasetId = (await stack.gqlOk('{ datasets { id } }')).datasets[0].id;
-    const input = { datasetId, modelId, hyperparameters: { hidden: 16, lr: 0.01 }, training: { target: 'Species', epochs: 500, seed: 1 } };
-    const { startRun } = await stack.gqlOk(`mutation($input: StartRunInput!) { startRun(input: $input) { id } }`, { input });
+    const input = {
+      datasetId,
+      modelId,
+      hyperparameters: { hidden: 16, lr: 0.01 },
+      training: { target: 'Species', epochs: 500, seed: 1 },
+    };
+    const { startRun } = await stack.gqlOk(`mutation($input: StartRunInput!) { startRun(input: $input) { id } }`, {
+      input,
+    });
     await page.goto(`${stack.url}/ui/runs/${startRun.id}`);
-    await waitInPage(page, () => document.querySelector('h1 .badge')?.textContent === 'RUNNING', 60_000, 'the run to start');
-    await waitInPage(page, () => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) >= 6, 60_000, 'points');
+    await waitInPage(
+      page,
+      () => document.querySelector('h1 .badge')?.textContent === 'RUNNING',
+      60_000,
+      'the run to start',
+    );
+    await waitInPage(
+      page,
+      () => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) >= 6,
+      60_000,
+      'points',
+    );
     // The API goes away while the worker trains on; the page's socket drops, retries, and catches up.
     await stack.stopApi();
-    await waitInPage(page, () => document.querySelector('.live')?.textContent?.includes('connecting'), 20_000, 'the page to notice');
+    await waitInPage(
+      page,
+      () => document.querySelector('.live')?.textContent?.includes('connecting'),
+      20_000,
+      'the page to notice',
+    );
     const beforeRestart = await pointsOn(page, 'loss');
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await stack.startApi();
-    await waitInPage(page, () => document.querySelector('.live')?.textContent?.includes('live'), 60_000, 'the reconnection');
+    await waitInPage(
+      page,
+      () => document.querySelector('.live')?.textContent?.includes('live'),
+      60_000,
+      'the reconnection',
+    );
     const afterRestart = await waitInPage(
       page,
       (at) => {
@@ -220,23 +311,41 @@ describe('the dashboard in a real browser', () => {
     await waitInPage(page, () => document.querySelector('h1 .badge')?.textContent === 'CANCELLED', 30_000, 'CANCELLED');
     const cancelled = await stack.waitForRun(startRun.id, ['CANCELLED']);
     // No gap: every epoch logged, also those logged while the API was down, is on the chart (loss and val_loss).
-    await waitInPage(page, (epochs) => Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) === 2 * (epochs as number), 20_000, 'every point', cancelled.epochsCompleted);
+    await waitInPage(
+      page,
+      (epochs) =>
+        Number(document.querySelector('[data-chart="loss"]')?.getAttribute('data-points')) === 2 * (epochs as number),
+      20_000,
+      'every point',
+      cancelled.epochsCompleted,
+    );
   });
 
-  it('starts a sweep from its form and shows the finished sweep: objective by trial, parallel coordinates, importance, trials', async () => {
+  it('starts a sweep from its form; the finished sweep: objective, parallel coords, importance, trials', async () => {
     await page.goto(`${stack.url}/ui/sweeps/new`);
-    await waitInPage(page, () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'), 30_000, 'the form');
+    await waitInPage(
+      page,
+      () => (document.querySelector('textarea[name=training]') as HTMLTextAreaElement)?.value.includes('Species'),
+      30_000,
+      'the form',
+    );
     await setField(page, 'input[name=name]', 'penguin-search');
     await setField(page, 'input[name=maxTrials]', '10');
     await setField(page, 'input[name=metric]', 'val_loss');
     await page.select('select[name=goal]', 'MINIMIZE');
     await page.select('select[name=strategy]', 'RANDOM');
-    await setField(page, 'textarea[name=training]', JSON.stringify({ target: 'Species', epochs: 4, batchSize: 16, seed: 3 }));
+    await setField(
+      page,
+      'textarea[name=training]',
+      JSON.stringify({ target: 'Species', epochs: 4, batchSize: 16, seed: 3 }),
+    );
     await page.click('button[type=submit]');
     await page.waitForFunction(() => /^\/ui\/sweeps\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 30_000 });
     const sweepId = await page.evaluate(() => location.pathname.split('/').pop()!);
     const deadline = Date.now() + 150_000;
-    while ((await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { status } }`, { id: sweepId })).sweep.status === 'RUNNING') {
+    while (
+      (await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { status } }`, { id: sweepId })).sweep.status === 'RUNNING'
+    ) {
       if (Date.now() > deadline) throw new Error(`sweep still running\n${stack.logs()}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -252,36 +361,68 @@ describe('the dashboard in a real browser', () => {
     await page.waitForSelector('[data-chart="parameter importance"] canvas');
     const { sweep } = await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { importance } }`, { id: sweepId });
     expect(Object.keys(sweep.importance).sort()).toEqual(['hidden', 'lr']);
-    expect(Object.values(sweep.importance as Record<string, number>).reduce((sum, share) => sum + share, 0)).toBeCloseTo(1, 6);
+    expect(
+      Object.values(sweep.importance as Record<string, number>).reduce((sum, share) => sum + share, 0),
+    ).toBeCloseTo(1, 6);
     expect(await page.$eval('[role=table][aria-label=trials]', (table) => table.getAttribute('data-rows'))).toBe('10');
-    await waitInPage(page, () => Number(document.querySelector('[data-chart="intermediate values"]')?.getAttribute('data-points')) >= 10 * 4, 30_000, 'intermediate values').catch((error) => {
+    await waitInPage(
+      page,
+      () => Number(document.querySelector('[data-chart="intermediate values"]')?.getAttribute('data-points')) >= 10 * 4,
+      30_000,
+      'intermediate values',
+    ).catch((error) => {
       throw new Error(`${error.message}; page errors: ${problems.join('; ')}`);
     });
     // Sort the trials by the objective with a click on its header, pick two and overlay their curves.
-    await page.evaluate(() => [...document.querySelectorAll('[role=columnheader]')].find((h) => h.textContent?.startsWith('val_loss'))?.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+    await page.evaluate(() =>
+      [...document.querySelectorAll('[role=columnheader]')]
+        .find((h) => h.textContent?.startsWith('val_loss'))
+        ?.dispatchEvent(new MouseEvent('click', { bubbles: true })),
+    );
     const boxes = await page.$$('[aria-label^="pick trial"]');
     await boxes[0].click();
     await boxes[1].click();
-    await waitInPage(page, () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 4, 20_000, 'the overlay');
+    await waitInPage(
+      page,
+      () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 4,
+      20_000,
+      'the overlay',
+    );
     await screenshot(page, 'sweep');
   });
 
   it('lists the runs newest first with their total, and filters them by status', async () => {
     await page.goto(`${stack.url}/ui/runs`);
     const { runsPage } = await stack.gqlOk('{ runsPage(first: 500) { totalCount nodes { id } } }');
-    await waitInPage(page, (total) => document.querySelector('[aria-label=runs]')?.getAttribute('data-rows') === String(total), 20_000, 'the runs', runsPage.totalCount);
+    await waitInPage(
+      page,
+      (total) => document.querySelector('[aria-label=runs]')?.getAttribute('data-rows') === String(total),
+      20_000,
+      'the runs',
+      runsPage.totalCount,
+    );
     expect(await text(page, '.toolbar .muted')).toBe(`${runsPage.totalCount} runs`);
-    const shown = await page.$$eval('[aria-label=runs] [role=row] [role=cell]:first-child a', (links) => links.map((link) => link.getAttribute('href')!.split('/').pop()));
+    const shown = await page.$$eval('[aria-label=runs] [role=row] [role=cell]:first-child a', (links) =>
+      links.map((link) => link.getAttribute('href')!.split('/').pop()),
+    );
     expect(shown).toEqual(runsPage.nodes.slice(0, shown.length).map((run: { id: string }) => run.id));
     await screenshot(page, 'runs');
     await page.select('select[name=status]', 'CANCELLED');
-    await waitInPage(page, () => document.querySelector('[aria-label=runs]')?.getAttribute('data-rows') === '1', 20_000, 'the filter');
+    await waitInPage(
+      page,
+      () => document.querySelector('[aria-label=runs]')?.getAttribute('data-rows') === '1',
+      20_000,
+      'the filter',
+    );
     expect(await text(page, '[aria-label=runs] [role=row] .badge')).toBe('CANCELLED');
   });
 
-  it('shows an images dataset uploaded from the page: its warnings, images per class and sample thumbnails', async () => {
+  it('shows an images dataset uploaded from the page: warnings, images per class and thumbnails', async () => {
     const digits = mnistPngs(200, 0);
-    const entries = digits.training.map((digit, index) => ({ name: `digits/${digit.label}/${index}.png`, data: digit.png }));
+    const entries = digits.training.map((digit, index) => ({
+      name: `digits/${digit.label}/${index}.png`,
+      data: digit.png,
+    }));
     entries.push({ name: 'digits/README.txt', data: Buffer.from('one folder per class\n') });
     const zipFile = join(tmpdir(), `digits-${process.pid}.zip`);
     writeFileSync(zipFile, await zipOf(entries));
@@ -296,13 +437,20 @@ describe('the dashboard in a real browser', () => {
     const counts = new Map<string, number>();
     for (const digit of digits.training) counts.set(String(digit.label), (counts.get(String(digit.label)) ?? 0) + 1);
     // Six thumbnails of each class (28×28 digits stay 28×28), fewer for a class holding fewer images.
-    const thumbnails = await page.$$eval('[aria-label=samples] img', (images) => images.map((image) => (image as HTMLImageElement).naturalWidth));
+    const thumbnails = await page.$$eval('[aria-label=samples] img', (images) =>
+      images.map((image) => (image as HTMLImageElement).naturalWidth),
+    );
     expect(thumbnails).toHaveLength([...counts.values()].reduce((sum, count) => sum + Math.min(6, count), 0));
     expect(thumbnails.every((width) => width === 28)).toBe(true);
     const datasetId = await page.evaluate(() => location.pathname.split('/').pop()!);
-    const { dataset } = await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { imageSamples(perClass: 1) } }`, { id: datasetId });
-    expect(Object.fromEntries(dataset.imageSamples.classes.map((entry: { label: string; count: number }) => [entry.label, entry.count])))
-      .toEqual(Object.fromEntries(counts));
+    const { dataset } = await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { imageSamples(perClass: 1) } }`, {
+      id: datasetId,
+    });
+    expect(
+      Object.fromEntries(
+        dataset.imageSamples.classes.map((entry: { label: string; count: number }) => [entry.label, entry.count]),
+      ),
+    ).toEqual(Object.fromEntries(counts));
     expect(dataset.imageSamples.samples).toHaveLength(counts.size);
     await screenshot(page, 'dataset-images');
   });
@@ -326,14 +474,27 @@ describe('the dashboard with API_KEY set', () => {
     await stack.stop();
   });
 
-  it('asks for the key, keeps it in sessionStorage, sends it as a header only, and the flow works with it', async () => {
-    expect((await fetch(`${stack.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ runs { id } }"}' })).status).toBe(401);
+  it('asks for the key, keeps it in sessionStorage, sends it as a header only; the flow works with it', async () => {
+    expect(
+      (
+        await fetch(`${stack.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ runs { id } }"}',
+        })
+      ).status,
+    ).toBe(401);
     await page.goto(`${stack.url}/ui/runs`);
     await page.waitForSelector('input[name=apiKey]', { timeout: 20_000 });
     await screenshot(page, 'key-prompt');
     await setField(page, 'input[name=apiKey]', 'a-wrong-key');
     await page.click('.key-form button[type=submit]');
-    await waitInPage(page, () => document.querySelector('.key-form .error')?.textContent?.includes('refused'), 20_000, 'the refusal');
+    await waitInPage(
+      page,
+      () => document.querySelector('.key-form .error')?.textContent?.includes('refused'),
+      20_000,
+      'the refusal',
+    );
     await setField(page, 'input[name=apiKey]', KEY);
     await page.click('.key-form button[type=submit]');
     await page.waitForSelector('[role=table][aria-label=runs]', { timeout: 20_000 });
@@ -346,17 +507,25 @@ describe('the dashboard with API_KEY set', () => {
     expect(seen[seen.length - 1]).toBe(2 * epochs);
     expect(seen.length).toBeGreaterThanOrEqual(2);
     await screenshot(page, 'run-with-key');
-    const finished = await stack.gql(`query($id: ID!) { run(id: $id) { status } }`, { id: runId }, { authorization: `Bearer ${KEY}` });
+    const finished = await stack.gql(
+      `query($id: ID!) { run(id: $id) { status } }`,
+      { id: runId },
+      { authorization: `Bearer ${KEY}` },
+    );
     expect(finished.data?.run.status).toBe('SUCCEEDED');
 
     // GraphiQL sends the page's key as a header.
     const before = requests.length;
-    const introspection = page.waitForResponse((response) => response.url().endsWith('/graphql') && response.request().method() === 'POST');
+    const introspection = page.waitForResponse(
+      (response) => response.url().endsWith('/graphql') && response.request().method() === 'POST',
+    );
     await page.goto(`${stack.url}/graphql`);
     await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
     expect((await introspection).status()).toBe(200);
     await screenshot(page, 'graphiql-with-key');
-    const graphqlPosts = requests.slice(before).filter((request) => request.url().endsWith('/graphql') && request.method() === 'POST');
+    const graphqlPosts = requests
+      .slice(before)
+      .filter((request) => request.url().endsWith('/graphql') && request.method() === 'POST');
     expect(graphqlPosts.length).toBeGreaterThan(0);
     expect(graphqlPosts.every((request) => request.headers().authorization === `Bearer ${KEY}`)).toBe(true);
     // The key is never in a URL: not in a page address, an asset, the graphql-ws upgrade or a download.

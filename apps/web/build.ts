@@ -24,13 +24,17 @@ async function checkDocuments(): Promise<void> {
     let errors: readonly GraphQLError[];
     try {
       // The server's own limits too: a document it would refuse as too deep or too expensive fails here.
-      errors = validate(schema, parse(readFileSync(join(folder, file), 'utf8')), [...specifiedRules, queryLimitsRule()]);
+      errors = validate(schema, parse(readFileSync(join(folder, file), 'utf8')), [
+        ...specifiedRules,
+        queryLimitsRule(),
+      ]);
     } catch (error) {
       errors = [error as GraphQLError];
     }
     for (const error of errors) problems.push(`apps/web/src/graphql/${file}: ${error.message}`);
   }
-  if (problems.length) throw new Error(`the dashboard's GraphQL documents do not match the served schema:\n${problems.join('\n')}`);
+  if (problems.length)
+    throw new Error(`the dashboard's GraphQL documents do not match the served schema:\n${problems.join('\n')}`);
 }
 
 async function bundle(): Promise<void> {

@@ -12,7 +12,11 @@ const RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
 type ModuleRef = Type | DynamicModule | Promise<DynamicModule> | undefined;
 
 /** Every @Resolver class provided by a module reachable from `root`, found by walking the module metadata. */
-async function resolversOf(root: ModuleRef, seen = new Set<unknown>(), found = new Set<Function>()): Promise<Function[]> {
+async function resolversOf(
+  root: ModuleRef,
+  seen = new Set<unknown>(),
+  found = new Set<Function>(),
+): Promise<Function[]> {
   const module = await root;
   if (!module || seen.has(module)) return [...found];
   seen.add(module);

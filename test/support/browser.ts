@@ -9,7 +9,8 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = resolve(import.meta.dirname, '..', 'artifacts');
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   return puppeteer.launch({
     executablePath: CHROMIUM,
@@ -25,7 +26,13 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** Waits until `read` (run in the page) returns a truthy value, and returns it. */
-export async function waitInPage<T>(page: Page, read: (arg?: unknown) => T, timeoutMs = 60_000, what = 'a condition', arg?: unknown): Promise<T> {
+export async function waitInPage<T>(
+  page: Page,
+  read: (arg?: unknown) => T,
+  timeoutMs = 60_000,
+  what = 'a condition',
+  arg?: unknown,
+): Promise<T> {
   const handle = await page.waitForFunction(read, { timeout: timeoutMs, polling: 100 }, arg).catch((error: Error) => {
     throw new Error(`waited ${timeoutMs} ms for ${what}: ${error.message}`);
   });

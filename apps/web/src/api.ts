@@ -33,7 +33,10 @@ function unauthenticated(message: string): never {
 }
 
 export class GraphQLRequestError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
   }
 }
@@ -49,7 +52,8 @@ export async function gql<T>(document: string, variables: Record<string, unknown
     errors?: { message: string; extensions?: { code?: string } }[];
   };
   const error = body.errors?.[0];
-  if (response.status === 401 || error?.extensions?.code === 'UNAUTHENTICATED') unauthenticated(error?.message ?? 'a key is needed');
+  if (response.status === 401 || error?.extensions?.code === 'UNAUTHENTICATED')
+    unauthenticated(error?.message ?? 'a key is needed');
   if (error) throw new GraphQLRequestError(error.message, error.extensions?.code);
   if (!response.ok || !body.data) throw new GraphQLRequestError(`the API answered ${response.status}`);
   return body.data;
@@ -96,7 +100,11 @@ function resetSubscriptions(): void {
 }
 
 /** Subscribes to a GraphQL subscription; returns the function that ends it. */
-export function subscribe<T>(document: string, variables: Record<string, unknown>, next: (data: T) => void): () => void {
+export function subscribe<T>(
+  document: string,
+  variables: Record<string, unknown>,
+  next: (data: T) => void,
+): () => void {
   return wsClient().subscribe<T>(
     { query: document, variables },
     {

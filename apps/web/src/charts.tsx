@@ -1,5 +1,11 @@
 import { BarChart, LineChart as ELineChart, ParallelChart, ScatterChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, ParallelComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import {
+  GridComponent,
+  LegendComponent,
+  ParallelComponent,
+  TooltipComponent,
+  VisualMapComponent,
+} from 'echarts/components';
 import * as echarts from 'echarts/core';
 import type { EChartsCoreOption } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
@@ -8,8 +14,16 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
 echarts.use([
-  BarChart, ELineChart, ParallelChart, ScatterChart, GridComponent, LegendComponent, ParallelComponent,
-  TooltipComponent, VisualMapComponent, CanvasRenderer,
+  BarChart,
+  ELineChart,
+  ParallelChart,
+  ScatterChart,
+  GridComponent,
+  LegendComponent,
+  ParallelComponent,
+  TooltipComponent,
+  VisualMapComponent,
+  CanvasRenderer,
 ]);
 
 export const PALETTE = ['#4f6bed', '#e8743b', '#19a979', '#ed4a7b', '#945ecf', '#13a4b4', '#525df4', '#bf399e'];
@@ -27,7 +41,9 @@ export function chartPixelWidth(element: HTMLElement | null): number {
 
 /** Joins series with different steps on one x axis (uPlot wants aligned columns; missing values are null). */
 function aligned(series: Series[]): uPlot.AlignedData {
-  const tables = series.map((one) => [one.points.map((p) => p.step), one.points.map((p) => p.value)] as uPlot.AlignedData);
+  const tables = series.map(
+    (one) => [one.points.map((p) => p.step), one.points.map((p) => p.value)] as uPlot.AlignedData,
+  );
   if (tables.length === 0) return [[]];
   return uPlot.join(tables as uPlot.AlignedData[]);
 }
@@ -61,7 +77,8 @@ export function LineChart(props: { title: string; series: Series[]; xLabel?: str
     };
     plot.current = new uPlot(options, aligned(props.series), box.current);
     const observer = new ResizeObserver(() => {
-      if (box.current && plot.current) plot.current.setSize({ width: chartPixelWidth(box.current), height: props.height ?? 220 });
+      if (box.current && plot.current)
+        plot.current.setSize({ width: chartPixelWidth(box.current), height: props.height ?? 220 });
     });
     observer.observe(box.current);
     return () => {

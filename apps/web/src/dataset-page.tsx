@@ -9,7 +9,10 @@ import { Card, ErrorBox, Link, StatusBadge, formatBytes, formatDate, formatNumbe
 export function DatasetPage(props: { id: string }) {
   const query = useQuery<{ dataset: Dataset | null }>(DATASET, { id: props.id });
   const dataset = query.data?.dataset;
-  const histograms = useQuery<{ dataset: { histograms: Record<string, Histogram> | null } | null }>(DATASET_HISTOGRAMS, { id: props.id });
+  const histograms = useQuery<{ dataset: { histograms: Record<string, Histogram> | null } | null }>(
+    DATASET_HISTOGRAMS,
+    { id: props.id },
+  );
   const histogramOf = (name: string) => histograms.data?.dataset?.histograms?.[name];
   if (query.error) return <ErrorBox message={query.error} />;
   if (!dataset) return <div class="muted">{query.loading ? 'loading…' : 'no such dataset'}</div>;
@@ -21,7 +24,9 @@ export function DatasetPage(props: { id: string }) {
           Dataset {dataset.name} <StatusBadge status={dataset.status} />
         </h1>
         <span class="spacer" />
-        <Link class="button primary" href={`/ui/runs/new?dataset=${dataset.id}`}>Start a run on it</Link>
+        <Link class="button primary" href={`/ui/runs/new?dataset=${dataset.id}`}>
+          Start a run on it
+        </Link>
       </header>
       <ErrorBox message={dataset.error ?? undefined} />
       {dataset.warnings && dataset.warnings.length > 0 && (
@@ -66,7 +71,9 @@ export function DatasetPage(props: { id: string }) {
                 </td>
                 <td>
                   {column.missing}
-                  {rows > 0 && column.missing > 0 && <span class="muted"> ({((100 * column.missing) / rows).toFixed(1)}%)</span>}
+                  {rows > 0 && column.missing > 0 && (
+                    <span class="muted"> ({((100 * column.missing) / rows).toFixed(1)}%)</span>
+                  )}
                 </td>
                 <td>{formatNumber(column.distinct)}</td>
                 <td>{formatNumber(column.min)}</td>
@@ -96,7 +103,8 @@ type Histogram =
 function Sparkline(props: { histogram?: Histogram }) {
   const histogram = props.histogram;
   if (!histogram) return null;
-  const counts = histogram.kind === 'categorical' && histogram.other > 0 ? [...histogram.counts, histogram.other] : histogram.counts;
+  const counts =
+    histogram.kind === 'categorical' && histogram.other > 0 ? [...histogram.counts, histogram.other] : histogram.counts;
   const labels =
     histogram.kind === 'numeric'
       ? counts.map((_, i) => `${formatNumber(histogram.edges[i], 3)} – ${formatNumber(histogram.edges[i + 1], 3)}`)
@@ -134,7 +142,11 @@ function ImageClasses(props: { id: string }) {
     animation: false,
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
     grid: { left: 50, right: 20, top: 10, bottom: 40 },
-    xAxis: { type: 'category', data: images.classes.map((entry) => entry.label), axisLabel: { interval: 0, rotate: images.classes.length > 12 ? 45 : 0 } },
+    xAxis: {
+      type: 'category',
+      data: images.classes.map((entry) => entry.label),
+      axisLabel: { interval: 0, rotate: images.classes.length > 12 ? 45 : 0 },
+    },
     yAxis: { type: 'value', minInterval: 1 },
     series: [{ type: 'bar', data: images.classes.map((entry) => entry.count), itemStyle: { color: PALETTE[0] } }],
   };

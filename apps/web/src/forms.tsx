@@ -32,11 +32,20 @@ export function UploadDatasetForm() {
       <form class="form" onSubmit={submit}>
         <label>
           file (CSV, JSON Lines{', Parquet or a ZIP of images where the API takes them'})
-          <input type="file" name="file" onChange={(event) => setFile((event.target as HTMLInputElement).files?.[0] ?? null)} />
+          <input
+            type="file"
+            name="file"
+            onChange={(event) => setFile((event.target as HTMLInputElement).files?.[0] ?? null)}
+          />
         </label>
         <label>
           name
-          <input name="name" value={name} placeholder={file?.name ?? 'my-dataset'} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          <input
+            name="name"
+            value={name}
+            placeholder={file?.name ?? 'my-dataset'}
+            onInput={(e) => setName((e.target as HTMLInputElement).value)}
+          />
         </label>
         {progress !== null && (
           <div class="progress" role="progressbar" aria-valuenow={Math.round(progress * 100)}>
@@ -45,7 +54,9 @@ export function UploadDatasetForm() {
           </div>
         )}
         <ErrorBox message={error} />
-        <button class="primary" type="submit" disabled={progress !== null}>Upload</button>
+        <button class="primary" type="submit" disabled={progress !== null}>
+          Upload
+        </button>
       </form>
     </Card>
   );
@@ -98,11 +109,20 @@ export function CreateModelForm() {
         </label>
         <label>
           spec (JSON; "$name" values are filled from each run's hyperparameters)
-          <textarea name="spec" class="code" rows={16} spellcheck={false} value={spec} onInput={(e) => setSpec((e.target as HTMLTextAreaElement).value)} />
+          <textarea
+            name="spec"
+            class="code"
+            rows={16}
+            spellcheck={false}
+            value={spec}
+            onInput={(e) => setSpec((e.target as HTMLTextAreaElement).value)}
+          />
         </label>
         <ErrorBox message={error} />
         {created && <div class="ok">{created}</div>}
-        <button class="primary" type="submit">Create model</button>
+        <button class="primary" type="submit">
+          Create model
+        </button>
       </form>
     </Card>
   );
@@ -134,8 +154,15 @@ function useRunBasics() {
     if (!datasetId) return;
     gql<{ dataset: Dataset | null }>(DATASET, { id: datasetId }).then((data) => {
       const columns = data.dataset?.columns ?? [];
-      const target = columns.find((column) => /species|label|class|target|y$/i.test(column.name)) ?? columns[columns.length - 1];
-      setTraining(JSON.stringify({ target: target?.name ?? '', epochs: 20, batchSize: 32, validationSplit: 0.2, seed: 7 }, null, 2));
+      const target =
+        columns.find((column) => /species|label|class|target|y$/i.test(column.name)) ?? columns[columns.length - 1];
+      setTraining(
+        JSON.stringify(
+          { target: target?.name ?? '', epochs: 20, batchSize: 32, validationSplit: 0.2, seed: 7 },
+          null,
+          2,
+        ),
+      );
     });
   }, [datasetId]);
   const pickers = (
@@ -189,14 +216,28 @@ export function StartRunForm() {
         {basics.pickers}
         <label>
           hyperparameters (JSON)
-          <textarea name="hyperparameters" class="code" rows={5} value={hyperparameters} onInput={(e) => setHyperparameters((e.target as HTMLTextAreaElement).value)} />
+          <textarea
+            name="hyperparameters"
+            class="code"
+            rows={5}
+            value={hyperparameters}
+            onInput={(e) => setHyperparameters((e.target as HTMLTextAreaElement).value)}
+          />
         </label>
         <label>
           training config (JSON)
-          <textarea name="training" class="code" rows={9} value={basics.training} onInput={(e) => basics.setTraining((e.target as HTMLTextAreaElement).value)} />
+          <textarea
+            name="training"
+            class="code"
+            rows={9}
+            value={basics.training}
+            onInput={(e) => basics.setTraining((e.target as HTMLTextAreaElement).value)}
+          />
         </label>
         <ErrorBox message={error ?? basics.error} />
-        <button class="primary" type="submit">Start run</button>
+        <button class="primary" type="submit">
+          Start run
+        </button>
       </form>
     </Card>
   );
@@ -250,7 +291,11 @@ export function StartSweepForm() {
         <div class="row">
           <label>
             strategy
-            <select name="strategy" value={strategy} onChange={(e) => setStrategy((e.target as HTMLSelectElement).value)}>
+            <select
+              name="strategy"
+              value={strategy}
+              onChange={(e) => setStrategy((e.target as HTMLSelectElement).value)}
+            >
               {['TPE', 'GP', 'RANDOM', 'GRID', 'HYPERBAND'].map((value) => (
                 <option value={value}>{value}</option>
               ))}
@@ -278,14 +323,28 @@ export function StartSweepForm() {
         </div>
         <label>
           search space (JSON)
-          <textarea name="searchSpace" class="code" rows={7} value={space} onInput={(e) => setSpace((e.target as HTMLTextAreaElement).value)} />
+          <textarea
+            name="searchSpace"
+            class="code"
+            rows={7}
+            value={space}
+            onInput={(e) => setSpace((e.target as HTMLTextAreaElement).value)}
+          />
         </label>
         <label>
           training config (JSON)
-          <textarea name="training" class="code" rows={8} value={basics.training} onInput={(e) => basics.setTraining((e.target as HTMLTextAreaElement).value)} />
+          <textarea
+            name="training"
+            class="code"
+            rows={8}
+            value={basics.training}
+            onInput={(e) => basics.setTraining((e.target as HTMLTextAreaElement).value)}
+          />
         </label>
         <ErrorBox message={error ?? basics.error} />
-        <button class="primary" type="submit">Start sweep</button>
+        <button class="primary" type="submit">
+          Start sweep
+        </button>
       </form>
     </Card>
   );

@@ -18,5 +18,9 @@ const fetcher = createGraphiQLFetcher({
 });
 
 createRoot(document.getElementById('graphiql')!).render(
-  <GraphiQL fetcher={fetcher} defaultEditorToolsVisibility="headers" headers={key ? JSON.stringify(headers, null, 2) : undefined} />,
+  <GraphiQL
+    fetcher={fetcher}
+    defaultEditorToolsVisibility="headers"
+    headers={key ? JSON.stringify(headers, null, 2) : undefined}
+  />,
 );

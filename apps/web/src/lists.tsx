@@ -5,13 +5,27 @@ import RUNS from './graphql/runs.graphql';
 import SWEEPS from './graphql/sweeps.graphql';
 import type { Dataset, Model, RunListItem, SweepListItem } from './types';
 import {
-  Card, ErrorBox, Json, Link, StatusBadge, VirtualTable, formatBytes, formatDate, formatNumber, navigate, usePages,
+  Card,
+  ErrorBox,
+  Json,
+  Link,
+  StatusBadge,
+  VirtualTable,
+  formatBytes,
+  formatDate,
+  formatNumber,
+  navigate,
+  usePages,
 } from './ui';
 
 const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];
 
 function counted(shown: number, total: number | null, noun: string): string {
-  return total === null ? '' : shown < total ? `${shown.toLocaleString('en')} of ${total.toLocaleString('en')} ${noun}` : `${total.toLocaleString('en')} ${noun}`;
+  return total === null
+    ? ''
+    : shown < total
+      ? `${shown.toLocaleString('en')} of ${total.toLocaleString('en')} ${noun}`
+      : `${total.toLocaleString('en')} ${noun}`;
 }
 
 function mainMetric(summary: Record<string, number> | null): string {
@@ -29,7 +43,11 @@ export function RunsPage() {
       <div class="toolbar">
         <label>
           status{' '}
-          <select value={status} onChange={(event) => setStatus((event.target as HTMLSelectElement).value)} name="status">
+          <select
+            value={status}
+            onChange={(event) => setStatus((event.target as HTMLSelectElement).value)}
+            name="status"
+          >
             <option value="">all</option>
             {RUN_STATUSES.map((value) => (
               <option value={value}>{value.toLowerCase()}</option>
@@ -39,7 +57,9 @@ export function RunsPage() {
         <span class="muted">{counted(rows.length, runs.total, 'runs')}</span>
         <span class="spacer" />
         <button onClick={runs.reload}>refresh</button>
-        <Link class="button primary" href="/ui/runs/new">Start a run</Link>
+        <Link class="button primary" href="/ui/runs/new">
+          Start a run
+        </Link>
       </div>
       <ErrorBox message={runs.error} />
       <VirtualTable
@@ -49,14 +69,36 @@ export function RunsPage() {
         rowKey={(run) => run.id}
         onRowClick={(run) => navigate(`/ui/runs/${run.id}`)}
         columns={[
-          { title: 'run', width: '110px', render: (run) => <Link href={`/ui/runs/${run.id}`}>{run.id.slice(0, 8)}</Link> },
-          { title: 'status', width: '130px', render: (run) => <StatusBadge status={run.status} />, sortValue: (run) => run.status },
+          {
+            title: 'run',
+            width: '110px',
+            render: (run) => <Link href={`/ui/runs/${run.id}`}>{run.id.slice(0, 8)}</Link>,
+          },
+          {
+            title: 'status',
+            width: '130px',
+            render: (run) => <StatusBadge status={run.status} />,
+            sortValue: (run) => run.status,
+          },
           { title: 'model', render: (run) => `${run.model.name} v${run.model.version}` },
           { title: 'dataset', render: (run) => run.dataset.name },
-          { title: 'sweep', render: (run) => (run.sweep ? <Link href={`/ui/sweeps/${run.sweep.id}`}>{run.sweep.name}</Link> : '–') },
-          { title: 'epochs', width: '70px', render: (run) => run.epochsCompleted, sortValue: (run) => run.epochsCompleted },
+          {
+            title: 'sweep',
+            render: (run) => (run.sweep ? <Link href={`/ui/sweeps/${run.sweep.id}`}>{run.sweep.name}</Link> : '–'),
+          },
+          {
+            title: 'epochs',
+            width: '70px',
+            render: (run) => run.epochsCompleted,
+            sortValue: (run) => run.epochsCompleted,
+          },
           { title: 'result', render: (run) => mainMetric(run.summary) },
-          { title: 'created', width: '175px', render: (run) => formatDate(run.createdAt), sortValue: (run) => run.createdAt },
+          {
+            title: 'created',
+            width: '175px',
+            render: (run) => formatDate(run.createdAt),
+            sortValue: (run) => run.createdAt,
+          },
         ]}
       />
     </Card>
@@ -71,7 +113,9 @@ export function DatasetsPage() {
       <div class="toolbar">
         <span class="muted">{counted(rows.length, datasets.total, 'datasets')}</span>
         <span class="spacer" />
-        <Link class="button primary" href="/ui/datasets/new">Upload a dataset</Link>
+        <Link class="button primary" href="/ui/datasets/new">
+          Upload a dataset
+        </Link>
       </div>
       <ErrorBox message={datasets.error} />
       <VirtualTable
@@ -81,12 +125,31 @@ export function DatasetsPage() {
         rowKey={(dataset) => dataset.id}
         onRowClick={(dataset) => navigate(`/ui/datasets/${dataset.id}`)}
         columns={[
-          { title: 'name', render: (dataset) => <Link href={`/ui/datasets/${dataset.id}`}>{dataset.name}</Link>, sortValue: (d) => d.name },
+          {
+            title: 'name',
+            render: (dataset) => <Link href={`/ui/datasets/${dataset.id}`}>{dataset.name}</Link>,
+            sortValue: (d) => d.name,
+          },
           { title: 'format', width: '80px', render: (dataset) => dataset.format },
           { title: 'status', width: '110px', render: (dataset) => <StatusBadge status={dataset.status} /> },
-          { title: 'rows', width: '90px', render: (dataset) => formatNumber(dataset.rowCount), sortValue: (d) => d.rowCount },
-          { title: 'size', width: '90px', render: (dataset) => formatBytes(dataset.sizeBytes), sortValue: (d) => d.sizeBytes },
-          { title: 'created', width: '175px', render: (dataset) => formatDate(dataset.createdAt), sortValue: (d) => d.createdAt },
+          {
+            title: 'rows',
+            width: '90px',
+            render: (dataset) => formatNumber(dataset.rowCount),
+            sortValue: (d) => d.rowCount,
+          },
+          {
+            title: 'size',
+            width: '90px',
+            render: (dataset) => formatBytes(dataset.sizeBytes),
+            sortValue: (d) => d.sizeBytes,
+          },
+          {
+            title: 'created',
+            width: '175px',
+            render: (dataset) => formatDate(dataset.createdAt),
+            sortValue: (d) => d.createdAt,
+          },
         ]}
       />
     </Card>
@@ -103,7 +166,9 @@ export function ModelsPage() {
       <div class="toolbar">
         <span class="muted">{counted(rows.length, models.total, 'model versions')}</span>
         <span class="spacer" />
-        <Link class="button primary" href="/ui/models/new">Create a model</Link>
+        <Link class="button primary" href="/ui/models/new">
+          Create a model
+        </Link>
       </div>
       <ErrorBox message={models.error} />
       <VirtualTable
@@ -115,8 +180,17 @@ export function ModelsPage() {
         columns={[
           { title: 'name', render: (model) => model.name, sortValue: (model) => model.name },
           { title: 'version', width: '80px', render: (model) => model.version },
-          { title: 'layers', width: '80px', render: (model) => (model.spec as { layers?: unknown[] }).layers?.length ?? '–' },
-          { title: 'created', width: '175px', render: (model) => formatDate(model.createdAt), sortValue: (m) => m.createdAt },
+          {
+            title: 'layers',
+            width: '80px',
+            render: (model) => (model.spec as { layers?: unknown[] }).layers?.length ?? '–',
+          },
+          {
+            title: 'created',
+            width: '175px',
+            render: (model) => formatDate(model.createdAt),
+            sortValue: (m) => m.createdAt,
+          },
         ]}
       />
       {shown && (
@@ -139,7 +213,9 @@ export function SweepsPage() {
       <div class="toolbar">
         <span class="muted">{counted(rows.length, sweeps.total, 'sweeps')}</span>
         <span class="spacer" />
-        <Link class="button primary" href="/ui/sweeps/new">Start a sweep</Link>
+        <Link class="button primary" href="/ui/sweeps/new">
+          Start a sweep
+        </Link>
       </div>
       <ErrorBox message={sweeps.error} />
       <VirtualTable
@@ -149,12 +225,21 @@ export function SweepsPage() {
         rowKey={(sweep) => sweep.id}
         onRowClick={(sweep) => navigate(`/ui/sweeps/${sweep.id}`)}
         columns={[
-          { title: 'name', render: (sweep) => <Link href={`/ui/sweeps/${sweep.id}`}>{sweep.name}</Link>, sortValue: (s) => s.name },
+          {
+            title: 'name',
+            render: (sweep) => <Link href={`/ui/sweeps/${sweep.id}`}>{sweep.name}</Link>,
+            sortValue: (s) => s.name,
+          },
           { title: 'status', width: '110px', render: (sweep) => <StatusBadge status={sweep.status} /> },
           { title: 'strategy', width: '100px', render: (sweep) => sweep.strategy },
           { title: 'objective', render: (sweep) => `${sweep.objective.goal.toLowerCase()} ${sweep.objective.metric}` },
           { title: 'trials', width: '70px', render: (sweep) => sweep.maxTrials },
-          { title: 'created', width: '175px', render: (sweep) => formatDate(sweep.createdAt), sortValue: (s) => s.createdAt },
+          {
+            title: 'created',
+            width: '175px',
+            render: (sweep) => formatDate(sweep.createdAt),
+            sortValue: (s) => s.createdAt,
+          },
         ]}
       />
     </Card>

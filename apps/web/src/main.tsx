@@ -14,10 +14,12 @@ function route(path: string) {
   if (parts.length === 0) return <RunsPage />;
   if (parts[0] !== 'ui') return <div class="muted">no page at {path}</div>;
   const [, kind, id] = parts;
-  if (kind === 'datasets') return id === 'new' ? <UploadDatasetForm /> : id ? <DatasetPage id={id} key={id} /> : <DatasetsPage />;
+  if (kind === 'datasets')
+    return id === 'new' ? <UploadDatasetForm /> : id ? <DatasetPage id={id} key={id} /> : <DatasetsPage />;
   if (kind === 'models') return id === 'new' ? <CreateModelForm /> : <ModelsPage />;
   if (kind === 'runs') return id === 'new' ? <StartRunForm /> : id ? <RunPage id={id} key={id} /> : <RunsPage />;
-  if (kind === 'sweeps') return id === 'new' ? <StartSweepForm /> : id ? <SweepPage id={id} key={id} /> : <SweepsPage />;
+  if (kind === 'sweeps')
+    return id === 'new' ? <StartSweepForm /> : id ? <SweepPage id={id} key={id} /> : <SweepsPage />;
   return <div class="muted">no page at {path}</div>;
 }
 
@@ -37,8 +39,17 @@ function KeyPrompt(props: { onDone: () => void; wrong: boolean }) {
         <h2>This service needs an API key</h2>
         <p class="muted">It is kept in this tab only (sessionStorage) and sent as an Authorization header.</p>
         {props.wrong && <div class="error">that key was refused</div>}
-        <input name="apiKey" type="password" autocomplete="off" placeholder="API key" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
-        <button class="primary" type="submit">Continue</button>
+        <input
+          name="apiKey"
+          type="password"
+          autocomplete="off"
+          placeholder="API key"
+          value={key}
+          onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+        />
+        <button class="primary" type="submit">
+          Continue
+        </button>
       </form>
     </div>
   );

@@ -57,17 +57,23 @@ export function RunPage(props: { id: string }) {
   useEffect(() => {
     setSeries({});
     const fetchStored = () =>
-      gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, { id: props.id, maxPoints: chartPointBudget() }).then(
+      gql<{ run: { metrics: MetricSeries[] } | null }>(RUN_METRICS, {
+        id: props.id,
+        maxPoints: chartPointBudget(),
+      }).then(
         (data) =>
           setSeries((current) => {
             let merged = current;
-            for (const one of data.run?.metrics ?? []) for (const point of one.points) merged = withPoint(merged, one.name, point);
+            for (const one of data.run?.metrics ?? [])
+              for (const point of one.points) merged = withPoint(merged, one.name, point);
             return merged;
           }),
         (error: Error) => setMetricsError(error.message),
       );
-    const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(METRIC_LOGGED, { runId: props.id }, (data) =>
-      setSeries((current) => withPoint(current, data.metricLogged.name, data.metricLogged)),
+    const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(
+      METRIC_LOGGED,
+      { runId: props.id },
+      (data) => setSeries((current) => withPoint(current, data.metricLogged.name, data.metricLogged)),
     );
     void fetchStored();
     let wasLost = false;
@@ -102,7 +108,9 @@ export function RunPage(props: { id: string }) {
     () =>
       groups.map((group) => ({
         title: group.title,
-        series: group.names.map((name) => ({ label: name, points: series[name], dashed: name.startsWith('val_') }) as Series),
+        series: group.names.map(
+          (name) => ({ label: name, points: series[name], dashed: name.startsWith('val_') }) as Series,
+        ),
       })),
     [series, groups],
   );
@@ -134,11 +142,16 @@ export function RunPage(props: { id: string }) {
         {!FINISHED.has(run.status) &&
           (confirming ? (
             <span class="confirm">
-              Cancel this run? <button class="danger" onClick={cancel}>Yes, cancel it</button>{' '}
+              Cancel this run?{' '}
+              <button class="danger" onClick={cancel}>
+                Yes, cancel it
+              </button>{' '}
               <button onClick={() => setConfirming(false)}>No</button>
             </span>
           ) : (
-            <button class="danger" onClick={() => setConfirming(true)}>Cancel run</button>
+            <button class="danger" onClick={() => setConfirming(true)}>
+              Cancel run
+            </button>
           ))}
       </header>
       <ErrorBox message={actionError ?? run.error ?? undefined} />
@@ -188,25 +201,27 @@ export function RunPage(props: { id: string }) {
             </tr>
           </thead>
           <tbody>
-            {[...run.checkpoints].sort((a, b) => b.epoch - a.epoch).map((checkpoint) => (
-              <tr>
-                <td>
-                  {checkpoint.epoch}
-                  {run.bestCheckpoint?.id === checkpoint.id && <span class="badge badge-succeeded"> best</span>}
-                </td>
-                <td class="small">
-                  {Object.entries(checkpoint.metrics ?? {})
-                    .map(([name, value]) => `${name} ${formatNumber(value, 3)}`)
-                    .join(' · ')}
-                </td>
-                <td>{formatBytes(checkpoint.sizeBytes)}</td>
-                <td>{formatDate(checkpoint.createdAt)}</td>
-                <td>
-                  <Download url={checkpoint.modelUrl} name="model.json" />{' '}
-                  <Download url={checkpoint.modelUrl.replace(/model\.json$/, 'weights.bin')} name="weights.bin" />
-                </td>
-              </tr>
-            ))}
+            {[...run.checkpoints]
+              .sort((a, b) => b.epoch - a.epoch)
+              .map((checkpoint) => (
+                <tr>
+                  <td>
+                    {checkpoint.epoch}
+                    {run.bestCheckpoint?.id === checkpoint.id && <span class="badge badge-succeeded"> best</span>}
+                  </td>
+                  <td class="small">
+                    {Object.entries(checkpoint.metrics ?? {})
+                      .map(([name, value]) => `${name} ${formatNumber(value, 3)}`)
+                      .join(' · ')}
+                  </td>
+                  <td>{formatBytes(checkpoint.sizeBytes)}</td>
+                  <td>{formatDate(checkpoint.createdAt)}</td>
+                  <td>
+                    <Download url={checkpoint.modelUrl} name="model.json" />{' '}
+                    <Download url={checkpoint.modelUrl.replace(/model\.json$/, 'weights.bin')} name="weights.bin" />
+                  </td>
+                </tr>
+              ))}
           </tbody>
         </table>
         {run.checkpoints.length === 0 && <div class="muted">no checkpoints yet</div>}
@@ -217,7 +232,12 @@ export function RunPage(props: { id: string }) {
 
 /** A plain link when no key is needed; with a key, a fetch that sends it as a header (never in the URL). */
 function Download(props: { url: string; name: string }) {
-  if (!apiKey()) return <a href={props.url} download={props.name}>{props.name}</a>;
+  if (!apiKey())
+    return (
+      <a href={props.url} download={props.name}>
+        {props.name}
+      </a>
+    );
   return (
     <button class="link" onClick={() => void downloadWithKey(props.url, props.name)}>
       {props.name}
@@ -245,7 +265,9 @@ interface ConfusionMatrix {
 
 /** The best checkpoint's confusion matrix on the validation split (classification runs; computed by the API). */
 function ConfusionMatrixCard(props: { runId: string }) {
-  const query = useQuery<{ run: { confusionMatrix: ConfusionMatrix | null } | null }>(RUN_CONFUSION, { id: props.runId });
+  const query = useQuery<{ run: { confusionMatrix: ConfusionMatrix | null } | null }>(RUN_CONFUSION, {
+    id: props.runId,
+  });
   const confusion = query.data?.run?.confusionMatrix;
   if (query.error) return <ErrorBox message={`confusion matrix: ${query.error}`} />;
   if (!confusion) return query.loading ? <div class="muted">computing the confusion matrix…</div> : null;
@@ -254,8 +276,8 @@ function ConfusionMatrixCard(props: { runId: string }) {
     <Card title="Confusion matrix">
       <p class="muted small">
         best checkpoint (epoch {confusion.epoch}) on {confusion.rows.toLocaleString('en')}
-        {confusion.rows < confusion.validationRows ? ` of ${confusion.validationRows.toLocaleString('en')}` : ''} validation rows ·
-        accuracy {formatNumber(confusion.accuracy, 3)} · rows: true class, columns: predicted
+        {confusion.rows < confusion.validationRows ? ` of ${confusion.validationRows.toLocaleString('en')}` : ''}{' '}
+        validation rows · accuracy {formatNumber(confusion.accuracy, 3)} · rows: true class, columns: predicted
       </p>
       <table class="confusion" aria-label="confusion matrix">
         <thead>
@@ -274,7 +296,9 @@ function ConfusionMatrixCard(props: { runId: string }) {
                 const share = count / largest;
                 const color = actual === predicted ? `rgba(25, 169, 121, ${share})` : `rgba(192, 57, 43, ${share})`;
                 return (
-                  <td style={{ background: count ? color : undefined, color: share > 0.55 ? '#fff' : undefined }}>{count}</td>
+                  <td style={{ background: count ? color : undefined, color: share > 0.55 ? '#fff' : undefined }}>
+                    {count}
+                  </td>
                 );
               })}
             </tr>

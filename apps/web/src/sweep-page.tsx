@@ -9,7 +9,17 @@ import SWEEP_TRIALS from './graphql/sweep-trials.graphql';
 import { Fact, chartPointBudget } from './run-page';
 import type { MetricSeries, Sweep, Trial } from './types';
 import {
-  Card, type Column, ErrorBox, Json, Link, StatusBadge, VirtualTable, allPages, formatDate, formatNumber, useQuery,
+  Card,
+  type Column,
+  ErrorBox,
+  Json,
+  Link,
+  StatusBadge,
+  VirtualTable,
+  allPages,
+  formatDate,
+  formatNumber,
+  useQuery,
 } from './ui';
 
 /** Trials drawn on the "what pruning saw" chart: one line each; past this many the newest are shown. */
@@ -25,7 +35,11 @@ function numbered(sweep: Sweep, runs: Trial[]): NumberedTrial[] {
   const ordered = [...runs].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   return ordered.map((trial, index) => {
     const value = trial.summary?.[sweep.objective.metric];
-    return { ...trial, number: index + 1, objective: typeof value === 'number' && Number.isFinite(value) ? value : null };
+    return {
+      ...trial,
+      number: index + 1,
+      objective: typeof value === 'number' && Number.isFinite(value) ? value : null,
+    };
   });
 }
 
@@ -39,7 +53,10 @@ function objectiveOption(sweep: Sweep, trials: NumberedTrial[]): EChartsCoreOpti
     if (trial.objective === null) continue;
     if (trial.status === 'PRUNED') pruned.push([trial.number, trial.objective]);
     else finished.push([trial.number, trial.objective]);
-    if (trial.status === 'SUCCEEDED' && (best === null || (minimize ? trial.objective < best : trial.objective > best))) {
+    if (
+      trial.status === 'SUCCEEDED' &&
+      (best === null || (minimize ? trial.objective < best : trial.objective > best))
+    ) {
       best = trial.objective;
     }
     bestSoFar.push([trial.number, best]);
@@ -53,8 +70,23 @@ function objectiveOption(sweep: Sweep, trials: NumberedTrial[]): EChartsCoreOpti
     yAxis: { type: 'value', name: sweep.objective.metric, scale: true },
     series: [
       { name: 'trial', type: 'scatter', data: finished, symbolSize: 6, itemStyle: { color: PALETTE[0] }, large: true },
-      { name: 'pruned', type: 'scatter', data: pruned, symbol: 'triangle', symbolSize: 7, itemStyle: { color: '#c0392b' }, large: true },
-      { name: 'best so far', type: 'line', step: 'end', data: bestSoFar, showSymbol: false, lineStyle: { color: PALETTE[2], width: 2 } },
+      {
+        name: 'pruned',
+        type: 'scatter',
+        data: pruned,
+        symbol: 'triangle',
+        symbolSize: 7,
+        itemStyle: { color: '#c0392b' },
+        large: true,
+      },
+      {
+        name: 'best so far',
+        type: 'line',
+        step: 'end',
+        data: bestSoFar,
+        showSymbol: false,
+        lineStyle: { color: PALETTE[2], width: 2 },
+      },
     ],
   };
 }
@@ -78,7 +110,10 @@ function parallelOption(sweep: Sweep, trials: NumberedTrial[]): EChartsCoreOptio
       dimension: parameters.length,
       min: values.length ? Math.min(...values) : 0,
       max: values.length ? Math.max(...values) : 1,
-      inRange: { color: sweep.objective.goal === 'MINIMIZE' ? ['#19a979', '#f4c542', '#c0392b'] : ['#c0392b', '#f4c542', '#19a979'] },
+      inRange: {
+        color:
+          sweep.objective.goal === 'MINIMIZE' ? ['#19a979', '#f4c542', '#c0392b'] : ['#c0392b', '#f4c542', '#19a979'],
+      },
       right: 0,
       top: 'middle',
       calculable: true,
@@ -113,7 +148,11 @@ function importanceOption(importance: Record<string, number>): EChartsCoreOption
         type: 'bar',
         data: entries.map(([, share]) => Number(share.toFixed(4))),
         itemStyle: { color: PALETTE[0], borderRadius: [0, 4, 4, 0] },
-        label: { show: true, position: 'right', formatter: ({ value }: { value: number }) => `${(value * 100).toFixed(1)}%` },
+        label: {
+          show: true,
+          position: 'right',
+          formatter: ({ value }: { value: number }) => `${(value * 100).toFixed(1)}%`,
+        },
       },
     ],
   };
@@ -159,7 +198,9 @@ export function SweepPage(props: { id: string }) {
       if (current) setCurves([...fetched]);
       return next();
     };
-    Promise.all(Array.from({ length: CURVE_FETCHES_AT_ONCE }, next)).catch((failure: Error) => current && setError(failure.message));
+    Promise.all(Array.from({ length: CURVE_FETCHES_AT_ONCE }, next)).catch(
+      (failure: Error) => current && setError(failure.message),
+    );
     return () => {
       current = false;
     };
@@ -170,7 +211,9 @@ export function SweepPage(props: { id: string }) {
     const metric = sweep.objective.metric;
     const names = [metric, metric.replace(/^val_/, '')];
     const maxPoints = chartPointBudget();
-    Promise.all(picked.map((id) => gql<{ run: { id: string; metrics: MetricSeries[] } }>(RUN_METRICS, { id, names, maxPoints }))).then(
+    Promise.all(
+      picked.map((id) => gql<{ run: { id: string; metrics: MetricSeries[] } }>(RUN_METRICS, { id, names, maxPoints })),
+    ).then(
       (answers) =>
         setOverlay(
           answers.flatMap((answer) =>
@@ -191,7 +234,10 @@ export function SweepPage(props: { id: string }) {
       .filter((run) => run.metrics[0]?.points.length)
       .sort((a, b) => (byId.get(a.id) ?? 0) - (byId.get(b.id) ?? 0))
       .slice(-MAX_INTERMEDIATE_LINES)
-      .map((run) => ({ label: `#${byId.get(run.id) ?? '?'}${run.status === 'PRUNED' ? ' pruned' : ''}`, points: run.metrics[0].points }));
+      .map((run) => ({
+        label: `#${byId.get(run.id) ?? '?'}${run.status === 'PRUNED' ? ' pruned' : ''}`,
+        points: run.metrics[0].points,
+      }));
   }, [curves, trials]);
 
   const objectiveChart = useMemo(() => (sweep ? objectiveOption(sweep, trials) : {}), [trials]);
@@ -213,13 +259,31 @@ export function SweepPage(props: { id: string }) {
           aria-label={`pick trial ${trial.number}`}
           checked={picked.includes(trial.id)}
           onClick={(event) => event.stopPropagation()}
-          onChange={() => setPicked((current) => (current.includes(trial.id) ? current.filter((id) => id !== trial.id) : [...current, trial.id]))}
+          onChange={() =>
+            setPicked((current) =>
+              current.includes(trial.id) ? current.filter((id) => id !== trial.id) : [...current, trial.id],
+            )
+          }
         />
       ),
     },
-    { title: '#', width: '60px', render: (trial) => <Link href={`/ui/runs/${trial.id}`}>{trial.number}</Link>, sortValue: (t) => t.number },
-    { title: 'status', width: '130px', render: (trial) => <StatusBadge status={trial.status} />, sortValue: (t) => t.status },
-    { title: sweep.objective.metric, render: (trial) => formatNumber(trial.objective), sortValue: (trial) => trial.objective },
+    {
+      title: '#',
+      width: '60px',
+      render: (trial) => <Link href={`/ui/runs/${trial.id}`}>{trial.number}</Link>,
+      sortValue: (t) => t.number,
+    },
+    {
+      title: 'status',
+      width: '130px',
+      render: (trial) => <StatusBadge status={trial.status} />,
+      sortValue: (t) => t.status,
+    },
+    {
+      title: sweep.objective.metric,
+      render: (trial) => formatNumber(trial.objective),
+      sortValue: (trial) => trial.objective,
+    },
     ...parameters.map((name) => ({
       title: name,
       render: (trial: NumberedTrial) => formatNumber(trial.hyperparameters[name]),
@@ -240,7 +304,8 @@ export function SweepPage(props: { id: string }) {
           <button
             class="danger"
             onClick={() =>
-              confirm(`Cancel sweep ${sweep.name}?`) && gql(CANCEL_SWEEP, { id: sweep.id }).then(query.reload, (e: Error) => setError(e.message))
+              confirm(`Cancel sweep ${sweep.name}?`) &&
+              gql(CANCEL_SWEEP, { id: sweep.id }).then(query.reload, (e: Error) => setError(e.message))
             }
           >
             Cancel sweep
@@ -253,7 +318,12 @@ export function SweepPage(props: { id: string }) {
         <Fact label="objective" value={`${sweep.objective.goal.toLowerCase()} ${sweep.objective.metric}`} />
         <Fact label="trials" value={`${trials.length} / ${sweep.maxTrials}`} />
         <Fact label="parallelism" value={sweep.parallelism} />
-        <Fact label="best" value={sweep.bestRun ? <Link href={`/ui/runs/${sweep.bestRun.id}`}>{sweep.bestRun.id.slice(0, 8)}</Link> : '–'} />
+        <Fact
+          label="best"
+          value={
+            sweep.bestRun ? <Link href={`/ui/runs/${sweep.bestRun.id}`}>{sweep.bestRun.id.slice(0, 8)}</Link> : '–'
+          }
+        />
         <Fact label="created" value={formatDate(sweep.createdAt)} />
         <Fact label="finished" value={formatDate(sweep.finishedAt)} />
       </div>
@@ -262,7 +332,11 @@ export function SweepPage(props: { id: string }) {
         <EChart title="parallel coordinates" option={parallelChart} height={300} />
         <LineChart title="intermediate values" series={intermediate} xLabel="epoch" />
         {importanceChart ? (
-          <EChart title="parameter importance" option={importanceChart} height={Math.max(140, 40 * parameters.length + 40)} />
+          <EChart
+            title="parameter importance"
+            option={importanceChart}
+            height={Math.max(140, 40 * parameters.length + 40)}
+          />
         ) : (
           <figure class="chart" data-chart="parameter importance">
             <figcaption>parameter importance</figcaption>

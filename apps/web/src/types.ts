@@ -91,4 +91,7 @@ export interface Sweep {
   /** PED-ANOVA shares summing to 1; null below 10 finished trials. */
   importance: Record<string, number> | null;
 }
-export type SweepListItem = Pick<Sweep, 'id' | 'name' | 'status' | 'strategy' | 'maxTrials' | 'createdAt' | 'finishedAt' | 'objective'>;
+export type SweepListItem = Pick<
+  Sweep,
+  'id' | 'name' | 'status' | 'strategy' | 'maxTrials' | 'createdAt' | 'finishedAt' | 'objective'
+>;

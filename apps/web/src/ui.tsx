@@ -91,7 +91,13 @@ const NEXT_PAGE = 250;
  */
 export function usePages<T>(document: string, field: string, variables: Record<string, unknown> = {}): PagedState<T> {
   const key = JSON.stringify(variables);
-  const [state, setState] = useState<{ rows: T[]; total: number | null; cursor: string | null; hasMore: boolean; error?: string }>({
+  const [state, setState] = useState<{
+    rows: T[];
+    total: number | null;
+    cursor: string | null;
+    hasMore: boolean;
+    error?: string;
+  }>({
     rows: [],
     total: null,
     cursor: null,
@@ -146,7 +152,12 @@ export function usePages<T>(document: string, field: string, variables: Record<s
 }
 
 /** Every page of a paged field, fetched one after another (for a sweep's trials, which its charts need whole). */
-export async function allPages<T>(document: string, variables: Record<string, unknown>, pageOf: (data: any) => Page<T>, size = 500): Promise<T[]> {
+export async function allPages<T>(
+  document: string,
+  variables: Record<string, unknown>,
+  pageOf: (data: any) => Page<T>,
+  size = 500,
+): Promise<T[]> {
   const rows: T[] = [];
   let after: string | null = null;
   for (;;) {
@@ -162,11 +173,16 @@ export function StatusBadge(props: { status: string }) {
 }
 
 export function ErrorBox(props: { message?: string }) {
-  return props.message ? <div class="error" role="alert">{props.message}</div> : null;
+  return props.message ? (
+    <div class="error" role="alert">
+      {props.message}
+    </div>
+  ) : null;
 }
 
 export function formatNumber(value: unknown, digits = 4): string {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return value === null || value === undefined ? '–' : String(value);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return value === null || value === undefined ? '–' : String(value);
   if (Number.isInteger(value)) return value.toLocaleString('en');
   const magnitude = Math.abs(value);
   return magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e6) ? value.toExponential(2) : value.toPrecision(digits);
@@ -232,7 +248,10 @@ export function VirtualTable<T>(props: {
             class={column.sortValue ? 'sortable' : ''}
             onClick={() =>
               column.sortValue &&
-              setSort((previous) => ({ column: index, descending: previous?.column === index ? !previous.descending : false }))
+              setSort((previous) => ({
+                column: index,
+                descending: previous?.column === index ? !previous.descending : false,
+              }))
             }
           >
             {column.title}
@@ -255,7 +274,11 @@ export function VirtualTable<T>(props: {
                 role="row"
                 key={props.rowKey(row)}
                 class={`vtable-row${props.onRowClick ? ' clickable' : ''}`}
-                style={{ top: `${(first + offset) * ROW_HEIGHT}px`, height: `${ROW_HEIGHT}px`, gridTemplateColumns: template }}
+                style={{
+                  top: `${(first + offset) * ROW_HEIGHT}px`,
+                  height: `${ROW_HEIGHT}px`,
+                  gridTemplateColumns: template,
+                }}
                 onClick={() => props.onRowClick?.(row)}
               >
                 {props.columns.map((column) => (

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs';
-import { type Cell, type ColumnStats, type DatasetFormat, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
+import {
+  type Cell,
+  type ColumnStats,
+  type DatasetFormat,
+  readDatasetRows,
+} from '../../../../../libs/datasets/src/index.js';
 import { type TrainingConfig, planStoredRun, prepareData } from '../../../../../libs/training/src/index.js';
 import { DatasetFilesRepository } from '../datasets/dataset-files.repository.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
@@ -45,7 +50,13 @@ export class ConfusionMatrixService {
     private readonly predictions: PredictionsService,
   ) {}
 
-  async forRun(run: { id: string; datasetId: string; modelId: string; hyperparameters: unknown; training: unknown }): Promise<ConfusionMatrix | null> {
+  async forRun(run: {
+    id: string;
+    datasetId: string;
+    modelId: string;
+    hyperparameters: unknown;
+    training: unknown;
+  }): Promise<ConfusionMatrix | null> {
     const best = await this.runs.bestCheckpoint(run);
     if (!best) return null;
     let matrix = this.cache.get(best.id);
@@ -68,7 +79,12 @@ export class ConfusionMatrixService {
     const columns = dataset.columns as unknown as ColumnStats[];
     const stored = run.training as TrainingConfig;
     // Exactly the worker's path (training.processor.ts): plan from the stored config, read, prepare.
-    const plan = planStoredRun(definition.spec, (run.hyperparameters ?? {}) as Record<string, unknown>, stored, columns);
+    const plan = planStoredRun(
+      definition.spec,
+      (run.hyperparameters ?? {}) as Record<string, unknown>,
+      stored,
+      columns,
+    );
     const used = [...plan.training.features, plan.training.target];
     const rows: Record<string, Cell>[] = [];
     for await (const row of readDatasetRows(this.files.pathOf(dataset.id), dataset.format as DatasetFormat)) {

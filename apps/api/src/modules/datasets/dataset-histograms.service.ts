@@ -32,7 +32,8 @@ export class DatasetHistogramsService {
     if (!Number.isInteger(bins) || bins < MIN_BINS || bins > MAX_BINS) {
       throw AppError.badInput(`histograms(bins): must be a whole number from ${MIN_BINS} to ${MAX_BINS}, got ${bins}`);
     }
-    if (dataset.status !== 'READY' || !ROW_FORMATS.includes(dataset.format as DatasetFormat)) return Promise.resolve(null);
+    if (dataset.status !== 'READY' || !ROW_FORMATS.includes(dataset.format as DatasetFormat))
+      return Promise.resolve(null);
     const key = `${dataset.id}:${bins}`;
     let result = this.cache.get(key);
     if (!result) {
@@ -45,7 +46,9 @@ export class DatasetHistogramsService {
   }
 
   private async compute(dataset: Dataset, bins: number): Promise<Record<string, ColumnHistogram>> {
-    const numeric = dataset.columns.filter((column) => column.type === 'NUMBER' && column.min !== null && column.max !== null);
+    const numeric = dataset.columns.filter(
+      (column) => column.type === 'NUMBER' && column.min !== null && column.max !== null,
+    );
     const categorical = dataset.columns.filter((column) => column.type === 'STRING' || column.type === 'BOOLEAN');
     const numericCounts = new Map(numeric.map((column) => [column.name, new Array<number>(bins).fill(0)]));
     const valueCounts = new Map(categorical.map((column) => [column.name, new Map<string, number>()]));
@@ -72,10 +75,17 @@ export class DatasetHistogramsService {
       result[column.name] = { kind: 'numeric', edges, counts: numericCounts.get(column.name)! };
     }
     for (const column of categorical) {
-      const sorted = [...valueCounts.get(column.name)!.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+      const sorted = [...valueCounts.get(column.name)!.entries()].sort(
+        (a, b) => b[1] - a[1] || a[0].localeCompare(b[0]),
+      );
       const top = sorted.slice(0, TOP_VALUES);
       const other = sorted.slice(TOP_VALUES).reduce((sum, [, count]) => sum + count, 0);
-      result[column.name] = { kind: 'categorical', values: top.map(([value]) => value), counts: top.map(([, count]) => count), other };
+      result[column.name] = {
+        kind: 'categorical',
+        values: top.map(([value]) => value),
+        counts: top.map(([, count]) => count),
+        other,
+      };
     }
     return result;
   }

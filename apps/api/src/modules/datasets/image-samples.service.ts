@@ -48,7 +48,9 @@ export class ImageSamplesService {
 
   samples(dataset: Dataset, perClass: number): Promise<ImageSamples | null> {
     if (!Number.isInteger(perClass) || perClass < 0 || perClass > MAX_SAMPLES_PER_CLASS) {
-      throw AppError.badInput(`imageSamples(perClass): must be a whole number from 0 to ${MAX_SAMPLES_PER_CLASS}, got ${perClass}`);
+      throw AppError.badInput(
+        `imageSamples(perClass): must be a whole number from 0 to ${MAX_SAMPLES_PER_CLASS}, got ${perClass}`,
+      );
     }
     if (dataset.format !== 'images' || dataset.status !== 'READY') return Promise.resolve(null);
     const key = `${dataset.id}:${perClass}`;

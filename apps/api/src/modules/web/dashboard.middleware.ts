@@ -14,7 +14,9 @@ export class DashboardMiddleware implements NestMiddleware {
     const file = dashboardShellFile(request.method, path, request.headers.accept);
     if (!file) return next();
     if (!dashboardBuilt()) {
-      response.status(404).json({ statusCode: 404, error: 'Not Found', message: 'the dashboard is not built: run npm run build' });
+      response
+        .status(404)
+        .json({ statusCode: 404, error: 'Not Found', message: 'the dashboard is not built: run npm run build' });
       return;
     }
     const isAsset = file.startsWith('assets/');
