@@ -96,9 +96,10 @@ export function RunPage(props: { id: string }) {
     () =>
       subscribe<{ runUpdated: Partial<Run> }>(RUN_UPDATED, { id: props.id }, (data) => {
         setRun((current) => (current ? { ...current, ...data.runUpdated } : current));
-        // Checkpoints are not in the event: fetch them again, at most once a second.
+        // Checkpoints are not in the event: fetch them again, at most once a second, and at once when it ends.
         window.clearTimeout(reloadTimer.current);
-        reloadTimer.current = window.setTimeout(query.reload, 1000);
+        const ended = FINISHED.has(String(data.runUpdated.status));
+        reloadTimer.current = window.setTimeout(query.reload, ended ? 0 : 1000);
       }),
     [props.id],
   );
