@@ -18,6 +18,7 @@ import { MetricsService } from './modules/observability/metrics.service.js';
 import { ObservabilityModule } from './modules/observability/observability.module.js';
 import { RunsModule } from './modules/runs/runs.module.js';
 import { SweepsModule } from './modules/sweeps/sweeps.module.js';
+import { WebModule } from './modules/web/web.module.js';
 import { AppExceptionFilter } from './platform/app-exception.filter.js';
 import { graphqlErrorFormatter } from './platform/graphql-errors.js';
 import { MAX_QUERY_TOKENS, queryCostPlugin, queryLimitsRule } from './platform/graphql-limits.js';
@@ -46,6 +47,8 @@ export class AppModule implements NestModule {
             playground: false,
             introspection: true,
             validationRules: [queryLimitsRule()],
+            // Errors of nested fields (Run.metrics(maxPoints), Sweep.runsPage(after)) reach AppExceptionFilter too.
+            fieldResolverEnhancers: ['filters'],
             parseOptions: { maxTokens: MAX_QUERY_TOKENS },
             // Stacks and driver messages are logged with the request id, never sent (see graphqlErrorFormatter).
             includeStacktraceInErrorResponses: false,
@@ -62,6 +65,7 @@ export class AppModule implements NestModule {
         SweepsModule,
         CheckpointsModule,
         DeletionsModule,
+        WebModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }, GraphqlWsServer],
     };

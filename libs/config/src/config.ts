@@ -32,7 +32,7 @@ export interface AppConfig {
     /** MiB of decoded training images a run keeps in memory (uint8); a larger images dataset is read from disk batch by batch. */
     trainingCacheMb: number;
   };
-  limits: { maxUploadBytes: number; maxPredictRows: number; maxModelParams: number };
+  limits: { maxUploadBytes: number; maxPredictRows: number; maxModelParams: number; maxListItems: number };
   logLevel: string;
 }
 
@@ -80,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1),
       maxPredictRows: int(env, 'MAX_PREDICT_ROWS', 10_000, 1),
       maxModelParams: int(env, 'MAX_MODEL_PARAMS', 50_000_000, 1),
+      // The plain list fields (runs, datasets, models, sweeps, Sweep.runs) return at most this many, newest first.
+      maxListItems: int(env, 'MAX_LIST_ITEMS', 1_000, 1),
     },
     logLevel: env.LOG_LEVEL || 'info',
   };

@@ -6,7 +6,16 @@ import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } fr
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '../../queue/src/index.js';
 import { type EarlyStoppingRule, type SearchSpace, shouldPrune, suggest, suggestOptions } from '../../search/src/index.js';
 import { SpecError, type TrainingConfig, planRun } from '../../training/src/index.js';
-import { trialHistory } from './sweep-history.js';
+import { type TrialRunRow, trialHistory } from './sweep-history.js';
+
+/** What the pruning rules read of each trial: its state, its objective, and its value at the epoch asked about. */
+interface PruneTrialRow {
+  id: string;
+  status: TrialRunRow['status'];
+  trialIndex: number | null;
+  objective: unknown;
+  value: number | null;
+}
 
 /** A sweep whose first this-many trials all fail is failed: its setup, not its luck, is at fault. */
 export const FAILED_TRIALS_TO_GIVE_UP = 5;
@@ -142,28 +151,44 @@ export class SweepScheduler {
     return cancelled;
   }
 
-  /** Whether the sweep's early-stopping rule prunes this trial after `epoch`; read from the database's metric points. */
+  /**
+   * Whether the sweep's early-stopping rule prunes this trial after `epoch`. The rules compare values at
+   * this one epoch, so that is all that is read: each trial's state and its value at `epoch` (one probe of
+   * the (run_id, name, step) key per trial, no JSON but the objective), and this trial's own series. The
+   * sweep's whole history (every point of every trial) is never read per epoch: at trial 5,000 that was
+   * 5,000 × epochs points for each epoch of each trial.
+   */
   async shouldPruneTrial(runId: string, sweepId: string, epoch: number): Promise<boolean> {
-    const sweep = await this.prisma.sweep.findUnique({ where: { id: sweepId } });
+    const sweep = await this.prisma.sweep.findUnique({
+      where: { id: sweepId },
+      select: { earlyStopping: true, metric: true, goal: true },
+    });
     if (!sweep || !sweep.earlyStopping) return false;
     const rule = sweep.earlyStopping as unknown as EarlyStoppingRule;
-    const runs = await this.prisma.run.findMany({
-      where: { sweepId },
-      select: { id: true, status: true, trialIndex: true, hyperparameters: true, summary: true },
-    });
-    const points = await this.prisma.metricPoint.findMany({
-      where: { run: { sweepId }, name: sweep.metric },
-      select: { runId: true, epoch: true, value: true },
-    });
+    const [trials, own] = await Promise.all([
+      this.prisma.$queryRaw<PruneTrialRow[]>`
+        SELECT r.id, r.status, r.trial_index AS "trialIndex", r.summary -> ${sweep.metric} AS objective, p.value
+        FROM runs r
+        LEFT JOIN metric_points p
+          ON p.run_id = r.id AND p.name = ${sweep.metric} AND p.step = ${epoch} AND p.epoch = ${epoch}
+        WHERE r.sweep_id = ${sweepId}::uuid`,
+      this.prisma.metricPoint.findMany({
+        where: { runId, name: sweep.metric, epoch: { lte: epoch } },
+        select: { epoch: true, value: true },
+      }),
+    ]);
     const intermediates = new Map<string, Record<number, number>>();
-    for (const point of points) {
-      if (point.epoch === null) continue;
-      let series = intermediates.get(point.runId);
-      if (!series) intermediates.set(point.runId, (series = {}));
-      series[point.epoch] = point.value;
-    }
+    for (const trial of trials) if (trial.value !== null) intermediates.set(trial.id, { [epoch]: trial.value });
+    const ownSeries = own.filter((point) => point.epoch !== null).map((point) => [point.epoch, point.value]);
+    intermediates.set(runId, Object.fromEntries(ownSeries));
+    const runs = trials.map((trial) => ({
+      ...trial,
+      hyperparameters: {},
+      summary: { [sweep.metric]: trial.objective },
+    }));
     const history = trialHistory(runs, sweep.metric, intermediates);
-    const trial = history.find((record) => runs.find((run) => run.id === runId)?.trialIndex === record.index);
+    const trialIndex = trials.find((trial) => trial.id === runId)?.trialIndex;
+    const trial = history.find((record) => record.index === trialIndex);
     if (!trial || trial.intermediate?.[epoch] === undefined) return false;
     return shouldPrune(rule, { goal: sweep.goal, trial, epoch, history });
   }

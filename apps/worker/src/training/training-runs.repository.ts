@@ -53,15 +53,59 @@ export class TrainingRunsRepository {
   }
 
   /**
-   * One epoch's record in one transaction: its metric points (a multi-row insert; a point that
-   * exists is kept, so a resumed epoch never doubles one), the run's progress, and a checkpoint
-   * with the older ones beyond `keep` pruned.
+   * One epoch's record. Without a checkpoint it is one statement, so one round trip whatever the number of
+   * metrics: the run's progress (only while this worker owns it) and the epoch's points as one multi-row
+   * insert from two arrays (a point that exists is kept, so a resumed epoch never doubles one). With a
+   * checkpoint it is one transaction: the same, the checkpoint, and the older ones beyond `keep` pruned.
    */
   async recordEpoch(record: EpochRecord): Promise<{ stop: boolean }> {
     const now = new Date();
     const names = Object.keys(record.metrics);
     const values = names.map((name) => record.metrics[name]);
-    const result = await this.prisma.$transaction(async (tx) => {
+    const result = record.checkpoint
+      ? await this.recordEpochWithCheckpoint(record, names, values, now)
+      : await this.recordEpochPoints(record, names, values, now);
+    await this.events.publish({
+      type: 'metrics',
+      runId: record.runId,
+      points: names.map((name, index) => ({ name, step: record.epoch, epoch: record.epoch, value: values[index], timestamp: now.toISOString() })),
+    });
+    await this.events.publish({ type: 'run', runId: record.runId });
+    return result;
+  }
+
+  /** Progress and points in one statement: the insert's CTE runs only when the update took the run. */
+  private async recordEpochPoints(
+    record: EpochRecord,
+    names: string[],
+    values: number[],
+    now: Date,
+  ): Promise<{ stop: boolean }> {
+    const owned = await this.prisma.$queryRaw<{ cancel_requested: boolean }[]>`
+      WITH owned AS (
+        UPDATE runs
+        SET epochs_completed = ${record.epoch}, summary = ${JSON.stringify(record.metrics)}::jsonb, heartbeat_at = ${now}
+        WHERE id = ${record.runId}::uuid AND worker_id = ${record.workerId} AND status = 'RUNNING'
+        RETURNING cancel_requested
+      ), points AS (
+        INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
+        SELECT ${record.runId}::uuid, m.name, ${record.epoch}, ${record.epoch}, m.value, ${now}
+        FROM unnest(${names}::text[], ${values}::float8[]) AS m(name, value)
+        WHERE EXISTS (SELECT 1 FROM owned)
+        ON CONFLICT (run_id, name, step) DO NOTHING
+      )
+      SELECT cancel_requested FROM owned`;
+    return { stop: owned.length === 0 || owned[0].cancel_requested };
+  }
+
+  private recordEpochWithCheckpoint(
+    record: EpochRecord,
+    names: string[],
+    values: number[],
+    now: Date,
+  ): Promise<{ stop: boolean }> {
+    const checkpoint = record.checkpoint!;
+    return this.prisma.$transaction(async (tx) => {
       const owned = await tx.run.updateMany({
         where: { id: record.runId, workerId: record.workerId, status: 'RUNNING' },
         data: { epochsCompleted: record.epoch, summary: record.metrics as Prisma.InputJsonValue, heartbeatAt: now },
@@ -72,37 +116,27 @@ export class TrainingRunsRepository {
         SELECT ${record.runId}::uuid, m.name, ${record.epoch}, ${record.epoch}, m.value, ${now}
         FROM unnest(${names}::text[], ${values}::float8[]) AS m(name, value)
         ON CONFLICT (run_id, name, step) DO NOTHING`;
-      if (record.checkpoint) {
-        const checkpoint = record.checkpoint;
-        const weights = new Uint8Array(checkpoint.weights);
-        await tx.checkpoint.upsert({
-          where: { runId_epoch: { runId: record.runId, epoch: record.epoch } },
-          update: {},
-          create: {
-            id: randomUUID(),
-            runId: record.runId,
-            epoch: record.epoch,
-            metrics: record.metrics as Prisma.InputJsonValue,
-            modelTopology: checkpoint.modelTopology as Prisma.InputJsonValue,
-            weightSpecs: checkpoint.weightSpecs as unknown as Prisma.InputJsonValue,
-            weights,
-            optimizerState: new Uint8Array(checkpoint.optimizerWeights),
-            trainingState: { optimizerSpecs: checkpoint.optimizerSpecs } as unknown as Prisma.InputJsonValue,
-            sizeBytes: weights.byteLength,
-          },
-        });
-        await this.pruneCheckpoints(tx, record.runId, record.training);
-      }
+      const weights = new Uint8Array(checkpoint.weights);
+      await tx.checkpoint.upsert({
+        where: { runId_epoch: { runId: record.runId, epoch: record.epoch } },
+        update: {},
+        create: {
+          id: randomUUID(),
+          runId: record.runId,
+          epoch: record.epoch,
+          metrics: record.metrics as Prisma.InputJsonValue,
+          modelTopology: checkpoint.modelTopology as Prisma.InputJsonValue,
+          weightSpecs: checkpoint.weightSpecs as unknown as Prisma.InputJsonValue,
+          weights,
+          optimizerState: new Uint8Array(checkpoint.optimizerWeights),
+          trainingState: { optimizerSpecs: checkpoint.optimizerSpecs } as unknown as Prisma.InputJsonValue,
+          sizeBytes: weights.byteLength,
+        },
+      });
+      await this.pruneCheckpoints(tx, record.runId, record.training);
       const run = await tx.run.findUniqueOrThrow({ where: { id: record.runId }, select: { cancelRequested: true } });
       return { stop: run.cancelRequested };
     });
-    await this.events.publish({
-      type: 'metrics',
-      runId: record.runId,
-      points: names.map((name, index) => ({ name, step: record.epoch, epoch: record.epoch, value: values[index], timestamp: now.toISOString() })),
-    });
-    await this.events.publish({ type: 'run', runId: record.runId });
-    return result;
   }
 
   /** Keeps the best `keep` checkpoints by the monitored metric, and always the latest (a resume starts from it). */

@@ -1,5 +1,6 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { dashboardShellFile } from '../web/dashboard-files.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { type Principal, roleAllows, roleForRoute } from './roles.js';
 
@@ -23,6 +24,8 @@ export class ApiKeyMiddleware implements NestMiddleware {
     const principal = await this.keys.authenticate(request.headers.authorization);
     if (principal) request.principal = principal;
     if (!this.keys.enabled || (request.method === 'GET' && path === '/health')) return next();
+    // The dashboard's static shell holds no data; the page asks for the key and sends it with every request.
+    if (dashboardShellFile(request.method, path, request.headers.accept)) return next();
     const graphql = path.startsWith('/graphql');
     if (!principal) {
       response.setHeader('WWW-Authenticate', 'Bearer');

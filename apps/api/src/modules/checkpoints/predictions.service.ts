@@ -53,7 +53,7 @@ export class PredictionsService implements OnModuleInit {
       if (error instanceof PredictInputError) throw AppError.badInput(error.message);
       throw error;
     }
-    const model = await this.load(best.id);
+    const model = await this.model(best.id);
     // Token ids ([sequenceLength]) and images ([height, width, channels]) have their own input shape.
     const shape = preprocessing.inputShape ?? [preprocessing.inputSize];
     const output = tf.tidy(() => model.predict(tf.tensor(input, [rows.length, ...shape])) as tf.Tensor2D);
@@ -63,7 +63,8 @@ export class PredictionsService implements OnModuleInit {
     return decodeOutputs(preprocessing, values, width);
   }
 
-  private load(checkpointId: string): Promise<tf.LayersModel> {
+  /** A checkpoint's model, loaded once and kept among the last CACHED_MODELS used. */
+  model(checkpointId: string): Promise<tf.LayersModel> {
     let model = this.cache.get(checkpointId);
     if (!model) {
       model = this.checkpoints.get(checkpointId).then((checkpoint: CheckpointRow) =>

@@ -4,10 +4,15 @@ import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { StreamingDiskStorage } from './streaming-disk-storage.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
+import { DatasetViewsResolver } from './dataset-views.resolver.js';
+import { DatasetHistogramsService } from './dataset-histograms.service.js';
+import { ImageSamplesService } from './image-samples.service.js';
 import { DatasetsController } from './datasets.controller.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { DatasetsResolver } from './datasets.resolver.js';
 import { DatasetsService } from './datasets.service.js';
+import { DatasetPage } from './dto/dataset.type.js';
+import { pageTotalCountResolver } from '../../platform/pagination.js';
 
 @Module({
   imports: [
@@ -21,7 +26,16 @@ import { DatasetsService } from './datasets.service.js';
     }),
   ],
   controllers: [DatasetsController],
-  providers: [DatasetsResolver, DatasetsService, DatasetsRepository, DatasetFilesRepository],
-  exports: [DatasetsService],
+  providers: [
+    DatasetsResolver,
+    pageTotalCountResolver(DatasetPage),
+    DatasetsService,
+    DatasetsRepository,
+    DatasetFilesRepository,
+    DatasetHistogramsService,
+    DatasetViewsResolver,
+    ImageSamplesService,
+  ],
+  exports: [DatasetsService, DatasetFilesRepository],
 })
 export class DatasetsModule {}

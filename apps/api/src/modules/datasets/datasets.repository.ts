@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type Dataset as DatasetRow, PrismaService } from '../../../../../libs/db/src/index.js';
+import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
 import type { ColumnStats } from '../../../../../libs/datasets/src/index.js';
 
 export type { DatasetRow };
@@ -22,8 +23,19 @@ export class DatasetsRepository {
     return this.prisma.dataset.findMany({ where: { id: { in: ids } } });
   }
 
-  findAll(): Promise<DatasetRow[]> {
-    return this.prisma.dataset.findMany({ orderBy: { createdAt: 'desc' } });
+  /** The newest `limit` datasets. */
+  findAll(limit: number): Promise<DatasetRow[]> {
+    return this.prisma.dataset.findMany({ orderBy: NEWEST_FIRST, take: limit });
+  }
+
+  /** One keyset page (take + 1 rows, the extra one says a next page exists), newest first. */
+  page(query: PageQuery): Promise<DatasetRow[]> {
+    const where = afterCursor(query.after);
+    return this.prisma.dataset.findMany({ where, orderBy: NEWEST_FIRST, take: query.take + 1 });
+  }
+
+  count(): Promise<number> {
+    return this.prisma.dataset.count();
   }
 
   /** Runs and sweeps that refer to the dataset (a sweep may exist before its first trial run). */

@@ -1,6 +1,6 @@
-import { Args, ID, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { DatasetsService } from './datasets.service.js';
-import { Dataset } from './dto/dataset.type.js';
+import { Dataset, DatasetPage } from './dto/dataset.type.js';
 
 @Resolver(() => Dataset)
 export class DatasetsResolver {
@@ -9,6 +9,14 @@ export class DatasetsResolver {
   @Query(() => [Dataset])
   datasets(): Promise<Dataset[]> {
     return this.service.list();
+  }
+
+  @Query(() => DatasetPage)
+  datasetsPage(
+    @Args('first', { type: () => Int, nullable: true }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+  ): Promise<DatasetPage> {
+    return this.service.page(first, after);
   }
 
   @Query(() => Dataset, { nullable: true })

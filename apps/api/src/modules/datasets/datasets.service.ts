@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
 import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
+import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import { type DatasetRow, DatasetsRepository } from './datasets.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
@@ -80,8 +81,14 @@ export class DatasetsService {
     return row ? toDataset(row) : null;
   }
 
+  /** The newest datasets, at most MAX_LIST_ITEMS of them: datasetsPage pages through all. */
   async list(): Promise<Dataset[]> {
-    return (await this.datasets.findAll()).map(toDataset);
+    return (await this.datasets.findAll(this.config.limits.maxListItems)).map(toDataset);
+  }
+
+  async page(first?: number | null, after?: string | null): Promise<Page<Dataset>> {
+    const query = pageQuery(first, after);
+    return toPage(await this.datasets.page(query), query, () => this.datasets.count(), toDataset);
   }
 
   async byIds(ids: string[]): Promise<Map<string, Dataset>> {

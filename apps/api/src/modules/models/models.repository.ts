@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { type ModelDefinition as ModelRow, PrismaService, Prisma } from '../../../../../libs/db/src/index.js';
 
+import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
+
 export type { ModelRow };
 
 @Injectable()
@@ -34,7 +36,18 @@ export class ModelsRepository {
     return this.prisma.modelDefinition.findMany({ where: { id: { in: ids } } });
   }
 
-  findAll(): Promise<ModelRow[]> {
-    return this.prisma.modelDefinition.findMany({ orderBy: [{ name: 'asc' }, { version: 'desc' }] });
+  /** The newest `limit` model versions. */
+  findAll(limit: number): Promise<ModelRow[]> {
+    return this.prisma.modelDefinition.findMany({ orderBy: NEWEST_FIRST, take: limit });
+  }
+
+  /** One keyset page (take + 1 rows, the extra one says a next page exists), newest first. */
+  page(query: PageQuery): Promise<ModelRow[]> {
+    const where = afterCursor(query.after);
+    return this.prisma.modelDefinition.findMany({ where, orderBy: NEWEST_FIRST, take: query.take + 1 });
+  }
+
+  count(): Promise<number> {
+    return this.prisma.modelDefinition.count();
   }
 }

@@ -1,5 +1,5 @@
-import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { CreateModelInput, ModelDefinition } from './dto/model-definition.type.js';
+import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { CreateModelInput, ModelDefinition, ModelPage } from './dto/model-definition.type.js';
 import { ModelsService } from './models.service.js';
 
 @Resolver(() => ModelDefinition)
@@ -9,6 +9,14 @@ export class ModelsResolver {
   @Query(() => [ModelDefinition])
   models(): Promise<ModelDefinition[]> {
     return this.service.list();
+  }
+
+  @Query(() => ModelPage)
+  modelsPage(
+    @Args('first', { type: () => Int, nullable: true }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+  ): Promise<ModelPage> {
+    return this.service.page(first, after);
   }
 
   @Query(() => ModelDefinition, { nullable: true })

@@ -1,12 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
 import { validateModelSpec } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
+import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import type { ModelDefinition } from './dto/model-definition.type.js';
 import { ModelsRepository } from './models.repository.js';
 
 @Injectable()
 export class ModelsService {
-  constructor(private readonly models: ModelsRepository) {}
+  constructor(
+    private readonly models: ModelsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** The spec is checked with "$name" references standing for any value; startRun checks again with the values. */
   async create(name: string, spec: unknown): Promise<ModelDefinition> {
@@ -27,8 +32,14 @@ export class ModelsService {
     return isUuid(id) ? this.models.findById(id) : null;
   }
 
+  /** The newest model versions, at most MAX_LIST_ITEMS of them: modelsPage pages through all. */
   list(): Promise<ModelDefinition[]> {
-    return this.models.findAll();
+    return this.models.findAll(this.config.limits.maxListItems);
+  }
+
+  async page(first?: number | null, after?: string | null): Promise<Page<ModelDefinition>> {
+    const query = pageQuery(first, after);
+    return toPage(await this.models.page(query), query, () => this.models.count(), (row) => row);
   }
 
   async byIds(ids: string[]): Promise<Map<string, ModelDefinition>> {

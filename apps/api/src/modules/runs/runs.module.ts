@@ -6,10 +6,12 @@ import { RunEventsBridge } from './run-events.bridge.js';
 import { RunsRepository } from './runs.repository.js';
 import { RunsResolver } from './runs.resolver.js';
 import { RunsService } from './runs.service.js';
+import { pageTotalCountResolver } from '../../platform/pagination.js';
+import { RunPage } from './dto/run.type.js';
 
 @Module({
   imports: [DatasetsModule, ModelsModule, SweepSchedulerModule],
-  providers: [RunsResolver, RunsService, RunsRepository, RunEventsBridge],
+  providers: [pageTotalCountResolver(RunPage), RunsResolver, RunsService, RunsRepository, RunEventsBridge],
   exports: [RunsService, RunsRepository, RunEventsBridge],
 })
 export class RunsModule {}

@@ -1,10 +1,10 @@
-import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { RunStatus } from '../../platform/graphql-enums.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { Dataset } from '../datasets/dto/dataset.type.js';
 import { ModelDefinition } from '../models/dto/model-definition.type.js';
 import { ModelsService } from '../models/models.service.js';
-import { Checkpoint, MetricPoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
+import { Checkpoint, MetricPoint, MetricSeries, Run, RunPage, StartRunInput } from './dto/run.type.js';
 import { RunEventsBridge, metricTopic, runTopic } from './run-events.bridge.js';
 import { RunsService } from './runs.service.js';
 
@@ -23,6 +23,16 @@ export class RunsResolver {
     @Args('sweepId', { type: () => ID, nullable: true }) sweepId?: string,
   ): Promise<Run[]> {
     return this.service.list({ status: status ?? undefined, sweepId: sweepId ?? undefined });
+  }
+
+  @Query(() => RunPage)
+  runsPage(
+    @Args('first', { type: () => Int, nullable: true }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+    @Args('status', { type: () => RunStatus, nullable: true }) status?: RunStatus | null,
+    @Args('sweepId', { type: () => ID, nullable: true }) sweepId?: string | null,
+  ): Promise<RunPage> {
+    return this.service.page({ status: status ?? undefined, sweepId: sweepId ?? undefined }, first, after);
   }
 
   @Query(() => Run, { nullable: true })
@@ -51,8 +61,12 @@ export class RunsResolver {
   }
 
   @ResolveField('metrics', () => [MetricSeries])
-  metrics(@Parent() run: Run, @Args('names', { type: () => [String], nullable: true }) names?: string[] | null): Promise<MetricSeries[]> {
-    return this.service.metrics(run.id, names ?? undefined);
+  metrics(
+    @Parent() run: Run,
+    @Args('names', { type: () => [String], nullable: true }) names?: string[] | null,
+    @Args('maxPoints', { type: () => Int, nullable: true }) maxPoints?: number | null,
+  ): Promise<MetricSeries[]> {
+    return this.service.metrics(run.id, names ?? undefined, maxPoints ?? undefined);
   }
 
   @ResolveField('checkpoints', () => [Checkpoint])

@@ -6,10 +6,14 @@ import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js
 import { SweepScheduler } from '../../../../../libs/sweeps/src/index.js';
 import { type TrainingConfig, checkpointScore, planRun } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
+import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModelsService } from '../models/models.service.js';
 import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
-import { type CheckpointSummaryRow, type RunRow, RunsRepository } from './runs.repository.js';
+import { type CheckpointSummaryRow, type RunFilter, type RunRow, RunsRepository } from './runs.repository.js';
+
+/** A downsampled series always keeps its first and last point. */
+export const MIN_MAX_POINTS = 2;
 
 const FINAL: RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];
 
@@ -82,9 +86,19 @@ export class RunsService {
     return isUuid(id) ? this.runs.findById(id) : Promise.resolve(null);
   }
 
-  list(filter: { status?: RunStatus; sweepId?: string }): Promise<RunRow[]> {
+  /** The newest runs matching the filter, at most MAX_LIST_ITEMS of them: runsPage pages through all. */
+  list(filter: RunFilter): Promise<RunRow[]> {
     if (filter.sweepId !== undefined && !isUuid(filter.sweepId)) return Promise.resolve([]);
-    return this.runs.findMany(filter);
+    return this.runs.findMany(filter, this.config.limits.maxListItems);
+  }
+
+  /** A sweep id that names nothing gives an empty page, as `runs(sweepId)` gives an empty list. */
+  async page(filter: RunFilter, first?: number | null, after?: string | null): Promise<Page<RunRow>> {
+    const query = pageQuery(first, after);
+    if (filter.sweepId !== undefined && !isUuid(filter.sweepId)) {
+      return toPage([], query, async () => 0, (row: RunRow) => row);
+    }
+    return toPage(await this.runs.page(filter, query), query, () => this.runs.count(filter), (row) => row);
   }
 
   /** A queued run is cancelled at once; a running one is flagged and its worker stops it within a batch. */
@@ -100,8 +114,17 @@ export class RunsService {
     return this.get(id);
   }
 
-  async metrics(runId: string, names?: string[]): Promise<MetricSeries[]> {
-    const points = await this.runs.metricPoints(runId, names);
+  /** `maxPoints` (at least 2: the first and last point are always kept) downsamples each series in SQL. */
+  async metrics(runId: string, names?: string[], maxPoints?: number): Promise<MetricSeries[]> {
+    if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < MIN_MAX_POINTS)) {
+      throw AppError.badInput(
+        `maxPoints: must be an integer of at least ${MIN_MAX_POINTS} (the first and last point), got ${maxPoints}`,
+      );
+    }
+    const points =
+      maxPoints === undefined
+        ? await this.runs.metricPoints(runId, names)
+        : await this.runs.downsampledMetricPoints(runId, names, maxPoints);
     const series = new Map<string, MetricSeries>();
     for (const point of points) {
       let entry = series.get(point.name);

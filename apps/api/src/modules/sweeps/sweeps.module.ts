@@ -2,13 +2,16 @@ import { Module } from '@nestjs/common';
 import { SweepSchedulerModule } from '../../../../../libs/sweeps/src/index.js';
 import { DatasetsModule } from '../datasets/datasets.module.js';
 import { ModelsModule } from '../models/models.module.js';
+import { RunsModule } from '../runs/runs.module.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { RunSweepResolver, SweepsResolver } from './sweeps.resolver.js';
 import { SweepsService } from './sweeps.service.js';
+import { pageTotalCountResolver } from '../../platform/pagination.js';
+import { SweepPage } from './dto/sweep.type.js';
 
 @Module({
-  imports: [DatasetsModule, ModelsModule, SweepSchedulerModule],
-  providers: [SweepsResolver, RunSweepResolver, SweepsService, SweepsRepository],
+  imports: [DatasetsModule, ModelsModule, RunsModule, SweepSchedulerModule],
+  providers: [pageTotalCountResolver(SweepPage), SweepsResolver, RunSweepResolver, SweepsService, SweepsRepository],
   exports: [SweepsService],
 })
 export class SweepsModule {}

@@ -1,16 +1,29 @@
-import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { RunStatus } from '../../platform/graphql-enums.js';
 import { JSONScalar } from '../../platform/json.scalar.js';
-import { Run } from '../runs/dto/run.type.js';
-import { CreateSweepInput, Sweep } from './dto/sweep.type.js';
+import { Run, RunPage } from '../runs/dto/run.type.js';
+import { RunsService } from '../runs/runs.service.js';
+import { CreateSweepInput, Sweep, SweepPage } from './dto/sweep.type.js';
 import { SweepsService } from './sweeps.service.js';
 
 @Resolver(() => Sweep)
 export class SweepsResolver {
-  constructor(private readonly service: SweepsService) {}
+  constructor(
+    private readonly service: SweepsService,
+    private readonly runsService: RunsService,
+  ) {}
 
   @Query(() => [Sweep])
   sweeps(): Promise<Sweep[]> {
     return this.service.list();
+  }
+
+  @Query(() => SweepPage)
+  sweepsPage(
+    @Args('first', { type: () => Int, nullable: true }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+  ): Promise<SweepPage> {
+    return this.service.page(first, after);
   }
 
   @Query(() => Sweep, { nullable: true })
@@ -31,6 +44,16 @@ export class SweepsResolver {
   @ResolveField('runs', () => [Run])
   runs(@Parent() sweep: Sweep): Promise<Run[]> {
     return this.service.runs(sweep.id);
+  }
+
+  @ResolveField('runsPage', () => RunPage)
+  runsPage(
+    @Parent() sweep: Sweep,
+    @Args('first', { type: () => Int, nullable: true }) first?: number | null,
+    @Args('after', { type: () => String, nullable: true }) after?: string | null,
+    @Args('status', { type: () => RunStatus, nullable: true }) status?: RunStatus | null,
+  ): Promise<RunPage> {
+    return this.runsService.page({ sweepId: sweep.id, status: status ?? undefined }, first, after);
   }
 
   @ResolveField('importance', () => JSONScalar, {

@@ -18,6 +18,7 @@ import { trialHistory } from '../../../../../libs/sweeps/src/sweep-history.js';
 import { SweepScheduler, bestRunId, reportedMetrics } from '../../../../../libs/sweeps/src/index.js';
 import { collectReferences, planRun, referableTraining } from '../../../../../libs/training/src/index.js';
 import { AppError, isUuid } from '../../platform/app-error.js';
+import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModelsService } from '../models/models.service.js';
 import type { RunRow } from '../runs/runs.repository.js';
@@ -133,12 +134,19 @@ export class SweepsService {
     return row ? toSweep(row) : null;
   }
 
+  /** The newest sweeps, at most MAX_LIST_ITEMS of them: sweepsPage pages through all. */
   async list(): Promise<Sweep[]> {
-    return (await this.sweeps.findAll()).map(toSweep);
+    return (await this.sweeps.findAll(this.config.limits.maxListItems)).map(toSweep);
   }
 
+  async page(first?: number | null, after?: string | null): Promise<Page<Sweep>> {
+    const query = pageQuery(first, after);
+    return toPage(await this.sweeps.page(query), query, () => this.sweeps.count(), toSweep);
+  }
+
+  /** The sweep's trials in trial order; past MAX_LIST_ITEMS only the latest (Sweep.runsPage pages through all). */
   runs(sweepId: string): Promise<RunRow[]> {
-    return this.sweeps.trialRuns(sweepId);
+    return this.sweeps.latestTrialRuns(sweepId, this.config.limits.maxListItems);
   }
 
   async bestRun(sweep: Sweep): Promise<RunRow | null> {

@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
 import { ColumnType, DatasetStatus } from '../../../platform/graphql-enums.js';
+import { PageInfo } from '../../../platform/pagination.js';
 
 @ObjectType()
 export class DatasetColumn {
@@ -25,4 +26,12 @@ export class Dataset {
   /** What the import skipped or doubts (a ZIP entry that is not an image, ...), each naming the file. */
   @Field(() => [String]) warnings: string[];
   @Field(() => Date) createdAt: Date;
+}
+
+/** A page of Datasets, newest first; `totalCount` counts every row the query matches, not the page. */
+@ObjectType()
+export class DatasetPage {
+  @Field(() => [Dataset]) nodes: Dataset[];
+  @Field(() => Int) totalCount: () => Promise<number>;
+  @Field(() => PageInfo) pageInfo: PageInfo;
 }

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { JSONScalar } from '../../../platform/json.scalar.js';
+import { PageInfo } from '../../../platform/pagination.js';
 
 @ObjectType()
 export class ModelDefinition {
@@ -14,4 +15,12 @@ export class ModelDefinition {
 export class CreateModelInput {
   @Field(() => String) name: string;
   @Field(() => JSONScalar) spec: unknown;
+}
+
+/** A page of model versions, newest first; `totalCount` counts every version, not the page. */
+@ObjectType()
+export class ModelPage {
+  @Field(() => [ModelDefinition]) nodes: ModelDefinition[];
+  @Field(() => Int) totalCount: () => Promise<number>;
+  @Field(() => PageInfo) pageInfo: PageInfo;
 }

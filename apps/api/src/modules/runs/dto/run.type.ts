@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { RunStatus } from '../../../platform/graphql-enums.js';
 import { JSONScalar } from '../../../platform/json.scalar.js';
+import { PageInfo } from '../../../platform/pagination.js';
 
 @ObjectType()
 export class MetricPoint {
@@ -54,4 +55,12 @@ export class StartRunInput {
   @Field(() => ID) modelId: string;
   @Field(() => JSONScalar, { nullable: true }) hyperparameters?: unknown;
   @Field(() => JSONScalar) training: unknown;
+}
+
+/** A page of Runs, newest first; `totalCount` counts every row the query matches, not the page. */
+@ObjectType()
+export class RunPage {
+  @Field(() => [Run]) nodes: Run[];
+  @Field(() => Int) totalCount: () => Promise<number>;
+  @Field(() => PageInfo) pageInfo: PageInfo;
 }

@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { Goal, SearchStrategy, SweepStatus } from '../../../platform/graphql-enums.js';
 import { JSONScalar } from '../../../platform/json.scalar.js';
+import { PageInfo } from '../../../platform/pagination.js';
 
 @ObjectType()
 export class Objective {
@@ -45,4 +46,12 @@ export class CreateSweepInput {
   @Field(() => Int, { nullable: true }) seed?: number | null;
   @Field(() => JSONScalar, { nullable: true, description: "the strategy's own options, e.g. TPE {\"multivariate\": true}" })
   options?: unknown;
+}
+
+/** A page of Sweeps, newest first; `totalCount` counts every row the query matches, not the page. */
+@ObjectType()
+export class SweepPage {
+  @Field(() => [Sweep]) nodes: Sweep[];
+  @Field(() => Int) totalCount: () => Promise<number>;
+  @Field(() => PageInfo) pageInfo: PageInfo;
 }

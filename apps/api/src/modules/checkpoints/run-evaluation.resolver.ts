@@ -1,0 +1,21 @@
+import { Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import { JSONScalar } from '../../platform/json.scalar.js';
+import { Run } from '../runs/dto/run.type.js';
+import { type ConfusionMatrix, ConfusionMatrixService } from './confusion-matrix.service.js';
+
+/** Fields of a run that need its model evaluated, beside the run's own resolver. */
+@Resolver(() => Run)
+export class RunEvaluationResolver {
+  constructor(private readonly confusion: ConfusionMatrixService) {}
+
+  @ResolveField('confusionMatrix', () => JSONScalar, {
+    nullable: true,
+    description:
+      "classification only: the best checkpoint's confusion matrix on the run's validation split, " +
+      '{"labels": [...], "matrix": [[count]] (row = true class, column = predicted), "rows", "validationRows", ' +
+      '"accuracy", "checkpointId", "epoch"}; null for regression, an image dataset, or before the first checkpoint',
+  })
+  confusionMatrix(@Parent() run: Run): Promise<ConfusionMatrix | null> {
+    return this.confusion.forRun(run);
+  }
+}

@@ -1,0 +1,64 @@
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { type GraphQLError, parse, printSchema, specifiedRules, validate } from 'graphql';
+import { queryLimitsRule } from '../api/src/platform/graphql-limits.js';
+import { servedSchema } from './served-schema.js';
+
+/**
+ * The dashboard's build, run by `npm run build` after swc: validate every GraphQL document of the page against the
+ * schema the API serves (a renamed or removed field fails here, not in a user's browser), then bundle the page and
+ * GraphiQL with esbuild into dist/web, which the API serves as static files.
+ */
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const SOURCE = join(ROOT, 'apps', 'web', 'src');
+const OUT = join(ROOT, 'dist', 'web');
+
+async function checkDocuments(): Promise<void> {
+  const schema = await servedSchema();
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'schema.graphql'), printSchema(schema));
+  const problems: string[] = [];
+  const folder = join(SOURCE, 'graphql');
+  for (const file of readdirSync(folder).filter((name) => name.endsWith('.graphql'))) {
+    let errors: readonly GraphQLError[];
+    try {
+      // The server's own limits too: a document it would refuse as too deep or too expensive fails here.
+      errors = validate(schema, parse(readFileSync(join(folder, file), 'utf8')), [
+        ...specifiedRules,
+        queryLimitsRule(),
+      ]);
+    } catch (error) {
+      errors = [error as GraphQLError];
+    }
+    for (const error of errors) problems.push(`apps/web/src/graphql/${file}: ${error.message}`);
+  }
+  if (problems.length)
+    throw new Error(`the dashboard's GraphQL documents do not match the served schema:\n${problems.join('\n')}`);
+}
+
+async function bundle(): Promise<void> {
+  rmSync(join(OUT, 'assets'), { recursive: true, force: true });
+  await build({
+    entryPoints: { app: join(SOURCE, 'main.tsx'), graphiql: join(SOURCE, 'graphiql.tsx') },
+    outdir: join(OUT, 'assets'),
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    splitting: true,
+    target: 'es2022',
+    sourcemap: true,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    loader: { '.graphql': 'text', '.woff2': 'file', '.woff': 'file', '.ttf': 'file' },
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'warning',
+    // GraphiQL is React; the page is Preact: each entry keeps its own JSX runtime (see graphiql.tsx's pragma).
+    tsconfig: join(ROOT, 'apps', 'web', 'tsconfig.json'),
+  });
+  for (const page of ['index.html', 'graphiql.html']) copyFileSync(join(SOURCE, page), join(OUT, page));
+}
+
+await checkDocuments();
+await bundle();
+console.log(`dashboard built into ${OUT}`);

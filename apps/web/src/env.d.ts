@@ -1,0 +1,5 @@
+declare module '*.graphql' {
+  const document: string;
+  export default document;
+}
+declare module '*.css';
