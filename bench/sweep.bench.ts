@@ -8,13 +8,14 @@
  * overhead a real trial pays around its training: the job leaves the queue (BullMQ), the trial is
  * claimed, EPOCHS epochs of metrics are persisted through the worker's repository, each followed by the
  * sweep's pruning check, the run is finished, and the scheduler asks TPE for the next trial (one at a
- * time: parallelism 1). All of it is the worker's and scheduler's own code, called in-process.
+ * time: parallelism 1). All of it is the worker's and scheduler's own code, called in-process. Optuna
+ * runs at the same time, as a child process, so both see the same machine at the same moment.
  * Reports trials/s per window of 100 trials and the median per-trial time near trial 100 and at the
  * end. The peer, when Debian's python3-optuna, -sqlalchemy and -psycopg2 are there: Optuna's TPE +
  * MedianPruner with RDBStorage on the same PostgreSQL, the same objective, the same epochs
  * (bench/optuna_sweep_peer.py). Writes bench/results/sweep.json.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -153,21 +154,29 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   };
 }
 
-function optuna(stack: TestStack): Record<string, unknown> | null {
+/** Runs the Optuna peer as a child process, at the same time as ours: both see the same machine. */
+async function optuna(stack: TestStack): Promise<Record<string, unknown> | null> {
   const peer = resolve(import.meta.dirname, '..', '..', 'bench', 'optuna_sweep_peer.py');
   const url = new URL(stack.databaseUrl);
   url.protocol = 'postgresql+psycopg2:';
   log(`optuna: TPESampler + MedianPruner, RDBStorage on PostgreSQL, ${TRIALS} trials`);
-  const child = spawnSync('/usr/bin/python3', [peer, url.toString(), String(TRIALS), String(EPOCHS), String(SEED)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 3 * 3600_000,
+  const child = spawn('/usr/bin/python3', [peer, url.toString(), String(TRIALS), String(EPOCHS), String(SEED)]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const line of chunk.toString().trim().split('\n')) if (line.startsWith('optuna:')) log(line);
   });
-  if (child.status !== 0) {
-    log(`optuna peer unavailable: ${(child.stderr || child.error?.message || '').trim().split('\n').at(-1)}`);
+  const status = await new Promise<number | null>((resolveExit) => {
+    child.on('exit', (code) => resolveExit(code));
+    child.on('error', () => resolveExit(null));
+  });
+  if (status !== 0) {
+    log(`optuna peer unavailable: ${stderr.trim().split('\n').at(-1)}`);
     return null;
   }
-  const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { starts: number[] } & Record<string, unknown>;
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { starts: number[] } & Record<string, unknown>;
   const starts = result.starts.map((seconds) => seconds * 1000);
   const atStart = perTrialMsAround(starts, 100);
   const atEnd = perTrialMsAround(starts, starts.length - 50);
@@ -180,13 +189,14 @@ async function main(): Promise<void> {
   const peerDb = new TestStack();
   try {
     await stack.start({ workers: 0 });
-    const service = await ours(stack);
-    log(`ours: ${JSON.stringify({ ...service, windows: undefined })}`);
-    // Optuna gets its own empty database on the same server.
+    // Optuna gets its own empty database on the same server, and runs while ours does.
     const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${peerDb.name}"`);
     await admin.end();
+    const peerRun = optuna(peerDb);
+    const service = await ours(stack);
+    log(`ours: ${JSON.stringify({ ...service, windows: undefined })}`);
     const out = resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'sweep.json');
     mkdirSync(dirname(out), { recursive: true });
     const write = (peer: Record<string, unknown> | null | 'running') =>
@@ -201,7 +211,7 @@ async function main(): Promise<void> {
     };
     // Ours is on disk before the peer starts: Optuna's side may take much longer.
     write('running');
-    const peer = optuna(peerDb);
+    const peer = await peerRun;
     if (peer) log(`optuna: ${JSON.stringify({ ...peer, windows: undefined })}`);
     write(peer);
     log(`wrote ${out}`);
