@@ -61,4 +61,5 @@ async function bundle(): Promise<void> {
 
 await checkDocuments();
 await bundle();
-console.log(`dashboard built into ${OUT}`);
+// Quiet on success: `npm start` builds first, and the service's first line must be its own summary.
+if (process.env.LOG_LEVEL === 'debug') console.log(`dashboard built into ${OUT}`);

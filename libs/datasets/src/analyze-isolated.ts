@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type DatasetAnalysis } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
@@ -47,9 +48,41 @@ function takeAnalysisProcess(): ChildProcess {
  * neither DuckDB's buffers nor parsing garbage ever land in the API's memory; the child's memory goes back
  * to the system when it exits.
  */
-export function analyzeDatasetIsolated(path: string, format: DatasetFormat, maxUnpackedBytes = Infinity): Promise<DatasetAnalysis> {
+export async function analyzeDatasetIsolated(path: string, format: DatasetFormat, maxUnpackedBytes = Infinity): Promise<DatasetAnalysis> {
   // An image archive needs no DuckDB: its entries are decoded on a worker thread with a heap of its own.
   if (format === 'images') return analyzeDatasetInWorker(path, format, maxUnpackedBytes);
+  await analysisSlots.acquire();
+  try {
+    return await analyzeInChildProcess(path, format);
+  } finally {
+    analysisSlots.release();
+  }
+}
+
+/**
+ * At most one analysis process per CPU at once (at most 4): each loads DuckDB (~100 MB) and uses every core it is
+ * given, so 100 parallel uploads as 100 processes only fought for memory and CPU (some were killed); the others wait.
+ */
+const analysisSlots = (() => {
+  let free = Math.max(1, Math.min(4, availableParallelism()));
+  const waiting: (() => void)[] = [];
+  return {
+    acquire: (): Promise<void> => {
+      if (free > 0) {
+        free--;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => waiting.push(resolve));
+    },
+    release: (): void => {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
+  };
+})();
+
+function analyzeInChildProcess(path: string, format: DatasetFormat): Promise<DatasetAnalysis> {
   return new Promise((resolve, reject) => {
     const child = takeAnalysisProcess();
     let settled = false;
