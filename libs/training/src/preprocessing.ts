@@ -67,6 +67,26 @@ function categoryKey(cell: Cell): string {
   return typeof cell === 'string' ? cell.trim() : String(cell);
 }
 
+/** The target's encoding: its sorted labels for classification (checked against the loss), or regression. */
+function targetEncoding(
+  name: string,
+  sourceType: ColumnType,
+  loss: Loss,
+  classification: boolean,
+  values: () => Iterable<Cell>,
+): TargetEncoding {
+  if (!classification) return { name, task: 'regression', sourceType };
+  const labels = new Map<string, Exclude<Cell, null>>();
+  for (const value of values()) labels.set(categoryKey(value), value as Exclude<Cell, null>);
+  if (labels.size > MAX_CLASSES) throw new SpecError(`training.target "${name}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
+  if (labels.size < 2) throw new SpecError(`training.target "${name}" has a single class (${[...labels.keys()][0]}); classification needs at least 2`);
+  const encoding = outputEncoding(loss);
+  if (encoding === 'binary' && labels.size !== 2) {
+    throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; use sparseCategoricalCrossentropy`);
+  }
+  return { name, task: 'classification', encoding, sourceType, labels: sortLabels([...labels.values()]) };
+}
+
 /** The value of one feature for one typed cell, before normalisation; undefined when missing. */
 function rawNumeric(cell: Cell, sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'): number | undefined {
   const value = typedCell(cell, sourceType);
@@ -179,23 +199,9 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
     return { name, kind: 'numeric', sourceType: numericType, fill: mean, shift, scale };
   });
 
-  let target: TargetEncoding;
-  if (classification) {
-    const labels = new Map<string, Exclude<Cell, null>>();
-    for (const row of used) {
-      const value = typedCell(row[training.target], targetType) as Exclude<Cell, null>;
-      labels.set(categoryKey(value), value);
-    }
-    if (labels.size > MAX_CLASSES) throw new SpecError(`training.target "${training.target}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
-    if (labels.size < 2) throw new SpecError(`training.target "${training.target}" has a single class (${[...labels.keys()][0]}); classification needs at least 2`);
-    const encoding = outputEncoding(loss);
-    if (encoding === 'binary' && labels.size !== 2) {
-      throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${training.target}" has ${labels.size}; use sparseCategoricalCrossentropy`);
-    }
-    target = { name: training.target, task: 'classification', encoding, sourceType: targetType, labels: sortLabels([...labels.values()]) };
-  } else {
-    target = { name: training.target, task: 'regression', sourceType: targetType };
-  }
+  const target = targetEncoding(training.target, targetType, loss, classification, function* () {
+    for (const row of used) yield typedCell(row[training.target], targetType);
+  });
 
   const preprocessing: Preprocessing = {
     version: 1,
@@ -341,23 +347,9 @@ export function prepareTable(
     return { name, kind: 'numeric', sourceType: type as 'NUMBER' | 'BOOLEAN' | 'DATE', fill: mean, shift, scale };
   });
 
-  let target: TargetEncoding;
-  if (classification) {
-    const labels = new Map<string, Exclude<Cell, null>>();
-    for (const row of used) {
-      const value = targetValue(targetColumn, row) as Exclude<Cell, null>;
-      labels.set(categoryKey(value), value);
-    }
-    if (labels.size > MAX_CLASSES) throw new SpecError(`training.target "${training.target}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
-    if (labels.size < 2) throw new SpecError(`training.target "${training.target}" has a single class (${[...labels.keys()][0]}); classification needs at least 2`);
-    const encoding = outputEncoding(loss);
-    if (encoding === 'binary' && labels.size !== 2) {
-      throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${training.target}" has ${labels.size}; use sparseCategoricalCrossentropy`);
-    }
-    target = { name: training.target, task: 'classification', encoding, sourceType: targetType, labels: sortLabels([...labels.values()]) };
-  } else {
-    target = { name: training.target, task: 'regression', sourceType: targetType };
-  }
+  const target = targetEncoding(training.target, targetType, loss, classification, function* () {
+    for (const row of used) yield targetValue(targetColumn, row);
+  });
 
   const preprocessing: Preprocessing = {
     version: 1,
