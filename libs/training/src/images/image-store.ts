@@ -167,14 +167,21 @@ export class DiskImageStore implements ImageStore {
     if (!this.ahead.has(key)) this.ahead.set(key, this.request(indices));
   }
 
+  /** How long reads took from the call to their pixels (the training loop awaits each read at once): its wait. */
+  readonly waits = { reads: 0, waitedMs: 0, longestMs: 0 };
+
   read(indices: ArrayLike<number>): Promise<Uint8Array> {
     const key = Array.prototype.join.call(indices, ',');
     const ahead = this.ahead.get(key);
-    if (ahead) {
-      this.ahead.delete(key);
-      return ahead;
-    }
-    return this.request(indices);
+    if (ahead) this.ahead.delete(key);
+    const asked = performance.now();
+    return (ahead ?? this.request(indices)).then((pixels) => {
+      const waited = performance.now() - asked;
+      this.waits.reads++;
+      this.waits.waitedMs += waited;
+      this.waits.longestMs = Math.max(this.waits.longestMs, waited);
+      return pixels;
+    });
   }
 
   async close(): Promise<void> {
