@@ -13,7 +13,7 @@
  *   train-disk: the same from the DiskImageStore (decoding on a worker thread, next batch prefetched)
  * Reported figures are medians over rounds; results go to bench/results/images.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +31,7 @@ import { resolveModelSpec } from '../libs/training/src/model-spec.js';
 import { createRng } from '../libs/training/src/random.js';
 import type { PreparedData } from '../libs/training/src/preprocessing.js';
 import { trainModel } from '../libs/training/src/trainer.js';
+import { archiveBench } from './images-archive.js';
 import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 
 const require = createRequire(import.meta.url);
@@ -147,7 +148,33 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ratio = (rounds: Record<string, number>[], over: string, under: string) => +median(rounds.map((row) => row[over] / row[under])).toFixed(2);
 
+const resultsPath = () =>
+  outIndex >= 0 ? args[outIndex + 1] : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'images.json');
+/** The recorded results so far: each mode rewrites its own part and keeps the other's. */
+const recorded = (): Record<string, unknown> => {
+  try {
+    return JSON.parse(readFileSync(resultsPath(), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+
 async function main(): Promise<void> {
+  if (args.includes('--archive-gb')) {
+    const archive = await archiveBench({
+      gigabytes: option('archive-gb', 2),
+      trainSize: option('train-size', 64),
+      cacheMb: option('cache-mb', 64),
+      batchSize: option('batch', 32),
+      validationSplit: option('validation-split', 0.2),
+    });
+    console.log(archive);
+    const out = resultsPath();
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify({ ...recorded(), archive }, null, 2)}\n`);
+    console.log(`wrote ${out}`);
+    return;
+  }
   const { backend, detail } = await selectBackend('wasm');
   const dir = mkdtempSync(join(tmpdir(), 'bench-images-'));
   try {
@@ -194,9 +221,10 @@ async function main(): Promise<void> {
     };
     console.table(medians);
     console.log(JSON.stringify(result.headroom));
-    const out = outIndex >= 0 ? args[outIndex + 1] : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'images.json');
+    const out = resultsPath();
+    const { archive } = recorded();
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ ...result, ...(archive ? { archive } : {}) }, null, 2)}\n`);
     console.log(`wrote ${out}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
