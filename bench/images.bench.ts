@@ -11,11 +11,14 @@
  *   train:    the service's own training loop (trainModel) on the bench:train CNN, batch 64, from the in-memory uint8
  *             store with augmentation on: the images/s a training step consumes (the demand)
  *   train-disk: the same from the DiskImageStore (decoding on a worker thread, next batch prefetched)
+ *   train-disk-jpeg: the JPEGs from the DiskImageStore on 1 and on 2 decoding threads, with the share of the
+ *             loop's time spent waiting for a batch
+ *   --archive-gb N: instead, a multi-GB ZIP through a built API and worker: the worker's peak RSS (images-archive.ts)
  * Reported figures are medians over rounds; results go to bench/results/images.json.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -25,7 +28,7 @@ import yazl from 'yazl';
 import { resizeImage, scanImageArchive } from '../libs/datasets/src/index.js';
 import { selectBackend } from '../libs/training/src/backend.js';
 import { augmentImage } from '../libs/training/src/images/augment.js';
-import { DiskImageStore, type ImageStore, MemoryImageStore } from '../libs/training/src/images/image-store.js';
+import { DiskImageStore, type ImageStore, MemoryImageStore, decodeThreadCount } from '../libs/training/src/images/image-store.js';
 import { buildModel } from '../libs/training/src/model-builder.js';
 import { resolveModelSpec } from '../libs/training/src/model-spec.js';
 import { createRng } from '../libs/training/src/random.js';
@@ -192,12 +195,28 @@ async function main(): Promise<void> {
       const disk = await DiskImageStore.open(join(dir, 'png.zip'), png.map((entry) => entry.name), { width: 28, height: 28, channels: 1 });
       const trainDisk = await trainRate(disk, true);
       await disk.close();
-      const row = { decodePng28: decodePng.perSec, decodeJpeg96to32: decodeJpg.perSec, augment28: augment, trainPlain, trainAugmented, trainDisk };
+      // The photo-like JPEGs from disk, decoded to 28×28 gray for the same CNN, on 1 and on 2 decoding threads
+      // (the default here is decodeThreadCount() = cores - 1): images/s, and the share of the loop's time spent
+      // waiting for a batch.
+      const jpegDisk: Record<string, number> = {};
+      for (const threads of [1, 2]) {
+        const store = await DiskImageStore.open(join(dir, 'jpg.zip'), jpg.map((entry) => entry.name), { width: 28, height: 28, channels: 1 }, { threads });
+        const started = performance.now();
+        jpegDisk[`trainDiskJpeg${threads}t`] = await trainRate(store, true);
+        jpegDisk[`waitShareJpeg${threads}t`] = store.waits.waitedMs / (performance.now() - started);
+        await store.close();
+      }
+      const row = { decodePng28: decodePng.perSec, decodeJpeg96to32: decodeJpg.perSec, augment28: augment, trainPlain, trainAugmented, trainDisk, ...jpegDisk };
       rounds.push(row);
-      console.log(`round ${round}/${ROUNDS}: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(', ')}`);
+      console.log(`round ${round}/${ROUNDS}: ${Object.entries(row).map(([k, v]) => (k.startsWith('waitShare') ? `${k} ${v.toFixed(2)}` : `${k} ${v.toFixed(0)}/s`)).join(', ')}`);
     }
     const keys = Object.keys(rounds[0]);
-    const medians = Object.fromEntries(keys.map((key) => [key, Math.round(median(rounds.map((row) => row[key])))]));
+    const rates = keys.filter((key) => !key.startsWith('waitShare'));
+    const medians = Object.fromEntries(rates.map((key) => [key, Math.round(median(rounds.map((row) => row[key])))]));
+    // Share of the disk loop's wall time spent awaiting a batch read (0: decoding never held the loop up).
+    const waitShare = Object.fromEntries(
+      keys.filter((key) => key.startsWith('waitShare')).map((key) => [key, +median(rounds.map((row) => row[key])).toFixed(2)]),
+    );
     const result = {
       backend,
       detail,
@@ -214,13 +233,18 @@ async function main(): Promise<void> {
         augmentOverDemand: ratio(rounds, 'augment28', 'trainPlain'),
         augmentedLoopOverPlain: ratio(rounds, 'trainAugmented', 'trainPlain'),
         diskLoopOverMemory: ratio(rounds, 'trainDisk', 'trainAugmented'),
+        diskJpeg1ThreadOverMemory: ratio(rounds, 'trainDiskJpeg1t', 'trainAugmented'),
+        diskJpeg2ThreadsOverMemory: ratio(rounds, 'trainDiskJpeg2t', 'trainAugmented'),
       },
+      waitShare,
+      cores: availableParallelism(),
+      defaultDecodeThreads: decodeThreadCount(),
       loadAverage: loadavg().map((value) => +value.toFixed(1)),
       tfVersion: tf.version.tfjs,
       date: new Date().toISOString(),
     };
     console.table(medians);
-    console.log(JSON.stringify(result.headroom));
+    console.log(JSON.stringify(result.headroom), JSON.stringify(waitShare));
     const out = resultsPath();
     const { archive } = recorded();
     mkdirSync(dirname(out), { recursive: true });
