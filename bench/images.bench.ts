@@ -174,7 +174,9 @@ async function main(): Promise<void> {
     console.log(archive);
     const out = resultsPath();
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...recorded(), archive }, null, 2)}\n`);
+    // --key names the entry (default "archive"), so runs of several shapes sit side by side.
+    const key = args.includes('--key') ? args[args.indexOf('--key') + 1] : 'archive';
+    writeFileSync(out, `${JSON.stringify({ ...recorded(), [key]: archive }, null, 2)}\n`);
     console.log(`wrote ${out}`);
     return;
   }
@@ -246,9 +248,9 @@ async function main(): Promise<void> {
     console.table(medians);
     console.log(JSON.stringify(result.headroom), JSON.stringify(waitShare));
     const out = resultsPath();
-    const { archive } = recorded();
+    const archives = Object.fromEntries(Object.entries(recorded()).filter(([key]) => key.startsWith('archive')));
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify({ ...result, ...(archive ? { archive } : {}) }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ ...result, ...archives }, null, 2)}\n`);
     console.log(`wrote ${out}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,7 @@ describe('an images run validates batch by batch from its store', () => {
       trainRows: ROWS - VALIDATION,
       validationRows: VALIDATION,
       droppedRows: 0,
-      images: { store: new MemoryImageStore(pixels, 784), rowOf: Int32Array.from({ length: ROWS }, (_, i) => i), shape: [28, 28, 1] },
+      images: { store: new MemoryImageStore(pixels, 784), rowOf: Int32Array.from({ length: ROWS }, (_, i) => i), shape: [28, 28, 1], augment: null },
     };
     const result = await trainModel({ model, spec, data, training, hooks: { shouldStop: () => false, onEpoch: async () => undefined } });
 
