@@ -36,7 +36,7 @@ export interface ArchiveOptions {
 
 /** One digit as SIZE×SIZE RGB: bilinear upscale, a tint per image, uniform noise ±40 per channel. */
 function photoOf(input: number[], random: () => number): Buffer {
-  const png = new PNG({ width: SIZE, height: SIZE, colorType: 2, inputColorType: 2, inputHasAlpha: false, bitDepth: 8 });
+  const png = new PNG({ width: SIZE, height: SIZE, colorType: 2, inputColorType: 2, inputHasAlpha: false });
   const data = Buffer.alloc(SIZE * SIZE * 3);
   const tint = [0.5 + random() / 2, 0.5 + random() / 2, 0.5 + random() / 2];
   for (let y = 0; y < SIZE; y++) {
@@ -73,7 +73,8 @@ async function writeArchive(path: string, gigabytes: number): Promise<{ images: 
   for (let i = 0; i < images; i++) {
     const label = i % 10;
     const input = byClass[label][Math.floor(i / 10) % 700].input;
-    zip.addReadStream(Readable.from((function* () { yield photoOf(input, random); })()), `digits/${label}/${i}.png`, { compress: false });
+    const png = Readable.from((function* () { yield photoOf(input, random); })());
+    zip.addReadStream(png, `digits/${label}/${i}.png`, { compress: false });
   }
   zip.end();
   await new Promise<void>((done, fail) => {
@@ -99,14 +100,15 @@ interface Process {
 }
 
 function launch(script: string, env: NodeJS.ProcessEnv): Process {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { cwd: ROOT, env, stdio });
   const log: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   return { child, log };
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms: number, logs: () => string): Promise<void> {
+async function until(what: string, check: () => Promise<boolean> | boolean, ms: number, logs: () => string) {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen in ${ms} ms\n${logs()}`);
@@ -142,7 +144,8 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
   try {
     const zipPath = join(dir, 'digits.zip');
     const archive = await writeArchive(zipPath, options.gigabytes);
-    console.log(`archive: ${archive.images} PNGs ${SIZE}×${SIZE} RGB, ${(archive.bytes / 1024 ** 3).toFixed(2)} GiB in ${archive.seconds.toFixed(0)} s`);
+    const gib = (archive.bytes / 1024 ** 3).toFixed(2);
+    console.log(`archive: ${archive.images} PNGs ${SIZE}×${SIZE} RGB, ${gib} GiB in ${archive.seconds.toFixed(0)} s`);
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -162,12 +165,14 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
     processes.push(api);
     const url = `http://127.0.0.1:${port}`;
     const logs = () => processes.map((p) => p.log.join('')).join('\n---\n').slice(-8000);
-    await until('the API answering /health', () => fetch(`${url}/health`).then((r) => r.ok, () => false), 120_000, logs);
+    const healthy = () => fetch(`${url}/health`).then((r) => r.ok, () => false);
+    await until('the API answering /health', healthy, 120_000, logs);
     const worker = launch('apps/worker/src/main.js', env);
     processes.push(worker);
     await until('the worker ready', () => worker.log.join('').includes('worker ready'), 120_000, logs);
     const gql = async (query: string, variables: Record<string, unknown>) => {
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+      const headers = { 'content-type': 'application/json' };
+      const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
       const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
       if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
       return body.data!;
@@ -177,7 +182,8 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
     const samples: { t: number; workerMiB: number; apiMiB: number }[] = [];
     const sampler = setInterval(() => {
       try {
-        samples.push({ t: Date.now(), workerMiB: kib(worker.child.pid!, 'VmRSS') / 1024, apiMiB: kib(api.child.pid!, 'VmRSS') / 1024 });
+        const workerMiB = kib(worker.child.pid!, 'VmRSS') / 1024;
+        samples.push({ t: Date.now(), workerMiB, apiMiB: kib(api.child.pid!, 'VmRSS') / 1024 });
       } catch {
         // a process gone: the run's error says why
       }
@@ -187,11 +193,15 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
     form.append('file', await openAsBlob(zipPath), 'digits.zip');
     const uploaded = await fetch(`${url}/v1/datasets`, { method: 'POST', body: form });
     const dataset = (await uploaded.json()) as { id: string; rowCount: number; warnings: string[] };
-    if (uploaded.status !== 201) throw new Error(`upload answered ${uploaded.status}: ${JSON.stringify(dataset)}\n${logs()}`);
+    if (uploaded.status !== 201) {
+      throw new Error(`upload answered ${uploaded.status}: ${JSON.stringify(dataset)}\n${logs()}`);
+    }
     const uploadSeconds = (performance.now() - uploadStarted) / 1000;
     console.log(`uploaded ${dataset.rowCount} images in ${uploadSeconds.toFixed(0)} s`);
 
-    const { createModel } = await gql(`mutation($input: CreateModelInput!) { createModel(input: $input) { id } }`, { input: { name: 'archive-cnn', spec: CNN } });
+    const { createModel } = await gql(`mutation($input: CreateModelInput!) { createModel(input: $input) { id } }`, {
+      input: { name: 'archive-cnn', spec: CNN },
+    });
     const training = {
       target: 'label',
       epochs: 1,
@@ -201,7 +211,9 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
       image: { width: options.trainSize, height: options.trainSize, channels: 3 },
     };
     const runStarted = performance.now();
-    const { startRun } = await gql(`mutation($input: StartRunInput!) { startRun(input: $input) { id } }`, { input: { datasetId: dataset.id, modelId: createModel.id, training } });
+    const { startRun } = await gql(`mutation($input: StartRunInput!) { startRun(input: $input) { id } }`, {
+      input: { datasetId: dataset.id, modelId: createModel.id, training },
+    });
     let run: Record<string, any> = {};
     await until(
       'the run finishing',
@@ -221,7 +233,7 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
     const threads = /decoding batches ahead on (\d+) thread/.exec(workerLog);
     const trainRows = Math.round(dataset.rowCount * (1 - options.validationSplit));
     const result = {
-      archive: { images: archive.images, gib: +(archive.bytes / 1024 ** 3).toFixed(2), imageSize: `${SIZE}×${SIZE}×3 PNG` },
+      archive: { images: archive.images, gib: +gib, imageSize: `${SIZE}×${SIZE}×3 PNG` },
       training: { ...training, steps: Math.ceil(trainRows / options.batchSize), cacheMb: options.cacheMb },
       decodedMiB: Math.round((dataset.rowCount * options.trainSize ** 2 * 3) / 1024 ** 2),
       fromDisk: /reading batches from disk/.test(workerLog),

@@ -202,7 +202,8 @@ async function main(): Promise<void> {
       // waiting for a batch.
       const jpegDisk: Record<string, number> = {};
       for (const threads of [1, 2]) {
-        const store = await DiskImageStore.open(join(dir, 'jpg.zip'), jpg.map((entry) => entry.name), { width: 28, height: 28, channels: 1 }, { threads });
+        const gray28 = { width: 28, height: 28, channels: 1 as const };
+        const store = await DiskImageStore.open(join(dir, 'jpg.zip'), jpg.map((entry) => entry.name), gray28, { threads });
         const started = performance.now();
         jpegDisk[`trainDiskJpeg${threads}t`] = await trainRate(store, true);
         jpegDisk[`waitShareJpeg${threads}t`] = store.waits.waitedMs / (performance.now() - started);
@@ -217,7 +218,9 @@ async function main(): Promise<void> {
     const medians = Object.fromEntries(rates.map((key) => [key, Math.round(median(rounds.map((row) => row[key])))]));
     // Share of the disk loop's wall time spent awaiting a batch read (0: decoding never held the loop up).
     const waitShare = Object.fromEntries(
-      keys.filter((key) => key.startsWith('waitShare')).map((key) => [key, +median(rounds.map((row) => row[key])).toFixed(2)]),
+      keys
+        .filter((key) => key.startsWith('waitShare'))
+        .map((key) => [key, +median(rounds.map((row) => row[key])).toFixed(2)]),
     );
     const result = {
       backend,

@@ -229,11 +229,14 @@ export async function trainModel(options: {
     for (let start = 0; start < rows; start += training.batchSize) {
       const count = Math.min(training.batchSize, rows - start);
       const nextCount = Math.min(training.batchSize, rows - start - count);
-      const xBatch = await imageBatch(range(trainRows + start, count), undefined, nextCount > 0 ? range(trainRows + start + count, nextCount) : undefined);
+      const next = nextCount > 0 ? range(trainRows + start + count, nextCount) : undefined;
+      const xBatch = await imageBatch(range(trainRows + start, count), undefined, next);
       const yBatch = y.slice([trainRows + start, 0], [count, data.yWidth]);
       const out = model.evaluate(xBatch, yBatch, { batchSize: training.batchSize });
       const outs = Array.isArray(out) ? out : [out];
-      const weighted = tf.tidy(() => outs.map((value, i) => (sums[i] ? tf.add(sums[i], tf.mul(value, count)) : tf.mul(value, count)) as tf.Scalar));
+      const weighted = tf.tidy(() =>
+        outs.map((value, i) => (sums[i] ? tf.add(sums[i], tf.mul(value, count)) : tf.mul(value, count)) as tf.Scalar),
+      );
       tf.dispose([...sums, ...outs]);
       sums = weighted;
       if (classes) classes.set(predictClasses(model, xBatch, binary), start);
@@ -368,7 +371,8 @@ export async function trainModel(options: {
         // One read for the epoch: training means and validation results together.
         const binaryTarget = target.task === 'classification' && target.encoding === 'binary';
         const imageValidation = images && data.validationRows ? await evaluateImages(binaryTarget) : undefined;
-        const evaluated = imageValidation?.evaluated ?? (sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : []);
+        const evaluated =
+          imageValidation?.evaluated ?? (sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : []);
         const evaluatedList = Array.isArray(evaluated) ? evaluated : [evaluated];
         const combined = tf.tidy(() => tf.concat([tf.reshape(tf.div(sums, trainRows), [accumulated]), ...evaluatedList.map((value) => tf.reshape(value, [1]))]));
         tf.dispose(evaluatedList);
@@ -384,7 +388,7 @@ export async function trainModel(options: {
           const scoreSets: [string, Int32Array | undefined, Int32Array | undefined][] = [
             // An images dataset's training set is never whole on the device: its scores are on validation only.
             ['', images ? undefined : predictClasses(model, sets.xTrain, binary), trainLabels],
-            ['val_', imageValidation ? imageValidation.classes : sets.xVal && predictClasses(model, sets.xVal, binary), valLabels],
+            ['val_', imageValidation?.classes ?? (sets.xVal && predictClasses(model, sets.xVal, binary)), valLabels],
           ];
           for (const [prefix, predicted, labels] of scoreSets) {
             if (!predicted || !labels) continue;

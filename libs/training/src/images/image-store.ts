@@ -106,6 +106,7 @@ export class DiskImageStore implements ImageStore {
   ) {
     this.frameBytes = shape.width * shape.height * shape.channels;
     workers.forEach((worker, thread) => {
+      const which = `image decoding thread ${thread + 1} of ${workers.length}`;
       worker.on('message', (message: { id: number; pixels?: Uint8Array; error?: string }) => {
         const pending = this.waiting.get(message.id);
         if (!pending) return;
@@ -113,9 +114,9 @@ export class DiskImageStore implements ImageStore {
         if (message.pixels) pending.resolve(message.pixels);
         else pending.reject(new Error(`decoding a batch of ${path} failed: ${message.error}`));
       });
-      worker.on('error', (error) => this.fail(new Error(`image decoding thread ${thread + 1} of ${workers.length} failed: ${error.message}`)));
+      worker.on('error', (error) => this.fail(new Error(`${which} failed: ${error.message}`)));
       worker.on('exit', (code) => {
-        if (!this.closing) this.fail(new Error(`image decoding thread ${thread + 1} of ${workers.length} stopped (exit code ${code})`));
+        if (!this.closing) this.fail(new Error(`${which} stopped (exit code ${code})`));
       });
     });
   }
