@@ -4,6 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mnistPngs, zipOf } from '../../../../test/support/image-zips.js';
+import { selectBackend } from '../backend.js';
+import { buildModel } from '../model-builder.js';
+import { resolveModelSpec } from '../model-spec.js';
+import type { PreparedData } from '../preprocessing.js';
+import { trainModel } from '../trainer.js';
+import { resolveTrainingConfig } from '../training-config.js';
 import { resizeImage, scanImageArchive } from '../../../datasets/src/index.js';
 import { DiskImageStore, MAX_DECODE_THREADS, MemoryImageStore, decodeThreadCount, splitBatch } from './image-store.js';
 
@@ -96,6 +102,48 @@ describe('DiskImageStore', () => {
       expect(Buffer.from(await store.read([2, 3])).equals(Buffer.from(memory.readSync([2, 3])))).toBe(true);
       await expect(store.read([62])).rejects.toThrow(/image 62 is outside the store's 62 images/);
     } finally {
+      await store.close();
+    }
+  });
+
+  it('stops a training run with the decoding thread\'s error naming the file (the worker records it as FAILED)', async () => {
+    await selectBackend('wasm');
+    // Row 61 of 62 is the text file: the first training epoch reaches it.
+    const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', files[0]], shape, { threads: 2, workerUrl });
+    const columns = [
+      { name: 'image', type: 'IMAGE' as const, missing: 0, distinct: 62, min: null, max: null, mean: null },
+      { name: 'label', type: 'STRING' as const, missing: 0, distinct: 10, min: null, max: null, mean: null },
+    ];
+    const image = { width: 20, height: 20, channels: 3 };
+    const training = resolveTrainingConfig({ target: 'label', epochs: 1, batchSize: 16, seed: 1, image }, columns, 1);
+    const layers = [{ type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }];
+    const spec = resolveModelSpec({ layers, loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam' } }, {});
+    const model = buildModel(spec, [20, 20, 3], 10);
+    const target = { name: 'label', task: 'classification' as const, encoding: 'sparse' as const, sourceType: 'STRING' as const };
+    const data: PreparedData = {
+      preprocessing: {
+        version: 1,
+        features: [],
+        inputSize: frame,
+        inputShape: [20, 20, 3],
+        target: { ...target, labels: Array.from({ length: 10 }, (_, i) => String(i)) },
+        missing: 'drop',
+        normalize: 'none',
+      },
+      x: new Float32Array(0),
+      y: Float32Array.from({ length: 62 }, (_, i) => i % 10),
+      yWidth: 1,
+      trainRows: 62,
+      validationRows: 0,
+      droppedRows: 0,
+      images: { store, rowOf: Int32Array.from({ length: 62 }, (_, i) => i), shape: [20, 20, 3], augment: null },
+    };
+    try {
+      await expect(trainModel({ model, spec, data, training, hooks: { shouldStop: () => false, onEpoch: async () => undefined } })).rejects.toThrow(
+        /decoding a batch of .*digits\.zip failed: notes\/readme\.png: /,
+      );
+    } finally {
+      model.dispose();
       await store.close();
     }
   });
