@@ -11,11 +11,14 @@
  *   train:    the service's own training loop (trainModel) on the bench:train CNN, batch 64, from the in-memory uint8
  *             store with augmentation on: the images/s a training step consumes (the demand)
  *   train-disk: the same from the DiskImageStore (decoding on a worker thread, next batch prefetched)
+ *   train-disk-jpeg: the JPEGs from the DiskImageStore on 1 and on 2 decoding threads, with the share of the
+ *             loop's time spent waiting for a batch
+ *   --archive-gb N: instead, a multi-GB ZIP through a built API and worker: the worker's peak RSS (images-archive.ts)
  * Reported figures are medians over rounds; results go to bench/results/images.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -25,12 +28,13 @@ import yazl from 'yazl';
 import { resizeImage, scanImageArchive } from '../libs/datasets/src/index.js';
 import { selectBackend } from '../libs/training/src/backend.js';
 import { augmentImage } from '../libs/training/src/images/augment.js';
-import { DiskImageStore, type ImageStore, MemoryImageStore } from '../libs/training/src/images/image-store.js';
+import { DiskImageStore, type ImageStore, MemoryImageStore, decodeThreadCount } from '../libs/training/src/images/image-store.js';
 import { buildModel } from '../libs/training/src/model-builder.js';
 import { resolveModelSpec } from '../libs/training/src/model-spec.js';
 import { createRng } from '../libs/training/src/random.js';
 import type { PreparedData } from '../libs/training/src/preprocessing.js';
 import { trainModel } from '../libs/training/src/trainer.js';
+import { archiveBench } from './images-archive.js';
 import { resolveTrainingConfig } from '../libs/training/src/training-config.js';
 
 const require = createRequire(import.meta.url);
@@ -147,7 +151,35 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ratio = (rounds: Record<string, number>[], over: string, under: string) => +median(rounds.map((row) => row[over] / row[under])).toFixed(2);
 
+const resultsPath = () =>
+  outIndex >= 0 ? args[outIndex + 1] : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'images.json');
+/** The recorded results so far: each mode rewrites its own part and keeps the other's. */
+const recorded = (): Record<string, unknown> => {
+  try {
+    return JSON.parse(readFileSync(resultsPath(), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+
 async function main(): Promise<void> {
+  if (args.includes('--archive-gb')) {
+    const archive = await archiveBench({
+      gigabytes: option('archive-gb', 2),
+      trainSize: option('train-size', 64),
+      cacheMb: option('cache-mb', 64),
+      batchSize: option('batch', 32),
+      validationSplit: option('validation-split', 0.2),
+    });
+    console.log(archive);
+    const out = resultsPath();
+    mkdirSync(dirname(out), { recursive: true });
+    // --key names the entry (default "archive"), so runs of several shapes sit side by side.
+    const key = args.includes('--key') ? args[args.indexOf('--key') + 1] : 'archive';
+    writeFileSync(out, `${JSON.stringify({ ...recorded(), [key]: archive }, null, 2)}\n`);
+    console.log(`wrote ${out}`);
+    return;
+  }
   const { backend, detail } = await selectBackend('wasm');
   const dir = mkdtempSync(join(tmpdir(), 'bench-images-'));
   try {
@@ -165,12 +197,31 @@ async function main(): Promise<void> {
       const disk = await DiskImageStore.open(join(dir, 'png.zip'), png.map((entry) => entry.name), { width: 28, height: 28, channels: 1 });
       const trainDisk = await trainRate(disk, true);
       await disk.close();
-      const row = { decodePng28: decodePng.perSec, decodeJpeg96to32: decodeJpg.perSec, augment28: augment, trainPlain, trainAugmented, trainDisk };
+      // The photo-like JPEGs from disk, decoded to 28×28 gray for the same CNN, on 1 and on 2 decoding threads
+      // (the default here is decodeThreadCount() = cores - 1): images/s, and the share of the loop's time spent
+      // waiting for a batch.
+      const jpegDisk: Record<string, number> = {};
+      for (const threads of [1, 2]) {
+        const gray28 = { width: 28, height: 28, channels: 1 as const };
+        const store = await DiskImageStore.open(join(dir, 'jpg.zip'), jpg.map((entry) => entry.name), gray28, { threads });
+        const started = performance.now();
+        jpegDisk[`trainDiskJpeg${threads}t`] = await trainRate(store, true);
+        jpegDisk[`waitShareJpeg${threads}t`] = store.waits.waitedMs / (performance.now() - started);
+        await store.close();
+      }
+      const row = { decodePng28: decodePng.perSec, decodeJpeg96to32: decodeJpg.perSec, augment28: augment, trainPlain, trainAugmented, trainDisk, ...jpegDisk };
       rounds.push(row);
-      console.log(`round ${round}/${ROUNDS}: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(', ')}`);
+      console.log(`round ${round}/${ROUNDS}: ${Object.entries(row).map(([k, v]) => (k.startsWith('waitShare') ? `${k} ${v.toFixed(2)}` : `${k} ${v.toFixed(0)}/s`)).join(', ')}`);
     }
     const keys = Object.keys(rounds[0]);
-    const medians = Object.fromEntries(keys.map((key) => [key, Math.round(median(rounds.map((row) => row[key])))]));
+    const rates = keys.filter((key) => !key.startsWith('waitShare'));
+    const medians = Object.fromEntries(rates.map((key) => [key, Math.round(median(rounds.map((row) => row[key])))]));
+    // Share of the disk loop's wall time spent awaiting a batch read (0: decoding never held the loop up).
+    const waitShare = Object.fromEntries(
+      keys
+        .filter((key) => key.startsWith('waitShare'))
+        .map((key) => [key, +median(rounds.map((row) => row[key])).toFixed(2)]),
+    );
     const result = {
       backend,
       detail,
@@ -187,16 +238,22 @@ async function main(): Promise<void> {
         augmentOverDemand: ratio(rounds, 'augment28', 'trainPlain'),
         augmentedLoopOverPlain: ratio(rounds, 'trainAugmented', 'trainPlain'),
         diskLoopOverMemory: ratio(rounds, 'trainDisk', 'trainAugmented'),
+        diskJpeg1ThreadOverMemory: ratio(rounds, 'trainDiskJpeg1t', 'trainAugmented'),
+        diskJpeg2ThreadsOverMemory: ratio(rounds, 'trainDiskJpeg2t', 'trainAugmented'),
       },
+      waitShare,
+      cores: availableParallelism(),
+      defaultDecodeThreads: decodeThreadCount(),
       loadAverage: loadavg().map((value) => +value.toFixed(1)),
       tfVersion: tf.version.tfjs,
       date: new Date().toISOString(),
     };
     console.table(medians);
-    console.log(JSON.stringify(result.headroom));
-    const out = outIndex >= 0 ? args[outIndex + 1] : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'images.json');
+    console.log(JSON.stringify(result.headroom), JSON.stringify(waitShare));
+    const out = resultsPath();
+    const archives = Object.fromEntries(Object.entries(recorded()).filter(([key]) => key.startsWith('archive')));
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ ...result, ...archives }, null, 2)}\n`);
     console.log(`wrote ${out}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -191,17 +191,15 @@ export async function trainModel(options: {
     return tf.tensor(values, [rows.length, ...images!.shape]);
   };
   const range = (start: number, count: number) => Int32Array.from({ length: count }, (_, i) => start + i);
-  const x = images
-    ? data.validationRows
-      ? await imageBatch(range(trainRows, data.validationRows))
-      : tf.zeros([0, ...inputShape])
-    : tf.tensor(data.x, [total, ...inputShape]);
+  // An images dataset's validation set is read batch by batch too (see evaluateImages): held whole as float32 it
+  // would take 4× its uint8 bytes (2 GB for 2,600 images of 256×256×3) on top of the store.
+  const x = images ? tf.zeros([0, ...inputShape]) : tf.tensor(data.x, [total, ...inputShape]);
   const y = tf.tensor2d(data.y, [total, data.yWidth]);
   const sets = {
     // For images, x is already the validation set and xTrain is unused (batches come from the store).
     xTrain: images ? x : data.validationRows ? x.slice(0, trainRows) : x,
     yTrain: data.validationRows ? y.slice([0, 0], [trainRows, data.yWidth]) : y,
-    xVal: data.validationRows ? (images ? x : x.slice(trainRows, data.validationRows)) : undefined,
+    xVal: data.validationRows && !images ? x.slice(trainRows, data.validationRows) : undefined,
     yVal: data.validationRows ? y.slice([trainRows, 0], [data.validationRows, data.yWidth]) : undefined,
   };
 
@@ -219,6 +217,35 @@ export async function trainModel(options: {
     return labels;
   };
   const trainLabels = wantsScores ? labelsOf(data.y, trainRows, 0) : undefined;
+  /**
+   * The validation images' loss and metrics, batch by batch from the store (the next batch read ahead), combined
+   * as model.evaluate combines its batches (batch means weighted by batch size, over the set's size), and their
+   * predicted classes when scores are wanted.
+   */
+  const evaluateImages = async (binary: boolean): Promise<{ evaluated: tf.Scalar[]; classes?: Int32Array }> => {
+    const rows = data.validationRows;
+    const classes = wantsScores ? new Int32Array(rows) : undefined;
+    let sums: tf.Scalar[] = [];
+    for (let start = 0; start < rows; start += training.batchSize) {
+      const count = Math.min(training.batchSize, rows - start);
+      const nextCount = Math.min(training.batchSize, rows - start - count);
+      const next = nextCount > 0 ? range(trainRows + start + count, nextCount) : undefined;
+      const xBatch = await imageBatch(range(trainRows + start, count), undefined, next);
+      const yBatch = y.slice([trainRows + start, 0], [count, data.yWidth]);
+      const out = model.evaluate(xBatch, yBatch, { batchSize: training.batchSize });
+      const outs = Array.isArray(out) ? out : [out];
+      const weighted = tf.tidy(() =>
+        outs.map((value, i) => (sums[i] ? tf.add(sums[i], tf.mul(value, count)) : tf.mul(value, count)) as tf.Scalar),
+      );
+      tf.dispose([...sums, ...outs]);
+      sums = weighted;
+      if (classes) classes.set(predictClasses(model, xBatch, binary), start);
+      tf.dispose([xBatch, yBatch]);
+    }
+    const evaluated = tf.tidy(() => sums.map((sum) => tf.div(sum, rows) as tf.Scalar));
+    tf.dispose(sums);
+    return { evaluated, classes };
+  };
   const valLabels = wantsScores && data.validationRows ? labelsOf(data.y, data.validationRows, trainRows) : undefined;
 
   const baseLearningRate = (spec.optimizer.learningRate as number | undefined) ?? (optimizer as unknown as { learningRate: number }).learningRate;
@@ -342,7 +369,10 @@ export async function trainModel(options: {
         }
 
         // One read for the epoch: training means and validation results together.
-        const evaluated = sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : [];
+        const binaryTarget = target.task === 'classification' && target.encoding === 'binary';
+        const imageValidation = images && data.validationRows ? await evaluateImages(binaryTarget) : undefined;
+        const evaluated =
+          imageValidation?.evaluated ?? (sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : []);
         const evaluatedList = Array.isArray(evaluated) ? evaluated : [evaluated];
         const combined = tf.tidy(() => tf.concat([tf.reshape(tf.div(sums, trainRows), [accumulated]), ...evaluatedList.map((value) => tf.reshape(value, [1]))]));
         tf.dispose(evaluatedList);
@@ -355,14 +385,14 @@ export async function trainModel(options: {
         if (wantsScores) {
           const binary = target.task === 'classification' && target.encoding === 'binary';
           const classes = target.task === 'classification' ? target.labels.length : 2;
-          const scoreSets: [string, tf.Tensor | undefined, Int32Array | undefined][] = [
+          const scoreSets: [string, Int32Array | undefined, Int32Array | undefined][] = [
             // An images dataset's training set is never whole on the device: its scores are on validation only.
-            ['', images ? undefined : sets.xTrain, trainLabels],
-            ['val_', sets.xVal, valLabels],
+            ['', images ? undefined : predictClasses(model, sets.xTrain, binary), trainLabels],
+            ['val_', imageValidation?.classes ?? (sets.xVal && predictClasses(model, sets.xVal, binary)), valLabels],
           ];
-          for (const [prefix, xs, labels] of scoreSets) {
-            if (!xs || !labels) continue;
-            const scores = classificationScores(predictClasses(model, xs, binary), labels, classes);
+          for (const [prefix, predicted, labels] of scoreSets) {
+            if (!predicted || !labels) continue;
+            const scores = classificationScores(predicted, labels, classes);
             for (const metric of ['precision', 'recall', 'f1'] as const) {
               if (spec.metrics.includes(metric)) metrics[prefix + metric] = scores[metric];
             }

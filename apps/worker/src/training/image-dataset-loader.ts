@@ -30,6 +30,15 @@ export async function loadImageDataset(
     progress(`the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}: reading batches from disk`);
     const scan = await scanImageArchive(path, { maxUnpackedBytes: config.limits.maxUploadBytes });
     const store = await DiskImageStore.open(path, scan.rows.map((row) => row.file), image);
+    progress(`decoding batches ahead on ${store.threads} thread(s)`);
+    const close = store.close.bind(store);
+    // Said at the end of the run: whether training waited on decoding (the first read is the validation set).
+    store.close = async () => {
+      const { reads, waitedMs, longestMs } = store.waits;
+      const waited = `${Math.round(waitedMs)} ms on ${reads} batch reads from disk (longest ${Math.round(longestMs)} ms)`;
+      progress(`the training loop waited ${waited}`);
+      await close();
+    };
     return { rows: tableOf(scan.rows), store };
   }
   let pixels = new Uint8Array(Math.max(1, expectedRows) * frameBytes);

@@ -114,7 +114,8 @@ async function readEntry(zip: ZipFile, entry: Entry, name: string, budget: Unpac
   if (entry.uncompressedSize > MAX_ENTRY_BYTES) throw new ImageDecodeError(`unpacks to ${entry.uncompressedSize} bytes, more than any image within the size limit`);
   if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) throw new ImageDecodeError(`uses ZIP compression method ${entry.compressionMethod} (only stored and deflate are read)`);
   const raw = await new Promise<Buffer>((resolve, reject) => {
-    zip.openReadStream(entry, { decompress: false }, (error, stream) => {
+    // yauzl refuses decompress: false on a stored entry (its bytes are already the file's).
+    zip.openReadStream(entry, entry.compressionMethod === 8 ? { decompress: false } : {}, (error, stream) => {
       if (error) return reject(new ImageDecodeError(`cannot be unpacked (${error.message})`));
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,7 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ImageArchiveReader, decodeImage, resizeImage } from '../../../datasets/src/index.js';
 
-/** Decodes the images of one batch request after another, off the training loop's thread (see DiskImageStore). */
+/**
+ * Decodes the images of one batch slice after another, off the training loop's thread (one of DiskImageStore's pool).
+ * A file that fails is named in the error, so the run's FAILED message says which image and why.
+ */
 const { path, width, height, channels } = workerData as { path: string; width: number; height: number; channels: 1 | 3 };
 const archive = await ImageArchiveReader.open(path);
 const frame = width * height * channels;
@@ -14,8 +17,12 @@ parentPort!.on('message', async (request: { id: number; files: string[] } | 'clo
   try {
     const pixels = new Uint8Array(request.files.length * frame);
     for (let i = 0; i < request.files.length; i++) {
-      const image = decodeImage(await archive.read(request.files[i]));
-      resizeImage(image, width, height, channels, pixels.subarray(i * frame, (i + 1) * frame));
+      try {
+        const image = decodeImage(await archive.read(request.files[i]));
+        resizeImage(image, width, height, channels, pixels.subarray(i * frame, (i + 1) * frame));
+      } catch (error) {
+        throw new Error(`${request.files[i]}: ${(error as Error).message}`);
+      }
     }
     parentPort!.postMessage({ id: request.id, pixels }, [pixels.buffer]);
   } catch (error) {
