@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
   test: {
-    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.e2e.ts'],
+    // *.check.ts: static checks of the Docker and Kubernetes files (no process started).
+    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.check.ts', 'test/**/*.e2e.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // e2e files each start their own API and worker processes; two cores do not fit more at once.

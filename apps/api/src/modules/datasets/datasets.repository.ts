@@ -19,10 +19,6 @@ export class DatasetsRepository {
     return this.prisma.dataset.findUnique({ where: { id } });
   }
 
-  findByIds(ids: string[]): Promise<DatasetRow[]> {
-    return this.prisma.dataset.findMany({ where: { id: { in: ids } } });
-  }
-
   /** The newest `limit` datasets. */
   findAll(limit: number): Promise<DatasetRow[]> {
     return this.prisma.dataset.findMany({ orderBy: NEWEST_FIRST, take: limit });

@@ -91,10 +91,6 @@ export class DatasetsService {
     return toPage(await this.datasets.page(query), query, () => this.datasets.count(), toDataset);
   }
 
-  async byIds(ids: string[]): Promise<Map<string, Dataset>> {
-    return new Map((await this.datasets.findByIds(ids)).map((row) => [row.id, toDataset(row)]));
-  }
-
   filePath(id: string): string {
     return this.files.pathOf(id);
   }

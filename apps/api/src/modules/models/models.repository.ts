@@ -32,10 +32,6 @@ export class ModelsRepository {
     return this.prisma.modelDefinition.findUnique({ where: { id } });
   }
 
-  findByIds(ids: string[]): Promise<ModelRow[]> {
-    return this.prisma.modelDefinition.findMany({ where: { id: { in: ids } } });
-  }
-
   /** The newest `limit` model versions. */
   findAll(limit: number): Promise<ModelRow[]> {
     return this.prisma.modelDefinition.findMany({ orderBy: NEWEST_FIRST, take: limit });

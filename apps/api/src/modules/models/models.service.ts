@@ -41,8 +41,4 @@ export class ModelsService {
     const query = pageQuery(first, after);
     return toPage(await this.models.page(query), query, () => this.models.count(), (row) => row);
   }
-
-  async byIds(ids: string[]): Promise<Map<string, ModelDefinition>> {
-    return new Map((await this.models.findByIds(ids)).map((row) => [row.id, row]));
-  }
 }

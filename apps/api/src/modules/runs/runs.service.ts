@@ -53,7 +53,7 @@ export class RunsService {
    * enqueues it. Should the enqueue fail, the run is still QUEUED in the database and the
    * workers' reconciler puts it on the queue: the database, not the queue, is the truth.
    */
-  async start(input: StartRunInput, sweep?: { sweepId: string; trialIndex: number }): Promise<Run> {
+  async start(input: StartRunInput): Promise<Run> {
     const dataset = await this.datasets.get(input.datasetId).catch(() => {
       throw AppError.notFound('dataset', input.datasetId);
     });
@@ -65,8 +65,6 @@ export class RunsService {
       status: 'QUEUED',
       datasetId: dataset.id,
       modelId: model.id,
-      sweepId: sweep?.sweepId,
-      trialIndex: sweep?.trialIndex,
       hyperparameters: plan.hyperparameters as Prisma.InputJsonValue,
       training: plan.training as unknown as Prisma.InputJsonValue,
     });
