@@ -19,7 +19,7 @@
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -35,6 +35,14 @@ const RUNS = Number(process.env.BENCH_API_RUNS ?? 100_000);
 const POINTS = Number(process.env.BENCH_API_POINTS ?? 10_000_000);
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 30);
 const CONNECTIONS = Number(process.env.BENCH_API_CONNECTIONS ?? 20);
+/** VACUUM the seeded runs as autovacuum would (BENCH_API_VACUUM=0: as left by the bulk insert, never vacuumed). */
+const VACUUM = process.env.BENCH_API_VACUUM !== '0';
+/** Seconds of load for each request kind alone after the mixed load (0: skip): where the time goes. */
+const PER_KIND_SECONDS = Number(process.env.BENCH_API_PER_KIND_SECONDS ?? 0);
+/** A folder for the API process's V8 CPU profile (`--cpu-prof`), written when the API stops. */
+const CPU_PROF_DIR = process.env.BENCH_API_CPU_PROF_DIR;
+/** Where the results go; a quick look with the settings above can write elsewhere than the committed file. */
+const OUT = process.env.BENCH_API_OUT;
 const LONG_SERIES = Math.min(1_000_000, Math.floor(POINTS / 10));
 const SWEEP_TRIALS = Math.min(5_000, RUNS / 2);
 const METRICS_PER_EPOCH = 50;
@@ -63,8 +71,28 @@ async function timeSerial(count: number, call: () => Promise<void>): Promise<{ m
   return { medianMs: Number(median(times).toFixed(2)), maxMs: Number(Math.max(...times).toFixed(2)) };
 }
 
+/**
+ * Node 20 refuses `--cpu-prof` in NODE_OPTIONS (the only way into the stack's child processes), so a preload
+ * starts the inspector's profiler and writes the profile on SIGTERM (how the stack stops the API).
+ */
+function cpuProfilePreload(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'preload.cjs');
+  writeFileSync(
+    file,
+    `const { Session } = require('node:inspector'); const fs = require('node:fs');
+const session = new Session(); session.connect();
+session.post('Profiler.enable', () => session.post('Profiler.start'));
+process.prependListener('SIGTERM', () => session.post('Profiler.stop', (error, result) => {
+  if (!error) fs.writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.cpuprofile', JSON.stringify(result.profile));
+}));
+`,
+  );
+  return file;
+}
+
 async function main(): Promise<void> {
-  const stack = new TestStack();
+  const stack = new TestStack(CPU_PROF_DIR ? { NODE_OPTIONS: `--require ${cpuProfilePreload(CPU_PROF_DIR)}` } : {});
   const db = new pg.Client({ connectionString: stack.databaseUrl });
   try {
     log(`starting the API and a worker on database ${stack.name}`);
@@ -140,6 +168,9 @@ async function main(): Promise<void> {
       FROM (SELECT id FROM runs WHERE NOT EXISTS (SELECT 1 FROM metric_points p WHERE p.run_id = runs.id) ORDER BY id) r
       CROSS JOIN unnest(ARRAY['loss', 'val_loss', 'val_accuracy']) m(name)
       CROSS JOIN generate_series(1, ${perRun}) e`);
+    // PostgreSQL here runs with autovacuum off; in service, autovacuum vacuums a table after bulk inserts (PG 13+:
+    // autovacuum_vacuum_insert_threshold), which sets the visibility map that index-only counts rely on.
+    if (VACUUM) await db.query(`VACUUM (ANALYZE) runs, sweeps`);
     await db.query(`ANALYZE`);
     const counts = (await db.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points`)).rows[0];
     const seedSeconds = Number(((performance.now() - seedStart) / 1000).toFixed(1));
@@ -234,26 +265,41 @@ async function main(): Promise<void> {
       firstErrors,
       // The machine's 1-minute load average (2 cores, shared): latency here is mostly waiting for a core.
       loadAverage: { before: loadBefore, after: loadAfter },
-      apiRssMb: { start: rss[0], end: rss.at(-1), max: Math.max(...rss), firstThirdMean: mean(rss.slice(0, third)), lastThirdMean: mean(rss.slice(-third)) },
+      apiRssMb: { start: rss[0], end: rss.at(-1), max: Math.max(...rss), firstThirdMean: mean(rss.slice(0, third)), lastThirdMean: mean(rss.slice(-third)), everySecond: rss },
     };
     log(`mixed load: ${JSON.stringify(mixed)}`);
+
+    const perKind: Record<string, unknown> = {};
+    for (let kind = 0; PER_KIND_SECONDS > 0 && kind < kinds.length; kind++) {
+      const alone = await autocannon({
+        url: `${stack.url}/graphql`,
+        connections: CONNECTIONS,
+        duration: PER_KIND_SECONDS,
+        requests: [{ method: 'POST', headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => ({ ...request, body: JSON.stringify(bodies[kind]()) }) }],
+      });
+      perKind[kinds[kind]] = { requestsPerSecond: alone.requests.average, p50: alone.latency.p50, p99: alone.latency.p99 };
+      log(`${kinds[kind]} alone: ${JSON.stringify(perKind[kinds[kind]])}`);
+    }
 
     const result = {
       date: new Date().toISOString(),
       machine: 'this VM (2 cores shared); PostgreSQL 15 on 127.0.0.1; the API as a child process',
-      seeded: { runs: counts.runs, metricPoints: counts.points, sweepTrials: SWEEP_TRIALS, longSeries: LONG_SERIES, seedSeconds },
+      seeded: { vacuumed: VACUUM, runs: counts.runs, metricPoints: counts.points, sweepTrials: SWEEP_TRIALS, longSeries: LONG_SERIES, seedSeconds },
       metricWrites: { first1000: writesFirst, at10M: writesAtScale },
       single: singles,
       mixedLoad: mixed,
+      ...(PER_KIND_SECONDS > 0 ? { perKindAlone: { seconds: PER_KIND_SECONDS, connections: CONNECTIONS, ...perKind } } : {}),
       goals: { p99AtMost100ms: mixed.latencyMs.p99 <= 100, noError: mixed.errors === 0 },
     };
-    const out = resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'api.json');
+    const out = OUT ? resolve(OUT) : resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'api.json');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${out}`);
     await prisma.$disconnect();
   } finally {
     await db.end().catch(() => undefined);
+    if (CPU_PROF_DIR) await stack.stopApi('SIGTERM'); // the preload writes the profile on SIGTERM
     await stack.stop();
   }
 }
