@@ -73,6 +73,29 @@ const EXAMPLE_SPEC = {
 };
 
 /** Parses a JSON field of a form, naming the field when it does not parse. */
+/** A labelled JSON editor (a model spec, hyperparameters, a search space, a training config). */
+function JsonField(props: {
+  label: string;
+  name: string;
+  rows: number;
+  value: string;
+  onInput: (text: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <textarea
+        name={props.name}
+        class="code"
+        rows={props.rows}
+        spellcheck={false}
+        value={props.value}
+        onInput={(e) => props.onInput((e.target as HTMLTextAreaElement).value)}
+      />
+    </label>
+  );
+}
+
 function parseJson(field: string, text: string): unknown {
   if (!text.trim()) return undefined;
   try {
@@ -107,17 +130,13 @@ export function CreateModelForm() {
           name
           <input name="name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
         </label>
-        <label>
-          spec (JSON; "$name" values are filled from each run's hyperparameters)
-          <textarea
-            name="spec"
-            class="code"
-            rows={16}
-            spellcheck={false}
-            value={spec}
-            onInput={(e) => setSpec((e.target as HTMLTextAreaElement).value)}
-          />
-        </label>
+        <JsonField
+          label={'spec (JSON; "$name" values are filled from each run\'s hyperparameters)'}
+          name="spec"
+          rows={16}
+          value={spec}
+          onInput={setSpec}
+        />
         <ErrorBox message={error} />
         {created && <div class="ok">{created}</div>}
         <button class="primary" type="submit">
@@ -214,26 +233,20 @@ export function StartRunForm() {
     <Card title="Start a run">
       <form class="form" onSubmit={submit}>
         {basics.pickers}
-        <label>
-          hyperparameters (JSON)
-          <textarea
-            name="hyperparameters"
-            class="code"
-            rows={5}
-            value={hyperparameters}
-            onInput={(e) => setHyperparameters((e.target as HTMLTextAreaElement).value)}
-          />
-        </label>
-        <label>
-          training config (JSON)
-          <textarea
-            name="training"
-            class="code"
-            rows={9}
-            value={basics.training}
-            onInput={(e) => basics.setTraining((e.target as HTMLTextAreaElement).value)}
-          />
-        </label>
+        <JsonField
+          label="hyperparameters (JSON)"
+          name="hyperparameters"
+          rows={5}
+          value={hyperparameters}
+          onInput={setHyperparameters}
+        />
+        <JsonField
+          label="training config (JSON)"
+          name="training"
+          rows={9}
+          value={basics.training}
+          onInput={basics.setTraining}
+        />
         <ErrorBox message={error ?? basics.error} />
         <button class="primary" type="submit">
           Start run
@@ -321,26 +334,14 @@ export function StartSweepForm() {
             <input name="parallelism" type="number" min={1} value={parallelism} onInput={setNumber(setParallelism)} />
           </label>
         </div>
-        <label>
-          search space (JSON)
-          <textarea
-            name="searchSpace"
-            class="code"
-            rows={7}
-            value={space}
-            onInput={(e) => setSpace((e.target as HTMLTextAreaElement).value)}
-          />
-        </label>
-        <label>
-          training config (JSON)
-          <textarea
-            name="training"
-            class="code"
-            rows={8}
-            value={basics.training}
-            onInput={(e) => basics.setTraining((e.target as HTMLTextAreaElement).value)}
-          />
-        </label>
+        <JsonField label="search space (JSON)" name="searchSpace" rows={7} value={space} onInput={setSpace} />
+        <JsonField
+          label="training config (JSON)"
+          name="training"
+          rows={8}
+          value={basics.training}
+          onInput={basics.setTraining}
+        />
         <ErrorBox message={error ?? basics.error} />
         <button class="primary" type="submit">
           Start sweep
