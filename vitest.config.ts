@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   plugins: [swc.vite({ module: { type: 'es6' } })],
+  // `#libs/...` imports resolve to the TypeScript sources under the "source" condition (package.json "imports").
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
     // *.check.ts: static checks of the Docker and Kubernetes files (no process started).
     include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.check.ts', 'test/**/*.e2e.ts'],

@@ -2,9 +2,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listenUrl, loadConfig } from '../libs/config/src/index.js';
-import { applyMigrations, type EmbeddedPostgres, startEmbeddedPostgres } from '../libs/db/src/index.js';
-import { queueDriverFor } from '../libs/queue/src/index.js';
+import { listenUrl, loadConfig } from '#libs/core/config';
+import { applyMigrations, type EmbeddedPostgres, startEmbeddedPostgres } from '#libs/core/db';
+import { queueDriverFor } from '#libs/core/queue';
 
 /**
  * `npm start`: the API in this process and one training worker in a child process, so training

@@ -3,10 +3,10 @@
  * shape and the same three models, built and configured exactly as a worker would from a spec.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../libs/training/src/model-builder.js';
-import { resolveModelSpec, type ModelSpec } from '../libs/training/src/model-spec.js';
-import type { PreparedData } from '../libs/training/src/preprocessing.js';
-import { resolveTrainingConfig, type TrainingConfig } from '../libs/training/src/training-config.js';
+import { buildModel } from '#libs/pure/training';
+import { resolveModelSpec, type ModelSpec } from '#libs/pure/training';
+import type { PreparedData } from '#libs/pure/training';
+import { resolveTrainingConfig, type TrainingConfig } from '#libs/pure/training';
 
 export type EngineModelName = 'mlp' | 'cnn' | 'lstm' | 'transformer';
 

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PNG } from 'pngjs';
 import yazl from 'yazl';
-import { createRng } from '../libs/training/src/random.js';
+import { createRng } from '#libs/pure/training';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

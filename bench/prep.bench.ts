@@ -21,8 +21,8 @@ import {
   type DatasetAnalysis,
   loadTableWithDuckDB,
   readDatasetRows,
-} from '../libs/datasets/src/index.js';
-import { prepareData, prepareTable, resolveTrainingConfig } from '../libs/training/src/index.js';
+} from '#libs/pure/data';
+import { prepareData, prepareTable, resolveTrainingConfig } from '#libs/pure/training';
 import { generateIngestCsv } from './ingest/generate-csv.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

@@ -10,10 +10,10 @@
  * off and on every epoch and reports both. --detail keys every kernel by its input shapes.
  */
 import * as tf from '@tensorflow/tfjs';
-import { trainModel } from '../libs/training/src/trainer.js';
-import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
-import { setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
-import { setNativePoolEnabled, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
+import { trainModel } from '#libs/pure/training';
+import { registerWasmTrainingKernels } from '#libs/pure/training';
+import { setNativeKernelsEnabled } from '#libs/pure/training';
+import { setNativePoolEnabled, setNativePoolThreads } from '#libs/pure/training';
 import { ENGINE_BATCH, ENGINE_SPECS, engineRun, type EngineModelName } from './engine-fixture.js';
 
 const argv = process.argv.slice(2);

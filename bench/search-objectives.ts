@@ -2,7 +2,7 @@
  * The synthetic objectives of `npm run bench:search` (with known optima) and a simulated sweep loop.
  * bench/optuna_peer.py holds the same functions for Optuna: keep the two in step.
  */
-import { suggest, type Params, type SearchSpace, type SuggestContext, type TrialRecord } from '../libs/search/src/index.js';
+import { suggest, type Params, type SearchSpace, type SuggestContext, type TrialRecord } from '#libs/pure/search';
 
 export interface Objective {
   name: string;

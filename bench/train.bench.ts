@@ -6,10 +6,10 @@
  * --threads: torch.set_num_threads for the PyTorch peer (default 2).
  * --wasm-threads: XNNPACK pool size for the wasm backend (default 1; >1 uses wasm-kernels/threads.ts).
  * --fit: `engine` (default) trains through the service's own engine (buildModel + trainModel from libs/training, exactly
- *   what a worker runs, per-epoch metrics and checkpoint included); `fast` with libs/training/src/fast-fit.ts; `model`
+ *   what a worker runs, per-epoch metrics and checkpoint included); `fast` with libs/pure/training/fast-fit.ts; `model`
  *   with LayersModel.fit.
  * --batch N: one batch size for every model, ours and the peer's (default: the per-model sizes below).
- * --webgpu-tuning on|off: with --backend webgpu, apply libs/training/src/webgpu.ts's tuning (default on) or run
+ * --webgpu-tuning on|off: with --backend webgpu, apply libs/pure/training/webgpu.ts's tuning (default on) or run
  *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
  * --out FILE: results file (default bench/results/train.json, or train-gpu.json with --backend webgpu).
  * --python PATH: interpreter for the peer (default $BENCH_PYTHON, /usr/bin/python3, then python3 on PATH).
@@ -33,14 +33,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { fastFit } from '../libs/training/src/fast-fit.js';
+import { fastFit } from '#libs/pure/training';
 import { ENGINE_BATCH, engineRun, type EngineModelName } from './engine-fixture.js';
-import { trainModel } from '../libs/training/src/trainer.js';
-import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '../libs/training/src/webgpu.js';
-import { registerWasmTrainingKernels } from '../libs/training/src/wasm-kernels/index.js';
-import { activeNativeKernels, setNativeKernelsEnabled } from '../libs/training/src/wasm-kernels/native.js';
-import { nativePool, setNativePoolThreads } from '../libs/training/src/wasm-kernels/native-pool.js';
-import { enableWasmThreads } from '../libs/training/src/wasm-kernels/threads.js';
+import { trainModel } from '#libs/pure/training';
+import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '#libs/pure/training';
+import { registerWasmTrainingKernels } from '#libs/pure/training';
+import { activeNativeKernels, setNativeKernelsEnabled } from '#libs/pure/training';
+import { nativePool, setNativePoolThreads } from '#libs/pure/training';
+import { enableWasmThreads } from '#libs/pure/training';
 
 type ModelName = EngineModelName;
 type Backend = 'wasm' | 'cpu' | 'webgpu';
@@ -145,7 +145,7 @@ async function setupBackend(backend: Backend, threads: number, o: Options): Prom
       return `wasm ${wasm.getThreadsCount()}T`;
     }
   } else if (backend === 'webgpu') {
-    // Dawn-based WebGPU for Node (npm `webgpu`), then the tfjs webgpu backend (libs/training/src/webgpu.ts).
+    // Dawn-based WebGPU for Node (npm `webgpu`), then the tfjs webgpu backend (libs/pure/training/webgpu.ts).
     const setup = await setupWebgpu(webgpuTuningFromEnv(o.webgpuTuning));
     if (!setup) {
       throw new Error('--backend webgpu: no WebGPU adapter found (no GPU / Vulkan driver on this machine)');

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '../libs/config/src/config.js';
+import { loadConfig } from '#libs/core/config';
 
 /**
  * docs/k8s/*.yaml checked against schemas written here by hand for the fields they use (no

@@ -3,9 +3,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BullmqJobQueue } from '../libs/queue/src/bullmq-job-queue.js';
-import type { JobQueue, TrainRunJob } from '../libs/queue/src/job-queue.port.js';
-import { PgBossJobQueue } from '../libs/queue/src/pgboss-job-queue.js';
+import { BullmqJobQueue } from '#libs/core/queue';
+import type { JobQueue, TrainRunJob } from '#libs/core/queue';
+import { PgBossJobQueue } from '#libs/core/queue';
 
 /**
  * The one contract every queue driver keeps, run against BullMQ on a real Redis and pg-boss on a

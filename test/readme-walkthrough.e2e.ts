@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webgpuAdapterPresent } from '../libs/training/src/backend.js';
+import { webgpuAdapterPresent } from '#libs/pure/training';
 import { freePort } from './support/stack.js';
 
 /**

@@ -5,7 +5,7 @@
  * `Sweep.importance` once 10 trials have finished.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { suggest, type SearchSpace, type Strategy } from '../libs/search/src/index.js';
+import { suggest, type SearchSpace, type Strategy } from '#libs/pure/search';
 import { carsCsv } from './support/fixtures.js';
 import { CREATE_MODEL } from './support/graphql.js';
 import { TestStack } from './support/stack.js';

@@ -12,9 +12,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../libs/training/src/backend.js';
-import { fastFit } from '../../libs/training/src/fast-fit.js';
-import { createRng as rng } from '../../libs/training/src/random.js';
+import { selectBackend } from '#libs/pure/training';
+import { fastFit } from '#libs/pure/training';
+import { createRng as rng } from '#libs/pure/training';
 
 const argv = process.argv.slice(2);
 const arg = (k: string, d?: string) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Puts lavapipe (Mesa's Vulkan driver on the CPU) into .lavapipe/ (git-ignored), so that Dawn (npm `webgpu`) finds
-# a WebGPU adapter on machines without a GPU and the webgpu kernel tests (libs/training/src/webgpu-kernels.spec.ts)
+# a WebGPU adapter on machines without a GPU and the webgpu kernel tests (libs/pure/training/webgpu-kernels.spec.ts)
 # run instead of skipping. Touches nothing outside the repository: the driver is unpacked from the .deb, and the
 # spec points VK_DRIVER_FILES at .lavapipe/lvp_icd.json.
 #

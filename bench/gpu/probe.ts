@@ -17,9 +17,9 @@
  *    `--timeline-only` skips everything else.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fastFit } from '../../libs/training/src/fast-fit.js';
-import { trainModel } from '../../libs/training/src/trainer.js';
-import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '../../libs/training/src/webgpu.js';
+import { fastFit } from '#libs/pure/training';
+import { trainModel } from '#libs/pure/training';
+import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '#libs/pure/training';
 import { engineRun, type EngineModelName } from '../engine-fixture.js';
 
 const quick = process.argv.includes('--quick');

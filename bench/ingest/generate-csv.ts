@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createRng } from '../../libs/training/src/random.js';
+import { createRng } from '#libs/pure/training';
 
 export const INGEST_COLUMNS = [
   'temp',

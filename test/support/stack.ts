@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../libs/db/src/embedded-postgres.js';
+import { freePort } from '#libs/core/db';
 
 export { freePort };
 

@@ -3,8 +3,8 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { JsonLogger, listenUrl, loadConfig } from '../../../libs/config/src/index.js';
-import { applyMigrations, withRetry } from '../../../libs/db/src/index.js';
+import { JsonLogger, listenUrl, loadConfig } from '#libs/core/config';
+import { applyMigrations, withRetry } from '#libs/core/db';
 import { AppModule } from './app.module.js';
 
 /** Large enough for a 10,000-row predict call; larger bodies get a 413. */

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { JsonLogger, loadConfig } from '../../../libs/config/src/index.js';
-import { applyMigrations, withRetry } from '../../../libs/db/src/index.js';
-import { JOB_QUEUE, type JobQueue } from '../../../libs/queue/src/index.js';
+import { JsonLogger, loadConfig } from '#libs/core/config';
+import { applyMigrations, withRetry } from '#libs/core/db';
+import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 import { JobDispatcher } from './jobs/job-dispatcher.service.js';
 import { ReconcilerService } from './reconciler/reconciler.service.js';
 import { TrainingBackend } from './training/training-backend.js';

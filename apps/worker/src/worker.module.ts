@@ -1,9 +1,9 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { type AppConfig, ConfigModule } from '../../../libs/config/src/index.js';
-import { DbModule } from '../../../libs/db/src/index.js';
-import { QueueModule } from '../../../libs/queue/src/index.js';
-import { SweepSchedulerModule } from '../../../libs/sweeps/src/index.js';
+import { type AppConfig, ConfigModule } from '#libs/core/config';
+import { DbModule } from '#libs/core/db';
+import { QueueModule } from '#libs/core/queue';
+import { SweepSchedulerModule } from '#libs/domain/sweeps';
 import { JobDispatcher } from './jobs/job-dispatcher.service.js';
 import { ReconcilerService } from './reconciler/reconciler.service.js';
 import { TrainingBackend } from './training/training-backend.js';

@@ -2,8 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { GqlContextType } from '@nestjs/graphql';
 import type { Response } from 'express';
 import { GraphQLError } from 'graphql';
-import { DatasetError } from '../../../../libs/datasets/src/index.js';
-import { SpecError } from '../../../../libs/training/src/index.js';
+import { DatasetError } from '#libs/pure/data';
+import { SpecError } from '#libs/pure/training';
 import { AppError, AppErrorCode, conflictFromDatabase, HTTP_STATUS_BY_CODE } from './app-error.js';
 
 const STATUS_TEXT: Record<number, string> = {

@@ -1,5 +1,5 @@
 import { registerEnumType } from '@nestjs/graphql';
-import { DatasetStatus, Goal, RunStatus, SearchStrategy, SweepStatus } from '../../../../libs/db/src/index.js';
+import { DatasetStatus, Goal, RunStatus, SearchStrategy, SweepStatus } from '#libs/core/db';
 
 export const ColumnType = { NUMBER: 'NUMBER', STRING: 'STRING', BOOLEAN: 'BOOLEAN', DATE: 'DATE', TEXT: 'TEXT', IMAGE: 'IMAGE' } as const;
 export type ColumnType = (typeof ColumnType)[keyof typeof ColumnType];

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { GraphQLFormattedError } from 'graphql';
-import { DatasetError } from '../../../../libs/datasets/src/index.js';
-import { SpecError } from '../../../../libs/training/src/index.js';
+import { DatasetError } from '#libs/pure/data';
+import { SpecError } from '#libs/pure/training';
 import { AppError, AppErrorCode, conflictFromDatabase } from './app-error.js';
 
 const logger = new Logger('Errors');

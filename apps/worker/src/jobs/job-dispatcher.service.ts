@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
-import { JOB_QUEUE, type JobHandler, JobName, type JobQueue, type TrainRunJob } from '../../../../libs/queue/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import { JOB_QUEUE, type JobHandler, JobName, type JobQueue, type TrainRunJob } from '#libs/core/queue';
 import { JOB_HANDLER } from './on-job.decorator.js';
 
 /** Finds the @OnJob handlers, refuses to start when a job has none or two, then feeds them from the queue. */

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
-import { PrismaService, RunEventsRepository } from '../../../../libs/db/src/index.js';
-import { JOB_QUEUE, type JobQueue } from '../../../../libs/queue/src/index.js';
-import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import { PrismaService, RunEventsRepository } from '#libs/core/db';
+import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
+import { SweepScheduler } from '#libs/domain/sweeps';
 
 /**
  * The database is the one source of truth and the queue only dispatches. At start and then

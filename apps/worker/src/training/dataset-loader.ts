@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Cell, ColumnStats, ColumnTable, DatasetFormat } from '../../../../libs/datasets/src/index.js';
-import { loadTableWithDuckDB, readDatasetRows, tableFromRows } from '../../../../libs/datasets/src/index.js';
+import type { Cell, ColumnStats, ColumnTable, DatasetFormat } from '#libs/pure/data';
+import { loadTableWithDuckDB, readDatasetRows, tableFromRows } from '#libs/pure/data';
 
 /** Reads the columns a run uses from a stored dataset file (named by the dataset's id under DATA_DIR). */
 export async function loadDatasetRows(

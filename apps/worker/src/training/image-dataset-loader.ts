@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import type { AppConfig } from '../../../../libs/config/src/index.js';
-import { type Cell, type ImageRow, resizeImage, scanImageArchive } from '../../../../libs/datasets/src/index.js';
-import type { ImageConfig } from '../../../../libs/training/src/index.js';
-import { DiskImageStore, type ImageStore, MemoryImageStore } from '../../../../libs/training/src/images/image-store.js';
+import type { AppConfig } from '#libs/core/config';
+import { type Cell, type ImageRow, resizeImage, scanImageArchive } from '#libs/pure/data';
+import type { ImageConfig } from '#libs/pure/training';
+import { DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
 
 export interface LoadedImageDataset {
   /** The dataset's table (image, label, split), row i being the store's image i. */

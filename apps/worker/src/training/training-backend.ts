@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
-import { selectBackend } from '../../../../libs/training/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import { selectBackend } from '#libs/pure/training';
 
 /** The TF.js backend this worker trains on, picked once at start (TRAINING_BACKEND forces one). */
 @Injectable()

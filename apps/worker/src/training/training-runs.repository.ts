@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Prisma, PrismaService, type Run as RunRow, RunEventsRepository, type RunStatus } from '../../../../libs/db/src/index.js';
-import { type CheckpointArtifacts, type TrainingConfig, checkpointScore } from '../../../../libs/training/src/index.js';
+import { Prisma, PrismaService, type Run as RunRow, RunEventsRepository, type RunStatus } from '#libs/core/db';
+import { type CheckpointArtifacts, type TrainingConfig, checkpointScore } from '#libs/pure/training';
 
 export type { RunRow };
 

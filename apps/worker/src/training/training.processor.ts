@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type * as tf from '@tensorflow/tfjs';
-import { APP_CONFIG, type AppConfig } from '../../../../libs/config/src/index.js';
-import type { ColumnStats, DatasetFormat } from '../../../../libs/datasets/src/index.js';
-import { withRetry } from '../../../../libs/db/src/index.js';
-import { JobName, type TrainRunJob } from '../../../../libs/queue/src/index.js';
-import { SweepScheduler } from '../../../../libs/sweeps/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import type { ColumnStats, DatasetFormat } from '#libs/pure/data';
+import { withRetry } from '#libs/core/db';
+import { JobName, type TrainRunJob } from '#libs/core/queue';
+import { SweepScheduler } from '#libs/domain/sweeps';
 import {
   SpecError,
   type PreparedData,
@@ -18,7 +18,7 @@ import {
   restoreCheckpoint,
   snapshotModel,
   trainModel,
-} from '../../../../libs/training/src/index.js';
+} from '#libs/pure/training';
 import { OnJob } from '../jobs/on-job.decorator.js';
 import { loadDatasetRows, loadDatasetTable } from './dataset-loader.js';
 import { loadImageDataset } from './image-dataset-loader.js';

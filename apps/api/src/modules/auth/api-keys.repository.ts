@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type ApiKey as ApiKeyRow, PrismaService } from '../../../../../libs/db/src/index.js';
+import { type ApiKey as ApiKeyRow, PrismaService } from '#libs/core/db';
 
 export type { ApiKeyRow };
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import type { ApiKey, CreatedApiKey } from './dto/api-key.type.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Checkpoint as CheckpointRow } from '../../../../../libs/db/src/index.js';
+import type { Checkpoint as CheckpointRow } from '#libs/core/db';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { RunsRepository } from '../runs/runs.repository.js';
 

@@ -5,8 +5,8 @@ import {
   type ColumnStats,
   type DatasetFormat,
   readDatasetRows,
-} from '../../../../../libs/datasets/src/index.js';
-import { type TrainingConfig, planStoredRun, prepareData } from '../../../../../libs/training/src/index.js';
+} from '#libs/pure/data';
+import { type TrainingConfig, planStoredRun, prepareData } from '#libs/pure/training';
 import { DatasetFilesRepository } from '../datasets/dataset-files.repository.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
 import { ModelsService } from '../models/models.service.js';

@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
-import type { Checkpoint as CheckpointRow } from '../../../../../libs/db/src/index.js';
-import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '../../../../../libs/training/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import type { Checkpoint as CheckpointRow } from '#libs/core/db';
+import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '#libs/pure/training';
 // Registers the service's own layer classes with this tf, so checkpoints that use them load.
-import '../../../../../libs/training/src/layers/index.js';
+import '#libs/pure/training';
 import { AppError } from '../../platform/app-error.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CheckpointsService } from './checkpoints.service.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 
 /**
  * Dataset files on disk. A stored file is named by the dataset's id alone: a name from an upload

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type DatasetFormat, asNumber, isMissing, readDatasetRows } from '../../../../../libs/datasets/src/index.js';
+import { type DatasetFormat, asNumber, isMissing, readDatasetRows } from '#libs/pure/data';
 import { AppError } from '../../platform/app-error.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import type { Dataset } from './dto/dataset.type.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { StreamingDiskStorage } from './streaming-disk-storage.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import { DatasetViewsResolver } from './dataset-views.resolver.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { type Dataset as DatasetRow, PrismaService } from '../../../../../libs/db/src/index.js';
+import { type Dataset as DatasetRow, PrismaService } from '#libs/core/db';
 import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
-import type { ColumnStats } from '../../../../../libs/datasets/src/index.js';
+import type { ColumnStats } from '#libs/pure/data';
 
 export type { DatasetRow };
 

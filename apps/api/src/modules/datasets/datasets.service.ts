@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '../../../../../libs/datasets/src/index.js';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
+import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '#libs/pure/data';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetFilesRepository } from './dataset-files.repository.js';

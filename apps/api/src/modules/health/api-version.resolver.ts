@@ -1,5 +1,5 @@
 import { Int, Query, Resolver } from '@nestjs/graphql';
-import { CONTRACT_VERSION } from '../../../../../libs/config/src/index.js';
+import { CONTRACT_VERSION } from '#libs/core/config';
 
 @Resolver()
 export class ApiVersionResolver {

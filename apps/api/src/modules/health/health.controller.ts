@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { CONTRACT_VERSION } from '../../../../../libs/config/src/index.js';
-import { PrismaService } from '../../../../../libs/db/src/index.js';
-import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
+import { CONTRACT_VERSION } from '#libs/core/config';
+import { PrismaService } from '#libs/core/db';
+import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 
 const TIMEOUT_MS = 2_000;
 

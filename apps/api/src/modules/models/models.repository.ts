@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { type ModelDefinition as ModelRow, PrismaService, Prisma } from '../../../../../libs/db/src/index.js';
+import { type ModelDefinition as ModelRow, PrismaService, Prisma } from '#libs/core/db';
 
 import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
-import { validateModelSpec } from '../../../../../libs/training/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import { validateModelSpec } from '#libs/pure/training';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import type { ModelDefinition } from './dto/model-definition.type.js';

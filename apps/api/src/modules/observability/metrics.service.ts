@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PrismaService, RunEventsRepository } from '../../../../../libs/db/src/index.js';
-import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
+import { PrismaService, RunEventsRepository } from '#libs/core/db';
+import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 import { RunEventsBridge } from '../runs/run-events.bridge.js';
 
 /** Prometheus metrics. Gauges are read from the database and queue at scrape time; the rest are fed by run events. */

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { PubSub } from 'graphql-subscriptions';
-import { RunEventsRepository } from '../../../../../libs/db/src/index.js';
+import { RunEventsRepository } from '#libs/core/db';
 import type { MetricPoint, Run } from './dto/run.type.js';
 import { type RunRow, RunsRepository } from './runs.repository.js';
 

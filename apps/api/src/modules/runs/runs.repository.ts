@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Checkpoint as CheckpointRow, Prisma, PrismaService, type Run as RunRow, type RunStatus } from '../../../../../libs/db/src/index.js';
+import { type Checkpoint as CheckpointRow, Prisma, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
 import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
 
 export type { RunRow };

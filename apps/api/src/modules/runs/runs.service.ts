@@ -1,10 +1,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
-import type { Prisma, RunStatus } from '../../../../../libs/db/src/index.js';
-import { JOB_QUEUE, type JobQueue } from '../../../../../libs/queue/src/index.js';
-import { SweepScheduler } from '../../../../../libs/sweeps/src/index.js';
-import { type TrainingConfig, checkpointScore, planRun } from '../../../../../libs/training/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import type { Prisma, RunStatus } from '#libs/core/db';
+import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
+import { SweepScheduler } from '#libs/domain/sweeps';
+import { type TrainingConfig, checkpointScore, planRun } from '#libs/pure/training';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetsService } from '../datasets/datasets.service.js';

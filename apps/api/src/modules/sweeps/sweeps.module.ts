@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SweepSchedulerModule } from '../../../../../libs/sweeps/src/index.js';
+import { SweepSchedulerModule } from '#libs/domain/sweeps';
 import { DatasetsModule } from '../datasets/datasets.module.js';
 import { ModelsModule } from '../models/models.module.js';
 import { RunsModule } from '../runs/runs.module.js';

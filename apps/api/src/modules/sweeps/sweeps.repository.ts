@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma, PrismaService, type Sweep as SweepRow } from '../../../../../libs/db/src/index.js';
+import { Prisma, PrismaService, type Sweep as SweepRow } from '#libs/core/db';
 
 import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
 

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../../../../../libs/config/src/index.js';
-import type { Prisma } from '../../../../../libs/db/src/index.js';
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import type { Prisma } from '#libs/core/db';
 import {
   EarlyStoppingError,
   SearchOptionsError,
@@ -13,10 +13,10 @@ import {
   suggest,
   suggestOptions,
   type SearchSpace,
-} from '../../../../../libs/search/src/index.js';
-import { trialHistory } from '../../../../../libs/sweeps/src/sweep-history.js';
-import { SweepScheduler, bestRunId, reportedMetrics } from '../../../../../libs/sweeps/src/index.js';
-import { collectReferences, planRun, referableTraining } from '../../../../../libs/training/src/index.js';
+} from '#libs/pure/search';
+import { trialHistory } from '#libs/domain/sweeps';
+import { SweepScheduler, bestRunId, reportedMetrics } from '#libs/domain/sweeps';
+import { collectReferences, planRun, referableTraining } from '#libs/pure/training';
 import { AppError, isUuid } from '../../platform/app-error.js';
 import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
 import { DatasetsService } from '../datasets/datasets.service.js';
