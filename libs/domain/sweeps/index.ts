@@ -1,3 +1,6 @@
 export * from './sweep-history.js';
 export * from './sweep-scheduler.service.js';
 export * from './sweeps.module.js';
+export * from './dto/sweep.type.js';
+export * from './sweeps.repository.js';
+export * from './sweeps.service.js';

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { DatasetError } from '#libs/pure/data';
 import { SpecError } from '#libs/pure/training';
-import { AppError, AppErrorCode, conflictFromDatabase, HTTP_STATUS_BY_CODE } from './app-error.js';
+import { AppError, AppErrorCode, conflictFromDatabase, HTTP_STATUS_BY_CODE } from '#libs/core/errors';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',

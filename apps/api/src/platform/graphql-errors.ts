@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { GraphQLFormattedError } from 'graphql';
 import { DatasetError } from '#libs/pure/data';
 import { SpecError } from '#libs/pure/training';
-import { AppError, AppErrorCode, conflictFromDatabase } from './app-error.js';
+import { AppError, AppErrorCode, conflictFromDatabase } from '#libs/core/errors';
 
 const logger = new Logger('Errors');
 const CLIENT_CODES = new Set<string>(Object.values(AppErrorCode));

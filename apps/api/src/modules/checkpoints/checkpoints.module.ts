@@ -3,11 +3,11 @@ import { DatasetsModule } from '../datasets/datasets.module.js';
 import { ModelsModule } from '../models/models.module.js';
 import { RunsModule } from '../runs/runs.module.js';
 import { CheckpointsController } from './checkpoints.controller.js';
-import { CheckpointsService } from './checkpoints.service.js';
-import { ConfusionMatrixService } from './confusion-matrix.service.js';
+import { CheckpointsService } from '#libs/domain/runs';
+import { ConfusionMatrixService } from '#libs/domain/runs';
 import { LayersController } from './layers.controller.js';
 import { PredictionsResolver } from './predictions.resolver.js';
-import { PredictionsService } from './predictions.service.js';
+import { PredictionsService } from '#libs/domain/runs';
 import { RunEvaluationResolver } from './run-evaluation.resolver.js';
 
 @Module({

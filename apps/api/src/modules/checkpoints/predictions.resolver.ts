@@ -1,6 +1,6 @@
 import { Args, Context, ID, Query, Resolver } from '@nestjs/graphql';
 import { JSONScalar } from '../../platform/json.scalar.js';
-import { PredictionsService } from './predictions.service.js';
+import { PredictionsService } from '#libs/domain/runs';
 
 /** The GraphQL context (one per request or socket operation) counts the rows asked for so far. */
 interface PredictRowsTally {

@@ -1,7 +1,7 @@
 import { Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { JSONScalar } from '../../platform/json.scalar.js';
-import { Run } from '../runs/dto/run.type.js';
-import { type ConfusionMatrix, ConfusionMatrixService } from './confusion-matrix.service.js';
+import { Run } from '#libs/domain/runs';
+import { type ConfusionMatrix, ConfusionMatrixService } from '#libs/domain/runs';
 
 /** Fields of a run that need its model evaluated, beside the run's own resolver. */
 @Resolver(() => Run)

@@ -1,8 +1,8 @@
 import { Args, Int, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { JSONScalar } from '../../platform/json.scalar.js';
-import { type ColumnHistogram, DatasetHistogramsService } from './dataset-histograms.service.js';
-import { Dataset } from './dto/dataset.type.js';
-import { type ImageSamples, ImageSamplesService } from './image-samples.service.js';
+import { type ColumnHistogram, DatasetHistogramsService } from '#libs/domain/datasets';
+import { Dataset } from '#libs/domain/datasets';
+import { type ImageSamples, ImageSamplesService } from '#libs/domain/datasets';
 
 /** What the dashboard shows of a dataset beyond its statistics: histograms, image classes and samples. */
 @Resolver(() => Dataset)

@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
-import { AppError } from '../../platform/app-error.js';
-import { DatasetsService } from './datasets.service.js';
-import type { Dataset } from './dto/dataset.type.js';
+import { AppError } from '#libs/core/errors';
+import { DatasetsService } from '#libs/domain/datasets';
+import type { Dataset } from '#libs/domain/datasets';
 
 const CONTENT_TYPES: Record<string, string> = {
   csv: 'text/csv; charset=utf-8',

@@ -3,16 +3,16 @@ import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { StreamingDiskStorage } from './streaming-disk-storage.js';
-import { DatasetFilesRepository } from './dataset-files.repository.js';
+import { DatasetFilesRepository } from '#libs/domain/datasets';
 import { DatasetViewsResolver } from './dataset-views.resolver.js';
-import { DatasetHistogramsService } from './dataset-histograms.service.js';
-import { ImageSamplesService } from './image-samples.service.js';
+import { DatasetHistogramsService } from '#libs/domain/datasets';
+import { ImageSamplesService } from '#libs/domain/datasets';
 import { DatasetsController } from './datasets.controller.js';
-import { DatasetsRepository } from './datasets.repository.js';
+import { DatasetsRepository } from '#libs/domain/datasets';
 import { DatasetsResolver } from './datasets.resolver.js';
-import { DatasetsService } from './datasets.service.js';
-import { DatasetPage } from './dto/dataset.type.js';
-import { pageTotalCountResolver } from '../../platform/pagination.js';
+import { DatasetsService } from '#libs/domain/datasets';
+import { DatasetPage } from '#libs/domain/datasets';
+import { pageTotalCountResolver } from '#libs/core/pagination';
 
 @Module({
   imports: [

@@ -1,6 +1,6 @@
 import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { DatasetsService } from './datasets.service.js';
-import { Dataset, DatasetPage } from './dto/dataset.type.js';
+import { DatasetsService } from '#libs/domain/datasets';
+import { Dataset, DatasetPage } from '#libs/domain/datasets';
 
 @Resolver(() => Dataset)
 export class DatasetsResolver {

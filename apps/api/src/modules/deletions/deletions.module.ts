@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { DatasetsModule } from '../datasets/datasets.module.js';
-import { DeletionsRepository } from './deletions.repository.js';
+import { DeletionsRepository } from '#libs/domain/deletions';
 import { DeletionsResolver } from './deletions.resolver.js';
-import { DeletionsService } from './deletions.service.js';
+import { DeletionsService } from '#libs/domain/deletions';
 
 @Module({
   imports: [DatasetsModule],

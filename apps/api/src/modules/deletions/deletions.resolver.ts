@@ -1,5 +1,5 @@
 import { Args, ID, Mutation, Resolver } from '@nestjs/graphql';
-import { DeletionsService } from './deletions.service.js';
+import { DeletionsService } from '#libs/domain/deletions';
 
 const FORCE = {
   type: () => Boolean,

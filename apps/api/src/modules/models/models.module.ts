@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { ModelsRepository } from './models.repository.js';
+import { ModelsRepository } from '#libs/domain/models';
 import { ModelsResolver } from './models.resolver.js';
-import { ModelsService } from './models.service.js';
-import { ModelPage } from './dto/model-definition.type.js';
-import { pageTotalCountResolver } from '../../platform/pagination.js';
+import { ModelsService } from '#libs/domain/models';
+import { ModelPage } from '#libs/domain/models';
+import { pageTotalCountResolver } from '#libs/core/pagination';
 
 @Module({
   providers: [ModelsResolver, pageTotalCountResolver(ModelPage), ModelsService, ModelsRepository],

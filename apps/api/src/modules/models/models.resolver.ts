@@ -1,6 +1,6 @@
 import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { CreateModelInput, ModelDefinition, ModelPage } from './dto/model-definition.type.js';
-import { ModelsService } from './models.service.js';
+import { CreateModelInput, ModelDefinition, ModelPage } from '#libs/domain/models';
+import { ModelsService } from '#libs/domain/models';
 
 @Resolver(() => ModelDefinition)
 export class ModelsResolver {

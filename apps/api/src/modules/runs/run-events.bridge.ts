@@ -1,8 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { PubSub } from 'graphql-subscriptions';
 import { RunEventsRepository } from '#libs/core/db';
-import type { MetricPoint, Run } from './dto/run.type.js';
-import { type RunRow, RunsRepository } from './runs.repository.js';
+import type { MetricPoint, Run } from '#libs/domain/runs';
+import { type RunRow, RunsRepository } from '#libs/domain/runs';
 
 export const runTopic = (id: string) => `run:${id}`;
 export const metricTopic = (id: string) => `metric:${id}`;

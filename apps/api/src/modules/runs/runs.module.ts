@@ -3,11 +3,11 @@ import { SweepSchedulerModule } from '#libs/domain/sweeps';
 import { DatasetsModule } from '../datasets/datasets.module.js';
 import { ModelsModule } from '../models/models.module.js';
 import { RunEventsBridge } from './run-events.bridge.js';
-import { RunsRepository } from './runs.repository.js';
+import { RunsRepository } from '#libs/domain/runs';
 import { RunsResolver } from './runs.resolver.js';
-import { RunsService } from './runs.service.js';
-import { pageTotalCountResolver } from '../../platform/pagination.js';
-import { RunPage } from './dto/run.type.js';
+import { RunsService } from '#libs/domain/runs';
+import { pageTotalCountResolver } from '#libs/core/pagination';
+import { RunPage } from '#libs/domain/runs';
 
 @Module({
   imports: [DatasetsModule, ModelsModule, SweepSchedulerModule],

@@ -1,12 +1,12 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { RunStatus } from '../../platform/graphql-enums.js';
-import { DatasetsService } from '../datasets/datasets.service.js';
-import { Dataset } from '../datasets/dto/dataset.type.js';
-import { ModelDefinition } from '../models/dto/model-definition.type.js';
-import { ModelsService } from '../models/models.service.js';
-import { Checkpoint, MetricPoint, MetricSeries, Run, RunPage, StartRunInput } from './dto/run.type.js';
+import { DatasetsService } from '#libs/domain/datasets';
+import { Dataset } from '#libs/domain/datasets';
+import { ModelDefinition } from '#libs/domain/models';
+import { ModelsService } from '#libs/domain/models';
+import { Checkpoint, MetricPoint, MetricSeries, Run, RunPage, StartRunInput } from '#libs/domain/runs';
 import { RunEventsBridge, metricTopic, runTopic } from './run-events.bridge.js';
-import { RunsService } from './runs.service.js';
+import { RunsService } from '#libs/domain/runs';
 
 @Resolver(() => Run)
 export class RunsResolver {

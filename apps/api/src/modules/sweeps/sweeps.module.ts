@@ -3,11 +3,11 @@ import { SweepSchedulerModule } from '#libs/domain/sweeps';
 import { DatasetsModule } from '../datasets/datasets.module.js';
 import { ModelsModule } from '../models/models.module.js';
 import { RunsModule } from '../runs/runs.module.js';
-import { SweepsRepository } from './sweeps.repository.js';
+import { SweepsRepository } from '#libs/domain/sweeps';
 import { RunSweepResolver, SweepsResolver } from './sweeps.resolver.js';
-import { SweepsService } from './sweeps.service.js';
-import { pageTotalCountResolver } from '../../platform/pagination.js';
-import { SweepPage } from './dto/sweep.type.js';
+import { SweepsService } from '#libs/domain/sweeps';
+import { pageTotalCountResolver } from '#libs/core/pagination';
+import { SweepPage } from '#libs/domain/sweeps';
 
 @Module({
   imports: [DatasetsModule, ModelsModule, RunsModule, SweepSchedulerModule],

@@ -1,10 +1,10 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { RunStatus } from '../../platform/graphql-enums.js';
 import { JSONScalar } from '../../platform/json.scalar.js';
-import { Run, RunPage } from '../runs/dto/run.type.js';
-import { RunsService } from '../runs/runs.service.js';
-import { CreateSweepInput, Sweep, SweepPage } from './dto/sweep.type.js';
-import { SweepsService } from './sweeps.service.js';
+import { Run, RunPage } from '#libs/domain/runs';
+import { RunsService } from '#libs/domain/runs';
+import { CreateSweepInput, Sweep, SweepPage } from '#libs/domain/sweeps';
+import { SweepsService } from '#libs/domain/sweeps';
 
 @Resolver(() => Sweep)
 export class SweepsResolver {

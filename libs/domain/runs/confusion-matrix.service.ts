@@ -7,10 +7,10 @@ import {
   readDatasetRows,
 } from '#libs/pure/data';
 import { type TrainingConfig, planStoredRun, prepareData } from '#libs/pure/training';
-import { DatasetFilesRepository } from '../datasets/dataset-files.repository.js';
-import { DatasetsService } from '../datasets/datasets.service.js';
-import { ModelsService } from '../models/models.service.js';
-import { RunsService } from '../runs/runs.service.js';
+import { DatasetFilesRepository } from '#libs/domain/datasets';
+import { DatasetsService } from '#libs/domain/datasets';
+import { ModelsService } from '#libs/domain/models';
+import { RunsService } from './runs.service.js';
 import { PredictionsService } from './predictions.service.js';
 
 /** Rows of the validation split predicted at most (the split is already shuffled, so these are a fair sample). */

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
-import { JSONScalar } from '../../../platform/json.scalar.js';
-import { PageInfo } from '../../../platform/pagination.js';
+import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
+import { PageInfo } from '#libs/core/pagination';
 
 @ObjectType()
 export class ModelDefinition {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService, type Sweep as SweepRow } from '#libs/core/db';
 
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
+import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
 
 export type { SweepRow };
 

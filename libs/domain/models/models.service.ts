@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { validateModelSpec } from '#libs/pure/training';
-import { AppError, isUuid } from '../../platform/app-error.js';
-import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
+import { AppError, isUuid } from '#libs/core/errors';
+import { type Page, pageQuery, toPage } from '#libs/core/pagination';
 import type { ModelDefinition } from './dto/model-definition.type.js';
 import { ModelsRepository } from './models.repository.js';
 

@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
-import { ColumnType, DatasetStatus } from '../../../platform/graphql-enums.js';
-import { PageInfo } from '../../../platform/pagination.js';
+import { ColumnType, DatasetStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
+import { PageInfo } from '#libs/core/pagination';
 
 @ObjectType()
 export class DatasetColumn {

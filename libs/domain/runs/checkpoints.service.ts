@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Checkpoint as CheckpointRow } from '#libs/core/db';
-import { AppError, isUuid } from '../../platform/app-error.js';
-import { RunsRepository } from '../runs/runs.repository.js';
+import { AppError, isUuid } from '#libs/core/errors';
+import { RunsRepository } from './runs.repository.js';
 
 /** The TF.js layers-format model.json of a checkpoint: its manifest points at weights.bin beside it. */
 export interface LayersModelJson {

@@ -5,10 +5,10 @@ import type { Prisma, RunStatus } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 import { SweepScheduler } from '#libs/domain/sweeps';
 import { type TrainingConfig, checkpointScore, planRun } from '#libs/pure/training';
-import { AppError, isUuid } from '../../platform/app-error.js';
-import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
-import { DatasetsService } from '../datasets/datasets.service.js';
-import { ModelsService } from '../models/models.service.js';
+import { AppError, isUuid } from '#libs/core/errors';
+import { type Page, pageQuery, toPage } from '#libs/core/pagination';
+import { DatasetsService } from '#libs/domain/datasets';
+import { ModelsService } from '#libs/domain/models';
 import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
 import { type CheckpointSummaryRow, type RunFilter, type RunRow, RunsRepository } from './runs.repository.js';
 

@@ -14,14 +14,14 @@ import {
   suggestOptions,
   type SearchSpace,
 } from '#libs/pure/search';
-import { trialHistory } from '#libs/domain/sweeps';
-import { SweepScheduler, bestRunId, reportedMetrics } from '#libs/domain/sweeps';
+import { bestRunId, reportedMetrics, trialHistory } from './sweep-history.js';
+import { SweepScheduler } from './sweep-scheduler.service.js';
 import { collectReferences, planRun, referableTraining } from '#libs/pure/training';
-import { AppError, isUuid } from '../../platform/app-error.js';
-import { type Page, pageQuery, toPage } from '../../platform/pagination.js';
-import { DatasetsService } from '../datasets/datasets.service.js';
-import { ModelsService } from '../models/models.service.js';
-import type { RunRow } from '../runs/runs.repository.js';
+import { AppError, isUuid } from '#libs/core/errors';
+import { type Page, pageQuery, toPage } from '#libs/core/pagination';
+import { DatasetsService } from '#libs/domain/datasets';
+import { ModelsService } from '#libs/domain/models';
+import type { RunRow } from '#libs/domain/runs';
 import type { CreateSweepInput, Sweep } from './dto/sweep.type.js';
 import { type SweepRow, SweepsRepository } from './sweeps.repository.js';
 

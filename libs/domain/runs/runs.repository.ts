@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type Checkpoint as CheckpointRow, Prisma, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
+import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
 
 export type { RunRow };
 export type CheckpointSummaryRow = Omit<CheckpointRow, 'weights' | 'optimizerState' | 'modelTopology' | 'weightSpecs' | 'trainingState'>;

@@ -1,7 +1,7 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
-import { Goal, SearchStrategy, SweepStatus } from '../../../platform/graphql-enums.js';
-import { JSONScalar } from '../../../platform/json.scalar.js';
-import { PageInfo } from '../../../platform/pagination.js';
+import { Goal, SearchStrategy, SweepStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
+import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
+import { PageInfo } from '#libs/core/pagination';
 
 @ObjectType()
 export class Objective {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { type ModelDefinition as ModelRow, PrismaService, Prisma } from '#libs/core/db';
 
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
+import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
 
 export type { ModelRow };
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PNG } from 'pngjs';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { type DecodedImage, resizeImage, scanImageArchive } from '#libs/pure/data';
-import { AppError } from '../../platform/app-error.js';
+import { AppError } from '#libs/core/errors';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type Dataset as DatasetRow, PrismaService } from '#libs/core/db';
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '../../platform/pagination.js';
+import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
 import type { ColumnStats } from '#libs/pure/data';
 
 export type { DatasetRow };

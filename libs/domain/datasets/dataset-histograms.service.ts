@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type DatasetFormat, asNumber, isMissing, readDatasetRows } from '#libs/pure/data';
-import { AppError } from '../../platform/app-error.js';
+import { AppError } from '#libs/core/errors';
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
 

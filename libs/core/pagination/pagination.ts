@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { Field, Int, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { AppError, isUuid } from './app-error.js';
+import { AppError, isUuid } from '#libs/core/errors';
 
 /** Contract 2: `first` defaults to 50 and is at most 500. */
 export const DEFAULT_PAGE_SIZE = 50;

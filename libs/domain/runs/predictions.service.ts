@@ -5,8 +5,8 @@ import type { Checkpoint as CheckpointRow } from '#libs/core/db';
 import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '#libs/pure/training';
 // Registers the service's own layer classes with this tf, so checkpoints that use them load.
 import '#libs/pure/training';
-import { AppError } from '../../platform/app-error.js';
-import { RunsService } from '../runs/runs.service.js';
+import { AppError } from '#libs/core/errors';
+import { RunsService } from './runs.service.js';
 import { CheckpointsService } from './checkpoints.service.js';
 
 const CACHED_MODELS = 8;

@@ -1,0 +1,2 @@
+export * from './deletions.repository.js';
+export * from './deletions.service.js';

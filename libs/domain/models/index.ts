@@ -1,0 +1,3 @@
+export * from './dto/model-definition.type.js';
+export * from './models.repository.js';
+export * from './models.service.js';
