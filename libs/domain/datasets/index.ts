@@ -4,3 +4,5 @@ export * from './datasets.repository.js';
 export * from './datasets.service.js';
 export * from './dto/dataset.type.js';
 export * from './image-samples.service.js';
+export * from './dataset-loader.js';
+export * from './image-dataset-loader.js';

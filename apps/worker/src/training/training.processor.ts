@@ -20,8 +20,8 @@ import {
   trainModel,
 } from '#libs/pure/training';
 import { OnJob } from '../jobs/on-job.decorator.js';
-import { loadDatasetRows, loadDatasetTable } from './dataset-loader.js';
-import { loadImageDataset } from './image-dataset-loader.js';
+import { loadDatasetRows, loadDatasetTable } from '#libs/domain/datasets';
+import { loadImageDataset } from '#libs/domain/datasets';
 import { TrainingBackend } from './training-backend.js';
 import { TrainingRunsRepository } from './training-runs.repository.js';
 
