@@ -8,7 +8,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
     // *.check.ts: static checks of the Docker and Kubernetes files (no process started).
-    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.check.ts', 'test/**/*.e2e.ts'],
+    // *.medium.ts: domain services over their real repositories on a real PostgreSQL, in this one process.
+    include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.check.ts', 'test/**/*.medium.ts', 'test/**/*.e2e.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // e2e files each start their own API and worker processes; two cores do not fit more at once.

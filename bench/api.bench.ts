@@ -26,7 +26,7 @@ import pg from 'pg';
 import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import type { TrainingConfig } from '#libs/pure/training';
-import { TrainingRunsRepository } from '../apps/worker/src/training/training-runs.repository.js';
+import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
@@ -111,10 +111,10 @@ async function main(): Promise<void> {
     if (trained.status !== 'SUCCEEDED') throw new Error(`the iris run ${trained.status}: ${trained.error}`);
     for (const worker of [...stack.workers]) await stack.stopWorker(worker);
 
-    // 1. Metric writes through the worker's own repository, first on a near-empty table.
+    // 1. Metric writes through RunLifecycle.recordEpoch (the worker's path), first on a near-empty table.
     const config = loadConfig({ ...process.env, DATABASE_URL: stack.databaseUrl });
     const prisma = new PrismaService(config);
-    const runsRepository = new TrainingRunsRepository(prisma, new RunEventsRepository(prisma, config));
+    const lifecycle = new RunLifecycle(new RunLifecycleRepository(prisma), new RunEventsRepository(prisma, config));
     const [{ training: runTraining }] = (await db.query(`SELECT training FROM runs WHERE id = $1`, [startRun.id])).rows;
     const writeRate = async (label: string) => {
       const { rows } = await db.query(`INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training, worker_id)
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
       for (let epoch = 1; epoch <= WRITE_EPOCHS; epoch++) {
         const metrics = Object.fromEntries(names.map((name, i) => [name, Math.sin(epoch + i)]));
         const start = performance.now();
-        const { stop } = await runsRepository.recordEpoch({ runId, workerId: 'bench', epoch, metrics, training: runTraining as TrainingConfig });
+        const { stop } = await lifecycle.recordEpoch({ runId, workerId: 'bench', epoch, metrics, training: runTraining as TrainingConfig });
         times.push(performance.now() - start);
         if (stop) throw new Error('the bench run was taken from its worker');
       }

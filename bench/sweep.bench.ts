@@ -26,9 +26,9 @@ import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { BullmqJobQueue, type TrainRunJob } from '#libs/core/queue';
 import { rngFor } from '#libs/pure/search';
+import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
 import { SweepScheduler } from '#libs/domain/sweeps';
 import type { TrainingConfig } from '#libs/pure/training';
-import { TrainingRunsRepository } from '../apps/worker/src/training/training-runs.repository.js';
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
@@ -76,8 +76,8 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   const redisUrl = config.redisUrl!;
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new BullmqJobQueue(new Queue(config.queue.name, { connection, prefix: config.queue.prefix }), redisUrl);
-  const scheduler = new SweepScheduler(prisma, events, queue, config);
-  const runs = new TrainingRunsRepository(prisma, events);
+  const runs = new RunLifecycle(new RunLifecycleRepository(prisma), events);
+  const scheduler = new SweepScheduler(prisma, events, queue, config, runs);
 
   const starts: number[] = [];
   let pruned = 0;
@@ -92,18 +92,18 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
       if (!run) throw new Error(`trial ${job.runId} could not be claimed`);
       const params = run.hyperparameters as { lr: number; hidden: number };
       const rng = rngFor(SEED, run.trialIndex ?? 0, 1);
-      let status: 'SUCCEEDED' | 'PRUNED' = 'SUCCEEDED';
+      let outcome: 'succeed' | 'prune' = 'succeed';
       for (let epoch = 1; epoch <= EPOCHS; epoch++) {
         const valLoss = syntheticValLoss(params, epoch, rng());
         const metrics = { loss: valLoss * 0.9, val_loss: valLoss, lr: params.lr };
         await runs.recordEpoch({ runId: run.id, workerId: 'bench-worker', epoch, metrics, training: run.training as unknown as TrainingConfig });
         if (await scheduler.shouldPruneTrial(run.id, run.sweepId!, epoch)) {
-          status = 'PRUNED';
+          outcome = 'prune';
           pruned++;
           break;
         }
       }
-      await runs.finish(run.id, 'bench-worker', status);
+      await runs.finish(run.id, 'bench-worker', outcome);
       await scheduler.advance(run.sweepId!);
       if (starts.length % 500 === 0) log(`${starts.length} trials, ${pruned} pruned`);
       if (starts.length >= TRIALS) done();

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Checkpoint as CheckpointRow, Prisma, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
+import { type Checkpoint as CheckpointRow, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
 import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
 
 export type { RunRow };
@@ -24,10 +24,6 @@ const CHECKPOINT_SUMMARY = { id: true, runId: true, epoch: true, metrics: true, 
 export class RunsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(data: Prisma.RunUncheckedCreateInput): Promise<RunRow> {
-    return this.prisma.run.create({ data });
-  }
-
   findById(id: string): Promise<RunRow | null> {
     return this.prisma.run.findUnique({ where: { id } });
   }
@@ -45,21 +41,6 @@ export class RunsRepository {
 
   count(filter: RunFilter): Promise<number> {
     return this.prisma.run.count({ where: filter });
-  }
-
-  /** Cancels a run that has not started; false when a worker took it first. */
-  async cancelQueued(id: string): Promise<boolean> {
-    const { count } = await this.prisma.run.updateMany({
-      where: { id, status: 'QUEUED' },
-      data: { status: 'CANCELLED', finishedAt: new Date(), error: 'cancelled before it started' },
-    });
-    return count > 0;
-  }
-
-  /** Asks the worker training the run to stop; it checks the flag between batches. */
-  async requestCancel(id: string): Promise<boolean> {
-    const { count } = await this.prisma.run.updateMany({ where: { id, status: 'RUNNING' }, data: { cancelRequested: true } });
-    return count > 0;
   }
 
   async metricPoints(runId: string, names?: string[]): Promise<MetricPointRow[]> {
@@ -152,5 +133,18 @@ export class RunsRepository {
 
   preprocessingOf(runId: string): Promise<{ preprocessing: unknown } | null> {
     return this.prisma.run.findUnique({ where: { id: runId }, select: { preprocessing: true } });
+  }
+
+  /** The checkpoint a resumed attempt starts from: the latest one. */
+  latestCheckpoint(runId: string): Promise<CheckpointRow | null> {
+    return this.prisma.checkpoint.findFirst({ where: { runId }, orderBy: { epoch: 'desc' } });
+  }
+
+  /** What a worker trains a run on: its dataset and its model definition. */
+  trainingContext(run: Pick<RunRow, 'datasetId' | 'modelId'>) {
+    return Promise.all([
+      this.prisma.dataset.findUniqueOrThrow({ where: { id: run.datasetId } }),
+      this.prisma.modelDefinition.findUniqueOrThrow({ where: { id: run.modelId } }),
+    ]);
   }
 }

@@ -1,38 +1,25 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import type { Prisma, RunStatus } from '#libs/core/db';
+import type { Prisma } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
-import { SweepScheduler } from '#libs/domain/sweeps';
-import { type TrainingConfig, checkpointScore, planRun } from '#libs/pure/training';
+import { type TrainingConfig, planRun } from '#libs/pure/training';
 import { AppError, isUuid } from '#libs/core/errors';
 import { type Page, pageQuery, toPage } from '#libs/core/pagination';
 import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
+import { pickBestCheckpoint } from './checkpoint-ranking.js';
 import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
+import { RunLifecycle } from './run-lifecycle.js';
+import { isFinal } from './run-transitions.js';
 import { type CheckpointSummaryRow, type RunFilter, type RunRow, RunsRepository } from './runs.repository.js';
+import { SweepAdvancer } from './sweep-advancer.js';
 
 /** A downsampled series always keeps its first and last point. */
 export const MIN_MAX_POINTS = 2;
 
-const FINAL: RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];
-
 export function toCheckpoint(row: CheckpointSummaryRow): Checkpoint {
   return { ...row, modelUrl: `/v1/checkpoints/${row.id}/model.json` };
-}
-
-/** The best checkpoint by the run's monitored metric; the latest when none carries that metric. */
-export function pickBestCheckpoint<T extends { epoch: number; metrics: unknown }>(checkpoints: T[], training: Pick<TrainingConfig, 'checkpoint'>): T | null {
-  let best: T | null = null;
-  let bestScore = Infinity;
-  for (const checkpoint of checkpoints) {
-    const score = checkpointScore(checkpoint.metrics, training.checkpoint);
-    if (score < bestScore) {
-      best = checkpoint;
-      bestScore = score;
-    }
-  }
-  return best ?? checkpoints.at(-1) ?? null;
 }
 
 @Injectable()
@@ -41,9 +28,10 @@ export class RunsService {
 
   constructor(
     private readonly runs: RunsRepository,
+    private readonly lifecycle: RunLifecycle,
     private readonly datasets: DatasetsService,
     private readonly models: ModelsService,
-    private readonly sweeps: SweepScheduler,
+    private readonly sweeps: SweepAdvancer,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -60,9 +48,8 @@ export class RunsService {
     if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);
     const plan = planRun(model.spec, input.hyperparameters, input.training, this.datasets.columns(dataset), randomInt(2 ** 31 - 1), this.config.limits.maxModelParams);
-    const run = await this.runs.create({
+    const run = await this.lifecycle.create({
       id: randomUUID(),
-      status: 'QUEUED',
       datasetId: dataset.id,
       modelId: model.id,
       hyperparameters: plan.hyperparameters as Prisma.InputJsonValue,
@@ -102,12 +89,12 @@ export class RunsService {
   /** A queued run is cancelled at once; a running one is flagged and its worker stops it within a batch. */
   async cancel(id: string): Promise<RunRow> {
     const run = await this.get(id);
-    if (FINAL.includes(run.status)) throw AppError.conflict(`run "${id}" has already ended (${run.status})`);
-    if (await this.runs.cancelQueued(id)) {
+    if (isFinal(run.status)) throw AppError.conflict(`run "${id}" has already ended (${run.status})`);
+    if (await this.lifecycle.cancelQueued(id)) {
       await this.queue.remove({ runId: id, attempt: run.attempt }).catch(() => undefined);
       if (run.sweepId) await this.sweeps.advance(run.sweepId);
     } else {
-      await this.runs.requestCancel(id);
+      await this.lifecycle.requestCancel(id);
     }
     return this.get(id);
   }

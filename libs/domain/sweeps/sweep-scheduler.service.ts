@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import type { ColumnStats } from '#libs/pure/data';
 import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '#libs/core/queue';
+import { RunLifecycle, SweepAdvancer } from '#libs/domain/runs';
 import { type EarlyStoppingRule, type SearchSpace, shouldPrune, suggest, suggestOptions } from '#libs/pure/search';
 import { SpecError, type TrainingConfig, planRun } from '#libs/pure/training';
 import { type TrialRunRow, trialHistory } from './sweep-history.js';
@@ -27,7 +28,7 @@ export const FAILED_TRIALS_TO_GIVE_UP = 5;
  * crash the next call simply continues, never asking a trial twice nor skipping one.
  */
 @Injectable()
-export class SweepScheduler {
+export class SweepScheduler implements SweepAdvancer {
   private readonly logger = new Logger(SweepScheduler.name);
 
   constructor(
@@ -35,6 +36,7 @@ export class SweepScheduler {
     private readonly events: RunEventsRepository,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly lifecycle: RunLifecycle,
   ) {}
 
   async advance(sweepId: string): Promise<void> {
@@ -51,7 +53,7 @@ export class SweepScheduler {
         const first = runs.filter((run) => run.trialIndex !== null && run.trialIndex < FAILED_TRIALS_TO_GIVE_UP);
         const allFailed = (list: typeof runs) => list.length > 0 && list.every((run) => run.status === 'FAILED');
         if ((first.length === Math.min(FAILED_TRIALS_TO_GIVE_UP, sweep.maxTrials) && allFailed(first)) || (runs.length >= sweep.maxTrials && allFailed(runs))) {
-          await this.stopTrials(tx, sweepId);
+          await this.lifecycle.endSweepTrials(sweepId, tx);
           await tx.sweep.update({
             where: { id: sweepId },
             data: { status: 'FAILED', finishedAt: new Date(), error: `the first ${first.length} trial(s) all failed; the first said: ${first[0].error ?? 'no error recorded'}` },
@@ -79,41 +81,24 @@ export class SweepScheduler {
             exhausted = true;
             break;
           }
-          const id = randomUUID();
+          const trial = {
+            id: randomUUID(),
+            datasetId: sweep.datasetId,
+            modelId: sweep.modelId,
+            sweepId,
+            trialIndex: asked,
+            hyperparameters: params as Prisma.InputJsonValue,
+          };
           try {
             const plan = planRun(sweep.model.spec, params, sweep.training, sweep.dataset.columns as unknown as ColumnStats[], sweep.seed, this.config.limits.maxModelParams);
-            await tx.run.create({
-              data: {
-                id,
-                status: 'QUEUED',
-                datasetId: sweep.datasetId,
-                modelId: sweep.modelId,
-                sweepId,
-                trialIndex: asked,
-                hyperparameters: params as Prisma.InputJsonValue,
-                training: plan.training as unknown as Prisma.InputJsonValue,
-              },
-            });
-            jobs.push({ runId: id, attempt: 1 });
+            await this.lifecycle.create({ ...trial, training: plan.training as unknown as Prisma.InputJsonValue }, tx);
+            jobs.push({ runId: trial.id, attempt: 1 });
             history.push({ index: asked, params, state: 'pending' });
             active++;
           } catch (error) {
             if (!(error instanceof SpecError)) throw error;
             // These values make no valid model (say, a kernel larger than its input): the trial fails, the sweep goes on.
-            await tx.run.create({
-              data: {
-                id,
-                status: 'FAILED',
-                datasetId: sweep.datasetId,
-                modelId: sweep.modelId,
-                sweepId,
-                trialIndex: asked,
-                hyperparameters: params as Prisma.InputJsonValue,
-                training: sweep.training as Prisma.InputJsonValue,
-                error: error.message,
-                finishedAt: new Date(),
-              },
-            });
+            await this.lifecycle.reject({ ...trial, training: sweep.training as Prisma.InputJsonValue }, error.message, tx);
             history.push({ index: asked, params, state: 'failed' });
           }
           asked++;
@@ -131,19 +116,13 @@ export class SweepScheduler {
     }
   }
 
-  /** Cancels the queued trials and asks the running ones to stop. */
-  private async stopTrials(tx: Prisma.TransactionClient, sweepId: string): Promise<void> {
-    await tx.run.updateMany({ where: { sweepId, status: 'QUEUED' }, data: { status: 'CANCELLED', finishedAt: new Date(), error: 'the sweep ended' } });
-    await tx.run.updateMany({ where: { sweepId, status: 'RUNNING' }, data: { cancelRequested: true } });
-  }
-
   async cancel(sweepId: string): Promise<SweepRow | null> {
     const cancelled = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
       const sweep = await tx.sweep.findUnique({ where: { id: sweepId } });
       if (!sweep || sweep.status !== 'RUNNING') return sweep;
       const queued = await tx.run.findMany({ where: { sweepId, status: 'QUEUED' }, select: { id: true, attempt: true } });
-      await this.stopTrials(tx, sweepId);
+      await this.lifecycle.endSweepTrials(sweepId, tx);
       const updated = await tx.sweep.update({ where: { id: sweepId }, data: { status: 'CANCELLED', finishedAt: new Date() } });
       for (const run of queued) await this.queue.remove({ runId: run.id, attempt: run.attempt }).catch(() => undefined);
       return updated;

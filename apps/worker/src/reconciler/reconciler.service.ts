@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
+import { RunLifecycle } from '#libs/domain/runs';
 import { SweepScheduler } from '#libs/domain/sweeps';
 
 /**
@@ -16,8 +16,7 @@ export class ReconcilerService implements OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly prisma: PrismaService,
-    private readonly events: RunEventsRepository,
+    private readonly lifecycle: RunLifecycle,
     private readonly sweeps: SweepScheduler,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -36,25 +35,12 @@ export class ReconcilerService implements OnApplicationShutdown {
   }
 
   async reconcile(): Promise<{ requeued: number; failed: number; enqueued: number }> {
-    const timeoutMs = this.config.worker.heartbeatTimeoutMs;
-    const maxAttempts = this.config.worker.maxAttempts;
-    const lost = await this.prisma.$queryRaw<{ id: string; status: string; attempt: number }[]>`
-      UPDATE runs SET
-        status = (CASE WHEN attempt >= ${maxAttempts} THEN 'FAILED' ELSE 'QUEUED' END)::"RunStatus",
-        error = CASE WHEN attempt >= ${maxAttempts}
-          THEN 'the worker training this run was lost ' || attempt || ' time(s) (no heartbeat for ' || ${timeoutMs / 1000} || ' s); MAX_ATTEMPTS reached'
-          ELSE error END,
-        finished_at = CASE WHEN attempt >= ${maxAttempts} THEN now() ELSE NULL END,
-        attempt = CASE WHEN attempt >= ${maxAttempts} THEN attempt ELSE attempt + 1 END,
-        worker_id = NULL
-      WHERE status = 'RUNNING' AND heartbeat_at < now() - (${timeoutMs} * interval '1 millisecond')
-      RETURNING id, status::text AS status, attempt`;
+    const lost = await this.lifecycle.reclaimLost(this.config.worker.heartbeatTimeoutMs, this.config.worker.maxAttempts);
     for (const run of lost) {
       this.logger.warn(`run ${run.id}: worker lost; ${run.status === 'FAILED' ? 'failed after max attempts' : `re-queued as attempt ${run.attempt}`}`);
-      await this.events.publish({ type: 'run', runId: run.id });
     }
-    const queued = await this.prisma.run.findMany({ where: { status: 'QUEUED' }, select: { id: true, attempt: true }, orderBy: { createdAt: 'asc' } });
-    for (const run of queued) await this.queue.enqueue({ runId: run.id, attempt: run.attempt });
+    const queued = await this.lifecycle.queuedJobs();
+    for (const job of queued) await this.queue.enqueue(job);
     // A process lost between a trial's end and its sweep's next ask leaves the sweep short of trials: ask again.
     for (const sweepId of await this.sweeps.runningSweepIds()) await this.sweeps.advance(sweepId);
     return { requeued: lost.filter((run) => run.status === 'QUEUED').length, failed: lost.filter((run) => run.status === 'FAILED').length, enqueued: queued.length };

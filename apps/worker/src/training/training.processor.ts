@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import type { ColumnStats, DatasetFormat } from '#libs/pure/data';
 import { withRetry } from '#libs/core/db';
 import { JobName, type TrainRunJob } from '#libs/core/queue';
+import { type RunFinishEvent, RunLifecycle, RunsRepository, transitionOf } from '#libs/domain/runs';
 import { SweepScheduler } from '#libs/domain/sweeps';
 import {
   SpecError,
@@ -23,7 +24,6 @@ import { OnJob } from '../jobs/on-job.decorator.js';
 import { loadDatasetRows, loadDatasetTable } from '#libs/domain/datasets';
 import { loadImageDataset } from '#libs/domain/datasets';
 import { TrainingBackend } from './training-backend.js';
-import { TrainingRunsRepository } from './training-runs.repository.js';
 
 /** Says what went wrong in words a user can act on; internal stacks stay in the worker's log. */
 function failureMessage(error: unknown): string {
@@ -41,7 +41,8 @@ export class TrainingProcessor {
   readonly handedBack: TrainRunJob[] = [];
 
   constructor(
-    private readonly runs: TrainingRunsRepository,
+    private readonly lifecycle: RunLifecycle,
+    private readonly runs: RunsRepository,
     private readonly backend: TrainingBackend,
     private readonly sweeps: SweepScheduler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -55,7 +56,7 @@ export class TrainingProcessor {
   @OnJob(JobName.TrainRun)
   async trainRun(job: TrainRunJob): Promise<void> {
     if (this.shuttingDown) return;
-    const run = await this.runs.claim(job.runId, job.attempt, this.workerId, this.backend.device);
+    const run = await this.lifecycle.claim(job.runId, job.attempt, this.workerId, this.backend.device);
     if (!run) return; // cancelled, taken by another worker, or superseded by a later attempt
     const log = new Logger(`run ${run.id}`);
     const retry = <T>(what: string, fn: () => Promise<T>) =>
@@ -63,7 +64,7 @@ export class TrainingProcessor {
     let stop = false;
     let pruned = false;
     const heartbeat = setInterval(() => {
-      this.runs
+      this.lifecycle
         .heartbeat(run.id, this.workerId)
         .then((state) => (stop ||= state.stop))
         .catch((error: Error) => log.warn(`heartbeat failed: ${error.message}`));
@@ -72,7 +73,7 @@ export class TrainingProcessor {
     let images: Awaited<ReturnType<typeof loadImageDataset>> | undefined;
     let handedBack = false;
     try {
-      const [dataset, definition] = await this.runs.loadContext(run);
+      const [dataset, definition] = await this.runs.trainingContext(run);
       const columns = dataset.columns as unknown as ColumnStats[];
       const stored = run.training as unknown as TrainingConfig;
       const plan = planStoredRun(definition.spec, (run.hyperparameters ?? {}) as Record<string, unknown>, stored, columns);
@@ -92,7 +93,7 @@ export class TrainingProcessor {
         const table = await loadDatasetTable(this.config.dataDir, dataset, columns.filter((column) => used.has(column.name)));
         data = prepareTable(table, columns, training, plan.spec.loss);
       }
-      await this.runs.savePreprocessing(run.id, this.workerId, data.preprocessing);
+      await this.lifecycle.savePreprocessing(run.id, this.workerId, data.preprocessing);
       model = buildModel(plan.spec, data.preprocessing.inputShape ?? data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
       const params = model.countParams();
       if (params > this.config.limits.maxModelParams) {
@@ -111,7 +112,7 @@ export class TrainingProcessor {
           optimizerWeights: latest.optimizerState ? new Uint8Array(latest.optimizerState).buffer : undefined,
         });
         initialEpoch = latest.epoch;
-        await this.runs.rewindTo(run.id, this.workerId, initialEpoch);
+        await this.lifecycle.rewindTo(run.id, this.workerId, initialEpoch);
       }
       log.log(`started (attempt ${run.attempt}) on ${this.backend.device}${latest ? `, resuming after epoch ${initialEpoch}` : ''}`);
 
@@ -128,7 +129,7 @@ export class TrainingProcessor {
               throw new Error(`the loss became ${report.metrics.loss} at epoch ${report.epoch}; lower the learning rate or normalise the data`);
             }
             const state = await retry(`recording epoch ${report.epoch}`, () =>
-              this.runs.recordEpoch({ runId: run.id, workerId: this.workerId, epoch: report.epoch, metrics: report.metrics, checkpoint: report.checkpoint, training }),
+              this.lifecycle.recordEpoch({ runId: run.id, workerId: this.workerId, epoch: report.epoch, metrics: report.metrics, checkpoint: report.checkpoint, training }),
             );
             stop ||= state.stop;
             if (!stop && run.sweepId && (await this.sweeps.shouldPruneTrial(run.id, run.sweepId, report.epoch))) {
@@ -138,28 +139,28 @@ export class TrainingProcessor {
           },
           onInterrupted: async ({ lastCompletedEpoch, checkpoint }) => {
             if (!this.shuttingDown || stop) return;
-            handedBack = await retry('handing the run back', () => this.runs.handBack(run.id, this.workerId, lastCompletedEpoch, checkpoint, training));
+            handedBack = await retry('handing the run back', () => this.lifecycle.handBack(run.id, this.workerId, lastCompletedEpoch, checkpoint, training));
           },
         },
       });
       if (this.shuttingDown && !stop && !handedBack && result.stopReason === 'stopped' && result.epochsCompleted < training.epochs) {
         // Stopped exactly at an epoch's end: that epoch's checkpoint may not exist, so save one now.
         const checkpoint = await snapshotModel(model);
-        handedBack = await retry('handing the run back', () => this.runs.handBack(run.id, this.workerId, result.epochsCompleted, checkpoint, training));
+        handedBack = await retry('handing the run back', () => this.lifecycle.handBack(run.id, this.workerId, result.epochsCompleted, checkpoint, training));
       }
       if (handedBack) {
         this.handedBack.push({ runId: run.id, attempt: run.attempt });
         log.log(`handed back to the queue after epoch ${result.epochsCompleted} (worker stopping)`);
         return;
       }
-      const status = pruned ? 'PRUNED' : result.stopReason === 'stopped' ? 'CANCELLED' : 'SUCCEEDED';
+      const outcome: RunFinishEvent = pruned ? 'prune' : result.stopReason === 'stopped' ? 'stop' : 'succeed';
       await retry('finishing the run', () =>
-        this.runs.finish(run.id, this.workerId, status, status === 'CANCELLED' ? `cancelled after ${result.epochsCompleted} epoch(s)` : null),
+        this.lifecycle.finish(run.id, this.workerId, outcome, outcome === 'stop' ? `cancelled after ${result.epochsCompleted} epoch(s)` : null),
       );
-      log.log(`${status.toLowerCase()} after ${result.epochsCompleted} epoch(s)`);
+      log.log(`${transitionOf(outcome).to.toLowerCase()} after ${result.epochsCompleted} epoch(s)`);
     } catch (error) {
       log.warn(error instanceof Error ? (error.stack ?? error.message) : String(error));
-      await retry('recording the failure', () => this.runs.finish(run.id, this.workerId, stop ? 'CANCELLED' : 'FAILED', failureMessage(error))).catch(
+      await retry('recording the failure', () => this.lifecycle.finish(run.id, this.workerId, stop ? 'stop' : 'fail', failureMessage(error))).catch(
         (finishError: Error) => log.error(`could not record the failure: ${finishError.message}`),
       );
     } finally {
