@@ -20,7 +20,7 @@ import { RunsModule } from './modules/runs/runs.module.js';
 import { SweepsModule } from './modules/sweeps/sweeps.module.js';
 import { WebModule } from './modules/web/web.module.js';
 import { AppExceptionFilter } from './platform/app-exception.filter.js';
-import { graphqlErrorFormatter } from './platform/graphql-errors.js';
+import { graphqlErrorFormatter } from './platform/client-errors.js';
 import { MAX_QUERY_TOKENS, queryCostPlugin, queryLimitsRule } from './platform/graphql-limits.js';
 import { GraphqlWsServer } from './platform/graphql-ws.server.js';
 import './platform/graphql-enums.js';
