@@ -171,6 +171,24 @@ describe('bad input', () => {
     expect(await stack.counts()).toEqual(before);
   });
 
+  const KEY = 'mutation($name: String!) { createApiKey(name: $name) { id } }';
+  it.each([
+    ['a blank model name', CREATE_MODEL, () => ({ input: { name: '  ', spec: IRIS_MLP } }), /^name must not be empty$/],
+    [
+      'a model name of 201 characters',
+      CREATE_MODEL,
+      () => ({ input: { name: 'm'.repeat(201), spec: IRIS_MLP } }),
+      /^name must be at most 200 characters$/,
+    ],
+    ['a bell character in an API key name', KEY, () => ({ name: 'a\u0007b' }), /^name: must not contain control/],
+  ])('refuses %s by the input rules (BAD_USER_INPUT), writing nothing', async (_what, query, variables, message) => {
+    const before = await stack.counts();
+    const result = await stack.gql(query, variables());
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0].message).toMatch(message);
+    expect(await stack.counts()).toEqual(before);
+  });
+
   it.each([
     ['the name field twice', [['name', 'a'], ['name', 'b']], /name: send the "name" field once/],
     ['name[]', [['name[]', 'a']], /name: send the "name" field once/],

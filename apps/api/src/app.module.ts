@@ -1,6 +1,6 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
 import { type AppConfig, ConfigModule } from '#libs/core/config';
 import { DbModule } from '#libs/core/db';
@@ -20,7 +20,8 @@ import { RunsModule } from './modules/runs/runs.module.js';
 import { SweepsModule } from './modules/sweeps/sweeps.module.js';
 import { WebModule } from './modules/web/web.module.js';
 import { AppExceptionFilter } from './platform/app-exception.filter.js';
-import { graphqlErrorFormatter } from './platform/graphql-errors.js';
+import { graphqlErrorFormatter } from './platform/client-errors.js';
+import { InputValidationPipe } from './platform/input-validation.pipe.js';
 import { MAX_QUERY_TOKENS, queryCostPlugin, queryLimitsRule } from './platform/graphql-limits.js';
 import { GraphqlWsServer } from './platform/graphql-ws.server.js';
 import './platform/graphql-enums.js';
@@ -67,7 +68,11 @@ export class AppModule implements NestModule {
         DeletionsModule,
         WebModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: AppExceptionFilter }, GraphqlWsServer],
+      providers: [
+        { provide: APP_FILTER, useClass: AppExceptionFilter },
+        { provide: APP_PIPE, useClass: InputValidationPipe },
+        GraphqlWsServer,
+      ],
     };
   }
 

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { HttpException, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { JsonLogger, listenUrl, loadConfig } from '#libs/core/config';
 import { applyMigrations, withRetry } from '#libs/core/db';
 import { AppModule } from './app.module.js';
+import { sendRestError } from './platform/client-errors.js';
 
 /** Large enough for a 10,000-row predict call; larger bodies get a 413. */
 const JSON_BODY_LIMIT = '16mb';
@@ -20,7 +21,7 @@ export async function startApi(config = loadConfig()): Promise<NestExpressApplic
     if (!error) return next();
     const status = error.status && error.status < 500 ? error.status : 400;
     const message = error.type === 'entity.too.large' ? `the request body is larger than ${JSON_BODY_LIMIT}` : `the request body is not valid JSON: ${error.message}`;
-    response.status(status).json({ statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message });
+    sendRestError(response, new HttpException(message, status));
   });
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);

@@ -1,4 +1,7 @@
-/** Every error a client can see, as the GraphQL `extensions.code` and the REST status it maps to. */
+/**
+ * Every error a client can see, as the GraphQL `extensions.code`; HTTP_STATUS_BY_CODE gives the REST status of each.
+ * How errors of other classes get one of these is decided in one place: apps/api/src/platform/client-errors.ts.
+ */
 export enum AppErrorCode {
   BadUserInput = 'BAD_USER_INPUT',
   NotFound = 'NOT_FOUND',
@@ -6,6 +9,8 @@ export enum AppErrorCode {
   Forbidden = 'FORBIDDEN',
   Conflict = 'CONFLICT',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  /** A fault of ours: the client gets only an error id to quote, the stack goes to the log. */
+  Internal = 'INTERNAL_SERVER_ERROR',
 }
 
 export const HTTP_STATUS_BY_CODE: Record<AppErrorCode, number> = {
@@ -15,6 +20,7 @@ export const HTTP_STATUS_BY_CODE: Record<AppErrorCode, number> = {
   [AppErrorCode.NotFound]: 404,
   [AppErrorCode.Conflict]: 409,
   [AppErrorCode.PayloadTooLarge]: 413,
+  [AppErrorCode.Internal]: 500,
 };
 
 export class AppError extends Error {

@@ -29,9 +29,10 @@ export class DatasetsService {
 
   /**
    * Analyses an uploaded file and records it. The row is written only once the file has been
-   * read through and its columns are known, so a bad file leaves nothing behind.
+   * read through and its columns are known, so a bad file leaves nothing behind. `name` and `format` are
+   * checked by UploadDatasetFields's rules.
    */
-  async create(file: UploadedDatasetFile | undefined, name?: string, format?: string): Promise<Dataset> {
+  async create(file: UploadedDatasetFile | undefined, name?: string, format?: DatasetFormat | ''): Promise<Dataset> {
     if (!file) throw AppError.badInput('file: the multipart body needs a "file" part holding the dataset');
     try {
       const resolvedFormat = this.resolveFormat(file.originalName, format);
@@ -60,11 +61,8 @@ export class DatasetsService {
     return this.files.remove(path);
   }
 
-  private resolveFormat(originalName: string, format?: string): DatasetFormat {
-    if (format !== undefined && format !== '') {
-      if (!DATASET_FORMATS.includes(format as DatasetFormat)) throw AppError.badInput(`format must be one of ${DATASET_FORMATS.join(', ')}, got "${format}"`);
-      return format as DatasetFormat;
-    }
+  private resolveFormat(originalName: string, format?: DatasetFormat | ''): DatasetFormat {
+    if (format) return format;
     const guessed = formatFromFileName(originalName ?? '');
     if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=${DATASET_FORMATS.join(', format=')}`);
     return guessed;

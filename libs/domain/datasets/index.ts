@@ -6,3 +6,4 @@ export * from './dto/dataset.type.js';
 export * from './image-samples.service.js';
 export * from './dataset-loader.js';
 export * from './image-dataset-loader.js';
+export * from './dto/upload-dataset.fields.js';

@@ -13,13 +13,13 @@ export class ModelsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** The spec is checked with "$name" references standing for any value; startRun checks again with the values. */
+  /**
+   * `name` is checked by CreateModelInput's rules. The spec is checked with "$name" references standing for any
+   * value; startRun checks again with the values.
+   */
   async create(name: string, spec: unknown): Promise<ModelDefinition> {
-    const trimmed = name.trim();
-    if (!trimmed) throw AppError.badInput('name must not be empty');
-    if (trimmed.length > 200) throw AppError.badInput('name must be at most 200 characters');
     validateModelSpec(spec, { allowReferences: true });
-    return this.models.createVersion(trimmed, spec);
+    return this.models.createVersion(name.trim(), spec);
   }
 
   async get(id: string): Promise<ModelDefinition> {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import type { Checkpoint as CheckpointRow } from '#libs/core/db';
-import { PredictInputError, type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '#libs/pure/training';
+import { type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '#libs/pure/training';
 // Registers the service's own layer classes with this tf, so checkpoints that use them load.
 import '#libs/pure/training';
 import { AppError } from '#libs/core/errors';
@@ -46,13 +46,7 @@ export class PredictionsService implements OnModuleInit {
     if (!best || !run.preprocessing) throw AppError.conflict(`run "${runId}" has no checkpoint yet (status ${run.status})`);
     if (rows.length === 0) return [];
     const preprocessing = run.preprocessing as unknown as Preprocessing;
-    let input: Float32Array;
-    try {
-      input = encodeRows(preprocessing, rows);
-    } catch (error) {
-      if (error instanceof PredictInputError) throw AppError.badInput(error.message);
-      throw error;
-    }
+    const input = encodeRows(preprocessing, rows);
     const model = await this.model(best.id);
     // Token ids ([sequenceLength]) and images ([height, width, channels]) have their own input shape.
     const shape = preprocessing.inputShape ?? [preprocessing.inputSize];

@@ -42,9 +42,7 @@ export class RunsService {
    * workers' reconciler puts it on the queue: the database, not the queue, is the truth.
    */
   async start(input: StartRunInput): Promise<Run> {
-    const dataset = await this.datasets.get(input.datasetId).catch(() => {
-      throw AppError.notFound('dataset', input.datasetId);
-    });
+    const dataset = await this.datasets.get(input.datasetId);
     if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);
     const plan = planRun(model.spec, input.hyperparameters, input.training, this.datasets.columns(dataset), randomInt(2 ** 31 - 1), this.config.limits.maxModelParams);

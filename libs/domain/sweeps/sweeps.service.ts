@@ -3,9 +3,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import type { Prisma } from '#libs/core/db';
 import {
-  EarlyStoppingError,
-  SearchOptionsError,
-  SearchSpaceError,
   parseEarlyStopping,
   parseSearchSpace,
   parseStrategyOptions,
@@ -56,14 +53,7 @@ export class SweepsService {
     if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);
 
-    let space;
-    let earlyStopping;
-    try {
-      space = parseSearchSpace(input.searchSpace, input.strategy);
-    } catch (error) {
-      if (error instanceof SearchSpaceError) throw AppError.badInput(error.message.startsWith('searchSpace') ? error.message : `searchSpace: ${error.message}`);
-      throw error;
-    }
+    const space = parseSearchSpace(input.searchSpace, input.strategy);
     const references = collectReferences(referableTraining(input.training), collectReferences(model.spec));
     for (const reference of references) {
       if (!(reference in space)) throw AppError.badInput(`searchSpace: the model spec refers to $${reference}, but the search space has no parameter "${reference}"`);
@@ -71,13 +61,7 @@ export class SweepsService {
     for (const parameter of Object.keys(space)) {
       if (!references.has(parameter)) throw AppError.badInput(`searchSpace.${parameter} is not used by the model spec (it refers to: ${[...references].map((r) => `$${r}`).join(', ') || 'none'})`);
     }
-    let options;
-    try {
-      options = parseStrategyOptions(input.options, input.strategy, input.maxTrials);
-    } catch (error) {
-      if (error instanceof SearchOptionsError) throw AppError.badInput(error.message);
-      throw error;
-    }
+    const options = parseStrategyOptions(input.options, input.strategy, input.maxTrials);
     const seed = input.seed ?? randomInt(2 ** 31 - 1);
     // One concrete trial, planned now, catches a bad training config or target before anything is written.
     const first =
@@ -92,12 +76,7 @@ export class SweepsService {
         ...suggestOptions(input.strategy, options),
       }) ?? {};
     const plan = planRun(model.spec, first, input.training, this.datasets.columns(dataset), seed, this.config.limits.maxModelParams);
-    try {
-      earlyStopping = parseEarlyStopping(input.earlyStopping ?? null, input.strategy, plan.training.epochs);
-    } catch (error) {
-      if (error instanceof EarlyStoppingError) throw AppError.badInput(error.message.startsWith('earlyStopping') ? error.message : `earlyStopping: ${error.message}`);
-      throw error;
-    }
+    const earlyStopping = parseEarlyStopping(input.earlyStopping ?? null, input.strategy, plan.training.epochs);
     const reported = reportedMetrics((model.spec as { metrics?: unknown }).metrics, plan.training.validationSplit);
     if (!reported.includes(input.objective.metric)) {
       throw AppError.badInput(`objective.metric "${input.objective.metric}" is not reported by runs of this model (they report: ${reported.join(', ')})`);

@@ -9,11 +9,15 @@
  *
  * A sweep stored without options (made before options existed) keeps the library defaults (univariate TPE).
  */
+import { UserInputError } from '#libs/pure/errors';
 import { defaultStartupTrials, type TpeOptions } from './tpe.js';
 import type { GpOptions } from './gp.js';
 import type { Strategy } from './space.js';
 
-export class SearchOptionsError extends Error {}
+/** A bad `options` of a sweep: the message starts with the path at fault (`options.nEiCandidates ...`). */
+export class SearchOptionsError extends UserInputError {
+  override name = 'SearchOptionsError';
+}
 
 export interface StrategyOptions {
   multivariate?: boolean;

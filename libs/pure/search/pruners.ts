@@ -1,6 +1,7 @@
 /**
  * Early-stopping (pruning) rules as pure decisions over the sweep history.
  */
+import { UserInputError } from '#libs/pure/errors';
 import type { Strategy } from './space.js';
 import { intermediateEntries, isBetter, type Goal, type TrialRecord } from './trials.js';
 
@@ -9,11 +10,9 @@ export type EarlyStoppingRule =
   | { rule: 'asha'; reductionFactor?: number; minEpochs?: number; maxEpochs?: number }
   | { rule: 'hyperband'; reductionFactor?: number; minEpochs: number; maxEpochs: number };
 
-export class EarlyStoppingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EarlyStoppingError';
-  }
+/** A bad `earlyStopping`: the message starts with the path at fault (`earlyStopping.minEpochs: ...`). */
+export class EarlyStoppingError extends UserInputError {
+  override name = 'EarlyStoppingError';
 }
 
 export const MEDIAN_DEFAULTS = { minTrials: 5, warmupEpochs: 2 } as const;

@@ -1,6 +1,7 @@
 /**
  * Search-space types, validation and the discrete helpers shared by the samplers.
  */
+import { UserInputError } from '#libs/pure/errors';
 
 export type Strategy = 'GRID' | 'RANDOM' | 'TPE' | 'HYPERBAND' | 'GP';
 
@@ -14,11 +15,9 @@ export type SearchSpace = Record<string, ParamSpec>;
 export type ParamValue = string | number | boolean;
 export type Params = Record<string, ParamValue>;
 
-export class SearchSpaceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SearchSpaceError';
-  }
+/** A bad `searchSpace`: the message starts with the path at fault (`searchSpace.lr: ...`). */
+export class SearchSpaceError extends UserInputError {
+  override name = 'SearchSpaceError';
 }
 
 export const STRATEGIES: readonly Strategy[] = ['GRID', 'RANDOM', 'TPE', 'HYPERBAND', 'GP'];

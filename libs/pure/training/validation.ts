@@ -1,5 +1,7 @@
+import { UserInputError } from '#libs/pure/errors';
+
 /** A bad model spec, training config or hyperparameter: the message names the path at fault. */
-export class SpecError extends Error {
+export class SpecError extends UserInputError {
   override name = 'SpecError';
 }
 

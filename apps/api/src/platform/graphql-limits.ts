@@ -2,7 +2,7 @@ import {
   type ASTVisitor,
   type DocumentNode,
   type FragmentDefinitionNode,
-  GraphQLError,
+  type GraphQLError,
   type GraphQLNamedType,
   type GraphQLSchema,
   isAbstractType,
@@ -21,6 +21,8 @@ import {
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
+import { AppErrorCode } from '#libs/core/errors';
+import { graphqlError } from './client-errors.js';
 
 export const MAX_QUERY_DEPTH = 10;
 export const MAX_QUERY_COST = 50_000;
@@ -56,7 +58,7 @@ const LIST_SIZE: Record<string, number> = Object.assign(Object.create(null), {
 const DEFAULT_LIST_SIZE = 20;
 
 function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+  return graphqlError(AppErrorCode.BadUserInput, message);
 }
 
 /**
@@ -312,8 +314,7 @@ export function queryCostPlugin(): ApolloServerPlugin {
           const error =
             nulCharacterError(document, request.variables) ??
             queryCostError(schema, document, request.variables, request.operationName);
-          if (error)
-            throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+          if (error) throw graphqlError(AppErrorCode.BadUserInput, error.message, { refusesRequest: true });
         },
       };
     },

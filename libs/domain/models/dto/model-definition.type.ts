@@ -1,6 +1,10 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
 import { PageInfo } from '#libs/core/pagination';
+import { MaxTrimmedLength, NotBlank } from '#libs/core/validation';
+
+/** Names of model versions are stored trimmed. */
+export const MAX_MODEL_NAME_LENGTH = 200;
 
 @ObjectType()
 export class ModelDefinition {
@@ -13,7 +17,8 @@ export class ModelDefinition {
 
 @InputType()
 export class CreateModelInput {
-  @Field(() => String) name: string;
+  @Field(() => String) @NotBlank() @MaxTrimmedLength(MAX_MODEL_NAME_LENGTH) name: string;
+  /** Checked by validateModelSpec (libs/pure/training), which names the path at fault inside it. */
   @Field(() => JSONScalar) spec: unknown;
 }
 

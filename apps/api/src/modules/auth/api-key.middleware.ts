@@ -1,10 +1,10 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '#libs/core/errors';
+import { sendGraphqlRequestError, sendRestError } from '../../platform/client-errors.js';
 import { dashboardShellFile } from '../web/dashboard-files.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { type Principal, roleAllows, roleForRoute } from './roles.js';
-
-const MESSAGE = 'missing or wrong API key: send "Authorization: Bearer <key>"';
 
 /** The principal a request was authenticated as, for the roles guard of GraphQL operations. */
 export type AuthenticatedRequest = Request & { principal?: Principal };
@@ -26,18 +26,15 @@ export class ApiKeyMiddleware implements NestMiddleware {
     if (!this.keys.enabled || (request.method === 'GET' && path === '/health')) return next();
     // The dashboard's static shell holds no data; the page asks for the key and sends it with every request.
     if (dashboardShellFile(request.method, path, request.headers.accept)) return next();
-    const graphql = path.startsWith('/graphql');
+    const refuse = (error: AppError) =>
+      path.startsWith('/graphql') ? sendGraphqlRequestError(response, error) : sendRestError(response, error);
     if (!principal) {
       response.setHeader('WWW-Authenticate', 'Bearer');
-      if (graphql)
-        response.status(401).json({ errors: [{ message: MESSAGE, extensions: { code: 'UNAUTHENTICATED' } }] });
-      else response.status(401).json({ statusCode: 401, error: 'Unauthorized', message: MESSAGE });
-      return;
+      return refuse(AppError.unauthenticated());
     }
     const need = roleForRoute(request.method, path);
     if (roleAllows(principal.role, need)) return next();
     const message = `this key's role (${principal.role}) may not ${request.method} ${path}: it needs ${need}`;
-    if (graphql) response.status(403).json({ errors: [{ message, extensions: { code: 'FORBIDDEN' } }] });
-    else response.status(403).json({ statusCode: 403, error: 'Forbidden', message });
+    refuse(AppError.forbidden(message));
   }
 }

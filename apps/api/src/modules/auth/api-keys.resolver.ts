@@ -1,6 +1,6 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ApiKeysService } from './api-keys.service.js';
-import { ApiKey, ApiKeyRoleName, CreatedApiKey } from './dto/api-key.type.js';
+import { ApiKey, ApiKeyRoleName, CreateApiKeyArgs, CreatedApiKey } from './dto/api-key.type.js';
 
 @Resolver(() => ApiKey)
 export class ApiKeysResolver {
@@ -12,11 +12,7 @@ export class ApiKeysResolver {
   }
 
   @Mutation(() => CreatedApiKey)
-  createApiKey(
-    @Args('name', { type: () => String }) name: string,
-    @Args('role', { type: () => ApiKeyRoleName, nullable: true, description: 'defaults to READ, the least' })
-    role?: ApiKeyRoleName | null,
-  ): Promise<CreatedApiKey> {
+  createApiKey(@Args() { name, role }: CreateApiKeyArgs): Promise<CreatedApiKey> {
     return this.service.create(name, role ?? ApiKeyRoleName.READ);
   }
 

@@ -67,10 +67,7 @@ export class ApiKeysService implements OnModuleDestroy {
   }
 
   async create(name: string, role: string = 'read'): Promise<CreatedApiKey> {
-    const trimmed = name.trim();
-    if (!trimmed || trimmed.length > 200) throw AppError.badInput('name must be 1 to 200 characters');
-    // PostgreSQL text cannot hold NUL, and no other control character belongs in a name.
-    if (/\p{Cc}/u.test(trimmed)) throw AppError.badInput('name must not contain control characters (such as NUL)');
+    const trimmed = name.trim(); // checked by CreateApiKeyArgs's rules
     if (!isApiKeyRole(role)) throw AppError.badInput(`role must be one of ${API_KEY_ROLES.join(', ')}, got "${role}"`);
     const key = `tk_${randomBytes(32).toString('base64url')}`;
     const row = await this.keys.create({

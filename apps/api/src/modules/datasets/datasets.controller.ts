@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
-import { AppError } from '#libs/core/errors';
-import { DatasetsService } from '#libs/domain/datasets';
+import { DatasetsService, UploadDatasetFields } from '#libs/domain/datasets';
+import { DiscardUploadOnError } from './discard-upload.interceptor.js';
 import type { Dataset } from '#libs/domain/datasets';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -13,40 +13,23 @@ const CONTENT_TYPES: Record<string, string> = {
   images: 'application/zip',
 };
 
-/**
- * A multipart text field, once: a field sent twice, or as `name[]` / `format[a]` (which multer turns into an array
- * or an object), is refused naming it.
- */
-function textField(body: Record<string, unknown> | undefined, key: 'name' | 'format'): string | undefined {
-  if (!body || !Object.hasOwn(body, key)) return undefined;
-  const value = body[key];
-  if (typeof value !== 'string') throw AppError.badInput(`${key}: send the "${key}" field once, as plain text`);
-  if (/\p{Cc}/u.test(value)) throw AppError.badInput(`${key}: must not contain control characters (such as NUL)`);
-  return value;
-}
-
 @Controller('v1/datasets')
 export class DatasetsController {
   constructor(private readonly datasets: DatasetsService) {}
 
-  /** The body is streamed to disk by multer's disk storage (see DatasetsModule), never held in memory. */
+  /**
+   * The body is streamed to disk by multer's disk storage (see DatasetsModule), never held in memory; an upload
+   * refused by the fields' rules or by the service leaves no file behind (DiscardUploadOnError).
+   */
   @Post()
   @HttpCode(201)
-  @UseInterceptors(FileInterceptor('file'))
-  async upload(
+  @UseInterceptors(FileInterceptor('file'), DiscardUploadOnError)
+  upload(
     @UploadedFile() file: Express.Multer.File | undefined,
-    @Body() body: Record<string, unknown> | undefined,
+    @Body() fields: UploadDatasetFields,
   ): Promise<Dataset> {
     const upload = file && { path: file.path, originalName: file.originalname };
-    let name: string | undefined;
-    let format: string | undefined;
-    try {
-      name = textField(body, 'name');
-      format = textField(body, 'format');
-    } catch (error) {
-      if (upload) await this.datasets.discardUpload(upload.path);
-      throw error;
-    }
+    const { name, format } = fields ?? {}; // a request that is not multipart has no body at all
     return this.datasets.create(upload, name, format);
   }
 

@@ -1,5 +1,7 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { AppError, AppErrorCode } from '#libs/core/errors';
+import { sendRestError } from '../../platform/client-errors.js';
 import { DASHBOARD_DIR, dashboardBuilt, dashboardShellFile } from './dashboard-files.js';
 
 /**
@@ -14,17 +16,15 @@ export class DashboardMiddleware implements NestMiddleware {
     const file = dashboardShellFile(request.method, path, request.headers.accept);
     if (!file) return next();
     if (!dashboardBuilt()) {
-      response
-        .status(404)
-        .json({ statusCode: 404, error: 'Not Found', message: 'the dashboard is not built: run npm run build' });
-      return;
+      const message = 'the dashboard is not built: run npm run build';
+      return sendRestError(response, new AppError(AppErrorCode.NotFound, message));
     }
     const isAsset = file.startsWith('assets/');
     // The page itself is never cached, so a new build is picked up on reload; its assets may be, briefly.
     response.setHeader('Cache-Control', isAsset ? 'public, max-age=300' : 'no-cache');
     response.sendFile(file, { root: DASHBOARD_DIR, dotfiles: 'deny' }, (error) => {
       if (!error || response.headersSent) return;
-      response.status(404).json({ statusCode: 404, error: 'Not Found', message: `no such dashboard file: ${path}` });
+      sendRestError(response, new AppError(AppErrorCode.NotFound, `no such dashboard file: ${path}`));
     });
   }
 }

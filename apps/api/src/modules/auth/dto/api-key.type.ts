@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { ArgsType, Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { MaxTrimmedLength, NoControlCharacters, NotBlank } from '#libs/core/validation';
 import type { ApiKeyRole } from '../roles.js';
 
 /** GraphQL names for the roles (enum values are upper case by convention; stored lower case). */
@@ -27,4 +28,11 @@ export class ApiKey {
 @ObjectType()
 export class CreatedApiKey extends ApiKey {
   @Field(() => String, { description: 'the key itself: shown this once, stored only as a hash' }) key: string;
+}
+
+@ArgsType()
+export class CreateApiKeyArgs {
+  @Field(() => String) @NotBlank() @MaxTrimmedLength(200) @NoControlCharacters() name: string;
+  @Field(() => ApiKeyRoleName, { nullable: true, description: 'defaults to READ, the least' })
+  role?: ApiKeyRoleName | null;
 }
