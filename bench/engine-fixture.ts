@@ -3,6 +3,7 @@
  * shape and the same three models, built and configured exactly as a worker would from a spec.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '#libs/pure/random';
 import { buildModel } from '#libs/pure/training';
 import { resolveModelSpec, type ModelSpec } from '#libs/pure/training';
 import type { PreparedData } from '#libs/pure/training';
@@ -71,8 +72,7 @@ export function engineRun(
   const inputSize = INPUT_SIZE[name];
   const x = new Float32Array(samples * inputSize);
   const y = new Float32Array(samples);
-  let state = 12345;
-  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+  const random = mulberry32(12345);
   const tokens = name === 'transformer';
   for (let i = 0; i < x.length; i++) x[i] = tokens ? 1 + Math.floor(random() * (TRANSFORMER_VOCABULARY - 1)) : random();
   for (let i = 0; i < samples; i++) y[i] = Math.floor(random() * 10);

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '#libs/pure/training';
 import { fastFit } from '#libs/pure/training';
-import { createRng as rng } from '#libs/pure/training';
+import { mulberry32 as rng } from '#libs/pure/random';
 
 const argv = process.argv.slice(2);
 const arg = (k: string, d?: string) => {

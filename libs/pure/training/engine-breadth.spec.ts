@@ -5,7 +5,7 @@ import { learningRateAt } from './lr-schedule.js';
 import { buildModel } from './model-builder.js';
 import { LAYER_CATALOGUE, LOSSES, type LayerSpec, METRICS, type Metric, OPTIMIZERS, resolveModelSpec } from './model-spec.js';
 import type { PreparedData } from './preprocessing.js';
-import { createRng } from './random.js';
+import { mulberry32 } from '#libs/pure/random';
 import { type EpochReport, trainModel } from './trainer.js';
 import { LR_SCHEDULES, type TrainingConfig } from './training-config.js';
 
@@ -16,7 +16,7 @@ function syntheticData(options: { inputSize: number; task: 'classification' | 'r
   const { inputSize, task } = options;
   const classes = options.classes ?? 3;
   const encoding = options.encoding ?? 'sparse';
-  const random = createRng(11);
+  const random = mulberry32(11);
   const yWidth = task === 'classification' && encoding === 'onehot' ? classes : 1;
   const x = new Float32Array(ROWS * inputSize);
   const y = new Float32Array(ROWS * yWidth);

@@ -14,7 +14,7 @@
  * `model.stopTraining = true` (e.g. from onEpochEnd) stops after the current epoch.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createRng as rng, shuffleInPlace } from './random.js';
+import { mulberry32 as rng, shuffleInPlace } from '#libs/pure/random';
 
 export interface FastFitOptions {
   /** Number of epochs (default 1). */

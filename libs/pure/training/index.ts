@@ -4,7 +4,6 @@ export * from './lr-schedule.js';
 export * from './model-builder.js';
 export * from './model-spec.js';
 export * from './preprocessing.js';
-export * from './random.js';
 export * from './trainer.js';
 export * from './training-config.js';
 export * from './validation.js';

@@ -5,8 +5,8 @@ import { buildModel } from '../model-builder.js';
 import { resolveModelSpec, validateModelSpec } from '../model-spec.js';
 import { estimateParams } from '../param-estimate.js';
 import { fastFit } from '../fast-fit.js';
-import { createRng } from '../random.js';
-import { deriveSeed, seedInitialWeights, withSeededRandom } from '../seeding.js';
+import { deriveSeed, mulberry32 } from '#libs/pure/random';
+import { seedInitialWeights, withSeededRandom } from '../seeding.js';
 import { SpecError } from '../validation.js';
 import { serviceLayers } from './index.js';
 
@@ -64,7 +64,7 @@ function referenceLayerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, epsilon))), gamma), beta);
 }
 
-const random = createRng(5);
+const random = mulberry32(5);
 const randomTensor = (shape: number[], scale = 1) =>
   tf.tensor(
     Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (random() * 2 - 1) * scale),
@@ -545,7 +545,7 @@ describe('the layers in a model (cpu)', () => {
  * 3 once each among filler tokens 4–9; the label says whether 2 comes before 3. It needs positions and attention.
  */
 function orderTask(rows: number, steps: number, seed: number) {
-  const random = createRng(seed);
+  const random = mulberry32(seed);
   const x = new Float32Array(rows * steps);
   const y = new Float32Array(rows);
   for (let row = 0; row < rows; row++) {
