@@ -8,6 +8,7 @@ import type { PreparedData } from './preprocessing.js';
 import { mulberry32 } from '#libs/pure/random';
 import { type EpochReport, trainModel } from './trainer.js';
 import { LR_SCHEDULES, type TrainingConfig } from './training-config.js';
+import { trainingConfig } from '../../../test/support/engine.js';
 
 const ROWS = 80;
 
@@ -51,24 +52,6 @@ function syntheticData(options: { inputSize: number; task: 'classification' | 'r
     trainRows: ROWS - 16,
     validationRows: 16,
     droppedRows: 0,
-  };
-}
-
-function trainingConfig(overrides: Partial<TrainingConfig> = {}): TrainingConfig {
-  return {
-    target: 't',
-    features: [],
-    epochs: 1,
-    batchSize: 16,
-    validationSplit: 0.2,
-    shuffle: true,
-    seed: 5,
-    missing: 'drop',
-    normalize: 'standard',
-    earlyStopping: null,
-    lrSchedule: null,
-    checkpoint: { every: 1, keep: 1, monitor: 'val_loss', mode: 'min' },
-    ...overrides,
   };
 }
 

@@ -9,7 +9,6 @@ export * from './training-config.js';
 export * from './validation.js';
 export * from './run-plan.js';
 export * from './param-estimate.js';
-export * from './fast-fit.js';
 export { augmentImage } from './images/augment.js';
 export { decodeThreadCount, DiskImageStore, MemoryImageStore } from './images/image-store.js';
 export type { ImageStore } from './images/image-store.js';
