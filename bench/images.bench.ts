@@ -31,7 +31,7 @@ import { augmentImage } from '#libs/pure/training';
 import { DiskImageStore, type ImageStore, MemoryImageStore, decodeThreadCount } from '#libs/pure/training';
 import { buildModel } from '#libs/pure/training';
 import { resolveModelSpec } from '#libs/pure/training';
-import { createRng } from '#libs/pure/training';
+import { mulberry32 } from '#libs/pure/random';
 import type { PreparedData } from '#libs/pure/training';
 import { trainModel } from '#libs/pure/training';
 import { archiveBench } from './images-archive.js';
@@ -99,7 +99,7 @@ async function decodeRate(path: string, width: number, height: number, channels:
 
 function augmentRate(pixels: Uint8Array): number {
   const out = new Float32Array(784);
-  const random = createRng(1);
+  const random = mulberry32(1);
   const started = performance.now();
   for (let i = 0; i < IMAGES; i++) augmentImage(pixels.subarray(i * 784, (i + 1) * 784), 28, 28, 1, AUGMENT, random, out, 0);
   return IMAGES / ((performance.now() - started) / 1000);

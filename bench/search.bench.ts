@@ -19,7 +19,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { pedAnovaImportance, sampleRandom, mulberry32, suggest, type TrialRecord } from '#libs/pure/search';
+import { mulberry32 } from '#libs/pure/random';
+import { pedAnovaImportance, sampleRandom, suggest, type TrialRecord } from '#libs/pure/search';
 import { median, mixed, OBJECTIVES, runSweep, type Objective, type SweepOptions } from './search-objectives.js';
 
 const SEEDS = 20;

@@ -25,7 +25,7 @@ import pg from 'pg';
 import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { BullmqJobQueue, type TrainRunJob } from '#libs/core/queue';
-import { rngFor } from '#libs/pure/search';
+import { rngFor } from '#libs/pure/random';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
 import { SweepScheduler } from '#libs/domain/sweeps';
 import type { TrainingConfig } from '#libs/pure/training';

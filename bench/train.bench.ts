@@ -2,12 +2,12 @@
  * Training throughput benchmark: tf.layers models on the best TF.js backend vs a PyTorch peer.
  *
  *   npm run bench:train [-- --backend wasm|cpu|webgpu] [--samples 8192] [--epochs 2] [--models mlp,cnn]
- *                          [--fit model|fast] [--no-peer] [--threads N] [--wasm-threads N]
+ *                          [--fit engine|model] [--no-peer] [--threads N] [--wasm-threads N] [--help]
  * --threads: torch.set_num_threads for the PyTorch peer (default 2).
  * --wasm-threads: XNNPACK pool size for the wasm backend (default 1; >1 uses wasm-kernels/threads.ts).
- * --fit: `engine` (default) trains through the service's own engine (buildModel + trainModel from libs/training, exactly
- *   what a worker runs, per-epoch metrics and checkpoint included); `fast` with libs/pure/training/fast-fit.ts; `model`
- *   with LayersModel.fit.
+ * --fit: `engine` (default) trains through the service's own engine (buildModel + trainModel from libs/pure/training,
+ *   exactly what a worker runs, per-epoch metrics and checkpoint included); `model` trains the same model on the same
+ *   data with TF.js's LayersModel.fit, the library's loop, for comparison.
  * --batch N: one batch size for every model, ours and the peer's (default: the per-model sizes below).
  * --webgpu-tuning on|off: with --backend webgpu, apply libs/pure/training/webgpu.ts's tuning (default on) or run
  *   stock tfjs-backend-webgpu + Dawn defaults (the "before" numbers).
@@ -20,8 +20,8 @@
  * Synthetic data of MNIST shape (784 floats / 28x28x1, 10 classes). Models:
  *   mlp: 784-128(relu)-10(softmax), batch 128
  *   cnn: conv3x3x16(relu)-maxpool2-conv3x3x32(relu)-maxpool2-flatten-dense10(softmax), batch 64
- *   lstm (only with --models ...,lstm; --fit engine): the 784 inputs as 49 steps of 16 -> LSTM(32) -> dense10, batch 64
- *   transformer (only with --models transformer; --fit engine): 64 token ids (vocabulary 1000) -> token + position
+ *   lstm (only with --models ...,lstm): the 784 inputs as 49 steps of 16 -> LSTM(32) -> dense10, batch 64
+ *   transformer (only with --models transformer): 64 token ids (vocabulary 1000) -> token + position
  *     embedding (64) -> 2 x transformerEncoder (4 heads, ff 128, dropout 0.1) -> mean pool -> dense10, batch 64;
  *     the peer is nn.Embedding + a learned position table + nn.TransformerEncoder of the same sizes
  * Adam(1e-3) + sparseCategoricalCrossentropy. One warm-up epoch, then `epochs` timed epochs.
@@ -33,9 +33,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { fastFit } from '#libs/pure/training';
-import { ENGINE_BATCH, engineRun, type EngineModelName } from './engine-fixture.js';
-import { trainModel } from '#libs/pure/training';
+import { ENGINE_BATCH, engineRun, timedEngineRun, timedModelFit, type EngineModelName } from './engine-fixture.js';
 import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '#libs/pure/training';
 import { registerWasmTrainingKernels } from '#libs/pure/training';
 import { activeNativeKernels, setNativeKernelsEnabled } from '#libs/pure/training';
@@ -50,7 +48,7 @@ interface Options {
   samples: number;
   epochs: number;
   models: ModelName[];
-  fit: 'engine' | 'model' | 'fast';
+  fit: 'engine' | 'model';
   peer: boolean;
   threads: number;
   wasmThreads: number;
@@ -81,7 +79,29 @@ const BATCH: Record<ModelName, number> = { ...ENGINE_BATCH };
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = here.includes(`${join('dist', 'bench')}`) ? join(here, '..', '..') : join(here, '..');
 
+/** The usage: this file's header comment, as the compiled file keeps it (a minified bundle does not). */
+function usage(): string {
+  const source = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const header = /^\/\*\*\n([\s\S]*?)\n \*\//.exec(source)?.[1];
+  return header ? header.replace(/^ \* ?/gm, '') : 'usage: see the header of bench/train.bench.ts';
+}
+
+const OPTIONS = [
+  'backend', 'samples', 'epochs', 'models', 'fit', 'no-peer', 'threads', 'wasm-threads', 'batch', 'webgpu-tuning',
+  'out', 'python', 'rounds', 'native', 'native-threads', 'help',
+];
+
 function parseArgs(argv: string[]): Options {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    process.exit(0);
+  }
+  for (const arg of argv) {
+    const name = /^--([\w-]+)/.exec(arg)?.[1];
+    if (arg.startsWith('-') && (!name || !OPTIONS.includes(name))) {
+      throw new Error(`unknown option ${arg} (--help lists them)`);
+    }
+  }
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     if (i >= 0) return argv[i + 1];
@@ -98,10 +118,7 @@ function parseArgs(argv: string[]): Options {
     for (const m of Object.keys(BATCH) as ModelName[]) BATCH[m] = Number(batch);
   }
   const fit = (get('fit') ?? 'engine') as Options['fit'];
-  if (!['engine', 'model', 'fast'].includes(fit)) throw new Error(`--fit must be engine|model|fast`);
-  for (const only of ['lstm', 'transformer'] as const) {
-    if (models.includes(only) && fit !== 'engine') throw new Error(`--models ${only} runs with --fit engine only`);
-  }
+  if (!['engine', 'model'].includes(fit)) throw new Error(`--fit must be engine|model, got ${fit}`);
   return {
     backend,
     samples: Number(get('samples') ?? 8192),
@@ -162,72 +179,14 @@ async function setupBackend(backend: Backend, threads: number, o: Options): Prom
   return `wasm 1T${native ? ' + native' : ''}${pool ? ` + conv pool ${pool.threads}T` : ''}`;
 }
 
-function buildModel(name: ModelName): tf.Sequential {
-  const L = tf.layers;
-  const model =
-    name === 'mlp'
-      ? tf.sequential({
-          layers: [
-            L.dense({ inputShape: [784], units: 128, activation: 'relu' }),
-            L.dense({ units: 10, activation: 'softmax' }),
-          ],
-        })
-      : tf.sequential({
-          layers: [
-            L.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
-            L.maxPooling2d({ poolSize: 2 }),
-            L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
-            L.maxPooling2d({ poolSize: 2 }),
-            L.flatten(),
-            L.dense({ units: 10, activation: 'softmax' }),
-          ],
-        });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
-  return model;
-}
-
-/** The worker's path: a spec built by the engine and trained by trainModel, timed from the end of the warm-up epoch. */
-async function benchEngine(name: ModelName, o: Options): Promise<number> {
-  const n = o.samples;
-  const { model, spec, data, training } = engineRun(name, n, o.epochs, BATCH[name]);
-  let warmedUpAt = 0;
-  let finishedAt = 0;
-  await trainModel({
-    model,
-    spec,
-    data,
-    training,
-    hooks: {
-      shouldStop: () => false,
-      onEpoch: async (report) => {
-        if (report.epoch === 1) warmedUpAt = performance.now();
-        finishedAt = performance.now();
-      },
-    },
-  });
-  model.dispose();
-  return (n * o.epochs) / ((finishedAt - warmedUpAt) / 1000);
-}
-
+/** Samples per second over the timed epochs (after one warm-up epoch) of the worker's loop, or of model.fit. */
 async function benchModel(name: ModelName, o: Options): Promise<number> {
-  if (o.fit === 'engine') return benchEngine(name, o);
-  const n = o.samples;
-  const xs = name === 'mlp' ? tf.randomUniform([n, 784], 0, 1, 'float32', 1) : tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 1);
-  const ys = tf.randomUniform([n], 0, 10, 'int32', 2).cast('float32');
-  const model = buildModel(name);
-  const batchSize = BATCH[name];
-  const fit = async (epochs: number) => {
-    if (o.fit === 'fast') await fastFit(model, xs, ys, { epochs, batchSize, shuffle: true });
-    else await model.fit(xs, ys, { epochs, batchSize, shuffle: true, verbose: 0 });
-  };
-  await fit(1); // warm-up
-  const t0 = performance.now();
-  await fit(o.epochs);
-  const seconds = (performance.now() - t0) / 1000;
-  model.dispose();
-  xs.dispose();
-  ys.dispose();
-  return (n * o.epochs) / seconds;
+  const run = engineRun(name, o.samples, o.epochs, BATCH[name]);
+  try {
+    return (await (o.fit === 'engine' ? timedEngineRun(run) : timedModelFit(run))).samplesPerSec;
+  } finally {
+    run.model.dispose();
+  }
 }
 
 interface PeerResult {
@@ -297,7 +256,7 @@ async function main(): Promise<void> {
   const backend = await setupBackend(o.backend, o.wasmThreads, o);
   if (webgpuInfo) console.log(`webgpu adapter: ${JSON.stringify(webgpuInfo.adapterInfo)}, tuning: ${JSON.stringify(webgpuInfo.tuning)}`);
   const tuning = webgpuInfo ? (o.webgpuTuning ? ' tuned' : ' stock') : '';
-  const backendLabel = `${backend}${tuning} (${o.fit === 'fast' ? 'fastFit' : o.fit === 'model' ? 'model.fit' : 'engine'})`;
+  const backendLabel = `${backend}${tuning} (${o.fit === 'model' ? 'model.fit' : 'engine'})`;
   console.log(`backend: ${backend}, samples: ${o.samples}, timed epochs: ${o.epochs}, fit: ${o.fit}`);
   // Rounds of (ours, then the peer) back to back, reported as medians: on a shared VM the speed of both sides
   // drifts by tens of percent over minutes, and a ratio of two runs minutes apart measures the drift.

@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '#libs/pure/random';
 import { irisCsv, mnistCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
 
 /** A seeded normal generator for the synthetic datasets (Box–Muller over mulberry32). */
 function gaussian(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
+  const random = mulberry32(seed);
+  // In (0, 1]: the log below never sees 0.
+  const uniform = () => (random() * 4294967296 + 1) / 4294967297;
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

@@ -7,8 +7,9 @@
  *  - raw Dawn: cost of an empty queue.submit, of a trivial dispatch (bind group + dispatch) recorded in one pass,
  *    onSubmittedWorkDone and mapAsync round-trip latency (how fast dawn.node resolves GPU promises);
  *  - tfjs: 1000 small element-wise ops, enqueue time and time to the result, per submit batch size;
- *  - training: ms/step for the MLP (batch 128..1024) and CNN (64, 256) with fastFit and with model.fit, with the
- *    stock tfjs settings and with the tuning (submit batch, fused Adam), plus dispatches and uploads per step;
+ *  - training: ms/step for the MLP (batch 128..1024) and CNN (64, 256) with the engine (trainModel, the worker's loop)
+ *    and with model.fit, with the stock tfjs settings and with the tuning (submit batch, fused Adam), plus dispatches
+ *    and uploads per step;
  *  - --timeline: a per-kernel GPU timeline of the engine's training step (trainModel, as bench:train runs it) for
  *    the MLP and the CNN at batch 128 and 1024, with and without the replacement kernels (webgpu-kernels.ts):
  *    tf.profile with timestamp queries (one compute pass per kernel, Dawn's timestamp quantization off), summed per
@@ -17,10 +18,9 @@
  *    `--timeline-only` skips everything else.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fastFit } from '#libs/pure/training';
-import { trainModel } from '#libs/pure/training';
 import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '#libs/pure/training';
-import { engineRun, type EngineModelName } from '../engine-fixture.js';
+import { trainToEnd } from '../../test/support/engine.js';
+import { engineRun, timedEngineRun, timedModelFit, type EngineModelName } from '../engine-fixture.js';
 
 const quick = process.argv.includes('--quick');
 const timelineOnly = process.argv.includes('--timeline-only');
@@ -147,24 +147,6 @@ async function tfjsSmallOps(): Promise<void> {
   x.dispose();
 }
 
-function buildModel(name: 'mlp' | 'cnn'): tf.Sequential {
-  const L = tf.layers;
-  const model = name === 'mlp'
-    ? tf.sequential({ layers: [L.dense({ inputShape: [784], units: 128, activation: 'relu' }), L.dense({ units: 10, activation: 'softmax' })] })
-    : tf.sequential({
-        layers: [
-          L.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
-          L.maxPooling2d({ poolSize: 2 }),
-          L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
-          L.maxPooling2d({ poolSize: 2 }),
-          L.flatten(),
-          L.dense({ units: 10, activation: 'softmax' }),
-        ],
-      });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'sparseCategoricalCrossentropy' });
-  return model;
-}
-
 /** Counts dispatches and CPU->GPU uploads by wrapping the backend instance's methods. */
 function instrument(): { dispatches: number; uploads: number } {
   const c = { dispatches: 0, uploads: 0 };
@@ -192,39 +174,36 @@ function instrument(): { dispatches: number; uploads: number } {
   return (globalThis as unknown as { __probeCounters: typeof c }).__probeCounters;
 }
 
-async function trainSteps(label: string, name: 'mlp' | 'cnn', batch: number, fit: 'fast' | 'model', steps: number): Promise<void> {
-  const n = batch * steps;
-  const xs = name === 'mlp' ? tf.randomUniform([n, 784], 0, 1, 'float32', 1) : tf.randomUniform([n, 28, 28, 1], 0, 1, 'float32', 1);
-  const ys = tf.randomUniform([n], 0, 10, 'int32', 2).cast('float32');
-  const model = buildModel(name);
-  const run = async (epochs: number) => {
-    if (fit === 'fast') await fastFit(model, xs, ys, { epochs, batchSize: batch, shuffle: true });
-    else await model.fit(xs, ys, { epochs, batchSize: batch, shuffle: true, verbose: 0 });
-  };
-  await run(1);
-  const c = instrument();
-  const d0 = c.dispatches;
-  const u0 = c.uploads;
-  const f0 = fusedAdamStats.fusedSteps;
+type Fit = 'engine' | 'model';
+
+async function trainSteps(label: string, name: 'mlp' | 'cnn', batch: number, fit: Fit, steps: number): Promise<void> {
   const epochs = 2;
-  const t0 = now();
-  await run(epochs);
-  const ms = (now() - t0) / (epochs * steps);
-  const loss = fit === 'fast' ? (await fastFit(model, xs, ys, { epochs: 1, batchSize: batch })).history.loss[0] : undefined;
+  const run = engineRun(name, batch * steps, epochs, batch); // one warm-up epoch, then `epochs` timed
+  const c = instrument();
+  let d0 = 0;
+  let u0 = 0;
+  let f0 = 0;
+  const warmedUp = () => {
+    d0 = c.dispatches;
+    u0 = c.uploads;
+    f0 = fusedAdamStats.fusedSteps;
+  };
+  const timed = fit === 'engine' ? timedEngineRun : timedModelFit;
+  const { samplesPerSec, loss } = await timed(run, warmedUp);
+  // Counted to the end of training: the engine's last epoch also takes its checkpoint (one read-back).
+  const timedSteps = epochs * steps;
   report({
-    probe: 'train', label, model: name, batch, fit, msPerStep: ms, samplesPerSec: (batch * 1000) / ms,
-    dispatchesPerStep: (c.dispatches - d0) / (epochs * steps), uploadsPerStep: (c.uploads - u0) / (epochs * steps),
+    probe: 'train', label, model: name, batch, fit, msPerStep: (batch * 1000) / samplesPerSec, samplesPerSec,
+    dispatchesPerStep: (c.dispatches - d0) / timedSteps, uploadsPerStep: (c.uploads - u0) / timedSteps,
     fusedAdamSteps: fusedAdamStats.fusedSteps - f0, loss, numTensors: tf.memory().numTensors,
   });
-  model.dispose();
-  xs.dispose();
-  ys.dispose();
+  run.model.dispose();
 }
 
 /** Per-kernel GPU time of the engine's training step (see the header). */
 async function timeline(label: string, name: EngineModelName, batch: number, steps: number): Promise<void> {
   const run = engineRun(name, batch * steps, 1, batch); // one warm-up + one timed epoch of `steps` steps
-  const train = () => trainModel({ ...run, hooks: { shouldStop: () => false, onEpoch: async () => {} } });
+  const train = () => trainToEnd(run);
   await train();
   const t0 = now();
   await train();
@@ -304,8 +283,9 @@ async function main(): Promise<void> {
   const steps = quick ? 16 : 32;
   for (const [label, t] of variants) {
     applyWebgpuFlags(t);
-    const runs: Array<['mlp' | 'cnn', number, 'fast' | 'model']> = [
-      ['mlp', 128, 'fast'], ['mlp', 512, 'fast'], ['mlp', 1024, 'fast'], ['cnn', 64, 'fast'], ['cnn', 256, 'fast'],
+    const runs: Array<['mlp' | 'cnn', number, Fit]> = [
+      ['mlp', 128, 'engine'], ['mlp', 512, 'engine'], ['mlp', 1024, 'engine'],
+      ['cnn', 64, 'engine'], ['cnn', 256, 'engine'],
     ];
     if (label === 'stock-tfjs' || label === 'submit1000+fusedAdam') runs.push(['mlp', 128, 'model'], ['cnn', 64, 'model']);
     for (const [m, b, f] of runs) {
@@ -316,11 +296,13 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log('\nlabel                 model batch fit    ms/step  samples/s  disp/step upl/step');
+  console.log('\nlabel                 model batch fit     ms/step  samples/s  disp/step upl/step');
   for (const r of results.filter((x) => x.probe === 'train' && !x.error)) {
-    console.log(
-      `${String(r.label).padEnd(21)} ${String(r.model).padEnd(5)} ${String(r.batch).padStart(5)} ${String(r.fit).padEnd(5)} ${(r.msPerStep as number).toFixed(2).padStart(8)} ${(r.samplesPerSec as number).toFixed(0).padStart(10)} ${(r.dispatchesPerStep as number).toFixed(0).padStart(9)} ${(r.uploadsPerStep as number).toFixed(0).padStart(8)}`,
-    );
+    const text = (key: string, width: number) => String(r[key]).padEnd(width);
+    const number = (key: string, digits: number, width: number) => (r[key] as number).toFixed(digits).padStart(width);
+    const head = `${text('label', 21)} ${text('model', 5)} ${String(r.batch).padStart(5)} ${text('fit', 6)}`;
+    const rates = `${number('samplesPerSec', 0, 10)} ${number('dispatchesPerStep', 0, 9)}`;
+    console.log(`${head} ${number('msPerStep', 2, 8)} ${rates} ${number('uploadsPerStep', 0, 8)}`);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createRng } from '#libs/pure/training';
+import { mulberry32 } from '#libs/pure/random';
 
 export const INGEST_COLUMNS = [
   'temp',
@@ -53,7 +53,7 @@ export async function generateIngestCsv(
   seed = 13,
   maxRows = Infinity,
 ): Promise<number> {
-  const random = createRng(seed);
+  const random = mulberry32(seed);
   const out = createWriteStream(path);
   const float = (scale: number, offset: number, digits: number) =>
     random() < 0.03 ? (random() < 0.5 ? '' : 'NA') : (offset + random() * scale).toFixed(digits);

@@ -1,4 +1,4 @@
-import type { Goal, Params, TrialRecord } from '#libs/pure/search';
+import { type Goal, isBetter, type Params, type TrialRecord } from '#libs/pure/search';
 
 export interface TrialRunRow {
   id: string;
@@ -40,13 +40,14 @@ export function trialHistory(runs: TrialRunRow[], metric: string, intermediates:
     .sort((a, b) => a.index - b.index);
 }
 
+/** The succeeded run with the best objective; ties go to the first in `runs`. Null if none. */
 export function bestRunId(runs: TrialRunRow[], metric: string, goal: Goal): string | null {
   let best: { id: string; value: number } | null = null;
   for (const run of runs) {
     if (run.status !== 'SUCCEEDED') continue;
     const value = objectiveValue(run.summary, metric);
     if (value === undefined) continue;
-    if (!best || (goal === 'MINIMIZE' ? value < best.value : value > best.value)) best = { id: run.id, value };
+    if (isBetter(value, best?.value, goal)) best = { id: run.id, value };
   }
   return best?.id ?? null;
 }

@@ -1,3 +1,4 @@
+import { hashString } from '#libs/pure/random';
 import { type Cell, type ColumnType, dateValue, isBooleanCell, isDateCell, isMissing, isMissingText, isNumberText } from './cells.js';
 import { DatasetError } from './dataset-error.js';
 import { type DatasetFormat, readDatasetRows } from './dataset-reader.js';
@@ -28,21 +29,6 @@ const NON_FINITE = /^[+-]?(?:inf|infinity)$/i;
 const EXACT_DISTINCT_LIMIT = 10_000;
 const EXACT_DISTINCT_BUDGET = 200_000;
 
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  // Final avalanche (murmur3 fmix32) so the low bits used as register index are well mixed.
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
-}
-
 class DistinctCounter {
   private exact: Set<string> | undefined = new Set();
   private readonly registers: Uint8Array;
@@ -55,7 +41,7 @@ class DistinctCounter {
   }
 
   add(value: string): void {
-    const hash = fnv1a(value);
+    const hash = hashString(value);
     const index = hash >>> (32 - this.bits);
     const rest = (hash << this.bits) >>> 0;
     const rank = rest === 0 ? 32 - this.bits + 1 : Math.clz32(rest) + 1;

@@ -21,7 +21,7 @@
 import { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 import { LOG_SQRT_2PI, logNdtr } from './numerics.js';
 import { intLogEdges, sampleParam, sampleRandom, snapInt } from './random.js';
-import { rngFor, type Rng } from './rng.js';
+import { rngFor, type Rng } from '#libs/pure/random';
 import { intHigh, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
 import type { Goal, TrialRecord } from './trials.js';
 

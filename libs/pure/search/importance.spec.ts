@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { categoricalGridPdf, gridCounts, numericalGridPdf, pearsonDivergence, pedAnovaImportance } from './importance.js';
-import { mulberry32 } from './rng.js';
+import { mulberry32 } from '#libs/pure/random';
 import type { SearchSpace } from './space.js';
 import type { TrialRecord } from './trials.js';
 

@@ -13,8 +13,7 @@ export {
   type SearchSpace,
   type Strategy,
 } from './space.js';
-export { bestTrial, isBetter, type Goal, type TrialRecord, type TrialState } from './trials.js';
-export { hashSeed, mulberry32, rngFor, type Rng } from './rng.js';
+export { isBetter, type Goal, type TrialRecord, type TrialState } from './trials.js';
 export { sampleParam, sampleRandom } from './random.js';
 export { defaultGamma, defaultStartupTrials, defaultWeights, resolveTpeOptions, splitTrials, suggestTpe, type TpeOptions } from './tpe.js';
 export { suggest, type SuggestContext } from './suggest.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   ashaRungs,
-  bestTrial,
   EarlyStoppingError,
   hyperbandBracketOf,
   hyperbandBrackets,
@@ -202,7 +201,7 @@ describe('hyperband rule', () => {
   });
 });
 
-describe('bestTrial / isBetter', () => {
+describe('isBetter', () => {
   it('compares by goal', () => {
     expect(isBetter(1, 2, 'MINIMIZE')).toBe(true);
     expect(isBetter(2, 1, 'MAXIMIZE')).toBe(true);
@@ -210,21 +209,5 @@ describe('bestTrial / isBetter', () => {
     expect(isBetter(NaN, 1, 'MINIMIZE')).toBe(false);
     expect(isBetter(1, NaN, 'MAXIMIZE')).toBe(true);
     expect(isBetter(1, undefined, 'MAXIMIZE')).toBe(true);
-  });
-
-  it('picks the best complete trial, earliest on ties', () => {
-    const h: TrialRecord[] = [
-      { index: 0, params: {}, state: 'complete', value: 3 },
-      { index: 1, params: {}, state: 'pruned', value: 0 },
-      { index: 2, params: {}, state: 'complete', value: 1 },
-      { index: 3, params: {}, state: 'complete', value: 1 },
-      { index: 4, params: {}, state: 'failed' },
-      { index: 5, params: {}, state: 'pending' },
-      { index: 6, params: {}, state: 'complete', value: NaN },
-    ];
-    expect(bestTrial(h, 'MINIMIZE')?.index).toBe(2);
-    expect(bestTrial(h, 'MAXIMIZE')?.index).toBe(0);
-    expect(bestTrial([...h].reverse(), 'MINIMIZE')?.index).toBe(2);
-    expect(bestTrial([], 'MINIMIZE')).toBeNull();
   });
 });

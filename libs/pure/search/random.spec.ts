@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, rngFor, suggest, type SearchSpace, type SuggestContext, type TrialRecord } from './index.js';
+import { suggest, type SearchSpace, type SuggestContext, type TrialRecord } from './index.js';
 
 const space: SearchSpace = {
   lr: { type: 'loguniform', min: 1e-5, max: 1 },
@@ -13,23 +13,6 @@ const space: SearchSpace = {
 function ctx(over: Partial<SuggestContext> = {}): SuggestContext {
   return { strategy: 'RANDOM', space, goal: 'MINIMIZE', seed: 42, trialIndex: 0, history: [], maxTrials: 1000, ...over };
 }
-
-describe('seeded PRNG', () => {
-  it('is deterministic and in [0, 1)', () => {
-    const a = mulberry32(123);
-    const b = mulberry32(123);
-    for (let i = 0; i < 1000; i++) {
-      const x = a();
-      expect(x).toBe(b());
-      expect(x).toBeGreaterThanOrEqual(0);
-      expect(x).toBeLessThan(1);
-    }
-    expect(rngFor(1, 2)()).toBe(rngFor(1, 2)());
-    expect(rngFor(1, 2)()).not.toBe(rngFor(1, 3)());
-    expect(rngFor(1, 2)()).not.toBe(rngFor(2, 2)());
-    expect(rngFor(-1.5, 0)()).not.toBe(rngFor(1.5, 0)());
-  });
-});
 
 describe('RANDOM', () => {
   const N = 2000;

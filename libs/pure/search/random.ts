@@ -1,4 +1,4 @@
-import type { Rng } from './rng.js';
+import type { Rng } from '#libs/pure/random';
 import { intCount, intHigh, intStep, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
 
 /** Lower/upper edges (in value space) of the log-scaled int range, half a step outside the grid. */

@@ -1,6 +1,6 @@
 import { suggestGp, type GpOptions } from './gp.js';
 import { sampleRandom } from './random.js';
-import { rngFor } from './rng.js';
+import { rngFor } from '#libs/pure/random';
 import { gridPoint, type Params, type SearchSpace, type Strategy } from './space.js';
 import { suggestTpe, type TpeOptions } from './tpe.js';
 import type { Goal, TrialRecord } from './trials.js';

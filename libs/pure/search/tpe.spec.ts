@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logGaussMass, ndtr, ndtri, sampleStdTruncNorm } from './numerics.js';
-import { mulberry32 } from './rng.js';
+import { mulberry32 } from '#libs/pure/random';
 import {
   defaultGamma,
   defaultStartupTrials,

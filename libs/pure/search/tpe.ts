@@ -25,7 +25,7 @@
  */
 import { logGaussMass, logSumExp, LOG_SQRT_2PI, sampleStdTruncNorm } from './numerics.js';
 import { intLogEdges, sampleRandom, snapInt } from './random.js';
-import { rngFor, type Rng } from './rng.js';
+import { rngFor, type Rng } from '#libs/pure/random';
 import { gridSize, intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
 import { intermediateEntries, type Goal, type TrialRecord } from './trials.js';
 

@@ -26,16 +26,6 @@ export function isBetter(a: number, b: number | undefined, goal: Goal): boolean 
   return goal === 'MINIMIZE' ? a < b : a > b;
 }
 
-/** The complete trial with the best (non-NaN) value; ties go to the earliest index. Null if none. */
-export function bestTrial(history: readonly TrialRecord[], goal: Goal): TrialRecord | null {
-  let best: TrialRecord | null = null;
-  for (const t of history) {
-    if (t.state !== 'complete' || typeof t.value !== 'number' || Number.isNaN(t.value)) continue;
-    if (best === null || isBetter(t.value, best.value, goal) || (t.value === best.value && t.index < best.index)) best = t;
-  }
-  return best;
-}
-
 /** Intermediate values as sorted [epoch, value] pairs. */
 export function intermediateEntries(t: TrialRecord): [number, number][] {
   if (!t.intermediate) return [];

@@ -5,9 +5,10 @@ import { learningRateAt } from './lr-schedule.js';
 import { buildModel } from './model-builder.js';
 import { LAYER_CATALOGUE, LOSSES, type LayerSpec, METRICS, type Metric, OPTIMIZERS, resolveModelSpec } from './model-spec.js';
 import type { PreparedData } from './preprocessing.js';
-import { createRng } from './random.js';
+import { mulberry32 } from '#libs/pure/random';
 import { type EpochReport, trainModel } from './trainer.js';
 import { LR_SCHEDULES, type TrainingConfig } from './training-config.js';
+import { trainingConfig } from '../../../test/support/engine.js';
 
 const ROWS = 80;
 
@@ -16,7 +17,7 @@ function syntheticData(options: { inputSize: number; task: 'classification' | 'r
   const { inputSize, task } = options;
   const classes = options.classes ?? 3;
   const encoding = options.encoding ?? 'sparse';
-  const random = createRng(11);
+  const random = mulberry32(11);
   const yWidth = task === 'classification' && encoding === 'onehot' ? classes : 1;
   const x = new Float32Array(ROWS * inputSize);
   const y = new Float32Array(ROWS * yWidth);
@@ -51,24 +52,6 @@ function syntheticData(options: { inputSize: number; task: 'classification' | 'r
     trainRows: ROWS - 16,
     validationRows: 16,
     droppedRows: 0,
-  };
-}
-
-function trainingConfig(overrides: Partial<TrainingConfig> = {}): TrainingConfig {
-  return {
-    target: 't',
-    features: [],
-    epochs: 1,
-    batchSize: 16,
-    validationSplit: 0.2,
-    shuffle: true,
-    seed: 5,
-    missing: 'drop',
-    normalize: 'standard',
-    earlyStopping: null,
-    lrSchedule: null,
-    checkpoint: { every: 1, keep: 1, monitor: 'val_loss', mode: 'min' },
-    ...overrides,
   };
 }
 

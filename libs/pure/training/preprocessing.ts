@@ -1,12 +1,12 @@
 import { type Cell, type ColumnStats, type ColumnType, isMissing, isStringType, typedCell } from '#libs/pure/data';
 import { type ColumnTable, type TableColumn, isMissingAt, tableFromRows } from '#libs/pure/data';
+import { mulberry32, shuffleInPlace } from '#libs/pure/random';
 import type { AugmentConfig } from './images/augment.js';
 import { decodeImageInput } from './images/image-input.js';
 import { PredictInputError } from './predict-input-error.js';
 import type { ImageStore } from './images/image-store.js';
 import { type TokenizeMode, buildVocabulary, encodeText, vocabularyIds } from './text/tokenizer.js';
 import { CLASSIFICATION_LOSSES, type Loss } from './model-spec.js';
-import { createRng, shuffleInPlace } from './random.js';
 import { type TrainingConfig, imageSplitColumn } from './training-config.js';
 import { SpecError } from './validation.js';
 
@@ -139,11 +139,11 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
     const isValidation = (index: number) => String(used[index][splitColumn]).trim() === 'validation';
     const train = order.filter((index) => !isValidation(index));
     const validation = order.filter(isValidation);
-    if (training.shuffle) shuffleInPlace(train, createRng(training.seed));
+    if (training.shuffle) shuffleInPlace(train, mulberry32(training.seed));
     order = [...train, ...validation];
     validationRows = validation.length;
   } else {
-    if (training.shuffle) shuffleInPlace(order, createRng(training.seed));
+    if (training.shuffle) shuffleInPlace(order, mulberry32(training.seed));
     validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(used.length * training.validationSplit)) : 0;
   }
   const trainRows = used.length - validationRows;
@@ -317,7 +317,7 @@ export function prepareTable(
 
   const order = new Int32Array(usedCount);
   for (let i = 0; i < usedCount; i++) order[i] = i;
-  if (training.shuffle) shuffleInPlace(order, createRng(training.seed));
+  if (training.shuffle) shuffleInPlace(order, mulberry32(training.seed));
   const validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(usedCount * training.validationSplit)) : 0;
   const trainRows = usedCount - validationRows;
   if (trainRows < 1) throw new SpecError('training.validationSplit leaves no rows to train on');

@@ -1,41 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from './random.js';
-
-/**
- * A 32-bit seed derived from a run's seed and a path of integers (layer index, epoch, step, ...),
- * so every random draw of a run has its own stream that does not depend on how many draws came before.
- */
-export function deriveSeed(seed: number, ...parts: number[]): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const part of [...parts, parts.length]) {
-    h = Math.imul(h ^ (part >>> 0), 0x85ebca6b) >>> 0;
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-  }
-  return h;
-}
+import { deriveSeed, mulberry32 } from '#libs/pure/random';
 
 /**
  * Runs `fn` with Math.random replaced by a generator seeded with `seed`. TF.js draws the seed of every
  * unseeded random op (initialisers, dropout masks, gaussian noise, RNN dropout) from Math.random, so this
  * makes all of them reproducible. `fn` must be synchronous: no other code may run while it is swapped.
  */
-/** A seeded Fisher–Yates permutation of 0..length-1, written into `order`. */
-export function seededPermutation(order: Int32Array, seed: number): Int32Array {
-  const random = createRng(seed);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const swap = order[i];
-    order[i] = order[j];
-    order[j] = swap;
-  }
-  return order;
-}
-
 export function withSeededRandom<T>(seed: number, fn: () => T): T {
   const original = Math.random;
-  Math.random = createRng(seed);
+  Math.random = mulberry32(seed);
   try {
     return fn();
   } finally {

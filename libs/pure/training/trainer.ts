@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, mulberry32, seededPermutation } from '#libs/pure/random';
 import { classificationScores } from './classification-metrics.js';
 import { augmentImage, isIdentity, scalePixels } from './images/augment.js';
 import { learningRateAt } from './lr-schedule.js';
-import { createRng } from './random.js';
 import type { ModelSpec } from './model-spec.js';
 import type { PreparedData } from './preprocessing.js';
-import { deriveSeed, seedInitialWeights, seededPermutation, withSeededRandom } from './seeding.js';
+import { seedInitialWeights, withSeededRandom } from './seeding.js';
 import type { TrainingConfig } from './training-config.js';
 import { SpecError } from './validation.js';
 
@@ -182,7 +182,7 @@ export async function trainModel(options: {
     const values = new Float32Array(pixels.length);
     if (augmentStep === undefined || isIdentity(images!.augment)) scalePixels(pixels, values);
     else {
-      const random = createRng(deriveSeed(seed, 3, augmentStep));
+      const random = mulberry32(deriveSeed(seed, 3, augmentStep));
       const [height, width, channels] = images!.shape;
       for (let i = 0; i < rows.length; i++) {
         augmentImage(pixels.subarray(i * frame, (i + 1) * frame), width, height, channels, images!.augment!, random, values, i * frame);

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fastFit } from './fast-fit.js';
-import { seedInitialWeights } from './seeding.js';
+import { mulberry32 } from '#libs/pure/random';
+import { labelledData, specRun, trainToEnd } from '../../../test/support/engine.js';
 import { applyWebgpuFlags, setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from './webgpu.js';
 import { webgpuKernelStats } from './webgpu-kernels.js';
 
@@ -85,29 +85,31 @@ describe.skipIf(!setup)(suiteName, () => {
   it('seeded CNN training on webgpu: same losses and weights with the replacement kernels as with tfjs\'s (1e-4)',
     async () => {
       await tf.setBackend('webgpu');
+      const random = mulberry32(3);
+      const pixels = Float32Array.from({ length: 48 * 144 }, random);
+      const data = labelledData(pixels, Array.from({ length: 48 }, (_, i) => i % 3), { inputSize: 144, classes: 3 });
+      const spec = {
+        layers: [
+          { type: 'reshape', targetShape: [12, 12, 1] },
+          { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+          { type: 'maxPooling2d', poolSize: 2 },
+          { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
+          { type: 'flatten' },
+          { type: 'dense', units: 3, activation: 'softmax' },
+        ],
+        loss: 'sparseCategoricalCrossentropy',
+        optimizer: { type: 'adam', learningRate: 0.01 },
+        metrics: [],
+      };
       const train = async (kernels: boolean) => {
         applyWebgpuFlags({ ...tuning, kernels });
-        const L = tf.layers;
-        const model = tf.sequential({
-          layers: [
-            L.conv2d({ inputShape: [12, 12, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
-            L.maxPooling2d({ poolSize: 2 }),
-            L.conv2d({ filters: 6, kernelSize: 3, activation: 'relu' }),
-            L.flatten(),
-            L.dense({ units: 3, activation: 'softmax' }),
-          ],
-        });
-        seedInitialWeights(model, 5);
-        model.compile({ optimizer: tf.train.adam(0.01), loss: 'sparseCategoricalCrossentropy' });
-        const xs = tf.randomUniform([48, 12, 12, 1], 0, 1, 'float32', 3);
-        const ys = tf.tensor1d(Array.from({ length: 48 }, (_, i) => i % 3));
+        const run = specRun(spec, data, { epochs: 3, batchSize: 16, seed: 9 });
         const before = webgpuKernelStats.conv2DBackpropFilter;
-        const h = await fastFit(model, xs, ys, { epochs: 3, batchSize: 16, shuffle: true, seed: 9 });
+        const { reports } = await trainToEnd(run);
         const used = webgpuKernelStats.conv2DBackpropFilter - before;
-        const weights = await Promise.all(model.getWeights().map(async (w) => Array.from(await w.data())));
-        model.dispose();
-        tf.dispose([xs, ys]);
-        return { loss: h.history.loss, weights: weights.flat(), used };
+        const weights = await Promise.all(run.model.getWeights().map(async (w) => Array.from(await w.data())));
+        run.model.dispose();
+        return { loss: reports.map((report) => report.metrics.loss), weights: weights.flat(), used };
       };
       const ours = await train(true);
       const stock = await train(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../random.js';
+import { mulberry32 } from '#libs/pure/random';
 import { type AugmentConfig, augmentImage, isIdentity, scalePixels } from './augment.js';
 
 const W = 8;
@@ -9,7 +9,7 @@ const image = Uint8Array.from({ length: W * H }, (_, i) => ((i % W) * 20 + Math.
 
 function augmented(augment: AugmentConfig, seed: number): Float32Array {
   const out = new Float32Array(W * H);
-  augmentImage(image, W, H, 1, augment, createRng(seed), out, 0);
+  augmentImage(image, W, H, 1, augment, mulberry32(seed), out, 0);
   return out;
 }
 
