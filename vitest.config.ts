@@ -18,7 +18,10 @@ export default defineConfig({
       {
         extends: true,
         // *.check.ts: static checks of the Docker and Kubernetes files (no process started).
-        test: { name: 'default', include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.check.ts', 'test/**/*.e2e.ts'] },
+        test: {
+          name: 'default',
+          include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.check.ts', 'test/**/*.e2e.ts'],
+        },
       },
       {
         extends: true,

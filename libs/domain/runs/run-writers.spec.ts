@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const OWNER = 'libs/domain/runs/run-lifecycle.repository.ts';
-/** A write to the runs table through Prisma or in SQL. Deleting an ended run (libs/domain/deletions) is no change of status. */
+/** A write to the runs table, through Prisma or in SQL (deleting an ended run changes no status). */
 const RUN_WRITE = /\.run\.(create|createMany|update|updateMany|upsert)\(|\bUPDATE\s+runs\b|\bINSERT\s+INTO\s+runs\b/i;
 
 function sources(dir: string): string[] {
