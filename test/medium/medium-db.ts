@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type AppConfig, loadConfig } from '#libs/core/config';
-import { type Prisma, PrismaService, RunEventsRepository, type Run as RunRow, type RunStatus, applyMigrations } from '#libs/core/db';
+import {
+  type Prisma,
+  PrismaService,
+  RunEventsRepository,
+  type Run as RunRow,
+  type RunStatus,
+  applyMigrations,
+} from '#libs/core/db';
 import { PgBossJobQueue, type TrainRunJob } from '#libs/core/queue';
 import { DatasetFilesRepository, DatasetsRepository, DatasetsService } from '#libs/domain/datasets';
 import { ModelsRepository, ModelsService } from '#libs/domain/models';
@@ -48,10 +55,28 @@ export class MediumDb {
     this.runsRepository = new RunsRepository(this.prisma);
     this.queue = new PgBossJobQueue({ databaseUrl: this.config.databaseUrl, queueName: this.config.queue.name });
     this.scheduler = new SweepScheduler(this.prisma, this.events, this.queue, this.config, this.lifecycle);
-    this.datasets = new DatasetsService(new DatasetsRepository(this.prisma), new DatasetFilesRepository(this.config), this.config);
+    this.datasets = new DatasetsService(
+      new DatasetsRepository(this.prisma),
+      new DatasetFilesRepository(this.config),
+      this.config,
+    );
     this.models = new ModelsService(new ModelsRepository(this.prisma), this.config);
-    this.runs = new RunsService(this.runsRepository, this.lifecycle, this.datasets, this.models, this.scheduler, this.queue, this.config);
-    this.sweeps = new SweepsService(new SweepsRepository(this.prisma), this.datasets, this.models, this.scheduler, this.config);
+    this.runs = new RunsService(
+      this.runsRepository,
+      this.lifecycle,
+      this.datasets,
+      this.models,
+      this.scheduler,
+      this.queue,
+      this.config,
+    );
+    this.sweeps = new SweepsService(
+      new SweepsRepository(this.prisma),
+      this.datasets,
+      this.models,
+      this.scheduler,
+      this.config,
+    );
   }
 
   /** `env` as the processes read it (WORKER_HEARTBEAT_TIMEOUT, MAX_ATTEMPTS, MAX_MODEL_PARAMS, ...). */

@@ -16,7 +16,7 @@ describe('the reconciler on PostgreSQL', () => {
   });
   afterAll(() => db?.close());
 
-  it('hands a run whose worker stopped beating back as the next attempt, fails it after MAX_ATTEMPTS, and leaves a live one', async () => {
+  it('re-queues a run whose worker stopped beating, fails it after MAX_ATTEMPTS, leaves a live one', async () => {
     const lost = await db.runIn('RUNNING', seed, { heartbeatAt: HOUR_AGO() });
     const lostTwice = await db.runIn('RUNNING', seed, { heartbeatAt: HOUR_AGO(), attempt: 2 });
     const live = await db.runIn('RUNNING', seed, { heartbeatAt: new Date() });

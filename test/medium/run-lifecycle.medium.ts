@@ -41,7 +41,13 @@ describe('the run lifecycle on PostgreSQL', () => {
       case 'heartbeat':
         return db.lifecycle.heartbeat(run.id, 'worker-1');
       case 'progress':
-        return db.lifecycle.recordEpoch({ runId: run.id, workerId: 'worker-1', epoch: 1, metrics: { loss: 0.5 }, training });
+        return db.lifecycle.recordEpoch({
+          runId: run.id,
+          workerId: 'worker-1',
+          epoch: 1,
+          metrics: { loss: 0.5 },
+          training,
+        });
       case 'requestCancel':
         return db.lifecycle.requestCancel(run.id);
       case 'cancel':
@@ -61,7 +67,9 @@ describe('the run lifecycle on PostgreSQL', () => {
     }
   }
 
-  const events = RUN_TRANSITIONS.map((transition) => transition.event).filter((event) => transitionOf(event).from !== null);
+  const events = RUN_TRANSITIONS.map((transition) => transition.event).filter(
+    (event) => transitionOf(event).from !== null,
+  );
   const pairs = Object.values(RunStatus).flatMap((from) => events.map((event) => ({ from, event })));
 
   it.each(pairs.filter(({ from, event }) => nextStatus(from, event) === null))(
@@ -194,9 +202,17 @@ describe('races on one run', () => {
     }
   });
 
-  it('ignores a late heartbeat, epoch and finish after the run was handed back, then serves the next worker', async () => {
+  it('ignores a late heartbeat, epoch and finish after a hand-back, then serves the next worker', async () => {
     const run = await db.runIn('RUNNING', seed);
-    expect(await db.lifecycle.recordEpoch({ runId: run.id, workerId: 'worker-1', epoch: 1, metrics: { val_loss: 1 }, training })).toEqual({
+    expect(
+      await db.lifecycle.recordEpoch({
+        runId: run.id,
+        workerId: 'worker-1',
+        epoch: 1,
+        metrics: { val_loss: 1 },
+        training,
+      }),
+    ).toEqual({
       stop: false,
     });
     expect(await db.lifecycle.handBack(run.id, 'worker-1', 1, checkpointArtifacts([1]), training)).toBe(true);
@@ -216,7 +232,7 @@ describe('races on one run', () => {
     expect((await db.runsRepository.latestCheckpoint(run.id))?.epoch).toBe(1);
   });
 
-  it('lets either the hand-back or the reconciler take a run whose worker is both stopping and stale, never both', async () => {
+  it('gives a run whose worker is both stopping and stale to the hand-back or the reconciler, never both', async () => {
     for (let round = 0; round < 10; round++) {
       const run = await db.runIn('RUNNING', seed, { heartbeatAt: HOUR_AGO() });
       const [handed, lost] = await Promise.all([
@@ -244,7 +260,13 @@ describe('races on one run', () => {
   it('rewinds a resumed run to its checkpoint only while the run is the resuming worker’s', async () => {
     const run = await db.runIn('RUNNING', seed);
     for (const epoch of [1, 2, 3]) {
-      await db.lifecycle.recordEpoch({ runId: run.id, workerId: 'worker-1', epoch, metrics: { val_loss: 1 / epoch }, training });
+      await db.lifecycle.recordEpoch({
+        runId: run.id,
+        workerId: 'worker-1',
+        epoch,
+        metrics: { val_loss: 1 / epoch },
+        training,
+      });
     }
     await db.lifecycle.rewindTo(run.id, 'worker-2', 1);
     expect(await db.prisma.metricPoint.count({ where: { runId: run.id } })).toBe(3);

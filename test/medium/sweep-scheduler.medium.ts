@@ -32,20 +32,31 @@ describe('the sweep scheduler on PostgreSQL', () => {
   });
 
   const trials = (sweepId: string) => db.prisma.run.findMany({ where: { sweepId }, orderBy: { trialIndex: 'asc' } });
-  const sweepStatus = async (sweepId: string) => (await db.prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } })).status;
+  const sweepStatus = async (sweepId: string) =>
+    (await db.prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } })).status;
 
   /**
    * One trial through the worker's path in training.processor.ts, with the epochs' losses given instead of trained:
    * claim, one record per epoch (asking the sweep's pruning rule after each), finish, and the sweep's next ask.
    */
-  async function work(run: RunRow, losses: number[], end: 'succeed' | 'fail' = 'succeed'): Promise<'succeed' | 'prune' | 'fail'> {
+  async function work(
+    run: RunRow,
+    losses: number[],
+    end: 'succeed' | 'fail' = 'succeed',
+  ): Promise<'succeed' | 'prune' | 'fail'> {
     const claimed = await db.lifecycle.claim(run.id, run.attempt, 'worker-1', 'cpu');
     if (!claimed) throw new Error(`trial ${run.trialIndex} could not be claimed`);
     const training = claimed.training as unknown as TrainingConfig;
     let outcome: 'succeed' | 'prune' | 'fail' = end;
     for (const [index, valLoss] of losses.entries()) {
       const epoch = index + 1;
-      await db.lifecycle.recordEpoch({ runId: run.id, workerId: 'worker-1', epoch, metrics: { loss: valLoss, val_loss: valLoss }, training });
+      await db.lifecycle.recordEpoch({
+        runId: run.id,
+        workerId: 'worker-1',
+        epoch,
+        metrics: { loss: valLoss, val_loss: valLoss },
+        training,
+      });
       if (await db.scheduler.shouldPruneTrial(run.id, run.sweepId!, epoch)) {
         outcome = 'prune';
         break;
@@ -72,7 +83,12 @@ describe('the sweep scheduler on PostgreSQL', () => {
 
   it('asks the next trial as each ends, until maxTrials, then succeeds with the best trial persisted', async () => {
     const sweep = await db.sweeps.create(sweepInput());
-    const losses = [[0.9, 0.6, 0.4], [0.8, 0.5, 0.3], [0.7, 0.5, 0.2], [1.0, 0.9, 0.8]];
+    const losses = [
+      [0.9, 0.6, 0.4],
+      [0.8, 0.5, 0.3],
+      [0.7, 0.5, 0.2],
+      [1.0, 0.9, 0.8],
+    ];
     for (let done = 0; done < 4; done++) {
       const next = (await trials(sweep.id)).find((run) => run.status === 'QUEUED');
       expect(next?.trialIndex).toBe(done);
@@ -96,7 +112,9 @@ describe('the sweep scheduler on PostgreSQL', () => {
     const [valid, rejected] = await trials(sweep.id);
     expect(valid).toMatchObject({ status: 'QUEUED', hyperparameters: { hidden: 8 } });
     expect(rejected).toMatchObject({ status: 'FAILED', hyperparameters: { hidden: 4096 } });
-    expect(rejected.error).toBe(`the model would have 32771 parameters; at most ${MAX_MODEL_PARAMS} are allowed (MAX_MODEL_PARAMS)`);
+    expect(rejected.error).toBe(
+      `the model would have 32771 parameters; at most ${MAX_MODEL_PARAMS} are allowed (MAX_MODEL_PARAMS)`,
+    );
     expect(await db.waitingJobs()).not.toContainEqual({ runId: rejected.id, attempt: 1 });
     await work(valid, [0.5, 0.4, 0.3]);
     expect(await sweepStatus(sweep.id)).toBe('SUCCEEDED');
@@ -118,7 +136,7 @@ describe('the sweep scheduler on PostgreSQL', () => {
     expect(history.map((trial) => trial.state)).toEqual(['complete', 'complete', 'pruned', 'pending']);
   });
 
-  it('fails a sweep whose first trials all fail, cancelling its queued trial and stopping its running one', async () => {
+  it('fails a sweep whose first trials all fail, cancelling its queued trial, stopping its running one', async () => {
     const sweep = await db.sweeps.create(sweepInput({ maxTrials: 8, parallelism: 3 }));
     const trial = async (index: number) => (await trials(sweep.id)).find((run) => run.trialIndex === index)!;
     for (let index = 0; index < 4; index++) await work(await trial(index), [], 'fail');

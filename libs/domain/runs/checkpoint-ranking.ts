@@ -7,11 +7,17 @@ type Ranked = { epoch: number; metrics: unknown };
  * API's best checkpoint and the worker's pruning; with no checkpoint carrying the metric, the latest comes first.
  */
 export function rankCheckpoints<T extends Ranked>(checkpoints: T[], training: Pick<TrainingConfig, 'checkpoint'>): T[] {
-  const scored = checkpoints.map((checkpoint) => ({ checkpoint, score: checkpointScore(checkpoint.metrics, training.checkpoint) }));
+  const scored = checkpoints.map((checkpoint) => ({
+    checkpoint,
+    score: checkpointScore(checkpoint.metrics, training.checkpoint),
+  }));
   scored.sort((a, b) => (a.score < b.score ? -1 : a.score > b.score ? 1 : b.checkpoint.epoch - a.checkpoint.epoch));
   return scored.map((entry) => entry.checkpoint);
 }
 
-export function pickBestCheckpoint<T extends Ranked>(checkpoints: T[], training: Pick<TrainingConfig, 'checkpoint'>): T | null {
+export function pickBestCheckpoint<T extends Ranked>(
+  checkpoints: T[],
+  training: Pick<TrainingConfig, 'checkpoint'>,
+): T | null {
   return rankCheckpoints(checkpoints, training)[0] ?? null;
 }

@@ -71,14 +71,24 @@ export class RunLifecycleRepository {
       where: { sweepId, status: requiredStatus('cancel') },
       data: { status: transitionOf('cancel').to, finishedAt: new Date(), error },
     });
-    await db.run.updateMany({ where: { sweepId, status: requiredStatus('requestCancel') }, data: { cancelRequested: true } });
+    await db.run.updateMany({
+      where: { sweepId, status: requiredStatus('requestCancel') },
+      data: { cancelRequested: true },
+    });
   }
 
   /** Takes this attempt of a queued run; false when it was cancelled, taken or superseded. */
   async claim(runId: string, attempt: number, workerId: string, device: string): Promise<boolean> {
     const { count } = await this.prisma.run.updateMany({
       where: { id: runId, attempt, status: requiredStatus('claim') },
-      data: { status: transitionOf('claim').to, workerId, device, heartbeatAt: new Date(), startedAt: new Date(), error: null },
+      data: {
+        status: transitionOf('claim').to,
+        workerId,
+        device,
+        heartbeatAt: new Date(),
+        startedAt: new Date(),
+        error: null,
+      },
     });
     return count > 0;
   }
@@ -137,7 +147,8 @@ export class RunLifecycleRepository {
     const owned = await this.prisma.$queryRaw<{ cancel_requested: boolean }[]>`
       WITH owned AS (
         UPDATE runs
-        SET epochs_completed = ${record.epoch}, summary = ${JSON.stringify(record.metrics)}::jsonb, heartbeat_at = ${now}
+        SET epochs_completed = ${record.epoch}, summary = ${JSON.stringify(record.metrics)}::jsonb,
+          heartbeat_at = ${now}
         WHERE id = ${record.runId}::uuid AND worker_id = ${record.workerId} AND status = ${from('progress')}
         RETURNING cancel_requested
       ), points AS (
@@ -199,7 +210,11 @@ export class RunLifecycleRepository {
       select: { id: true, epoch: true, metrics: true },
       orderBy: { epoch: 'desc' },
     });
-    const kept = new Set(rankCheckpoints(all, training).slice(0, training.checkpoint.keep).map((checkpoint) => checkpoint.id));
+    const kept = new Set(
+      rankCheckpoints(all, training)
+        .slice(0, training.checkpoint.keep)
+        .map((checkpoint) => checkpoint.id),
+    );
     if (all[0]) kept.add(all[0].id);
     const drop = all.filter((checkpoint) => !kept.has(checkpoint.id)).map((checkpoint) => checkpoint.id);
     if (drop.length) await tx.checkpoint.deleteMany({ where: { id: { in: drop } } });
@@ -222,7 +237,10 @@ export class RunLifecycleRepository {
       modelTopology: checkpoint.modelTopology as Prisma.InputJsonValue,
       weights,
       optimizerState: new Uint8Array(checkpoint.optimizerWeights),
-      trainingState: { optimizerSpecs: checkpoint.optimizerSpecs, handedBack: true } as unknown as Prisma.InputJsonValue,
+      trainingState: {
+        optimizerSpecs: checkpoint.optimizerSpecs,
+        handedBack: true,
+      } as unknown as Prisma.InputJsonValue,
       sizeBytes: weights.byteLength,
     };
     return this.prisma.$transaction(async (tx) => {

@@ -77,7 +77,13 @@ export class RunLifecycle {
     await this.events.publish({
       type: 'metrics',
       runId: record.runId,
-      points: names.map((name, index) => ({ name, step: record.epoch, epoch: record.epoch, value: values[index], timestamp })),
+      points: names.map((name, index) => ({
+        name,
+        step: record.epoch,
+        epoch: record.epoch,
+        value: values[index],
+        timestamp,
+      })),
     });
     await this.events.publish({ type: 'run', runId: record.runId });
     return { stop: state === null || state.cancelRequested };

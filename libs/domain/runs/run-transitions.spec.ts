@@ -97,7 +97,15 @@ describe('the best checkpoint (one order for the API and for pruning)', () => {
       { epoch: 3, metrics: { val_accuracy: 0.7 } },
     ];
     expect(rankCheckpoints(checkpoints, max).map((c) => c.epoch)).toEqual([1, 3, 2]);
-    expect(pickBestCheckpoint([{ epoch: 1, metrics: null }, { epoch: 2, metrics: {} }], max)?.epoch).toBe(2);
+    expect(
+      pickBestCheckpoint(
+        [
+          { epoch: 1, metrics: null },
+          { epoch: 2, metrics: {} },
+        ],
+        max,
+      )?.epoch,
+    ).toBe(2);
     expect(pickBestCheckpoint([], max)).toBeNull();
   });
 });

@@ -35,15 +35,23 @@ export class ReconcilerService implements OnApplicationShutdown {
   }
 
   async reconcile(): Promise<{ requeued: number; failed: number; enqueued: number }> {
-    const lost = await this.lifecycle.reclaimLost(this.config.worker.heartbeatTimeoutMs, this.config.worker.maxAttempts);
+    const lost = await this.lifecycle.reclaimLost(
+      this.config.worker.heartbeatTimeoutMs,
+      this.config.worker.maxAttempts,
+    );
     for (const run of lost) {
-      this.logger.warn(`run ${run.id}: worker lost; ${run.status === 'FAILED' ? 'failed after max attempts' : `re-queued as attempt ${run.attempt}`}`);
+      const outcome = run.status === 'FAILED' ? 'failed after max attempts' : `re-queued as attempt ${run.attempt}`;
+      this.logger.warn(`run ${run.id}: worker lost; ${outcome}`);
     }
     const queued = await this.lifecycle.queuedJobs();
     for (const job of queued) await this.queue.enqueue(job);
     // A process lost between a trial's end and its sweep's next ask leaves the sweep short of trials: ask again.
     for (const sweepId of await this.sweeps.runningSweepIds()) await this.sweeps.advance(sweepId);
-    return { requeued: lost.filter((run) => run.status === 'QUEUED').length, failed: lost.filter((run) => run.status === 'FAILED').length, enqueued: queued.length };
+    return {
+      requeued: lost.filter((run) => run.status === 'QUEUED').length,
+      failed: lost.filter((run) => run.status === 'FAILED').length,
+      enqueued: queued.length,
+    };
   }
 
   onApplicationShutdown(): void {
