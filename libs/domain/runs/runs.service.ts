@@ -12,9 +12,6 @@ import { ModelsService } from '#libs/domain/models';
 import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
 import { type CheckpointSummaryRow, type RunFilter, type RunRow, RunsRepository } from './runs.repository.js';
 
-/** A downsampled series always keeps its first and last point. */
-export const MIN_MAX_POINTS = 2;
-
 const FINAL: RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];
 
 export function toCheckpoint(row: CheckpointSummaryRow): Checkpoint {
@@ -110,13 +107,8 @@ export class RunsService {
     return this.get(id);
   }
 
-  /** `maxPoints` (at least 2: the first and last point are always kept) downsamples each series in SQL. */
+  /** `maxPoints` (checked by MetricsArgs's rules: the first and last point are always kept) downsamples in SQL. */
   async metrics(runId: string, names?: string[], maxPoints?: number): Promise<MetricSeries[]> {
-    if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < MIN_MAX_POINTS)) {
-      throw AppError.badInput(
-        `maxPoints: must be an integer of at least ${MIN_MAX_POINTS} (the first and last point), got ${maxPoints}`,
-      );
-    }
     const points =
       maxPoints === undefined
         ? await this.runs.metricPoints(runId, names)
