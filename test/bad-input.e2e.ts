@@ -17,6 +17,19 @@ describe('bad input', () => {
   });
   afterAll(() => stack.stop());
 
+  const CREATE_SWEEP_ID = `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id } }`;
+  const sweepInput = (overrides: Record<string, unknown>) => ({
+    name: 'sweep',
+    datasetId,
+    modelId,
+    strategy: 'RANDOM',
+    searchSpace: { hidden: { type: 'int', min: 2, max: 8 }, lr: { type: 'uniform', min: 0.001, max: 0.1 } },
+    objective: { metric: 'val_loss', goal: 'MINIMIZE' },
+    maxTrials: 2,
+    training: { target: 'Species', epochs: 1 },
+    ...overrides,
+  });
+
   const uploads: [string, string | Buffer, string, RegExp][] = [
     ['an empty file', '', 'empty.csv', /file is empty/],
     ['a header only', 'a,b,c\n', 'header.csv', /header but no data rows/],
@@ -181,6 +194,14 @@ describe('bad input', () => {
       /^name must be at most 200 characters$/,
     ],
     ['a bell character in an API key name', KEY, () => ({ name: 'a\u0007b' }), /^name: must not contain control/],
+    ['maxTrials 0', CREATE_SWEEP_ID, () => ({ input: sweepInput({ maxTrials: 0 }) }), /^maxTrials must be between 1/],
+    [
+      'parallelism 0 and a negative seed',
+      CREATE_SWEEP_ID,
+      () => ({ input: sweepInput({ parallelism: 0, seed: -1 }) }),
+      /^parallelism must be between 1 and 1000, got 0; seed must be between 0 and 2147483647, got -1$/,
+    ],
+    ['a blank sweep name', CREATE_SWEEP_ID, () => ({ input: sweepInput({ name: ' ' }) }), /^name must not be empty$/],
   ])('refuses %s by the input rules (BAD_USER_INPUT), writing nothing', async (_what, query, variables, message) => {
     const before = await stack.counts();
     const result = await stack.gql(query, variables());

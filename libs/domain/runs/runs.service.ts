@@ -15,8 +15,6 @@ import { isFinal } from './run-transitions.js';
 import { type CheckpointSummaryRow, type RunFilter, type RunRow, RunsRepository } from './runs.repository.js';
 import { SweepAdvancer } from './sweep-advancer.js';
 
-/** A downsampled series always keeps its first and last point. */
-export const MIN_MAX_POINTS = 2;
 
 export function toCheckpoint(row: CheckpointSummaryRow): Checkpoint {
   return { ...row, modelUrl: `/v1/checkpoints/${row.id}/model.json` };
@@ -97,13 +95,8 @@ export class RunsService {
     return this.get(id);
   }
 
-  /** `maxPoints` (at least 2: the first and last point are always kept) downsamples each series in SQL. */
+  /** `maxPoints` (checked by MetricsArgs's rules: the first and last point are always kept) downsamples in SQL. */
   async metrics(runId: string, names?: string[], maxPoints?: number): Promise<MetricSeries[]> {
-    if (maxPoints !== undefined && (!Number.isInteger(maxPoints) || maxPoints < MIN_MAX_POINTS)) {
-      throw AppError.badInput(
-        `maxPoints: must be an integer of at least ${MIN_MAX_POINTS} (the first and last point), got ${maxPoints}`,
-      );
-    }
     const points =
       maxPoints === undefined
         ? await this.runs.metricPoints(runId, names)

@@ -22,7 +22,6 @@ import type { RunRow } from '#libs/domain/runs';
 import type { CreateSweepInput, Sweep } from './dto/sweep.type.js';
 import { type SweepRow, SweepsRepository } from './sweeps.repository.js';
 
-export const MAX_TRIALS = 10_000;
 export const DEFAULT_PARALLELISM = 2;
 
 export function toSweep(row: SweepRow): Sweep {
@@ -39,16 +38,13 @@ export class SweepsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Checks the whole sweep before writing it: the space against the spec's references, the objective against what runs report, one planned trial. */
+  /**
+   * Checks the whole sweep before writing it (its scalar fields are checked by CreateSweepInput's rules): the space
+   * against the spec's references, the objective against what runs report, one planned trial.
+   */
   async create(input: CreateSweepInput): Promise<Sweep> {
     const name = input.name.trim();
-    if (!name) throw AppError.badInput('name must not be empty');
-    if (!Number.isInteger(input.maxTrials) || input.maxTrials < 1 || input.maxTrials > MAX_TRIALS) {
-      throw AppError.badInput(`maxTrials must be between 1 and ${MAX_TRIALS}, got ${input.maxTrials}`);
-    }
     const parallelism = input.parallelism ?? DEFAULT_PARALLELISM;
-    if (parallelism < 1 || parallelism > 1000) throw AppError.badInput(`parallelism must be between 1 and 1000, got ${parallelism}`);
-    if (input.seed !== undefined && input.seed !== null && (input.seed < 0 || input.seed > 2 ** 31 - 1)) throw AppError.badInput(`seed must be between 0 and ${2 ** 31 - 1}`);
     const dataset = await this.datasets.get(input.datasetId);
     if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);

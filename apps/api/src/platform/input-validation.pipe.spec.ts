@@ -3,7 +3,9 @@ import type { ArgumentMetadata, Type } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
 import { AppError, AppErrorCode } from '#libs/core/errors';
 import { CreateModelInput } from '#libs/domain/models';
+import { MetricsArgs } from '#libs/domain/runs';
 import { UploadDatasetFields } from '#libs/domain/datasets';
+import { CreateSweepInput } from '#libs/domain/sweeps';
 import { CreateApiKeyArgs } from '../modules/auth/dto/api-key.type.js';
 import { InputValidationPipe, validationMessages } from './input-validation.pipe.js';
 
@@ -24,6 +26,17 @@ async function refusal(metatype: Type, value: unknown): Promise<string> {
   return (error as AppError).message;
 }
 
+const SWEEP = {
+  name: 'sweep',
+  datasetId: 'd',
+  modelId: 'm',
+  strategy: 'RANDOM',
+  searchSpace: {},
+  objective: { metric: 'val_loss', goal: 'MINIMIZE' },
+  maxTrials: 5,
+  training: {},
+};
+
 describe('InputValidationPipe: the rules the input DTOs declare', () => {
   it('refuses names that are blank, too long or hold control characters, naming the field', async () => {
     expect(await refusal(CreateModelInput, { name: '   ', spec: {} })).toBe('name must not be empty');
@@ -34,6 +47,20 @@ describe('InputValidationPipe: the rules the input DTOs declare', () => {
       'name: must not contain control characters (such as NUL)',
     );
     expect(await refusal(CreateApiKeyArgs, { name: '' })).toBe('name must not be empty');
+  });
+
+  it('refuses sweep scalars out of range with the value sent', async () => {
+    expect(await refusal(CreateSweepInput, { ...SWEEP, maxTrials: 0 })).toBe(
+      'maxTrials must be between 1 and 10000, got 0',
+    );
+    expect(await refusal(CreateSweepInput, { ...SWEEP, parallelism: 1001, seed: -1 })).toBe(
+      'parallelism must be between 1 and 1000, got 1001; seed must be between 0 and 2147483647, got -1',
+    );
+    await expect(check(CreateSweepInput, { ...SWEEP, parallelism: null, seed: null })).resolves.toBeDefined();
+    expect(await refusal(MetricsArgs, { maxPoints: 1 })).toBe(
+      'maxPoints: must be an integer of at least 2 (the first and last point), got 1',
+    );
+    await expect(check(MetricsArgs, { names: null, maxPoints: null })).resolves.toBeDefined();
   });
 
   it('refuses multipart fields sent twice, as objects, or out of the list, and accepts an empty format', async () => {

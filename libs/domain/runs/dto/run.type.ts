@@ -1,7 +1,12 @@
-import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { ArgsType, Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { IsOptional } from 'class-validator';
 import { RunStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
 import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
 import { PageInfo } from '#libs/core/pagination';
+import { IntAtLeast } from '#libs/core/validation';
+
+/** A downsampled series always keeps its first and last point. */
+export const MIN_MAX_POINTS = 2;
 
 @ObjectType()
 export class MetricPoint {
@@ -47,6 +52,16 @@ export class Run {
   datasetId: string;
   modelId: string;
   sweepId: string | null;
+}
+
+/** `Run.metrics(names, maxPoints)`: `maxPoints` downsamples each series in SQL. */
+@ArgsType()
+export class MetricsArgs {
+  @Field(() => [String], { nullable: true }) names?: string[] | null;
+  @Field(() => Int, { nullable: true })
+  @IsOptional()
+  @IntAtLeast(MIN_MAX_POINTS, 'the first and last point')
+  maxPoints?: number | null;
 }
 
 @InputType()

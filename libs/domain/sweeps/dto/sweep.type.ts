@@ -2,6 +2,13 @@ import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { Goal, SearchStrategy, SweepStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
 import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
 import { PageInfo } from '#libs/core/pagination';
+import { IsOptional } from 'class-validator';
+import { IntBetween, NotBlank } from '#libs/core/validation';
+
+export const MAX_TRIALS = 10_000;
+export const MAX_PARALLELISM = 1000;
+/** Seeds are stored as PostgreSQL integers. */
+export const MAX_SEED = 2 ** 31 - 1;
 
 @ObjectType()
 export class Objective {
@@ -31,19 +38,20 @@ export class ObjectiveInput {
   @Field(() => Goal) goal: Goal;
 }
 
+/** The scalar fields are checked by the rules here; the JSON ones by the search, training and spec validators. */
 @InputType()
 export class CreateSweepInput {
-  @Field(() => String) name: string;
+  @Field(() => String) @NotBlank() name: string;
   @Field(() => ID) datasetId: string;
   @Field(() => ID) modelId: string;
   @Field(() => SearchStrategy) strategy: SearchStrategy;
   @Field(() => JSONScalar) searchSpace: unknown;
   @Field(() => ObjectiveInput) objective: ObjectiveInput;
-  @Field(() => Int) maxTrials: number;
-  @Field(() => Int, { nullable: true }) parallelism?: number | null;
+  @Field(() => Int) @IntBetween(1, MAX_TRIALS) maxTrials: number;
+  @Field(() => Int, { nullable: true }) @IsOptional() @IntBetween(1, MAX_PARALLELISM) parallelism?: number | null;
   @Field(() => JSONScalar, { nullable: true }) earlyStopping?: unknown;
   @Field(() => JSONScalar) training: unknown;
-  @Field(() => Int, { nullable: true }) seed?: number | null;
+  @Field(() => Int, { nullable: true }) @IsOptional() @IntBetween(0, MAX_SEED) seed?: number | null;
   @Field(() => JSONScalar, { nullable: true, description: "the strategy's own options, e.g. TPE {\"multivariate\": true}" })
   options?: unknown;
 }

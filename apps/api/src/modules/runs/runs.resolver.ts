@@ -4,7 +4,7 @@ import { DatasetsService } from '#libs/domain/datasets';
 import { Dataset } from '#libs/domain/datasets';
 import { ModelDefinition } from '#libs/domain/models';
 import { ModelsService } from '#libs/domain/models';
-import { Checkpoint, MetricPoint, MetricSeries, Run, RunPage, StartRunInput } from '#libs/domain/runs';
+import { Checkpoint, MetricPoint, MetricSeries, MetricsArgs, Run, RunPage, StartRunInput } from '#libs/domain/runs';
 import { RunEventsBridge, metricTopic, runTopic } from './run-events.bridge.js';
 import { RunsService } from '#libs/domain/runs';
 
@@ -61,11 +61,7 @@ export class RunsResolver {
   }
 
   @ResolveField('metrics', () => [MetricSeries])
-  metrics(
-    @Parent() run: Run,
-    @Args('names', { type: () => [String], nullable: true }) names?: string[] | null,
-    @Args('maxPoints', { type: () => Int, nullable: true }) maxPoints?: number | null,
-  ): Promise<MetricSeries[]> {
+  metrics(@Parent() run: Run, @Args() { names, maxPoints }: MetricsArgs): Promise<MetricSeries[]> {
     return this.service.metrics(run.id, names ?? undefined, maxPoints ?? undefined);
   }
 
