@@ -25,6 +25,19 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: resolve(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** Where the page is and what it shows (its text, and the values of its text fields), for a failure's message. */
+function shown(page: Page): Promise<string> {
+  return page
+    .evaluate(() => {
+      const fields = [...document.querySelectorAll('textarea, input[name]:not([type=password])')].map(
+        (field) => `${field.getAttribute('name')}=${(field as HTMLInputElement).value}`,
+      );
+      const text = document.querySelector('main')?.textContent ?? '';
+      return `${location.pathname}${location.search} ${text} ${fields.join(' ')}`.replace(/\s+/g, ' ').slice(0, 600);
+    })
+    .catch((error: Error) => `unreadable (${error.message})`);
+}
+
 /** Waits until `read` (run in the page) returns a truthy value, and returns it. */
 export async function waitInPage<T>(
   page: Page,
@@ -33,8 +46,8 @@ export async function waitInPage<T>(
   what = 'a condition',
   arg?: unknown,
 ): Promise<T> {
-  const handle = await page.waitForFunction(read, { timeout: timeoutMs, polling: 100 }, arg).catch((error: Error) => {
-    throw new Error(`waited ${timeoutMs} ms for ${what}: ${error.message}`);
+  const handle = await page.waitForFunction(read, { timeout: timeoutMs, polling: 100 }, arg).catch(async (error) => {
+    throw new Error(`waited ${timeoutMs} ms for ${what}: ${(error as Error).message}; the page: ${await shown(page)}`);
   });
   return (await handle.jsonValue()) as T;
 }

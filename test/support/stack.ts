@@ -36,15 +36,26 @@ function launch(script: string, env: NodeJS.ProcessEnv): ProcessHandle {
   return { child, output };
 }
 
-async function waitForExit(child: ChildProcess, ms: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+/** Whether the process has ended within `ms`, by itself or by a signal (its exitCode is then null). */
+function exitsWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolveExit) => {
-    const timer = setTimeout(() => resolveExit(null), ms);
-    child.once('exit', (code) => {
+    const exited = () => {
       clearTimeout(timer);
-      resolveExit(code);
-    });
+      resolveExit(true);
+    };
+    const timer = setTimeout(() => {
+      child.off('exit', exited);
+      resolveExit(false);
+    }, ms);
+    child.once('exit', exited);
   });
+}
+
+/** The exit code, or null when the process was ended by a signal or is still running after `ms`. */
+async function waitForExit(child: ChildProcess, ms: number): Promise<number | null> {
+  await exitsWithin(child, ms);
+  return child.exitCode;
 }
 
 /**
@@ -112,10 +123,19 @@ export class TestStack {
     return worker;
   }
 
+  /**
+   * Stops the API and returns once its process is gone, so that an API started next is the only one on the port
+   * (an old one still shutting down would hold it, or answer the new one's health check). One that outlives
+   * `signal` by 15 s is killed.
+   */
   async stopApi(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.api) return;
-    this.api.child.kill(signal);
-    await waitForExit(this.api.child, 10_000);
+    const { child, output } = this.api;
+    child.kill(signal);
+    if (!(await exitsWithin(child, 15_000))) {
+      child.kill('SIGKILL');
+      if (!(await exitsWithin(child, 10_000))) throw new Error(`the API did not exit on SIGKILL:\n${output.join('')}`);
+    }
     this.api = undefined;
   }
 

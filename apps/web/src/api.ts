@@ -59,6 +59,16 @@ export async function gql<T>(document: string, variables: Record<string, unknown
   return body.data;
 }
 
+/**
+ * The wait before reconnection attempt `retries` (0 for the first): doubling from half a second up to five, plus up
+ * to a second at random so the tabs left open on a restarted API do not all come back at once. graphql-ws's own
+ * back-off doubles without limit: after an outage of a minute its next try is about a minute away, after a night
+ * a night away, so a dashboard would stay "connecting" long after the API is back.
+ */
+function reconnectDelay(retries: number): number {
+  return Math.min(500 * 2 ** retries, 5_000) + Math.floor(Math.random() * 1_000);
+}
+
 let client: Client | undefined;
 let connectedNow = false;
 const connectionListeners = new Set<(connected: boolean) => void>();
@@ -83,8 +93,9 @@ function wsClient(): Client {
     // The key is a connection parameter, read afresh on every (re)connection.
     connectionParams: () => authHeaders(),
     lazy: true,
-    // Reconnect by itself, forever, with graphql-ws's randomised exponential back-off.
+    // Reconnect by itself, forever, never waiting long between tries.
     retryAttempts: Number.POSITIVE_INFINITY,
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelay(retries))),
     shouldRetry: () => true,
     on: {
       connected: () => connectionChanged(true),

@@ -49,7 +49,10 @@ export function RunPage(props: { id: string }) {
   const [actionError, setActionError] = useState<string>();
   const reloadTimer = useRef<number | undefined>(undefined);
 
-  useEffect(() => setRun(query.data?.run ?? null), [query.data]);
+  // A reload that fails (the API restarting) keeps the run on the page: its curve and the "connecting" sign stay.
+  useEffect(() => {
+    if (query.data) setRun(query.data.run);
+  }, [query.data]);
 
   // Metric points: the stored ones, then every new one as the worker logs it (the subscription starts first, so a
   // point logged between the two is not lost; duplicates are dropped by step). After a lost connection the
@@ -61,13 +64,15 @@ export function RunPage(props: { id: string }) {
         id: props.id,
         maxPoints: chartPointBudget(),
       }).then(
-        (data) =>
+        (data) => {
+          setMetricsError(undefined);
           setSeries((current) => {
             let merged = current;
             for (const one of data.run?.metrics ?? [])
               for (const point of one.points) merged = withPoint(merged, one.name, point);
             return merged;
-          }),
+          });
+        },
         (error: Error) => setMetricsError(error.message),
       );
     const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(
@@ -117,8 +122,10 @@ export function RunPage(props: { id: string }) {
   );
   const lrSeries = useMemo(() => (series.lr ? [{ label: 'learning rate', points: series.lr }] : null), [series.lr]);
 
-  if (query.error) return <ErrorBox message={query.error} />;
-  if (!run) return <div class="muted">{query.loading ? 'loading…' : 'no such run'}</div>;
+  if (!run) {
+    if (query.error) return <ErrorBox message={query.error} />;
+    return <div class="muted">{query.loading ? 'loading…' : 'no such run'}</div>;
+  }
 
   const cancel = async () => {
     setConfirming(false);
@@ -155,7 +162,9 @@ export function RunPage(props: { id: string }) {
             </button>
           ))}
       </header>
-      <ErrorBox message={actionError ?? run.error ?? undefined} />
+      <ErrorBox
+        message={actionError ?? (query.error && `could not reload the run: ${query.error}`) ?? run.error ?? undefined}
+      />
       <div class="facts">
         <Fact label="device" value={run.device ?? '–'} />
         <Fact label="attempt" value={run.attempt} />
