@@ -24,7 +24,7 @@ import { graphqlErrorFormatter } from './platform/client-errors.js';
 import { InputValidationPipe } from './platform/input-validation.pipe.js';
 import { MAX_QUERY_TOKENS, queryCostPlugin, queryLimitsRule } from './platform/graphql-limits.js';
 import { GraphqlWsServer } from './platform/graphql-ws.server.js';
-import './platform/graphql-enums.js';
+import '#libs/core/graphql';
 
 @Module({})
 export class AppModule implements NestModule {

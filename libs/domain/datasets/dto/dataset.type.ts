@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
-import { ColumnType, DatasetStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
+import { ColumnType, DatasetStatus } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
 
 @ObjectType()

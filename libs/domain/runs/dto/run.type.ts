@@ -1,7 +1,7 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { IsOptional } from 'class-validator';
-import { RunStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
-import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
+import { RunStatus } from '#libs/core/graphql';
+import { JSONScalar } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
 import { IntAtLeast } from '#libs/core/validation';
 

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
-import { Goal, SearchStrategy, SweepStatus } from '../../../../apps/api/src/platform/graphql-enums.js';
-import { JSONScalar } from '../../../../apps/api/src/platform/json.scalar.js';
+import { Goal, SearchStrategy, SweepStatus } from '#libs/core/graphql';
+import { JSONScalar } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
 import { IsOptional } from 'class-validator';
 import { IntBetween, NotBlank } from '#libs/core/validation';

@@ -1,5 +1,5 @@
 import { Args, Context, ID, Query, Resolver } from '@nestjs/graphql';
-import { JSONScalar } from '../../platform/json.scalar.js';
+import { JSONScalar } from '#libs/core/graphql';
 import { PredictionsService } from '#libs/domain/runs';
 
 /** The GraphQL context (one per request or socket operation) counts the rows asked for so far. */

@@ -1,5 +1,5 @@
 import { Parent, ResolveField, Resolver } from '@nestjs/graphql';
-import { JSONScalar } from '../../platform/json.scalar.js';
+import { JSONScalar } from '#libs/core/graphql';
 import { Run } from '#libs/domain/runs';
 import { type ConfusionMatrix, ConfusionMatrixService } from '#libs/domain/runs';
 

@@ -1,5 +1,5 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
-import { RunStatus } from '../../platform/graphql-enums.js';
+import { RunStatus } from '#libs/core/graphql';
 import { DatasetsService } from '#libs/domain/datasets';
 import { Dataset } from '#libs/domain/datasets';
 import { ModelDefinition } from '#libs/domain/models';

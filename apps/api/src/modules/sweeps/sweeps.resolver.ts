@@ -1,6 +1,6 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { RunStatus } from '../../platform/graphql-enums.js';
-import { JSONScalar } from '../../platform/json.scalar.js';
+import { RunStatus } from '#libs/core/graphql';
+import { JSONScalar } from '#libs/core/graphql';
 import { Run, RunPage } from '#libs/domain/runs';
 import { RunsService } from '#libs/domain/runs';
 import { CreateSweepInput, Sweep, SweepPage } from '#libs/domain/sweeps';

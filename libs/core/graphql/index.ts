@@ -1,0 +1,2 @@
+export * from './graphql-enums.js';
+export * from './json.scalar.js';
