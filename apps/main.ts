@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listenUrl, loadConfig } from '#libs/core/config';
 import { applyMigrations, type EmbeddedPostgres, startEmbeddedPostgres } from '#libs/core/db';
-import { queueDriverFor } from '#libs/core/queue';
+import { describeQueue } from '#libs/core/queue';
 
 /**
  * `npm start`: the API in this process and one training worker in a child process, so training
@@ -110,7 +110,7 @@ try {
     databaseText = `PostgreSQL at ${url.host}${url.pathname}`;
   }
   if (stopping) await new Promise(() => undefined);
-  const queueText = queueDriverFor(config) === 'bullmq' ? `bullmq at ${new URL(config.redisUrl!).host}` : 'pg-boss (embedded, PostgreSQL schema pgboss)';
+  const queueText = describeQueue(config);
 
   await applyMigrations(config.databaseUrl);
   const { startApi } = await import('./api/src/main.js');

@@ -15,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openAsBlob, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { datasetFile } from '#libs/domain/datasets';
 import { TestStack } from '../test/support/stack.js';
 import { generateIngestCsv } from './ingest/generate-csv.js';
 
@@ -93,7 +94,7 @@ async function uploadOnce(stack: TestStack, path: string): Promise<OursRound & {
   clearInterval(sampler);
   if (response.status !== 201) throw new Error(`upload failed (${response.status}): ${JSON.stringify(dataset)}`);
   // Stored datasets would fill the disk at 1 GB; the row is kept, the file goes.
-  rmSync(join(stack.dataDir, 'datasets', dataset.id), { force: true });
+  rmSync(datasetFile(stack.dataDir, dataset.id), { force: true });
   const mb = statSync(path).size / 1e6;
   return {
     dataset,

@@ -19,12 +19,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
-import { BullmqJobQueue, type TrainRunJob } from '#libs/core/queue';
+import { openJobQueue, type TrainRunJob } from '#libs/core/queue';
 import { rngFor } from '#libs/pure/random';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
 import { SweepScheduler } from '#libs/domain/sweeps';
@@ -73,9 +71,7 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   const config = loadConfig({ ...process.env, ...stack.env(), DATABASE_URL: stack.databaseUrl });
   const prisma = new PrismaService(config);
   const events = new RunEventsRepository(prisma, config);
-  const redisUrl = config.redisUrl!;
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new BullmqJobQueue(new Queue(config.queue.name, { connection, prefix: config.queue.prefix }), redisUrl);
+  const queue = await openJobQueue(config);
   const runs = new RunLifecycle(new RunLifecycleRepository(prisma), events);
   const scheduler = new SweepScheduler(prisma, events, queue, config, runs);
 

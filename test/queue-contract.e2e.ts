@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BullmqJobQueue } from '#libs/core/queue';
-import type { JobQueue, TrainRunJob } from '#libs/core/queue';
-import { PgBossJobQueue } from '#libs/core/queue';
+import { type JobQueue, openJobQueue, type TrainRunJob } from '#libs/core/queue';
 
 /**
  * The one contract every queue driver keeps, run against BullMQ on a real Redis and pg-boss on a
- * real PostgreSQL (a database made for this file and dropped after it).
+ * real PostgreSQL (a database made for this file and dropped after it). Each queue is opened as the
+ * service opens its own: openJobQueue with a config, REDIS_URL set or not.
  */
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,23 +23,16 @@ interface Driver {
 
 function bullmqDriver(): Driver {
   const prefix = `tas_qc_${tag}`;
-  const connections: Redis[] = [];
   let n = 0;
   return {
     name: 'bullmq',
     async setup() {},
-    async make() {
-      const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-      connections.push(connection);
-      const queue = new Queue(`training${n++}`, { connection, prefix });
-      return new BullmqJobQueue(queue, REDIS_URL);
-    },
+    make: () => openJobQueue({ redisUrl: REDIS_URL, databaseUrl: ADMIN_URL, queue: { name: `q${n++}`, prefix } }),
     async teardown() {
       const redis = new Redis(REDIS_URL);
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length) await redis.del(...keys);
       redis.disconnect();
-      for (const connection of connections) connection.disconnect();
     },
   };
 }
@@ -63,11 +54,7 @@ function pgBossDriver(): Driver {
   return {
     name: 'pg-boss',
     setup: () => admin(`CREATE DATABASE "${database}"`),
-    async make() {
-      const queue = new PgBossJobQueue({ databaseUrl: url.toString(), queueName: `training${n++}`, onError: () => undefined });
-      await queue.start();
-      return queue;
-    },
+    make: () => openJobQueue({ redisUrl: undefined, databaseUrl: `${url}`, queue: { name: `q${n++}`, prefix: '' } }),
     teardown: () => admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
   };
 }

@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { JsonLogger, listenUrl, loadConfig } from '#libs/core/config';
 import { applyMigrations, withRetry } from '#libs/core/db';
+import { describeQueue } from '#libs/core/queue';
 import { AppModule } from './app.module.js';
 import { sendRestError } from './platform/client-errors.js';
 
@@ -26,10 +27,8 @@ export async function startApi(config = loadConfig()): Promise<NestExpressApplic
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   const database = new URL(config.databaseUrl);
-  Logger.log(
-    `API listening on ${listenUrl(config)} (GraphQL at /graphql); database ${database.host}${database.pathname}; queue ${config.redisUrl ? `bullmq at ${new URL(config.redisUrl).host}` : 'pg-boss (embedded)'}`,
-    'Main',
-  );
+  const where = `database ${database.host}${database.pathname}; queue ${describeQueue(config)}`;
+  Logger.log(`API listening on ${listenUrl(config)} (GraphQL at /graphql); ${where}`, 'Main');
   return app;
 }
 

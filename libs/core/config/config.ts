@@ -13,7 +13,7 @@ export interface AppConfig {
   databaseUrl: string;
   /** True when DATABASE_URL is unset: `npm start` runs its own PostgreSQL. */
   embeddedDatabase: boolean;
-  /** Unset means the embedded queue driver. */
+  /** Set: BullMQ on this Redis; unset: pg-boss on the service's PostgreSQL (queueDriverFor, libs/core/queue). */
   redisUrl: string | undefined;
   dataDir: string;
   apiKey: string | undefined;

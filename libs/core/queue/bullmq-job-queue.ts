@@ -5,11 +5,21 @@ import { type EnqueueOptions, type JobHandler, type JobQueue, JobName, type Queu
 export class BullmqJobQueue implements JobQueue {
   readonly driver = 'bullmq';
   private worker: Worker | undefined;
+  /** The connection open() made for the queue, ended by close(); a queue handed to the constructor is the caller's. */
+  private ownConnection: Redis | undefined;
 
   constructor(
     private readonly queue: Queue,
     private readonly redisUrl: string,
   ) {}
+
+  /** A queue on a connection of its own. */
+  static open(redisUrl: string, options: { name: string; prefix: string }): BullmqJobQueue {
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: true });
+    const opened = new BullmqJobQueue(new Queue(options.name, { connection, prefix: options.prefix }), redisUrl);
+    opened.ownConnection = connection;
+    return opened;
+  }
 
   async enqueue(job: TrainRunJob, options: EnqueueOptions = {}): Promise<void> {
     await this.queue.add(JobName.TrainRun, job, {
@@ -65,5 +75,6 @@ export class BullmqJobQueue implements JobQueue {
     await this.stopConsuming();
     this.pingClient?.disconnect();
     await this.queue.close();
+    this.ownConnection?.disconnect();
   }
 }

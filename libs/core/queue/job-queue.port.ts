@@ -1,3 +1,5 @@
+import type { QueueDriver } from './queue-driver.js';
+
 /** Jobs the workers run. The database holds the truth about each run; a job only says "look at run X". */
 export enum JobName {
   TrainRun = 'train-run',
@@ -22,7 +24,7 @@ export interface QueueDepth {
 
 /** The port every queue driver implements; one contract test runs against each. */
 export interface JobQueue {
-  readonly driver: string;
+  readonly driver: QueueDriver['name'];
   /** Idempotent: the job id is the run id and attempt, so enqueueing twice queues once. */
   enqueue(job: TrainRunJob, options?: EnqueueOptions): Promise<void>;
   /** Removes a job that has not started; a no-op when it is gone or running. */

@@ -3,28 +3,24 @@ import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import { datasetFile, datasetsFolder, uploadsFolder } from './dataset-folders.js';
 
-/**
- * Dataset files on disk. A stored file is named by the dataset's id alone: a name from an upload
- * never reaches a path.
- */
 /**
  * Uploads left in the uploads folder by a process that died mid-request are removed at start once this old: an
  * upload in progress (perhaps on another API instance sharing DATA_DIR) writes continuously, so it stays younger.
  */
 const LEFTOVER_UPLOAD_AGE_MS = 10 * 60 * 1000;
 
+/** Dataset files on disk (folders named in dataset-folders.ts). */
 @Injectable()
 export class DatasetFilesRepository implements OnApplicationBootstrap {
   private readonly logger = new Logger('DatasetFiles');
-  readonly uploadDir: string;
-  readonly datasetDir: string;
+  private readonly dataDir: string;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.uploadDir = join(config.dataDir, 'uploads');
-    this.datasetDir = join(config.dataDir, 'datasets');
-    mkdirSync(this.uploadDir, { recursive: true });
-    mkdirSync(this.datasetDir, { recursive: true });
+    this.dataDir = config.dataDir;
+    mkdirSync(uploadsFolder(this.dataDir), { recursive: true });
+    mkdirSync(datasetsFolder(this.dataDir), { recursive: true });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -35,8 +31,9 @@ export class DatasetFilesRepository implements OnApplicationBootstrap {
   /** Removes files in the uploads folder not written to for `olderThanMs`; returns how many. */
   async sweepLeftoverUploads(olderThanMs: number): Promise<number> {
     let removed = 0;
-    for (const name of await readdir(this.uploadDir)) {
-      const path = join(this.uploadDir, name);
+    const folder = uploadsFolder(this.dataDir);
+    for (const name of await readdir(folder)) {
+      const path = join(folder, name);
       const info = await stat(path).catch(() => undefined);
       if (!info?.isFile() || Date.now() - info.mtimeMs < olderThanMs) continue;
       await rm(path, { force: true });
@@ -46,7 +43,7 @@ export class DatasetFilesRepository implements OnApplicationBootstrap {
   }
 
   pathOf(id: string): string {
-    return join(this.datasetDir, id);
+    return datasetFile(this.dataDir, id);
   }
 
   async adopt(uploadPath: string, id: string): Promise<string> {

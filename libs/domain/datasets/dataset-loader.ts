@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import type { Cell, ColumnStats, ColumnTable, DatasetFormat } from '#libs/pure/data';
 import { loadTableWithDuckDB, readDatasetRows, tableFromRows } from '#libs/pure/data';
+import { datasetFile } from './dataset-folders.js';
 
 /** Reads the columns a run uses from a stored dataset file (named by the dataset's id under DATA_DIR). */
 export async function loadDatasetRows(
@@ -10,7 +10,7 @@ export async function loadDatasetRows(
   columns: string[],
 ): Promise<Record<string, Cell>[]> {
   const rows: Record<string, Cell>[] = [];
-  for await (const row of readDatasetRows(join(dataDir, 'datasets', datasetId), format)) {
+  for await (const row of readDatasetRows(datasetFile(dataDir, datasetId), format)) {
     const picked = Object.create(null) as Record<string, Cell>; // a column may be named __proto__
     for (const column of columns) picked[column] = row.cells[column] ?? null;
     rows.push(picked);
@@ -28,7 +28,7 @@ export async function loadDatasetTable(
   columns: Pick<ColumnStats, 'name' | 'type'>[],
 ): Promise<ColumnTable> {
   const format = dataset.format as DatasetFormat;
-  const path = join(dataDir, 'datasets', dataset.id);
+  const path = datasetFile(dataDir, dataset.id);
   if (format === 'csv' || format === 'parquet')
     return loadTableWithDuckDB(path, format, columns, dataset.rowCount ?? 0);
   const rows = await loadDatasetRows(

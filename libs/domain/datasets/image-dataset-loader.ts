@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import type { AppConfig } from '#libs/core/config';
 import { type Cell, type ImageRow, resizeImage, scanImageArchive } from '#libs/pure/data';
 import type { ImageConfig } from '#libs/pure/training';
 import { DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
+import { datasetFile } from './dataset-folders.js';
 
 export interface LoadedImageDataset {
   /** The dataset's table (image, label, split), row i being the store's image i. */
@@ -23,7 +23,7 @@ export async function loadImageDataset(
 ): Promise<LoadedImageDataset> {
   const frameBytes = image.width * image.height * image.channels;
   const cacheBytes = config.worker.trainingCacheMb * 1024 * 1024;
-  const path = join(config.dataDir, 'datasets', datasetId);
+  const path = datasetFile(config.dataDir, datasetId);
   if (expectedRows * frameBytes > cacheBytes) {
     // Too large to hold: list the rows (each image is decoded once to keep the upload's rules, then dropped) and read
     // batches from the archive on a decoding thread while training.

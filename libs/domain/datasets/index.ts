@@ -1,4 +1,5 @@
 export * from './dataset-files.repository.js';
+export * from './dataset-folders.js';
 export * from './dataset-histograms.service.js';
 export * from './datasets.repository.js';
 export * from './datasets.service.js';

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { StreamingDiskStorage } from './streaming-disk-storage.js';
-import { DatasetFilesRepository } from '#libs/domain/datasets';
+import { DatasetFilesRepository, uploadsFolder } from '#libs/domain/datasets';
 import { DatasetViewsResolver } from './dataset-views.resolver.js';
 import { DatasetHistogramsService } from '#libs/domain/datasets';
 import { ImageSamplesService } from '#libs/domain/datasets';
@@ -20,7 +19,7 @@ import { pageTotalCountResolver } from '#libs/core/pagination';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
         // Streamed to a file named by a fresh id; the client's file name is kept only as a label.
-        storage: new StreamingDiskStorage(join(config.dataDir, 'uploads')),
+        storage: new StreamingDiskStorage(uploadsFolder(config.dataDir)),
         limits: { fileSize: config.limits.maxUploadBytes, files: 1, fields: 10, fieldSize: 1024 },
       }),
     }),
