@@ -7,8 +7,9 @@
  * - Regret: each (function, strategy, seed) runs a sweep of TRIALS trials; sequential (parallelism 1) and with
  *   4 trials in flight (the oldest completes before each new suggestion). Reported: the median over seeds of
  *   the regret of the best value found (best − optimum).
- * - Strategies: RANDOM, TPE (library default: Optuna's independent TPE), TPE multivariate (what new sweeps
- *   get), GP. Peers: bench/optuna_peer.py with /usr/bin/python3 (Debian's Optuna) and, when
+ * - Strategies: RANDOM, TPE (library default: Optuna's independent TPE), TPE multivariate with Optuna's
+ *   estimator (what new sweeps got before), TPE as createSweep stores it now (multivariate, tuned estimator:
+ *   libs/pure/search/options.ts), GP. Peers: bench/optuna_peer.py with /usr/bin/python3 (Debian's Optuna) and, when
  *   BENCH_OPTUNA5_PATH is set, the Optuna source tree there (run with PYTHONPATH).
  * - Cost: milliseconds per suggestion of GP and TPE with 500 finished trials (hartmann6 and mixed spaces).
  * - PED-ANOVA: our importance against Optuna's PedAnovaImportanceEvaluator on a 200-trial random sweep of the
@@ -20,7 +21,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { mulberry32 } from '#libs/pure/random';
-import { pedAnovaImportance, sampleRandom, suggest, type TrialRecord } from '#libs/pure/search';
+import {
+  parseStrategyOptions,
+  pedAnovaImportance,
+  sampleRandom,
+  suggest,
+  suggestOptions,
+  type TrialRecord,
+} from '#libs/pure/search';
 import { median, mixed, OBJECTIVES, runSweep, type Objective, type SweepOptions } from './search-objectives.js';
 
 const SEEDS = 20;
@@ -30,10 +38,14 @@ const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 const OPTUNA5 = process.env.BENCH_OPTUNA5_PATH;
 const round = (x: number, d = 4) => Number(x.toPrecision(d));
 
+/** What createSweep stores for a TPE sweep of TRIALS trials given no options. */
+const SWEEP_TPE_OPTIONS = parseStrategyOptions({}, 'TPE', TRIALS);
+
 const OURS: Record<string, SweepOptions> = {
   random: { strategy: 'RANDOM' },
   tpe: { strategy: 'TPE' },
   tpeMultivariate: { strategy: 'TPE', tpe: { multivariate: true } },
+  tpeSweep: { strategy: 'TPE', ...suggestOptions('TPE', SWEEP_TPE_OPTIONS) },
   gp: { strategy: 'GP' },
 };
 
@@ -103,7 +115,7 @@ for (const obj of OBJECTIVES) {
     ours[name] = { medianRegret: round(median(regrets)), regrets: regrets.map((r) => round(r)), msPerSuggest: round(msPerSuggest, 3) };
   }
   const parallel4: Record<string, { medianRegret: number; regrets: number[] }> = {};
-  for (const name of ['random', 'tpe', 'tpeMultivariate', 'gp']) {
+  for (const name of ['random', 'tpe', 'tpeMultivariate', 'tpeSweep', 'gp']) {
     const { regrets } = regretSet(obj, OURS[name]!, 4);
     parallel4[name] = { medianRegret: round(median(regrets)), regrets: regrets.map((r) => round(r)) };
   }
@@ -129,7 +141,8 @@ for (const obj of OBJECTIVES) {
 const cost: Record<string, { wallMs: number; cpuMs: number }> = {};
 const loadBefore = loadavg()[0]!;
 for (const obj of OBJECTIVES.filter((o) => o.name !== 'branin')) {
-  for (const [name, opts] of Object.entries({ gp: OURS.gp!, tpe: OURS.tpe!, tpeMultivariate: OURS.tpeMultivariate! })) {
+  const costed = { gp: OURS.gp!, tpe: OURS.tpe!, tpeMultivariate: OURS.tpeMultivariate!, tpeSweep: OURS.tpeSweep! };
+  for (const [name, opts] of Object.entries(costed)) {
     cost[`${name}:${obj.name}:500`] = costAt(obj, opts, 500);
   }
 }
@@ -174,7 +187,8 @@ const out = {
   strategies: {
     random: 'RANDOM',
     tpe: 'TPE, library defaults (Optuna 3 independent TPE: 24 candidates, gamma min(ceil(0.1n),25), prior weight 1, magic clip)',
-    tpeMultivariate: 'TPE {multivariate: true} — what createSweep stores for a TPE sweep without options',
+    tpeMultivariate: "TPE {multivariate: true} with Optuna's estimator — what createSweep stored before the tuned one",
+    tpeSweep: `TPE as createSweep stores it without options: ${JSON.stringify(SWEEP_TPE_OPTIONS)}`,
     gp: 'GP (Matérn 5/2 ARD, log EI, kriging believer for running trials)',
   },
   optunaPeers: Object.fromEntries(Object.entries(peers).map(([k, p]) => [k, 'error' in p ? p : { optuna: p.optuna }])),

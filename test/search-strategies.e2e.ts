@@ -5,7 +5,7 @@
  * `Sweep.importance` once 10 trials have finished.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { suggest, type SearchSpace, type Strategy } from '#libs/pure/search';
+import { type SearchSpace, type Strategy, suggest, suggestOptions, TUNED_JOINT_ESTIMATOR } from '#libs/pure/search';
 import { carsCsv } from './support/fixtures.js';
 import { CREATE_MODEL } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -73,7 +73,8 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     });
     expect(createSweep.strategy).toBe(strategy);
     const stored = await stack.query<{ options: unknown }>('SELECT options FROM sweeps WHERE id = $1', [createSweep.id]);
-    expect(stored[0]!.options).toEqual(strategy === 'TPE' ? { ...options, nEiCandidates: 24 } : options);
+    // resolved on creation: a later change of a default never changes what this sweep suggests
+    expect(stored[0]!.options).toEqual(strategy === 'TPE' ? { ...options, nEiCandidates: 24, ...TUNED_JOINT_ESTIMATOR } : options);
     // kill both processes once the model-based phase has started (trial 2 asked)
     const deadline = Date.now() + 90_000;
     while ((await stack.query('SELECT 1 FROM runs WHERE sweep_id = $1', [createSweep.id])).length < 3) {
@@ -98,7 +99,7 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
         state: 'complete' as const,
         value: r.summary.val_loss as number,
       }));
-      const expected = suggest({ strategy: strategy as Strategy, space, goal: 'MINIMIZE', seed, trialIndex: i, history, maxTrials, ...(strategy === 'TPE' ? { tpe: options } : { gp: options }) });
+      const expected = suggest({ strategy: strategy as Strategy, space, goal: 'MINIMIZE', seed, trialIndex: i, history, maxTrials, ...suggestOptions(strategy, stored[0]!.options) });
       expect(sweep.runs[i].hyperparameters).toEqual(expected);
     }
     // MPG has a variance of ~61 (mpg²); a trained network explains most of it
@@ -109,7 +110,8 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
   it.each([
     ['TPE', { multivariate: 'yes' }, /options\.multivariate must be true or false/],
     ['TPE', { nEiCandidates: 0 }, /options\.nEiCandidates must be an integer between 1 and 1000/],
-    ['TPE', { gamma: 0.2 }, /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates\)/],
+    ['TPE', { gamma: 0.2 }, /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar\)/],
+    ['TPE', { bandwidth: 'wide' }, /options\.bandwidth must be "scott" or "neighbours", got "wide"/],
     ['GP', { nStartupTrials: 99 }, /options\.nStartupTrials must be an integer between 1 and 5/],
     ['RANDOM', { multivariate: true }, /options\.multivariate: strategy RANDOM takes no options/],
     ['GP', [1, 2], /options must be an object, got an array/],

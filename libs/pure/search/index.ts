@@ -50,4 +50,12 @@ export {
   type GpOptions,
 } from './gp.js';
 export { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
-export { parseStrategyOptions, SearchOptionsError, suggestOptions, type StrategyOptions } from './options.js';
+export {
+  OPTUNA_ESTIMATOR,
+  parseStrategyOptions,
+  SearchOptionsError,
+  suggestOptions,
+  TUNED_JOINT_ESTIMATOR,
+  type EstimatorOptions,
+  type StrategyOptions,
+} from './options.js';

@@ -3,11 +3,18 @@
  * a later change of a default never changes what a running sweep suggests).
  *
  * - TPE: `multivariate` (boolean, default true for new sweeps: Optuna 5's default), `nStartupTrials`
- *   (int 1..maxTrials, default min(10, max(2, floor(maxTrials/5)))), `nEiCandidates` (int 1..1000, default 24).
+ *   (int 1..maxTrials, default min(10, max(2, floor(maxTrials/5)))), `nEiCandidates` (int 1..1000, default 24),
+ *   and the Parzen estimator's settings (see ./tpe.ts): `bandwidth` ('scott' | 'neighbours'), `magicClipExponent`
+ *   (number 0.5..4), `minBandwidthFactor` (number 0..0.5), `improvementWeights`, `sharpLiar` (booleans). Their
+ *   defaults depend on `multivariate`: {@link TUNED_JOINT_ESTIMATOR} for the joint estimator (chosen on
+ *   held-out seeds, see bench/README.md), Optuna's settings ({@link OPTUNA_ESTIMATOR}) for the univariate one,
+ *   where the tuned set did worse.
  * - GP: `nStartupTrials` (int 1..maxTrials, same default).
  * - GRID, RANDOM, HYPERBAND: no options (null, absent or {}).
  *
- * A sweep stored without options (made before options existed) keeps the library defaults (univariate TPE).
+ * A sweep stored without options (made before options existed) keeps the library defaults (univariate TPE), and
+ * one stored without the estimator's settings (made before they existed) keeps Optuna's: absent keys mean the
+ * library defaults, so a stored sweep suggests what it always did.
  */
 import { UserInputError } from '#libs/pure/errors';
 import { defaultStartupTrials, type TpeOptions } from './tpe.js';
@@ -19,19 +26,85 @@ export class SearchOptionsError extends UserInputError {
   override name = 'SearchOptionsError';
 }
 
-export interface StrategyOptions {
+/** The Parzen estimator's settings that a sweep stores. */
+export type EstimatorOptions = Pick<
+  TpeOptions,
+  'bandwidth' | 'magicClipExponent' | 'minBandwidthFactor' | 'improvementWeights' | 'sharpLiar'
+>;
+
+export interface StrategyOptions extends Partial<EstimatorOptions> {
   multivariate?: boolean;
   nStartupTrials?: number;
   nEiCandidates?: number;
 }
 
+/** Optuna's estimator (also the library default): neighbour bandwidths, magic clip range/(n+2), flat weights. */
+export const OPTUNA_ESTIMATOR: Readonly<EstimatorOptions> = {
+  bandwidth: 'neighbours',
+  magicClipExponent: 1,
+  minBandwidthFactor: 0,
+  improvementWeights: false,
+  sharpLiar: false,
+};
+
+/**
+ * The joint estimator of new multivariate sweeps: Watanabe 2023's components (Scott's-rule bandwidths, a magic
+ * clip of range/(n+2)^1.5 floored at 3 % of the range, good trials weighted by their improvement) and running
+ * trials' kernels in g(x) no wider than the good group's. Chosen on held-out seeds (2000..2099, then 3000..3099
+ * and 4000..4099; never the bench's 1000..1019): `node dist/bench/search-heldout.js`, bench/README.md.
+ */
+export const TUNED_JOINT_ESTIMATOR: Readonly<EstimatorOptions> = {
+  bandwidth: 'scott',
+  magicClipExponent: 1.5,
+  minBandwidthFactor: 0.03,
+  improvementWeights: true,
+  sharpLiar: true,
+};
+
+const ESTIMATOR_KEYS = Object.keys(OPTUNA_ESTIMATOR) as (keyof EstimatorOptions)[];
+
 const ALLOWED: Record<Strategy, string[]> = {
-  TPE: ['multivariate', 'nStartupTrials', 'nEiCandidates'],
+  TPE: ['multivariate', 'nStartupTrials', 'nEiCandidates', ...ESTIMATOR_KEYS],
   GP: ['nStartupTrials'],
   GRID: [],
   RANDOM: [],
   HYPERBAND: [],
 };
+
+function numberIn(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+    const got = JSON.stringify(v);
+    throw new SearchOptionsError(`options.${name} must be a number between ${min} and ${max}, got ${got}`);
+  }
+  return v;
+}
+
+function booleanOption(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') {
+    throw new SearchOptionsError(`options.${name} must be true or false, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bandwidthOption(v: unknown): EstimatorOptions['bandwidth'] {
+  if (v !== 'scott' && v !== 'neighbours') {
+    throw new SearchOptionsError(`options.bandwidth must be "scott" or "neighbours", got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** The estimator's settings of `obj`, each absent one from `defaults`. */
+function estimatorOptions(obj: Record<string, unknown>, defaults: Readonly<EstimatorOptions>): EstimatorOptions {
+  const pick = <T>(key: keyof EstimatorOptions, parse: (v: unknown) => T): T =>
+    obj[key] === undefined ? (defaults[key] as T) : parse(obj[key]);
+  return {
+    bandwidth: pick('bandwidth', bandwidthOption),
+    magicClipExponent: pick('magicClipExponent', (v) => numberIn('magicClipExponent', v, 0.5, 4)),
+    minBandwidthFactor: pick('minBandwidthFactor', (v) => numberIn('minBandwidthFactor', v, 0, 0.5)),
+    improvementWeights: pick('improvementWeights', (v) => booleanOption('improvementWeights', v)),
+    sharpLiar: pick('sharpLiar', (v) => booleanOption('sharpLiar', v)),
+  };
+}
 
 function intIn(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -62,13 +135,12 @@ export function parseStrategyOptions(raw: unknown, strategy: Strategy, maxTrials
   const nStartupTrials =
     obj.nStartupTrials === undefined ? defaultStartupTrials(maxTrials) : intIn('nStartupTrials', obj.nStartupTrials, 1, startupMax);
   if (strategy === 'GP') return { nStartupTrials };
-  if (obj.multivariate !== undefined && typeof obj.multivariate !== 'boolean') {
-    throw new SearchOptionsError(`options.multivariate must be true or false, got ${JSON.stringify(obj.multivariate)}`);
-  }
+  const multivariate = obj.multivariate === undefined ? true : booleanOption('multivariate', obj.multivariate);
   return {
-    multivariate: (obj.multivariate as boolean | undefined) ?? true,
+    multivariate,
     nStartupTrials,
     nEiCandidates: obj.nEiCandidates === undefined ? 24 : intIn('nEiCandidates', obj.nEiCandidates, 1, 1000),
+    ...estimatorOptions(obj, multivariate ? TUNED_JOINT_ESTIMATOR : OPTUNA_ESTIMATOR),
   };
 }
 
@@ -81,6 +153,7 @@ export function suggestOptions(strategy: Strategy, stored: unknown): { tpe?: Par
     if (o.multivariate !== undefined) tpe.multivariate = o.multivariate;
     if (o.nStartupTrials !== undefined) tpe.nStartupTrials = o.nStartupTrials;
     if (o.nEiCandidates !== undefined) tpe.nEiCandidates = o.nEiCandidates;
+    for (const key of ESTIMATOR_KEYS) if (o[key] !== undefined) Object.assign(tpe, { [key]: o[key] });
     return { tpe };
   }
   if (strategy === 'GP') return o.nStartupTrials !== undefined ? { gp: { nStartupTrials: o.nStartupTrials } } : {};

@@ -14,6 +14,7 @@ import {
   type TrialRecord,
 } from './index.js';
 import { buildCategoricalEstimator, buildNumericalEstimator, estimatorLogPdf, sampleEstimator } from './tpe.js';
+import { TUNED_JOINT_ESTIMATOR } from './options.js';
 
 describe('normal numerics', () => {
   it('Φ, Φ⁻¹ and log masses agree with known values', () => {
@@ -343,5 +344,86 @@ describe('TPE with trials in flight', () => {
         history.push({ index: i, params, state: 'pending' });
       }
     }
+  });
+});
+
+describe('tuned joint estimator pieces (Watanabe 2023)', () => {
+  it("numpy's percentile and Scott's rule on hand-computed centres", async () => {
+    const { percentileSorted, scottBandwidth } = await import('./tpe.js');
+    expect(percentileSorted([1, 2, 3, 4], 0.25)).toBeCloseTo(1.75, 12);
+    expect(percentileSorted([1, 2, 3, 4], 0.75)).toBeCloseTo(3.25, 12);
+    expect(percentileSorted([7], 0.75)).toBe(7);
+    // centres 1..4: std √(5/3) = 1.291, IQR/1.34 = 1.5/1.34 = 1.119 (the smaller), m = 4
+    expect(scottBandwidth([4, 1, 3, 2], 1)).toBeCloseTo(0.898401405, 8); // 1.059 · 1.119 · 4^(−1/5)
+    expect(scottBandwidth([1, 2, 3, 4], 6)).toBeCloseTo(1.031992216, 8); // 1.059 · 1.119 · 4^(−1/10)
+    // repeated values (IQR 0): the std alone, mean 0.2, Σ(x − 0.2)² = 0.8, 1.059 · √(0.8/4) · 5^(−1/5) = 0.343255
+    expect(scottBandwidth([0, 0, 0, 0, 1], 1)).toBeCloseTo(0.343255067, 8);
+    expect(scottBandwidth([2, 2], 1)).toBe(0);
+    expect(scottBandwidth([0.3], 1)).toBe(0);
+  });
+
+  it("Scott bandwidths, the magic clip's exponent and the minimum bandwidth factor", () => {
+    const base = { bandwidth: 'scott' as const, considerMagicClip: true };
+    // centres 0.2, 0.4 and the prior's 0.5: Scott 1.059 · (0.15/1.34) · 3^(−1/5) = 0.0951608
+    const at = (o: Parameters<typeof resolveTpeOptions>[0]) =>
+      buildNumericalEstimator([0.2, 0.4], 0, 1, null, resolveTpeOptions({ ...base, ...o }, 50)).sigmas;
+    const scott = 0.0951608187;
+    // α = 2: clip 1/(1 + 3)² = 0.0625 lets Scott's 0.095 through; the prior kernel keeps the whole range
+    at({ magicClipExponent: 2 }).forEach((s, i) => expect(s).toBeCloseTo([scott, scott, 1][i]!, 9));
+    // α = 1.5: clip 1/4^1.5 = 0.125 binds
+    at({ magicClipExponent: 1.5 }).forEach((s, i) => expect(s).toBeCloseTo([0.125, 0.125, 1][i]!, 12));
+    // Δ = 0.2 binds over both
+    at({ magicClipExponent: 2, minBandwidthFactor: 0.2 }).forEach((s, i) => expect(s).toBeCloseTo([0.2, 0.2, 1][i]!, 12));
+    // Optuna's neighbour rule (α = 1) for comparison: 0.2 → max(0.2, 0.2) clipped to ≥ 1/4; 0.4 → 0.1 → 1/4
+    const optuna = buildNumericalEstimator([0.2, 0.4], 0, 1, null, resolveTpeOptions({}, 50)).sigmas;
+    optuna.forEach((s, i) => expect(s).toBeCloseTo([0.25, 0.25, 1][i]!, 12));
+  });
+
+  it('improvement weights: the best bad value minus each good value, the prior at their mean', async () => {
+    const { improvementWeights } = await import('./tpe.js');
+    const t = (index: number, state: TrialRecord['state'], value?: number): TrialRecord => ({ index, params: {}, state, value });
+    expect(improvementWeights([t(0, 'complete', 1), t(2, 'complete', 3)], [t(1, 'complete', 5), t(3, 'complete', 4), t(4, 'pending')], 'MINIMIZE')).toEqual([3, 1]);
+    expect(improvementWeights([t(0, 'complete', 9), t(1, 'complete', 7)], [t(2, 'complete', 5), t(3, 'complete', 6)], 'MAXIMIZE')).toEqual([3, 1]);
+    // a tie with the threshold still gets a (tiny) weight
+    expect(improvementWeights([t(0, 'complete', 4)], [t(1, 'complete', 4)], 'MINIMIZE')).toEqual([1e-12]);
+    // a pruned good trial or no finished bad one: fall back to the default weights
+    expect(improvementWeights([t(0, 'pruned', 1)], [t(1, 'complete', 5)], 'MINIMIZE')).toBeUndefined();
+    expect(improvementWeights([t(0, 'complete', 1)], [t(1, 'pending')], 'MINIMIZE')).toBeUndefined();
+    // mixture: weights 3 and 1, the prior 1 · mean(3, 1) = 2 → 3/6, 1/6, 2/6
+    const est = buildNumericalEstimator([0.2, 0.4], 0, 1, null, resolveTpeOptions({}, 50), undefined, { dims: 1, obsWeights: [3, 1] });
+    est.weights.forEach((w, i) => expect(w).toBeCloseTo([0.5, 1 / 6, 1 / 3][i]!, 12));
+    const cat = buildCategoricalEstimator([0, 1], 3, resolveTpeOptions({}, 50), { dims: 1, obsWeights: [3, 1] });
+    cat.weights.forEach((w, i) => expect(w).toBeCloseTo([0.5, 1 / 6, 1 / 3][i]!, 12));
+  });
+
+  it('sharp liar: a capped kernel only for the marked (running) observations', () => {
+    const opts = resolveTpeOptions({}, 50);
+    const est = buildNumericalEstimator([0.1, 0.5, 0.9], 0, 1, null, opts, undefined, { dims: 2, cap: { sigma: 0.05, marked: [false, true, false] } });
+    const plain = buildNumericalEstimator([0.1, 0.5, 0.9], 0, 1, null, opts);
+    expect(est.sigmas).toEqual([plain.sigmas[0], 0.05, plain.sigmas[2], 1]);
+    expect(plain.sigmas[1]).toBeGreaterThan(0.05);
+  });
+
+  it('sharp liar changes nothing without running trials, and pushes parallel suggestions off running ones', async () => {
+    const { suggestTpe } = await import('./tpe.js');
+    const tuned = { ...TUNED_JOINT_ESTIMATOR, multivariate: true, sharpLiar: false };
+    const sharpened = { ...tuned, sharpLiar: true };
+    // 20 random trials: g(x) is wide (Scott over a uniform spread), l(x) narrower around the 2 good ones
+    const done = sweep('RANDOM', bowl, bowlF, 4, 20);
+    const ctx = { space: bowl, goal: 'MINIMIZE' as const, seed: 4, trialIndex: 20, history: done, maxTrials: 50 };
+    expect(suggestTpe({ ...ctx, tpe: sharpened })).toEqual(suggestTpe({ ...ctx, tpe: tuned }));
+    // three trials running at the best point so far: the sharp liar steers the next suggestion well away
+    const bestDone = done.reduce((a, b) => (a.value! < b.value! ? a : b));
+    const running: TrialRecord[] = [20, 21, 22].map((index) => ({ index, params: bestDone.params, state: 'pending' }));
+    const dist = (p: Params) =>
+      Math.hypot(...(['x', 'y', 'z'] as const).map((k) => (p[k] as number) - (bestDone.params[k] as number)));
+    let sharp = 0;
+    let plain = 0;
+    for (let seed = 0; seed < 20; seed++) {
+      const c = { ...ctx, seed, trialIndex: 23, history: [...done, ...running] };
+      sharp += dist(suggestTpe({ ...c, tpe: sharpened }));
+      plain += dist(suggestTpe({ ...c, tpe: tuned }));
+    }
+    expect(sharp).toBeGreaterThan(2 * plain);
   });
 });

@@ -22,6 +22,18 @@
  *   categoricals use the smoothed categorical estimator (each kernel puts 1 + prior/k mass on
  *   its observed category and prior/k on every category);
  * - `nEiCandidates` = 24 draws from l(x), pick the one maximising log l(x) − log g(x).
+ *
+ * The library defaults above are Optuna's. New multivariate sweeps store a tuned joint estimator instead
+ * (options.ts, TUNED_JOINT_ESTIMATOR), built from the components Watanabe (2023, "Tree-structured Parzen
+ * estimator: understanding its algorithm components and their roles for better empirical performance") ablates:
+ * - `bandwidth: 'scott'`: one bandwidth per parameter and group, Scott's rule over the kernel centres, instead of
+ *   each kernel's neighbour distance;
+ * - `magicClipExponent` α and `minBandwidthFactor` Δ: the magic clip becomes
+ *   range · max(Δ, min(100, 1 + kernels)^−α),
+ *   so kernels can narrow as the good group's spread shrinks (Optuna's α = 1 keeps them ≥ range/7 at 5 good trials);
+ * - `improvementWeights`: good trials weighted by how much they beat the best bad one ("EI" weighting);
+ * - `sharpLiar` (ours): a running trial's kernel in g(x) is no wider than the good group's, so that the constant
+ *   liar still repels candidates drawn from a narrow l(x).
  */
 import { logGaussMass, logSumExp, LOG_SQRT_2PI, sampleStdTruncNorm } from './numerics.js';
 import { intLogEdges, sampleRandom, snapInt } from './random.js';
@@ -42,8 +54,10 @@ export interface TpeOptions {
   priorWeight: number;
   /** Add the prior kernel. Default true. */
   considerPrior: boolean;
-  /** Clip bandwidths from below by range / min(100, 1 + kernels). Default true. */
+  /** Clip bandwidths from below by range / min(100, 1 + kernels)^magicClipExponent. Default true. */
   considerMagicClip: boolean;
+  /** Exponent α of the magic clip (Watanabe 2023): larger lets kernels narrow faster as trials accrue. Default 1. */
+  magicClipExponent: number;
   /** Let the outermost kernels use the distance to the range ends. Default false. */
   considerEndpoints: boolean;
   /** Pending trials join the "above" group. Default true. */
@@ -55,6 +69,23 @@ export interface TpeOptions {
    * observation, candidates drawn jointly and scored by the joint log l(x) − log g(x). Default false.
    */
   multivariate: boolean;
+  /**
+   * How a numerical kernel's bandwidth is chosen. 'neighbours' (Optuna, hyperopt): the distance to the farther of
+   * its two neighbours among the observations. 'scott': one bandwidth per parameter and group from Scott's rule,
+   * 1.059 · min(std, IQR / 1.34) · m^(−1/(d+4)) over the m kernel centres (observations and the prior's mu), d = 1
+   * univariate, the number of parameters when multivariate. Default 'neighbours'.
+   */
+  bandwidth: 'neighbours' | 'scott';
+  /** Smallest numerical bandwidth as a fraction of the range (Watanabe 2023's minimum bandwidth factor). Default 0. */
+  minBandwidthFactor: number;
+  /**
+   * Weight each good observation by its improvement over the split (the best value of the bad group minus its
+   * value, Watanabe 2023's "EI" weighting) instead of `weights`; the prior gets the mean of those weights times
+   * `priorWeight`. Used only when every good trial is complete and the bad group has a complete trial. Default false.
+   */
+  improvementWeights: boolean;
+  /** Kernels of running trials in g(x) no wider than the good group's (joint estimator only). Default false. */
+  sharpLiar: boolean;
 }
 
 /** Optuna's default_gamma: min(ceil(0.1·n), 25). */
@@ -91,10 +122,15 @@ export function resolveTpeOptions(partial: Partial<TpeOptions> | undefined, maxT
     priorWeight: partial?.priorWeight ?? 1,
     considerPrior: partial?.considerPrior ?? true,
     considerMagicClip: partial?.considerMagicClip ?? true,
+    magicClipExponent: partial?.magicClipExponent ?? 1,
     considerEndpoints: partial?.considerEndpoints ?? false,
     constantLiar: partial?.constantLiar ?? true,
     priorAmongNeighbours: partial?.priorAmongNeighbours ?? true,
     multivariate: partial?.multivariate ?? false,
+    bandwidth: partial?.bandwidth ?? 'neighbours',
+    minBandwidthFactor: partial?.minBandwidthFactor ?? 0,
+    improvementWeights: partial?.improvementWeights ?? false,
+    sharpLiar: partial?.sharpLiar ?? false,
   };
 }
 
@@ -189,15 +225,84 @@ interface CategoricalEstimator {
 
 type Estimator = NumericalEstimator | CategoricalEstimator;
 
-function mixtureWeights(nObs: number, opts: TpeOptions): number[] {
+/** What an estimator needs beyond the observations of its own parameter. */
+export interface EstimatorContext {
+  /** Parameters estimated jointly (the exponent of Scott's rule): 1 when univariate. */
+  dims: number;
+  /** Weights of the observations (oldest first) in place of `opts.weights`; the prior gets mean × priorWeight. */
+  obsWeights?: number[];
+  /** Bandwidth cap for the marked observations (running trials under `sharpLiar`). */
+  cap?: { sigma: number; marked: boolean[] };
+}
+
+const UNIVARIATE: EstimatorContext = { dims: 1 };
+
+function mixtureWeights(nObs: number, opts: TpeOptions, obsWeights?: number[]): number[] {
   if (nObs === 0) return [1];
-  const w = opts.weights(nObs).slice(0, nObs);
+  let prior = opts.priorWeight;
+  let w: number[];
+  if (obsWeights) {
+    if (obsWeights.length !== nObs) throw new Error(`${obsWeights.length} weights for ${nObs} observations`);
+    w = [...obsWeights];
+    prior *= w.reduce((a, b) => a + b, 0) / nObs;
+  } else {
+    w = opts.weights(nObs).slice(0, nObs);
+  }
   if (w.length !== nObs || w.some((x) => !(x >= 0) || !Number.isFinite(x))) {
     throw new Error(`tpe.weights(${nObs}) must return ${nObs} finite non-negative numbers`);
   }
-  if (opts.considerPrior) w.push(opts.priorWeight);
+  if (opts.considerPrior) w.push(prior);
   const s = w.reduce((a, b) => a + b, 0);
   return w.map((x) => x / s);
+}
+
+/** numpy.percentile's default (linear interpolation between order statistics) of sorted values, q in [0, 1]. */
+export function percentileSorted(sorted: readonly number[], q: number): number {
+  const pos = q * (sorted.length - 1);
+  const i = Math.floor(pos);
+  const j = Math.min(sorted.length - 1, i + 1);
+  return sorted[i]! + (pos - i) * (sorted[j]! - sorted[i]!);
+}
+
+/**
+ * Scott's rule for kernel centres: 1.059 · min(std, IQR / 1.34) · m^(−1/(dims+4)), with the population std
+ * (numpy's ddof 0 for one centre, else the sample std, ddof 1). Zero when the centres coincide.
+ */
+export function scottBandwidth(centres: readonly number[], dims: number): number {
+  const m = centres.length;
+  if (m === 0) return 0;
+  const mean = centres.reduce((a, b) => a + b, 0) / m;
+  const ss = centres.reduce((a, x) => a + (x - mean) ** 2, 0);
+  const std = Math.sqrt(ss / Math.max(1, m - 1));
+  const sorted = [...centres].sort((a, b) => a - b);
+  const iqr = percentileSorted(sorted, 0.75) - percentileSorted(sorted, 0.25);
+  const spread = iqr > 0 ? Math.min(std, iqr / 1.34) : std;
+  return 1.059 * spread * m ** (-1 / (dims + 4));
+}
+
+/** Bandwidths of the observations' kernels by the distance to the farther neighbour (Optuna, hyperopt). */
+function neighbourBandwidths(
+  obs: number[],
+  low: number,
+  high: number,
+  stepOr0: number,
+  priorMu: number | null,
+  opts: TpeOptions,
+): number[] {
+  const musForSigma = priorMu === null ? [...obs] : [...obs, priorMu];
+  const order = musForSigma.map((_, i) => i).sort((a, b) => musForSigma[a]! - musForSigma[b]! || a - b);
+  const sorted = order.map((i) => musForSigma[i]!);
+  const withEnds = [low - stepOr0 / 2, ...sorted, high + stepOr0 / 2];
+  const sortedSigmas = sorted.map((_, j) =>
+    Math.max(withEnds[j + 1]! - withEnds[j]!, withEnds[j + 2]! - withEnds[j + 1]!),
+  );
+  if (!opts.considerEndpoints && withEnds.length >= 4) {
+    sortedSigmas[0] = withEnds[2]! - withEnds[1]!;
+    sortedSigmas[sortedSigmas.length - 1] = withEnds[withEnds.length - 2]! - withEnds[withEnds.length - 3]!;
+  }
+  const sigmasAll = new Array<number>(musForSigma.length);
+  order.forEach((origIdx, j) => (sigmasAll[origIdx] = sortedSigmas[j]!));
+  return sigmasAll.slice(0, obs.length);
 }
 
 export function buildNumericalEstimator(
@@ -207,34 +312,34 @@ export function buildNumericalEstimator(
   step: number | null,
   opts: TpeOptions,
   logBins?: NumericalEstimator['logBins'],
+  ctx: EstimatorContext = UNIVARIATE,
 ): NumericalEstimator {
   const stepOr0 = step ?? 0;
   const considerPrior = opts.considerPrior || obs.length === 0;
   const priorMu = 0.5 * (low + high);
-  // Optuna ≥ 4 takes the neighbour distances among the observations only; Optuna 3 put the prior's mu
-  // among them (priorAmongNeighbours), which narrows the kernels next to the centre of the range.
-  const neighbourPrior = considerPrior && opts.priorAmongNeighbours;
-  const musForSigma = neighbourPrior ? [...obs, priorMu] : [...obs];
-  const order = musForSigma.map((_, i) => i).sort((a, b) => musForSigma[a]! - musForSigma[b]! || a - b);
-  const sorted = order.map((i) => musForSigma[i]!);
-  const withEnds = [low - stepOr0 / 2, ...sorted, high + stepOr0 / 2];
-  const sortedSigmas = sorted.map((_, j) => Math.max(withEnds[j + 1]! - withEnds[j]!, withEnds[j + 2]! - withEnds[j + 1]!));
-  if (!opts.considerEndpoints && withEnds.length >= 4) {
-    sortedSigmas[0] = withEnds[2]! - withEnds[1]!;
-    sortedSigmas[sortedSigmas.length - 1] = withEnds[withEnds.length - 2]! - withEnds[withEnds.length - 3]!;
+  const range = high - low + stepOr0;
+  let sigmas: number[];
+  if (opts.bandwidth === 'scott') {
+    const h = scottBandwidth(considerPrior ? [...obs, priorMu] : obs, ctx.dims);
+    sigmas = obs.map(() => h);
+  } else {
+    // Optuna ≥ 4 takes the neighbour distances among the observations only; Optuna 3 put the prior's mu
+    // among them (priorAmongNeighbours), which narrows the kernels next to the centre of the range.
+    const priorAmong = considerPrior && opts.priorAmongNeighbours;
+    sigmas = neighbourBandwidths(obs, low, high, stepOr0, priorAmong ? priorMu : null, opts);
   }
-  const sigmasAll = new Array<number>(musForSigma.length);
-  order.forEach((origIdx, j) => (sigmasAll[origIdx] = sortedSigmas[j]!));
-  let sigmas = sigmasAll.slice(0, obs.length);
-  const maxSigma = high - low + stepOr0;
-  const minSigma = opts.considerMagicClip ? (high - low + stepOr0) / Math.min(100, 1 + obs.length + (considerPrior ? 1 : 0)) : 1e-12;
-  sigmas = sigmas.map((s) => Math.min(maxSigma, Math.max(minSigma, s)));
+  const kernels = obs.length + (considerPrior ? 1 : 0);
+  const magicMin = opts.considerMagicClip ? range / Math.min(100, 1 + kernels) ** opts.magicClipExponent : 1e-12;
+  const minSigma = Math.max(magicMin, opts.minBandwidthFactor * range);
+  sigmas = sigmas.map((s) => Math.min(range, Math.max(minSigma, s)));
+  const cap = ctx.cap;
+  if (cap) sigmas = sigmas.map((s, i) => (cap.marked[i] ? Math.min(s, cap.sigma) : s));
   const mus = [...obs];
   if (considerPrior) {
     mus.push(priorMu);
-    sigmas.push(high - low + stepOr0);
+    sigmas.push(range);
   }
-  const weights = mixtureWeights(obs.length, opts);
+  const weights = mixtureWeights(obs.length, opts, ctx.obsWeights);
   const lo = low - stepOr0 / 2;
   const hi = high + stepOr0 / 2;
   return {
@@ -251,13 +356,18 @@ export function buildNumericalEstimator(
   };
 }
 
-export function buildCategoricalEstimator(obs: number[], nChoices: number, opts: TpeOptions): CategoricalEstimator {
+export function buildCategoricalEstimator(
+  obs: number[],
+  nChoices: number,
+  opts: TpeOptions,
+  ctx: EstimatorContext = UNIVARIATE,
+): CategoricalEstimator {
   if (obs.length === 0) {
     const uniform = new Array<number>(nChoices).fill(1 / nChoices);
     return { kind: 'categorical', probs: uniform, weights: [1], kernelProbs: [uniform] };
   }
   const nKernels = obs.length + (opts.considerPrior ? 1 : 0);
-  const w = mixtureWeights(obs.length, opts);
+  const w = mixtureWeights(obs.length, opts, ctx.obsWeights);
   const probs = new Array<number>(nChoices).fill(0);
   const kernelProbs: number[][] = [];
   for (let k = 0; k < nKernels; k++) {
@@ -347,7 +457,7 @@ interface Domain {
   /** value → transformed number, or undefined when the value is not legal for the spec. */
   toInternal(v: unknown): number | undefined;
   fromInternal(x: number): ParamValue;
-  build(obs: number[], opts: TpeOptions): Estimator;
+  build(obs: number[], opts: TpeOptions, ctx?: EstimatorContext): Estimator;
 }
 
 function domainOf(spec: ParamSpec): Domain {
@@ -359,44 +469,76 @@ function domainOf(spec: ParamSpec): Domain {
           return i < 0 ? undefined : i;
         },
         fromInternal: (x) => spec.values[x]!,
-        build: (obs, opts) => buildCategoricalEstimator(obs, spec.values.length, opts),
+        build: (obs, opts, ctx) => buildCategoricalEstimator(obs, spec.values.length, opts, ctx),
       };
     case 'uniform':
       return {
         toInternal: (v) => (isValidValue(spec, v) ? (v as number) : undefined),
         fromInternal: (x) => Math.min(spec.max, Math.max(spec.min, x)),
-        build: (obs, opts) => buildNumericalEstimator(obs, spec.min, spec.max, null, opts),
+        build: (obs, opts, ctx) => buildNumericalEstimator(obs, spec.min, spec.max, null, opts, undefined, ctx),
       };
     case 'loguniform':
       return {
         toInternal: (v) => (isValidValue(spec, v) ? Math.log(v as number) : undefined),
         fromInternal: (x) => Math.min(spec.max, Math.max(spec.min, Math.exp(x))),
-        build: (obs, opts) => buildNumericalEstimator(obs, Math.log(spec.min), Math.log(spec.max), null, opts),
+        build: (obs, opts, ctx) =>
+          buildNumericalEstimator(obs, Math.log(spec.min), Math.log(spec.max), null, opts, undefined, ctx),
       };
     case 'int':
       if (spec.log) {
         const [lo, hi] = intLogEdges(spec);
+        const logBins = { min: spec.min, step: intStep(spec), loEdge: lo };
         return {
           toInternal: (v) => (isValidValue(spec, v) ? Math.log(v as number) : undefined),
           fromInternal: (x) => snapInt(spec, Math.exp(x)),
-          build: (obs, opts) => buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts, { min: spec.min, step: intStep(spec), loEdge: lo }),
+          build: (obs, opts, ctx) =>
+            buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts, logBins, ctx),
         };
       }
       return {
         toInternal: (v) => (isValidValue(spec, v) ? (v as number) : undefined),
         fromInternal: (x) => snapInt(spec, x),
-        build: (obs, opts) => buildNumericalEstimator(obs, spec.min, intHigh(spec), intStep(spec), opts),
+        build: (obs, opts, ctx) =>
+          buildNumericalEstimator(obs, spec.min, intHigh(spec), intStep(spec), opts, undefined, ctx),
       };
   }
 }
 
-function observations(trials: TrialRecord[], name: string, dom: Domain): number[] {
-  const out: number[] = [];
-  for (const t of trials) {
+/** A group's values of one parameter (trials lacking a legal value left out) and, if weighted, their weights. */
+function observations(group: Group, name: string, dom: Domain): { obs: number[]; ctx: EstimatorContext } {
+  const obs: number[] = [];
+  const w: number[] = [];
+  group.trials.forEach((t, i) => {
     const x = dom.toInternal(t.params?.[name]);
-    if (x !== undefined) out.push(x);
-  }
-  return out;
+    if (x === undefined) return;
+    obs.push(x);
+    if (group.weights) w.push(group.weights[i]!);
+  });
+  return { obs, ctx: group.weights ? { dims: 1, obsWeights: w } : UNIVARIATE };
+}
+
+/** Trials of one side of the split, oldest first, with their kernel weights when not from `opts.weights`. */
+interface Group {
+  trials: TrialRecord[];
+  weights?: number[];
+}
+
+/**
+ * Watanabe 2023's "EI" weights of the good trials: how much each improves on the best bad value (at least 1e-12).
+ * Undefined (fall back to `opts.weights`) when a good trial has no final value or no bad trial has one.
+ */
+export function improvementWeights(
+  below: readonly TrialRecord[],
+  above: readonly TrialRecord[],
+  goal: Goal,
+): number[] | undefined {
+  const sign = goal === 'MINIMIZE' ? 1 : -1;
+  const finite = (t: TrialRecord) => t.state === 'complete' && typeof t.value === 'number' && Number.isFinite(t.value);
+  if (below.length === 0 || !below.every(finite)) return undefined;
+  const bad = above.filter(finite).map((t) => sign * t.value!);
+  if (bad.length === 0) return undefined;
+  const threshold = Math.min(...bad);
+  return below.map((t) => Math.max(1e-12, threshold - sign * t.value!));
 }
 
 export interface TpeInput {
@@ -419,7 +561,10 @@ export function suggestTpe(input: TpeInput): Params {
     draw = (r) => sampleRandom(input.space, r);
   } else {
     const relevant = others.filter((t) => isObserved(t) || t.state === 'pending');
-    const { below, above } = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
+    const split = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
+    const weights = opts.improvementWeights ? improvementWeights(split.below, split.above, input.goal) : undefined;
+    const below: Group = weights ? { trials: split.below, weights } : { trials: split.below };
+    const above: Group = { trials: split.above };
     draw = (r) =>
       opts.multivariate ? suggestJoint(input.space, below, above, opts, r) : suggestIndependent(input.space, below, above, opts, r);
   }
@@ -442,12 +587,14 @@ function paramsKey(space: SearchSpace, params: Params | undefined): string {
   return JSON.stringify(Object.keys(space).map((n) => params?.[n] ?? null));
 }
 
-function suggestIndependent(space: SearchSpace, below: TrialRecord[], above: TrialRecord[], opts: TpeOptions, rng: Rng): Params {
+function suggestIndependent(space: SearchSpace, below: Group, above: Group, opts: TpeOptions, rng: Rng): Params {
   const out: Params = {};
   for (const [name, spec] of Object.entries(space)) {
     const dom = domainOf(spec);
-    const l = dom.build(observations(below, name, dom), opts);
-    const g = dom.build(observations(above, name, dom), opts);
+    const lo = observations(below, name, dom);
+    const go = observations(above, name, dom);
+    const l = dom.build(lo.obs, opts, lo.ctx);
+    const g = dom.build(go.obs, opts, go.ctx);
     let best = NaN;
     let bestScore = -Infinity;
     for (let i = 0; i < Math.max(1, opts.nEiCandidates); i++) {
@@ -466,25 +613,47 @@ function suggestIndependent(space: SearchSpace, below: TrialRecord[], above: Tri
 }
 
 /** Trials whose every parameter is a legal value of the space (the joint estimator needs all of them). */
-function completeRows(trials: TrialRecord[], names: string[], doms: Domain[]): number[][] {
-  const rows: number[][] = [];
-  for (const t of trials) {
-    const row = names.map((n, d) => doms[d]!.toInternal(t.params?.[n]));
-    if (row.every((x) => x !== undefined)) rows.push(row as number[]);
-  }
-  return rows;
+interface Rows {
+  rows: number[][];
+  weights?: number[];
+  pending: boolean[];
 }
 
-function suggestJoint(space: SearchSpace, below: TrialRecord[], above: TrialRecord[], opts: TpeOptions, rng: Rng): Params {
+function completeRows(group: Group, names: string[], doms: Domain[]): Rows {
+  const rows: number[][] = [];
+  const weights: number[] = [];
+  const pending: boolean[] = [];
+  group.trials.forEach((t, i) => {
+    const row = names.map((n, d) => doms[d]!.toInternal(t.params?.[n]));
+    if (!row.every((x) => x !== undefined)) return;
+    rows.push(row as number[]);
+    pending.push(t.state === 'pending');
+    if (group.weights) weights.push(group.weights[i]!);
+  });
+  return group.weights ? { rows, weights, pending } : { rows, pending };
+}
+
+function suggestJoint(space: SearchSpace, below: Group, above: Group, opts: TpeOptions, rng: Rng): Params {
   const names = Object.keys(space);
   const doms = names.map((n) => domainOf(space[n]!));
-  const build = (rows: number[][]) => {
-    const ests = doms.map((dom, d) => dom.build(rows.map((r) => r[d]!), opts));
-    const weights = rows.length === 0 ? [1] : mixtureWeights(rows.length, opts);
+  const build = ({ rows, weights: obsWeights, pending }: Rows, caps?: (number | undefined)[]) => {
+    const ests = doms.map((dom, d) => {
+      const ctx: EstimatorContext = obsWeights ? { dims: names.length, obsWeights } : { dims: names.length };
+      const cap = caps?.[d];
+      if (cap !== undefined && pending.some(Boolean)) ctx.cap = { sigma: cap, marked: pending };
+      return dom.build(rows.map((r) => r[d]!), opts, ctx);
+    });
+    const weights = rows.length === 0 ? [1] : mixtureWeights(rows.length, opts, obsWeights);
     return { ests, weights, logWeights: weights.map((w) => Math.log(w)) };
   };
-  const l = build(completeRows(below, names, doms));
-  const g = build(completeRows(above, names, doms));
+  const belowRows = completeRows(below, names, doms);
+  const l = build(belowRows);
+  // sharpLiar: the mean bandwidth of the good kernels per numerical parameter caps the running trials' kernels in g
+  const nGood = belowRows.rows.length;
+  const meanGoodSigma = (e: Estimator) =>
+    e.kind === 'numerical' ? e.sigmas.slice(0, nGood).reduce((a, b) => a + b, 0) / nGood : undefined;
+  const caps = opts.sharpLiar && nGood > 0 ? l.ests.map(meanGoodSigma) : undefined;
+  const g = build(completeRows(above, names, doms), caps);
   let best: number[] | null = null;
   let bestScore = -Infinity;
   for (let i = 0; i < Math.max(1, opts.nEiCandidates); i++) {
