@@ -5,18 +5,23 @@ import type { ColumnStats } from '#libs/pure/data';
 import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '#libs/core/queue';
 import { RunLifecycle, SweepAdvancer } from '#libs/domain/runs';
-import { type EarlyStoppingRule, type SearchSpace, shouldPrune, suggest, suggestOptions } from '#libs/pure/search';
-import { SpecError, type TrainingConfig, planRun } from '#libs/pure/training';
-import { type TrialRunRow, trialHistory } from './sweep-history.js';
+import { type SearchSpace, type Strategy, suggest, suggestOptions } from '#libs/pure/search';
+import { SpecError, planRun } from '#libs/pure/training';
+import { trialRecord } from './sweep-history.js';
+import {
+  type SweepKeys,
+  allTrialsFailed,
+  firstTrialError,
+  keepTrial,
+  progressOf,
+  pruneCheck,
+  settleTrials,
+  trialProgress,
+  trialRows,
+} from './sweep-trials.js';
 
-/** What the pruning rules read of each trial: its state, its objective, and its value at the epoch asked about. */
-interface PruneTrialRow {
-  id: string;
-  status: TrialRunRow['status'];
-  trialIndex: number | null;
-  objective: unknown;
-  value: number | null;
-}
+/** The strategies whose suggestions depend on the trials so far. */
+const HISTORY_STRATEGIES: ReadonlySet<Strategy> = new Set(['TPE', 'GP']);
 
 /** A sweep whose first this-many trials all fail is failed: its setup, not its luck, is at fault. */
 export const FAILED_TRIALS_TO_GIVE_UP = 5;
@@ -44,36 +49,48 @@ export class SweepScheduler implements SweepAdvancer {
       async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
         const sweep = await tx.sweep.findUnique({ where: { id: sweepId }, include: { dataset: true, model: true } });
-        if (!sweep || sweep.status !== 'RUNNING') return [];
-        const runs = await tx.run.findMany({
-          where: { sweepId },
-          select: { id: true, status: true, trialIndex: true, hyperparameters: true, summary: true, error: true, attempt: true },
-          orderBy: { trialIndex: 'asc' },
-        });
-        const first = runs.filter((run) => run.trialIndex !== null && run.trialIndex < FAILED_TRIALS_TO_GIVE_UP);
-        const allFailed = (list: typeof runs) => list.length > 0 && list.every((run) => run.status === 'FAILED');
-        if ((first.length === Math.min(FAILED_TRIALS_TO_GIVE_UP, sweep.maxTrials) && allFailed(first)) || (runs.length >= sweep.maxTrials && allFailed(runs))) {
-          await this.lifecycle.endSweepTrials(sweepId, tx);
+        if (!sweep) return [];
+        // Also once the sweep has ended: its last trials finish after a cancel, and settle then.
+        await settleTrials(tx, sweep);
+        if (sweep.status !== 'RUNNING') return [];
+        const space = sweep.searchSpace as unknown as SearchSpace;
+        // Only the model-based strategies fit the trials so far; the others need their number alone.
+        const rows = HISTORY_STRATEGIES.has(sweep.strategy) ? await trialRows(tx, sweepId) : null;
+        const progress = rows
+          ? progressOf(rows, FAILED_TRIALS_TO_GIVE_UP)
+          : await trialProgress(tx, sweepId, FAILED_TRIALS_TO_GIVE_UP);
+        const history = rows?.map((row) => trialRecord(row, space)) ?? null;
+        const { first } = progress;
+        const firstFailed = first.length > 0 && first.every((outcome) => outcome === 'FAILED');
+        if (
+          (first.length === Math.min(FAILED_TRIALS_TO_GIVE_UP, sweep.maxTrials) && firstFailed) ||
+          (progress.asked >= sweep.maxTrials && (await allTrialsFailed(tx, sweepId)))
+        ) {
+          const said = await firstTrialError(tx, sweepId);
+          await this.stopTrials(tx, sweep);
           await tx.sweep.update({
             where: { id: sweepId },
-            data: { status: 'FAILED', finishedAt: new Date(), error: `the first ${first.length} trial(s) all failed; the first said: ${first[0].error ?? 'no error recorded'}` },
+            data: {
+              status: 'FAILED',
+              finishedAt: new Date(),
+              error: `the first ${first.length} trial(s) all failed; the first said: ${said ?? 'no error recorded'}`,
+            },
           });
           return [];
         }
 
-        const history = trialHistory(runs, sweep.metric);
-        let active = history.filter((trial) => trial.state === 'pending').length;
-        let asked = runs.length;
+        let active = progress.active;
+        let asked = progress.asked;
         let exhausted = false;
         const jobs: TrainRunJob[] = [];
         while (active < sweep.parallelism && asked < sweep.maxTrials) {
           const params = suggest({
             strategy: sweep.strategy,
-            space: sweep.searchSpace as unknown as SearchSpace,
+            space,
             goal: sweep.goal,
             seed: sweep.seed,
             trialIndex: asked,
-            history,
+            history: history ?? [],
             maxTrials: sweep.maxTrials,
             ...suggestOptions(sweep.strategy, sweep.options),
           });
@@ -92,14 +109,16 @@ export class SweepScheduler implements SweepAdvancer {
           try {
             const plan = planRun(sweep.model.spec, params, sweep.training, sweep.dataset.columns as unknown as ColumnStats[], sweep.seed, this.config.limits.maxModelParams);
             await this.lifecycle.create({ ...trial, training: plan.training as unknown as Prisma.InputJsonValue }, tx);
+            await keepTrial(tx, { sweepId, trialIndex: asked, runId: trial.id, space, params, failed: false });
             jobs.push({ runId: trial.id, attempt: 1 });
-            history.push({ index: asked, params, state: 'pending' });
+            history?.push({ index: asked, params, state: 'pending' });
             active++;
           } catch (error) {
             if (!(error instanceof SpecError)) throw error;
             // These values make no valid model (say, a kernel larger than its input): the trial fails, the sweep goes on.
             await this.lifecycle.reject({ ...trial, training: sweep.training as Prisma.InputJsonValue }, error.message, tx);
-            history.push({ index: asked, params, state: 'failed' });
+            await keepTrial(tx, { sweepId, trialIndex: asked, runId: trial.id, space, params, failed: true });
+            history?.push({ index: asked, params, state: 'failed' });
           }
           asked++;
         }
@@ -116,13 +135,20 @@ export class SweepScheduler implements SweepAdvancer {
     }
   }
 
+  /** Ends the sweep's trials through the run lifecycle (queued ones cancelled, running ones asked to stop), then
+   * settles them in the trial store. */
+  private async stopTrials(tx: Prisma.TransactionClient, sweep: SweepKeys): Promise<void> {
+    await this.lifecycle.endSweepTrials(sweep.id, tx);
+    await settleTrials(tx, sweep);
+  }
+
   async cancel(sweepId: string): Promise<SweepRow | null> {
     const cancelled = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
       const sweep = await tx.sweep.findUnique({ where: { id: sweepId } });
       if (!sweep || sweep.status !== 'RUNNING') return sweep;
       const queued = await tx.run.findMany({ where: { sweepId, status: 'QUEUED' }, select: { id: true, attempt: true } });
-      await this.lifecycle.endSweepTrials(sweepId, tx);
+      await this.stopTrials(tx, sweep);
       const updated = await tx.sweep.update({ where: { id: sweepId }, data: { status: 'CANCELLED', finishedAt: new Date() } });
       for (const run of queued) await this.queue.remove({ runId: run.id, attempt: run.attempt }).catch(() => undefined);
       return updated;
@@ -131,45 +157,12 @@ export class SweepScheduler implements SweepAdvancer {
   }
 
   /**
-   * Whether the sweep's early-stopping rule prunes this trial after `epoch`. The rules compare values at
-   * this one epoch, so that is all that is read: each trial's state and its value at `epoch` (one probe of
-   * the (run_id, name, step) key per trial, no JSON but the objective), and this trial's own series. The
-   * sweep's whole history (every point of every trial) is never read per epoch: at trial 5,000 that was
-   * 5,000 × epochs points for each epoch of each trial.
+   * Whether the sweep's early-stopping rule prunes this trial after `epoch`; call it after each epoch the trial
+   * records. It reads the trial's own series and a summary of the others that does not grow with the sweep
+   * (sweep-trials.ts): the sweep's history is never read per epoch.
    */
-  async shouldPruneTrial(runId: string, sweepId: string, epoch: number): Promise<boolean> {
-    const sweep = await this.prisma.sweep.findUnique({
-      where: { id: sweepId },
-      select: { earlyStopping: true, metric: true, goal: true },
-    });
-    if (!sweep || !sweep.earlyStopping) return false;
-    const rule = sweep.earlyStopping as unknown as EarlyStoppingRule;
-    const [trials, own] = await Promise.all([
-      this.prisma.$queryRaw<PruneTrialRow[]>`
-        SELECT r.id, r.status, r.trial_index AS "trialIndex", r.summary -> ${sweep.metric} AS objective, p.value
-        FROM runs r
-        LEFT JOIN metric_points p
-          ON p.run_id = r.id AND p.name = ${sweep.metric} AND p.step = ${epoch} AND p.epoch = ${epoch}
-        WHERE r.sweep_id = ${sweepId}::uuid`,
-      this.prisma.metricPoint.findMany({
-        where: { runId, name: sweep.metric, epoch: { lte: epoch } },
-        select: { epoch: true, value: true },
-      }),
-    ]);
-    const intermediates = new Map<string, Record<number, number>>();
-    for (const trial of trials) if (trial.value !== null) intermediates.set(trial.id, { [epoch]: trial.value });
-    const ownSeries = own.filter((point) => point.epoch !== null).map((point) => [point.epoch, point.value]);
-    intermediates.set(runId, Object.fromEntries(ownSeries));
-    const runs = trials.map((trial) => ({
-      ...trial,
-      hyperparameters: {},
-      summary: { [sweep.metric]: trial.objective },
-    }));
-    const history = trialHistory(runs, sweep.metric, intermediates);
-    const trialIndex = trials.find((trial) => trial.id === runId)?.trialIndex;
-    const trial = history.find((record) => record.index === trialIndex);
-    if (!trial || trial.intermediate?.[epoch] === undefined) return false;
-    return shouldPrune(rule, { goal: sweep.goal, trial, epoch, history });
+  shouldPruneTrial(runId: string, sweepId: string, epoch: number): Promise<boolean> {
+    return pruneCheck(this.prisma, runId, sweepId, epoch);
   }
 
   runningSweepIds(): Promise<string[]> {

@@ -22,10 +22,13 @@ export {
   EarlyStoppingError,
   hyperbandBracketOf,
   hyperbandBrackets,
+  medianRulePrunes,
   parseEarlyStopping,
+  ruleChecksAt,
   shouldPrune,
   type EarlyStoppingRule,
   type HyperbandBracket,
+  type MedianRule,
   type PruneContext,
 } from './pruners.js';
 export {

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '#libs/pure/random';
 import {
   ashaRungs,
   EarlyStoppingError,
   hyperbandBracketOf,
   hyperbandBrackets,
   isBetter,
+  medianRulePrunes,
   parseEarlyStopping,
+  ruleChecksAt,
   shouldPrune,
   type EarlyStoppingRule,
   type Goal,
@@ -198,6 +201,59 @@ describe('hyperband rule', () => {
     const bad3 = trial(b3[0]!, 'pending', curve(60, 30, 27));
     const peers3 = b3.slice(1, 9).map((idx) => trial(idx, 'complete', curve(1, 0.5, 27)));
     for (let e = 1; e <= 27; e++) expect(prune(rule, bad3, e, peers3)).toBe(false);
+  });
+});
+
+describe('the rules on a summary (what a store keeps instead of the history)', () => {
+  const rules: EarlyStoppingRule[] = [
+    { rule: 'median', minTrials: 3, warmupEpochs: 1 },
+    { rule: 'asha', reductionFactor: 2, minEpochs: 1, maxEpochs: 9 },
+    { rule: 'hyperband', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 },
+  ];
+
+  it('medianRulePrunes answers as shouldPrune given the count and median of the others', () => {
+    const rng = mulberry32(3);
+    const states = ['complete', 'pruned', 'pending', 'failed'] as const;
+    const answers = new Set<boolean>();
+    for (let round = 0; round < 300; round++) {
+      const epoch = 1 + Math.floor(rng() * 4);
+      const history = Array.from({ length: Math.floor(rng() * 9) }, (_, index) =>
+        trial(index, states[Math.floor(rng() * 4)]!, curve(rng() * 2, rng(), 1 + Math.floor(rng() * 5))),
+      );
+      const own = trial(history.length, 'pending', curve(rng() * 2, rng(), epoch));
+      const others = history
+        .filter((t) => t.state === 'complete' || t.state === 'pruned')
+        .map((t) => t.intermediate?.[epoch])
+        .filter((v): v is number => v !== undefined)
+        .sort((a, b) => a - b);
+      const n = others.length;
+      const median = n === 0 ? NaN : n % 2 ? others[(n - 1) / 2]! : (others[n / 2 - 1]! + others[n / 2]!) / 2;
+      const goal: Goal = rng() < 0.5 ? 'MINIMIZE' : 'MAXIMIZE';
+      const rule = rules[0] as Extract<EarlyStoppingRule, { rule: 'median' }>;
+      const answer = medianRulePrunes(rule, goal, epoch, own, { count: n, median });
+      expect(answer).toBe(shouldPrune(rule, { goal, trial: own, epoch, history: [...history, own] }));
+      answers.add(answer);
+    }
+    expect([...answers].sort()).toEqual([false, true]);
+  });
+
+  it('ruleChecksAt is false wherever shouldPrune could not prune, and true at rungs and past the warm-up', () => {
+    expect([1, 2, 3].map((epoch) => ruleChecksAt(rules[0]!, 0, epoch))).toEqual([false, true, true]);
+    const asha = [1, 2, 3, 4, 8, 9].map((epoch) => ruleChecksAt(rules[1]!, 0, epoch));
+    expect(asha).toEqual([true, true, false, true, true, false]);
+    const rule = rules[2] as Extract<EarlyStoppingRule, { rule: 'hyperband' }>;
+    const brackets = hyperbandBrackets(rule);
+    for (let index = 0; index < 30; index++) {
+      const rungs = brackets[hyperbandBracketOf(rule, index, brackets)]!.rungs;
+      for (let epoch = 1; epoch <= 9; epoch++) expect(ruleChecksAt(rule, index, epoch)).toBe(rungs.includes(epoch));
+    }
+    // a NaN prunes at once wherever the rule checks, and nowhere else
+    for (const r of rules) {
+      for (let epoch = 1; epoch <= 9; epoch++) {
+        const own: TrialRecord = { index: 4, params: {}, state: 'pending', intermediate: { [epoch]: NaN } };
+        expect(shouldPrune(r, { goal: 'MINIMIZE', trial: own, epoch, history: [own] })).toBe(ruleChecksAt(r, 4, epoch));
+      }
+    }
   });
 });
 

@@ -5,8 +5,10 @@ import { UserInputError } from '#libs/pure/errors';
 import type { Strategy } from './space.js';
 import { intermediateEntries, isBetter, type Goal, type TrialRecord } from './trials.js';
 
+export type MedianRule = { rule: 'median'; minTrials?: number; warmupEpochs?: number };
+
 export type EarlyStoppingRule =
-  | { rule: 'median'; minTrials?: number; warmupEpochs?: number }
+  | MedianRule
   | { rule: 'asha'; reductionFactor?: number; minEpochs?: number; maxEpochs?: number }
   | { rule: 'hyperband'; reductionFactor?: number; minEpochs: number; maxEpochs: number };
 
@@ -132,7 +134,7 @@ export function shouldPrune(rule: EarlyStoppingRule, ctx: PruneContext): boolean
   if (value === undefined) return false;
   switch (rule.rule) {
     case 'median':
-      return medianPrune(rule, ctx, value);
+      return medianPrune(rule, ctx);
     case 'asha': {
       const eta = rule.reductionFactor ?? ASHA_DEFAULTS.reductionFactor;
       const minEpochs = rule.minEpochs ?? ASHA_DEFAULTS.minEpochs;
@@ -149,23 +151,60 @@ export function shouldPrune(rule: EarlyStoppingRule, ctx: PruneContext): boolean
   }
 }
 
-function medianPrune(rule: { minTrials?: number; warmupEpochs?: number }, ctx: PruneContext, value: number): boolean {
-  const minTrials = rule.minTrials ?? MEDIAN_DEFAULTS.minTrials;
-  const warmup = rule.warmupEpochs ?? MEDIAN_DEFAULTS.warmupEpochs;
-  if (ctx.epoch <= warmup) return false;
-  let best = value;
-  for (const [e, v] of intermediateEntries(ctx.trial)) {
-    if (e <= ctx.epoch && isBetter(v, best, ctx.goal)) best = v;
+/**
+ * Whether the rule can stop trial `trialIndex` after `epoch` at all: past the warmup (median), at one of the
+ * trial's rungs (asha; hyperband: the rungs of the trial's bracket). {@link shouldPrune} is false at every other
+ * epoch, so a store need not gather the other trials' values there.
+ */
+export function ruleChecksAt(rule: EarlyStoppingRule, trialIndex: number, epoch: number): boolean {
+  switch (rule.rule) {
+    case 'median':
+      return epoch > (rule.warmupEpochs ?? MEDIAN_DEFAULTS.warmupEpochs);
+    case 'asha': {
+      const eta = rule.reductionFactor ?? ASHA_DEFAULTS.reductionFactor;
+      return ashaRungs(rule.minEpochs ?? ASHA_DEFAULTS.minEpochs, eta, rule.maxEpochs).includes(epoch);
+    }
+    case 'hyperband': {
+      const brackets = hyperbandBrackets(rule);
+      return brackets[hyperbandBracketOf(rule, trialIndex, brackets)]!.rungs.includes(epoch);
+    }
   }
-  if (Number.isNaN(best)) return true;
+}
+
+function medianPrune(rule: MedianRule, ctx: PruneContext): boolean {
   const others: number[] = [];
   for (const t of ctx.history) {
     if (t.index === ctx.trial.index || (t.state !== 'complete' && t.state !== 'pruned')) continue;
     const v = valueAt(t, ctx.epoch);
     if (v !== undefined && !Number.isNaN(v)) others.push(v);
   }
-  if (others.length < Math.max(1, minTrials)) return false;
-  return isBetter(median(others), best, ctx.goal);
+  const summary = { count: others.length, median: others.length ? median(others) : NaN };
+  return medianRulePrunes(rule, ctx.goal, ctx.epoch, ctx.trial, summary);
+}
+
+/**
+ * The median rule given only what it needs of the other trials: how many complete or pruned trials (the trial
+ * itself never among them) reported a non-NaN value at `epoch`, and the median of those values. A store can keep
+ * that summary as trials finish instead of reading every trial's value at every check.
+ */
+export function medianRulePrunes(
+  rule: MedianRule,
+  goal: Goal,
+  epoch: number,
+  trial: TrialRecord,
+  others: { count: number; median: number },
+): boolean {
+  const value = valueAt(trial, epoch);
+  if (value === undefined) return false;
+  const minTrials = rule.minTrials ?? MEDIAN_DEFAULTS.minTrials;
+  if (epoch <= (rule.warmupEpochs ?? MEDIAN_DEFAULTS.warmupEpochs)) return false;
+  let best = value;
+  for (const [e, v] of intermediateEntries(trial)) {
+    if (e <= epoch && isBetter(v, best, goal)) best = v;
+  }
+  if (Number.isNaN(best)) return true;
+  if (others.count < Math.max(1, minTrials)) return false;
+  return isBetter(others.median, best, goal);
 }
 
 /** Rung epochs minEpochs·η^k strictly below maxEpochs (all k when maxEpochs is undefined, capped at 64 rungs). */

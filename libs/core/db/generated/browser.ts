@@ -38,6 +38,22 @@ export type Sweep = Prisma.SweepModel
  */
 export type Run = Prisma.RunModel
 /**
+ * Model SweepTrial
+ * A sweep's trials as the scheduler and the pruning rules read them (libs/domain/sweeps/sweep-trials.ts): one
+ * compact row per trial. The migration adds a partial index on (sweep_id) WHERE outcome IS NULL (the unsettled).
+ */
+export type SweepTrial = Prisma.SweepTrialModel
+/**
+ * Model SweepEpochValue
+ * The objective at each epoch of the trials a sweep's pruning rule compares against (never NaN).
+ */
+export type SweepEpochValue = Prisma.SweepEpochValueModel
+/**
+ * Model SweepEpochMedian
+ * The median rule's summary of one epoch: the count and the two middle values, ordered by (value, trial).
+ */
+export type SweepEpochMedian = Prisma.SweepEpochMedianModel
+/**
  * Model MetricPoint
  * 
  */

@@ -401,6 +401,9 @@ export const ModelName = {
   ModelDefinition: 'ModelDefinition',
   Sweep: 'Sweep',
   Run: 'Run',
+  SweepTrial: 'SweepTrial',
+  SweepEpochValue: 'SweepEpochValue',
+  SweepEpochMedian: 'SweepEpochMedian',
   MetricPoint: 'MetricPoint',
   Checkpoint: 'Checkpoint',
   ApiKey: 'ApiKey'
@@ -419,7 +422,7 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
     omit: GlobalOmitOptions
   }
   meta: {
-    modelProps: "dataset" | "modelDefinition" | "sweep" | "run" | "metricPoint" | "checkpoint" | "apiKey"
+    modelProps: "dataset" | "modelDefinition" | "sweep" | "run" | "sweepTrial" | "sweepEpochValue" | "sweepEpochMedian" | "metricPoint" | "checkpoint" | "apiKey"
     txIsolationLevel: TransactionIsolationLevel
   }
   model: {
@@ -716,6 +719,228 @@ export type TypeMap<ExtArgs extends runtime.Types.Extensions.InternalArgs = runt
         count: {
           args: Prisma.RunCountArgs<ExtArgs>
           result: runtime.Types.Utils.Optional<Prisma.RunCountAggregateOutputType> | number
+        }
+      }
+    }
+    SweepTrial: {
+      payload: Prisma.$SweepTrialPayload<ExtArgs>
+      fields: Prisma.SweepTrialFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SweepTrialFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SweepTrialFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>
+        }
+        findFirst: {
+          args: Prisma.SweepTrialFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SweepTrialFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>
+        }
+        findMany: {
+          args: Prisma.SweepTrialFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>[]
+        }
+        create: {
+          args: Prisma.SweepTrialCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>
+        }
+        createMany: {
+          args: Prisma.SweepTrialCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SweepTrialCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>[]
+        }
+        delete: {
+          args: Prisma.SweepTrialDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>
+        }
+        update: {
+          args: Prisma.SweepTrialUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>
+        }
+        deleteMany: {
+          args: Prisma.SweepTrialDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SweepTrialUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SweepTrialUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>[]
+        }
+        upsert: {
+          args: Prisma.SweepTrialUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepTrialPayload>
+        }
+        aggregate: {
+          args: Prisma.SweepTrialAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSweepTrial>
+        }
+        groupBy: {
+          args: Prisma.SweepTrialGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SweepTrialGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SweepTrialCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SweepTrialCountAggregateOutputType> | number
+        }
+      }
+    }
+    SweepEpochValue: {
+      payload: Prisma.$SweepEpochValuePayload<ExtArgs>
+      fields: Prisma.SweepEpochValueFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SweepEpochValueFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SweepEpochValueFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>
+        }
+        findFirst: {
+          args: Prisma.SweepEpochValueFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SweepEpochValueFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>
+        }
+        findMany: {
+          args: Prisma.SweepEpochValueFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>[]
+        }
+        create: {
+          args: Prisma.SweepEpochValueCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>
+        }
+        createMany: {
+          args: Prisma.SweepEpochValueCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SweepEpochValueCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>[]
+        }
+        delete: {
+          args: Prisma.SweepEpochValueDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>
+        }
+        update: {
+          args: Prisma.SweepEpochValueUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>
+        }
+        deleteMany: {
+          args: Prisma.SweepEpochValueDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SweepEpochValueUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SweepEpochValueUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>[]
+        }
+        upsert: {
+          args: Prisma.SweepEpochValueUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochValuePayload>
+        }
+        aggregate: {
+          args: Prisma.SweepEpochValueAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSweepEpochValue>
+        }
+        groupBy: {
+          args: Prisma.SweepEpochValueGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SweepEpochValueGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SweepEpochValueCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SweepEpochValueCountAggregateOutputType> | number
+        }
+      }
+    }
+    SweepEpochMedian: {
+      payload: Prisma.$SweepEpochMedianPayload<ExtArgs>
+      fields: Prisma.SweepEpochMedianFieldRefs
+      operations: {
+        findUnique: {
+          args: Prisma.SweepEpochMedianFindUniqueArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload> | null
+        }
+        findUniqueOrThrow: {
+          args: Prisma.SweepEpochMedianFindUniqueOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>
+        }
+        findFirst: {
+          args: Prisma.SweepEpochMedianFindFirstArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload> | null
+        }
+        findFirstOrThrow: {
+          args: Prisma.SweepEpochMedianFindFirstOrThrowArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>
+        }
+        findMany: {
+          args: Prisma.SweepEpochMedianFindManyArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>[]
+        }
+        create: {
+          args: Prisma.SweepEpochMedianCreateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>
+        }
+        createMany: {
+          args: Prisma.SweepEpochMedianCreateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        createManyAndReturn: {
+          args: Prisma.SweepEpochMedianCreateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>[]
+        }
+        delete: {
+          args: Prisma.SweepEpochMedianDeleteArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>
+        }
+        update: {
+          args: Prisma.SweepEpochMedianUpdateArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>
+        }
+        deleteMany: {
+          args: Prisma.SweepEpochMedianDeleteManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateMany: {
+          args: Prisma.SweepEpochMedianUpdateManyArgs<ExtArgs>
+          result: BatchPayload
+        }
+        updateManyAndReturn: {
+          args: Prisma.SweepEpochMedianUpdateManyAndReturnArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>[]
+        }
+        upsert: {
+          args: Prisma.SweepEpochMedianUpsertArgs<ExtArgs>
+          result: runtime.Types.Utils.PayloadToResult<Prisma.$SweepEpochMedianPayload>
+        }
+        aggregate: {
+          args: Prisma.SweepEpochMedianAggregateArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.AggregateSweepEpochMedian>
+        }
+        groupBy: {
+          args: Prisma.SweepEpochMedianGroupByArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SweepEpochMedianGroupByOutputType>[]
+        }
+        count: {
+          args: Prisma.SweepEpochMedianCountArgs<ExtArgs>
+          result: runtime.Types.Utils.Optional<Prisma.SweepEpochMedianCountAggregateOutputType> | number
         }
       }
     }
@@ -1055,6 +1280,41 @@ export const RunScalarFieldEnum = {
 } as const
 
 export type RunScalarFieldEnum = (typeof RunScalarFieldEnum)[keyof typeof RunScalarFieldEnum]
+
+
+export const SweepTrialScalarFieldEnum = {
+  sweepId: 'sweepId',
+  trialIndex: 'trialIndex',
+  runId: 'runId',
+  outcome: 'outcome',
+  objective: 'objective',
+  params: 'params'
+} as const
+
+export type SweepTrialScalarFieldEnum = (typeof SweepTrialScalarFieldEnum)[keyof typeof SweepTrialScalarFieldEnum]
+
+
+export const SweepEpochValueScalarFieldEnum = {
+  sweepId: 'sweepId',
+  trialIndex: 'trialIndex',
+  epoch: 'epoch',
+  value: 'value'
+} as const
+
+export type SweepEpochValueScalarFieldEnum = (typeof SweepEpochValueScalarFieldEnum)[keyof typeof SweepEpochValueScalarFieldEnum]
+
+
+export const SweepEpochMedianScalarFieldEnum = {
+  sweepId: 'sweepId',
+  epoch: 'epoch',
+  count: 'count',
+  lowValue: 'lowValue',
+  lowTrial: 'lowTrial',
+  highValue: 'highValue',
+  highTrial: 'highTrial'
+} as const
+
+export type SweepEpochMedianScalarFieldEnum = (typeof SweepEpochMedianScalarFieldEnum)[keyof typeof SweepEpochMedianScalarFieldEnum]
 
 
 export const MetricPointScalarFieldEnum = {
@@ -1482,6 +1742,9 @@ export type GlobalOmitConfig = {
   modelDefinition?: Prisma.ModelDefinitionOmit
   sweep?: Prisma.SweepOmit
   run?: Prisma.RunOmit
+  sweepTrial?: Prisma.SweepTrialOmit
+  sweepEpochValue?: Prisma.SweepEpochValueOmit
+  sweepEpochMedian?: Prisma.SweepEpochMedianOmit
   metricPoint?: Prisma.MetricPointOmit
   checkpoint?: Prisma.CheckpointOmit
   apiKey?: Prisma.ApiKeyOmit

@@ -55,6 +55,9 @@ export const ModelName = {
   ModelDefinition: 'ModelDefinition',
   Sweep: 'Sweep',
   Run: 'Run',
+  SweepTrial: 'SweepTrial',
+  SweepEpochValue: 'SweepEpochValue',
+  SweepEpochMedian: 'SweepEpochMedian',
   MetricPoint: 'MetricPoint',
   Checkpoint: 'Checkpoint',
   ApiKey: 'ApiKey'
@@ -151,6 +154,41 @@ export const RunScalarFieldEnum = {
 } as const
 
 export type RunScalarFieldEnum = (typeof RunScalarFieldEnum)[keyof typeof RunScalarFieldEnum]
+
+
+export const SweepTrialScalarFieldEnum = {
+  sweepId: 'sweepId',
+  trialIndex: 'trialIndex',
+  runId: 'runId',
+  outcome: 'outcome',
+  objective: 'objective',
+  params: 'params'
+} as const
+
+export type SweepTrialScalarFieldEnum = (typeof SweepTrialScalarFieldEnum)[keyof typeof SweepTrialScalarFieldEnum]
+
+
+export const SweepEpochValueScalarFieldEnum = {
+  sweepId: 'sweepId',
+  trialIndex: 'trialIndex',
+  epoch: 'epoch',
+  value: 'value'
+} as const
+
+export type SweepEpochValueScalarFieldEnum = (typeof SweepEpochValueScalarFieldEnum)[keyof typeof SweepEpochValueScalarFieldEnum]
+
+
+export const SweepEpochMedianScalarFieldEnum = {
+  sweepId: 'sweepId',
+  epoch: 'epoch',
+  count: 'count',
+  lowValue: 'lowValue',
+  lowTrial: 'lowTrial',
+  highValue: 'highValue',
+  highTrial: 'highTrial'
+} as const
+
+export type SweepEpochMedianScalarFieldEnum = (typeof SweepEpochMedianScalarFieldEnum)[keyof typeof SweepEpochMedianScalarFieldEnum]
 
 
 export const MetricPointScalarFieldEnum = {

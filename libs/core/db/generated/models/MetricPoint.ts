@@ -444,14 +444,6 @@ export type MetricPointUncheckedUpdateManyWithoutRunNestedInput = {
   deleteMany?: Prisma.MetricPointScalarWhereInput | Prisma.MetricPointScalarWhereInput[]
 }
 
-export type FloatFieldUpdateOperationsInput = {
-  set?: number
-  increment?: number
-  decrement?: number
-  multiply?: number
-  divide?: number
-}
-
 export type MetricPointCreateWithoutRunInput = {
   name: string
   step: number

@@ -333,6 +333,7 @@ export type RunWhereInput = {
   sweep?: Prisma.XOR<Prisma.SweepNullableScalarRelationFilter, Prisma.SweepWhereInput> | null
   metrics?: Prisma.MetricPointListRelationFilter
   checkpoints?: Prisma.CheckpointListRelationFilter
+  sweepTrial?: Prisma.XOR<Prisma.SweepTrialNullableScalarRelationFilter, Prisma.SweepTrialWhereInput> | null
 }
 
 export type RunOrderByWithRelationInput = {
@@ -361,6 +362,7 @@ export type RunOrderByWithRelationInput = {
   sweep?: Prisma.SweepOrderByWithRelationInput
   metrics?: Prisma.MetricPointOrderByRelationAggregateInput
   checkpoints?: Prisma.CheckpointOrderByRelationAggregateInput
+  sweepTrial?: Prisma.SweepTrialOrderByWithRelationInput
 }
 
 export type RunWhereUniqueInput = Prisma.AtLeast<{
@@ -393,6 +395,7 @@ export type RunWhereUniqueInput = Prisma.AtLeast<{
   sweep?: Prisma.XOR<Prisma.SweepNullableScalarRelationFilter, Prisma.SweepWhereInput> | null
   metrics?: Prisma.MetricPointListRelationFilter
   checkpoints?: Prisma.CheckpointListRelationFilter
+  sweepTrial?: Prisma.XOR<Prisma.SweepTrialNullableScalarRelationFilter, Prisma.SweepTrialWhereInput> | null
 }, "id" | "sweepId_trialIndex">
 
 export type RunOrderByWithAggregationInput = {
@@ -472,6 +475,7 @@ export type RunCreateInput = {
   sweep?: Prisma.SweepCreateNestedOneWithoutRunsInput
   metrics?: Prisma.MetricPointCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialCreateNestedOneWithoutRunInput
 }
 
 export type RunUncheckedCreateInput = {
@@ -497,6 +501,7 @@ export type RunUncheckedCreateInput = {
   finishedAt?: Date | string | null
   metrics?: Prisma.MetricPointUncheckedCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointUncheckedCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialUncheckedCreateNestedOneWithoutRunInput
 }
 
 export type RunUpdateInput = {
@@ -522,6 +527,7 @@ export type RunUpdateInput = {
   sweep?: Prisma.SweepUpdateOneWithoutRunsNestedInput
   metrics?: Prisma.MetricPointUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateInput = {
@@ -547,6 +553,7 @@ export type RunUncheckedUpdateInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   metrics?: Prisma.MetricPointUncheckedUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUncheckedUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUncheckedUpdateOneWithoutRunNestedInput
 }
 
 export type RunCreateManyInput = {
@@ -842,6 +849,20 @@ export type BoolFieldUpdateOperationsInput = {
   set?: boolean
 }
 
+export type RunCreateNestedOneWithoutSweepTrialInput = {
+  create?: Prisma.XOR<Prisma.RunCreateWithoutSweepTrialInput, Prisma.RunUncheckedCreateWithoutSweepTrialInput>
+  connectOrCreate?: Prisma.RunCreateOrConnectWithoutSweepTrialInput
+  connect?: Prisma.RunWhereUniqueInput
+}
+
+export type RunUpdateOneRequiredWithoutSweepTrialNestedInput = {
+  create?: Prisma.XOR<Prisma.RunCreateWithoutSweepTrialInput, Prisma.RunUncheckedCreateWithoutSweepTrialInput>
+  connectOrCreate?: Prisma.RunCreateOrConnectWithoutSweepTrialInput
+  upsert?: Prisma.RunUpsertWithoutSweepTrialInput
+  connect?: Prisma.RunWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.RunUpdateToOneWithWhereWithoutSweepTrialInput, Prisma.RunUpdateWithoutSweepTrialInput>, Prisma.RunUncheckedUpdateWithoutSweepTrialInput>
+}
+
 export type RunCreateNestedOneWithoutMetricsInput = {
   create?: Prisma.XOR<Prisma.RunCreateWithoutMetricsInput, Prisma.RunUncheckedCreateWithoutMetricsInput>
   connectOrCreate?: Prisma.RunCreateOrConnectWithoutMetricsInput
@@ -892,6 +913,7 @@ export type RunCreateWithoutDatasetInput = {
   sweep?: Prisma.SweepCreateNestedOneWithoutRunsInput
   metrics?: Prisma.MetricPointCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialCreateNestedOneWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutDatasetInput = {
@@ -916,6 +938,7 @@ export type RunUncheckedCreateWithoutDatasetInput = {
   finishedAt?: Date | string | null
   metrics?: Prisma.MetricPointUncheckedCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointUncheckedCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialUncheckedCreateNestedOneWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutDatasetInput = {
@@ -992,6 +1015,7 @@ export type RunCreateWithoutModelInput = {
   sweep?: Prisma.SweepCreateNestedOneWithoutRunsInput
   metrics?: Prisma.MetricPointCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialCreateNestedOneWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutModelInput = {
@@ -1016,6 +1040,7 @@ export type RunUncheckedCreateWithoutModelInput = {
   finishedAt?: Date | string | null
   metrics?: Prisma.MetricPointUncheckedCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointUncheckedCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialUncheckedCreateNestedOneWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutModelInput = {
@@ -1066,6 +1091,7 @@ export type RunCreateWithoutSweepInput = {
   model: Prisma.ModelDefinitionCreateNestedOneWithoutRunsInput
   metrics?: Prisma.MetricPointCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialCreateNestedOneWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutSweepInput = {
@@ -1090,6 +1116,7 @@ export type RunUncheckedCreateWithoutSweepInput = {
   finishedAt?: Date | string | null
   metrics?: Prisma.MetricPointUncheckedCreateNestedManyWithoutRunInput
   checkpoints?: Prisma.CheckpointUncheckedCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialUncheckedCreateNestedOneWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutSweepInput = {
@@ -1118,6 +1145,122 @@ export type RunUpdateManyWithWhereWithoutSweepInput = {
   data: Prisma.XOR<Prisma.RunUpdateManyMutationInput, Prisma.RunUncheckedUpdateManyWithoutSweepInput>
 }
 
+export type RunCreateWithoutSweepTrialInput = {
+  id: string
+  status: $Enums.RunStatus
+  trialIndex?: number | null
+  hyperparameters: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  training: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  attempt?: number
+  epochsCompleted?: number
+  summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preprocessing?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  device?: string | null
+  error?: string | null
+  cancelRequested?: boolean
+  workerId?: string | null
+  heartbeatAt?: Date | string | null
+  createdAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  dataset: Prisma.DatasetCreateNestedOneWithoutRunsInput
+  model: Prisma.ModelDefinitionCreateNestedOneWithoutRunsInput
+  sweep?: Prisma.SweepCreateNestedOneWithoutRunsInput
+  metrics?: Prisma.MetricPointCreateNestedManyWithoutRunInput
+  checkpoints?: Prisma.CheckpointCreateNestedManyWithoutRunInput
+}
+
+export type RunUncheckedCreateWithoutSweepTrialInput = {
+  id: string
+  status: $Enums.RunStatus
+  datasetId: string
+  modelId: string
+  sweepId?: string | null
+  trialIndex?: number | null
+  hyperparameters: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  training: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  attempt?: number
+  epochsCompleted?: number
+  summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preprocessing?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  device?: string | null
+  error?: string | null
+  cancelRequested?: boolean
+  workerId?: string | null
+  heartbeatAt?: Date | string | null
+  createdAt?: Date | string
+  startedAt?: Date | string | null
+  finishedAt?: Date | string | null
+  metrics?: Prisma.MetricPointUncheckedCreateNestedManyWithoutRunInput
+  checkpoints?: Prisma.CheckpointUncheckedCreateNestedManyWithoutRunInput
+}
+
+export type RunCreateOrConnectWithoutSweepTrialInput = {
+  where: Prisma.RunWhereUniqueInput
+  create: Prisma.XOR<Prisma.RunCreateWithoutSweepTrialInput, Prisma.RunUncheckedCreateWithoutSweepTrialInput>
+}
+
+export type RunUpsertWithoutSweepTrialInput = {
+  update: Prisma.XOR<Prisma.RunUpdateWithoutSweepTrialInput, Prisma.RunUncheckedUpdateWithoutSweepTrialInput>
+  create: Prisma.XOR<Prisma.RunCreateWithoutSweepTrialInput, Prisma.RunUncheckedCreateWithoutSweepTrialInput>
+  where?: Prisma.RunWhereInput
+}
+
+export type RunUpdateToOneWithWhereWithoutSweepTrialInput = {
+  where?: Prisma.RunWhereInput
+  data: Prisma.XOR<Prisma.RunUpdateWithoutSweepTrialInput, Prisma.RunUncheckedUpdateWithoutSweepTrialInput>
+}
+
+export type RunUpdateWithoutSweepTrialInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
+  trialIndex?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  hyperparameters?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  attempt?: Prisma.IntFieldUpdateOperationsInput | number
+  epochsCompleted?: Prisma.IntFieldUpdateOperationsInput | number
+  summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preprocessing?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  device?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cancelRequested?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  workerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  heartbeatAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  dataset?: Prisma.DatasetUpdateOneRequiredWithoutRunsNestedInput
+  model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutRunsNestedInput
+  sweep?: Prisma.SweepUpdateOneWithoutRunsNestedInput
+  metrics?: Prisma.MetricPointUpdateManyWithoutRunNestedInput
+  checkpoints?: Prisma.CheckpointUpdateManyWithoutRunNestedInput
+}
+
+export type RunUncheckedUpdateWithoutSweepTrialInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumRunStatusFieldUpdateOperationsInput | $Enums.RunStatus
+  datasetId?: Prisma.StringFieldUpdateOperationsInput | string
+  modelId?: Prisma.StringFieldUpdateOperationsInput | string
+  sweepId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  trialIndex?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
+  hyperparameters?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  attempt?: Prisma.IntFieldUpdateOperationsInput | number
+  epochsCompleted?: Prisma.IntFieldUpdateOperationsInput | number
+  summary?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  preprocessing?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  device?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  cancelRequested?: Prisma.BoolFieldUpdateOperationsInput | boolean
+  workerId?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  heartbeatAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  metrics?: Prisma.MetricPointUncheckedUpdateManyWithoutRunNestedInput
+  checkpoints?: Prisma.CheckpointUncheckedUpdateManyWithoutRunNestedInput
+}
+
 export type RunCreateWithoutMetricsInput = {
   id: string
   status: $Enums.RunStatus
@@ -1140,6 +1283,7 @@ export type RunCreateWithoutMetricsInput = {
   model: Prisma.ModelDefinitionCreateNestedOneWithoutRunsInput
   sweep?: Prisma.SweepCreateNestedOneWithoutRunsInput
   checkpoints?: Prisma.CheckpointCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialCreateNestedOneWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutMetricsInput = {
@@ -1164,6 +1308,7 @@ export type RunUncheckedCreateWithoutMetricsInput = {
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
   checkpoints?: Prisma.CheckpointUncheckedCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialUncheckedCreateNestedOneWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutMetricsInput = {
@@ -1204,6 +1349,7 @@ export type RunUpdateWithoutMetricsInput = {
   model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutRunsNestedInput
   sweep?: Prisma.SweepUpdateOneWithoutRunsNestedInput
   checkpoints?: Prisma.CheckpointUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutMetricsInput = {
@@ -1228,6 +1374,7 @@ export type RunUncheckedUpdateWithoutMetricsInput = {
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   checkpoints?: Prisma.CheckpointUncheckedUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUncheckedUpdateOneWithoutRunNestedInput
 }
 
 export type RunCreateWithoutCheckpointsInput = {
@@ -1252,6 +1399,7 @@ export type RunCreateWithoutCheckpointsInput = {
   model: Prisma.ModelDefinitionCreateNestedOneWithoutRunsInput
   sweep?: Prisma.SweepCreateNestedOneWithoutRunsInput
   metrics?: Prisma.MetricPointCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialCreateNestedOneWithoutRunInput
 }
 
 export type RunUncheckedCreateWithoutCheckpointsInput = {
@@ -1276,6 +1424,7 @@ export type RunUncheckedCreateWithoutCheckpointsInput = {
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
   metrics?: Prisma.MetricPointUncheckedCreateNestedManyWithoutRunInput
+  sweepTrial?: Prisma.SweepTrialUncheckedCreateNestedOneWithoutRunInput
 }
 
 export type RunCreateOrConnectWithoutCheckpointsInput = {
@@ -1316,6 +1465,7 @@ export type RunUpdateWithoutCheckpointsInput = {
   model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutRunsNestedInput
   sweep?: Prisma.SweepUpdateOneWithoutRunsNestedInput
   metrics?: Prisma.MetricPointUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutCheckpointsInput = {
@@ -1340,6 +1490,7 @@ export type RunUncheckedUpdateWithoutCheckpointsInput = {
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   metrics?: Prisma.MetricPointUncheckedUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUncheckedUpdateOneWithoutRunNestedInput
 }
 
 export type RunCreateManyDatasetInput = {
@@ -1386,6 +1537,7 @@ export type RunUpdateWithoutDatasetInput = {
   sweep?: Prisma.SweepUpdateOneWithoutRunsNestedInput
   metrics?: Prisma.MetricPointUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutDatasetInput = {
@@ -1410,6 +1562,7 @@ export type RunUncheckedUpdateWithoutDatasetInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   metrics?: Prisma.MetricPointUncheckedUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUncheckedUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUncheckedUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutDatasetInput = {
@@ -1478,6 +1631,7 @@ export type RunUpdateWithoutModelInput = {
   sweep?: Prisma.SweepUpdateOneWithoutRunsNestedInput
   metrics?: Prisma.MetricPointUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutModelInput = {
@@ -1502,6 +1656,7 @@ export type RunUncheckedUpdateWithoutModelInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   metrics?: Prisma.MetricPointUncheckedUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUncheckedUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUncheckedUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutModelInput = {
@@ -1570,6 +1725,7 @@ export type RunUpdateWithoutSweepInput = {
   model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutRunsNestedInput
   metrics?: Prisma.MetricPointUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateWithoutSweepInput = {
@@ -1594,6 +1750,7 @@ export type RunUncheckedUpdateWithoutSweepInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   metrics?: Prisma.MetricPointUncheckedUpdateManyWithoutRunNestedInput
   checkpoints?: Prisma.CheckpointUncheckedUpdateManyWithoutRunNestedInput
+  sweepTrial?: Prisma.SweepTrialUncheckedUpdateOneWithoutRunNestedInput
 }
 
 export type RunUncheckedUpdateManyWithoutSweepInput = {
@@ -1684,6 +1841,7 @@ export type RunSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   sweep?: boolean | Prisma.Run$sweepArgs<ExtArgs>
   metrics?: boolean | Prisma.Run$metricsArgs<ExtArgs>
   checkpoints?: boolean | Prisma.Run$checkpointsArgs<ExtArgs>
+  sweepTrial?: boolean | Prisma.Run$sweepTrialArgs<ExtArgs>
   _count?: boolean | Prisma.RunCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["run"]>
 
@@ -1769,6 +1927,7 @@ export type RunInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = r
   sweep?: boolean | Prisma.Run$sweepArgs<ExtArgs>
   metrics?: boolean | Prisma.Run$metricsArgs<ExtArgs>
   checkpoints?: boolean | Prisma.Run$checkpointsArgs<ExtArgs>
+  sweepTrial?: boolean | Prisma.Run$sweepTrialArgs<ExtArgs>
   _count?: boolean | Prisma.RunCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type RunIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1790,6 +1949,7 @@ export type $RunPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     sweep: Prisma.$SweepPayload<ExtArgs> | null
     metrics: Prisma.$MetricPointPayload<ExtArgs>[]
     checkpoints: Prisma.$CheckpointPayload<ExtArgs>[]
+    sweepTrial: Prisma.$SweepTrialPayload<ExtArgs> | null
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -2211,6 +2371,7 @@ export interface Prisma__RunClient<T, Null = never, ExtArgs extends runtime.Type
   sweep<T extends Prisma.Run$sweepArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$sweepArgs<ExtArgs>>): Prisma.Prisma__SweepClient<runtime.Types.Result.GetResult<Prisma.$SweepPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   metrics<T extends Prisma.Run$metricsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$metricsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$MetricPointPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   checkpoints<T extends Prisma.Run$checkpointsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$checkpointsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$CheckpointPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  sweepTrial<T extends Prisma.Run$sweepTrialArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Run$sweepTrialArgs<ExtArgs>>): Prisma.Prisma__SweepTrialClient<runtime.Types.Result.GetResult<Prisma.$SweepTrialPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | null, null, ExtArgs, GlobalOmitOptions>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2725,6 +2886,25 @@ export type Run$checkpointsArgs<ExtArgs extends runtime.Types.Extensions.Interna
   take?: number
   skip?: number
   distinct?: Prisma.CheckpointScalarFieldEnum | Prisma.CheckpointScalarFieldEnum[]
+}
+
+/**
+ * Run.sweepTrial
+ */
+export type Run$sweepTrialArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the SweepTrial
+   */
+  select?: Prisma.SweepTrialSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the SweepTrial
+   */
+  omit?: Prisma.SweepTrialOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.SweepTrialInclude<ExtArgs> | null
+  where?: Prisma.SweepTrialWhereInput
 }
 
 /**

@@ -315,6 +315,8 @@ export type SweepWhereInput = {
   dataset?: Prisma.XOR<Prisma.DatasetScalarRelationFilter, Prisma.DatasetWhereInput>
   model?: Prisma.XOR<Prisma.ModelDefinitionScalarRelationFilter, Prisma.ModelDefinitionWhereInput>
   runs?: Prisma.RunListRelationFilter
+  trials?: Prisma.SweepTrialListRelationFilter
+  epochMedians?: Prisma.SweepEpochMedianListRelationFilter
 }
 
 export type SweepOrderByWithRelationInput = {
@@ -339,6 +341,8 @@ export type SweepOrderByWithRelationInput = {
   dataset?: Prisma.DatasetOrderByWithRelationInput
   model?: Prisma.ModelDefinitionOrderByWithRelationInput
   runs?: Prisma.RunOrderByRelationAggregateInput
+  trials?: Prisma.SweepTrialOrderByRelationAggregateInput
+  epochMedians?: Prisma.SweepEpochMedianOrderByRelationAggregateInput
 }
 
 export type SweepWhereUniqueInput = Prisma.AtLeast<{
@@ -366,6 +370,8 @@ export type SweepWhereUniqueInput = Prisma.AtLeast<{
   dataset?: Prisma.XOR<Prisma.DatasetScalarRelationFilter, Prisma.DatasetWhereInput>
   model?: Prisma.XOR<Prisma.ModelDefinitionScalarRelationFilter, Prisma.ModelDefinitionWhereInput>
   runs?: Prisma.RunListRelationFilter
+  trials?: Prisma.SweepTrialListRelationFilter
+  epochMedians?: Prisma.SweepEpochMedianListRelationFilter
 }, "id">
 
 export type SweepOrderByWithAggregationInput = {
@@ -438,6 +444,8 @@ export type SweepCreateInput = {
   dataset: Prisma.DatasetCreateNestedOneWithoutSweepsInput
   model: Prisma.ModelDefinitionCreateNestedOneWithoutSweepsInput
   runs?: Prisma.RunCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianCreateNestedManyWithoutSweepInput
 }
 
 export type SweepUncheckedCreateInput = {
@@ -460,6 +468,8 @@ export type SweepUncheckedCreateInput = {
   createdAt?: Date | string
   finishedAt?: Date | string | null
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialUncheckedCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedCreateNestedManyWithoutSweepInput
 }
 
 export type SweepUpdateInput = {
@@ -482,6 +492,8 @@ export type SweepUpdateInput = {
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutSweepsNestedInput
   model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutSweepsNestedInput
   runs?: Prisma.RunUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepUncheckedUpdateInput = {
@@ -504,6 +516,8 @@ export type SweepUncheckedUpdateInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   runs?: Prisma.RunUncheckedUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUncheckedUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepCreateManyInput = {
@@ -649,6 +663,11 @@ export type SweepNullableScalarRelationFilter = {
   isNot?: Prisma.SweepWhereInput | null
 }
 
+export type SweepScalarRelationFilter = {
+  is?: Prisma.SweepWhereInput
+  isNot?: Prisma.SweepWhereInput
+}
+
 export type SweepCreateNestedManyWithoutDatasetInput = {
   create?: Prisma.XOR<Prisma.SweepCreateWithoutDatasetInput, Prisma.SweepUncheckedCreateWithoutDatasetInput> | Prisma.SweepCreateWithoutDatasetInput[] | Prisma.SweepUncheckedCreateWithoutDatasetInput[]
   connectOrCreate?: Prisma.SweepCreateOrConnectWithoutDatasetInput | Prisma.SweepCreateOrConnectWithoutDatasetInput[]
@@ -765,6 +784,34 @@ export type SweepUpdateOneWithoutRunsNestedInput = {
   update?: Prisma.XOR<Prisma.XOR<Prisma.SweepUpdateToOneWithWhereWithoutRunsInput, Prisma.SweepUpdateWithoutRunsInput>, Prisma.SweepUncheckedUpdateWithoutRunsInput>
 }
 
+export type SweepCreateNestedOneWithoutTrialsInput = {
+  create?: Prisma.XOR<Prisma.SweepCreateWithoutTrialsInput, Prisma.SweepUncheckedCreateWithoutTrialsInput>
+  connectOrCreate?: Prisma.SweepCreateOrConnectWithoutTrialsInput
+  connect?: Prisma.SweepWhereUniqueInput
+}
+
+export type SweepUpdateOneRequiredWithoutTrialsNestedInput = {
+  create?: Prisma.XOR<Prisma.SweepCreateWithoutTrialsInput, Prisma.SweepUncheckedCreateWithoutTrialsInput>
+  connectOrCreate?: Prisma.SweepCreateOrConnectWithoutTrialsInput
+  upsert?: Prisma.SweepUpsertWithoutTrialsInput
+  connect?: Prisma.SweepWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.SweepUpdateToOneWithWhereWithoutTrialsInput, Prisma.SweepUpdateWithoutTrialsInput>, Prisma.SweepUncheckedUpdateWithoutTrialsInput>
+}
+
+export type SweepCreateNestedOneWithoutEpochMediansInput = {
+  create?: Prisma.XOR<Prisma.SweepCreateWithoutEpochMediansInput, Prisma.SweepUncheckedCreateWithoutEpochMediansInput>
+  connectOrCreate?: Prisma.SweepCreateOrConnectWithoutEpochMediansInput
+  connect?: Prisma.SweepWhereUniqueInput
+}
+
+export type SweepUpdateOneRequiredWithoutEpochMediansNestedInput = {
+  create?: Prisma.XOR<Prisma.SweepCreateWithoutEpochMediansInput, Prisma.SweepUncheckedCreateWithoutEpochMediansInput>
+  connectOrCreate?: Prisma.SweepCreateOrConnectWithoutEpochMediansInput
+  upsert?: Prisma.SweepUpsertWithoutEpochMediansInput
+  connect?: Prisma.SweepWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.SweepUpdateToOneWithWhereWithoutEpochMediansInput, Prisma.SweepUpdateWithoutEpochMediansInput>, Prisma.SweepUncheckedUpdateWithoutEpochMediansInput>
+}
+
 export type SweepCreateWithoutDatasetInput = {
   id: string
   name: string
@@ -784,6 +831,8 @@ export type SweepCreateWithoutDatasetInput = {
   finishedAt?: Date | string | null
   model: Prisma.ModelDefinitionCreateNestedOneWithoutSweepsInput
   runs?: Prisma.RunCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianCreateNestedManyWithoutSweepInput
 }
 
 export type SweepUncheckedCreateWithoutDatasetInput = {
@@ -805,6 +854,8 @@ export type SweepUncheckedCreateWithoutDatasetInput = {
   createdAt?: Date | string
   finishedAt?: Date | string | null
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialUncheckedCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedCreateNestedManyWithoutSweepInput
 }
 
 export type SweepCreateOrConnectWithoutDatasetInput = {
@@ -876,6 +927,8 @@ export type SweepCreateWithoutModelInput = {
   finishedAt?: Date | string | null
   dataset: Prisma.DatasetCreateNestedOneWithoutSweepsInput
   runs?: Prisma.RunCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianCreateNestedManyWithoutSweepInput
 }
 
 export type SweepUncheckedCreateWithoutModelInput = {
@@ -897,6 +950,8 @@ export type SweepUncheckedCreateWithoutModelInput = {
   createdAt?: Date | string
   finishedAt?: Date | string | null
   runs?: Prisma.RunUncheckedCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialUncheckedCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedCreateNestedManyWithoutSweepInput
 }
 
 export type SweepCreateOrConnectWithoutModelInput = {
@@ -944,6 +999,8 @@ export type SweepCreateWithoutRunsInput = {
   finishedAt?: Date | string | null
   dataset: Prisma.DatasetCreateNestedOneWithoutSweepsInput
   model: Prisma.ModelDefinitionCreateNestedOneWithoutSweepsInput
+  trials?: Prisma.SweepTrialCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianCreateNestedManyWithoutSweepInput
 }
 
 export type SweepUncheckedCreateWithoutRunsInput = {
@@ -965,6 +1022,8 @@ export type SweepUncheckedCreateWithoutRunsInput = {
   error?: string | null
   createdAt?: Date | string
   finishedAt?: Date | string | null
+  trials?: Prisma.SweepTrialUncheckedCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedCreateNestedManyWithoutSweepInput
 }
 
 export type SweepCreateOrConnectWithoutRunsInput = {
@@ -1002,6 +1061,8 @@ export type SweepUpdateWithoutRunsInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutSweepsNestedInput
   model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutSweepsNestedInput
+  trials?: Prisma.SweepTrialUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepUncheckedUpdateWithoutRunsInput = {
@@ -1023,6 +1084,224 @@ export type SweepUncheckedUpdateWithoutRunsInput = {
   error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  trials?: Prisma.SweepTrialUncheckedUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedUpdateManyWithoutSweepNestedInput
+}
+
+export type SweepCreateWithoutTrialsInput = {
+  id: string
+  name: string
+  status: $Enums.SweepStatus
+  strategy: $Enums.SearchStrategy
+  searchSpace: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric: string
+  goal: $Enums.Goal
+  maxTrials: number
+  parallelism: number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  error?: string | null
+  createdAt?: Date | string
+  finishedAt?: Date | string | null
+  dataset: Prisma.DatasetCreateNestedOneWithoutSweepsInput
+  model: Prisma.ModelDefinitionCreateNestedOneWithoutSweepsInput
+  runs?: Prisma.RunCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianCreateNestedManyWithoutSweepInput
+}
+
+export type SweepUncheckedCreateWithoutTrialsInput = {
+  id: string
+  name: string
+  status: $Enums.SweepStatus
+  strategy: $Enums.SearchStrategy
+  searchSpace: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric: string
+  goal: $Enums.Goal
+  maxTrials: number
+  parallelism: number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  datasetId: string
+  modelId: string
+  error?: string | null
+  createdAt?: Date | string
+  finishedAt?: Date | string | null
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSweepInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedCreateNestedManyWithoutSweepInput
+}
+
+export type SweepCreateOrConnectWithoutTrialsInput = {
+  where: Prisma.SweepWhereUniqueInput
+  create: Prisma.XOR<Prisma.SweepCreateWithoutTrialsInput, Prisma.SweepUncheckedCreateWithoutTrialsInput>
+}
+
+export type SweepUpsertWithoutTrialsInput = {
+  update: Prisma.XOR<Prisma.SweepUpdateWithoutTrialsInput, Prisma.SweepUncheckedUpdateWithoutTrialsInput>
+  create: Prisma.XOR<Prisma.SweepCreateWithoutTrialsInput, Prisma.SweepUncheckedCreateWithoutTrialsInput>
+  where?: Prisma.SweepWhereInput
+}
+
+export type SweepUpdateToOneWithWhereWithoutTrialsInput = {
+  where?: Prisma.SweepWhereInput
+  data: Prisma.XOR<Prisma.SweepUpdateWithoutTrialsInput, Prisma.SweepUncheckedUpdateWithoutTrialsInput>
+}
+
+export type SweepUpdateWithoutTrialsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumSweepStatusFieldUpdateOperationsInput | $Enums.SweepStatus
+  strategy?: Prisma.EnumSearchStrategyFieldUpdateOperationsInput | $Enums.SearchStrategy
+  searchSpace?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric?: Prisma.StringFieldUpdateOperationsInput | string
+  goal?: Prisma.EnumGoalFieldUpdateOperationsInput | $Enums.Goal
+  maxTrials?: Prisma.IntFieldUpdateOperationsInput | number
+  parallelism?: Prisma.IntFieldUpdateOperationsInput | number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  dataset?: Prisma.DatasetUpdateOneRequiredWithoutSweepsNestedInput
+  model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutSweepsNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUpdateManyWithoutSweepNestedInput
+}
+
+export type SweepUncheckedUpdateWithoutTrialsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumSweepStatusFieldUpdateOperationsInput | $Enums.SweepStatus
+  strategy?: Prisma.EnumSearchStrategyFieldUpdateOperationsInput | $Enums.SearchStrategy
+  searchSpace?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric?: Prisma.StringFieldUpdateOperationsInput | string
+  goal?: Prisma.EnumGoalFieldUpdateOperationsInput | $Enums.Goal
+  maxTrials?: Prisma.IntFieldUpdateOperationsInput | number
+  parallelism?: Prisma.IntFieldUpdateOperationsInput | number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  datasetId?: Prisma.StringFieldUpdateOperationsInput | string
+  modelId?: Prisma.StringFieldUpdateOperationsInput | string
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedUpdateManyWithoutSweepNestedInput
+}
+
+export type SweepCreateWithoutEpochMediansInput = {
+  id: string
+  name: string
+  status: $Enums.SweepStatus
+  strategy: $Enums.SearchStrategy
+  searchSpace: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric: string
+  goal: $Enums.Goal
+  maxTrials: number
+  parallelism: number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  error?: string | null
+  createdAt?: Date | string
+  finishedAt?: Date | string | null
+  dataset: Prisma.DatasetCreateNestedOneWithoutSweepsInput
+  model: Prisma.ModelDefinitionCreateNestedOneWithoutSweepsInput
+  runs?: Prisma.RunCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialCreateNestedManyWithoutSweepInput
+}
+
+export type SweepUncheckedCreateWithoutEpochMediansInput = {
+  id: string
+  name: string
+  status: $Enums.SweepStatus
+  strategy: $Enums.SearchStrategy
+  searchSpace: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric: string
+  goal: $Enums.Goal
+  maxTrials: number
+  parallelism: number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed: number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  datasetId: string
+  modelId: string
+  error?: string | null
+  createdAt?: Date | string
+  finishedAt?: Date | string | null
+  runs?: Prisma.RunUncheckedCreateNestedManyWithoutSweepInput
+  trials?: Prisma.SweepTrialUncheckedCreateNestedManyWithoutSweepInput
+}
+
+export type SweepCreateOrConnectWithoutEpochMediansInput = {
+  where: Prisma.SweepWhereUniqueInput
+  create: Prisma.XOR<Prisma.SweepCreateWithoutEpochMediansInput, Prisma.SweepUncheckedCreateWithoutEpochMediansInput>
+}
+
+export type SweepUpsertWithoutEpochMediansInput = {
+  update: Prisma.XOR<Prisma.SweepUpdateWithoutEpochMediansInput, Prisma.SweepUncheckedUpdateWithoutEpochMediansInput>
+  create: Prisma.XOR<Prisma.SweepCreateWithoutEpochMediansInput, Prisma.SweepUncheckedCreateWithoutEpochMediansInput>
+  where?: Prisma.SweepWhereInput
+}
+
+export type SweepUpdateToOneWithWhereWithoutEpochMediansInput = {
+  where?: Prisma.SweepWhereInput
+  data: Prisma.XOR<Prisma.SweepUpdateWithoutEpochMediansInput, Prisma.SweepUncheckedUpdateWithoutEpochMediansInput>
+}
+
+export type SweepUpdateWithoutEpochMediansInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumSweepStatusFieldUpdateOperationsInput | $Enums.SweepStatus
+  strategy?: Prisma.EnumSearchStrategyFieldUpdateOperationsInput | $Enums.SearchStrategy
+  searchSpace?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric?: Prisma.StringFieldUpdateOperationsInput | string
+  goal?: Prisma.EnumGoalFieldUpdateOperationsInput | $Enums.Goal
+  maxTrials?: Prisma.IntFieldUpdateOperationsInput | number
+  parallelism?: Prisma.IntFieldUpdateOperationsInput | number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  dataset?: Prisma.DatasetUpdateOneRequiredWithoutSweepsNestedInput
+  model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutSweepsNestedInput
+  runs?: Prisma.RunUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUpdateManyWithoutSweepNestedInput
+}
+
+export type SweepUncheckedUpdateWithoutEpochMediansInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  status?: Prisma.EnumSweepStatusFieldUpdateOperationsInput | $Enums.SweepStatus
+  strategy?: Prisma.EnumSearchStrategyFieldUpdateOperationsInput | $Enums.SearchStrategy
+  searchSpace?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  metric?: Prisma.StringFieldUpdateOperationsInput | string
+  goal?: Prisma.EnumGoalFieldUpdateOperationsInput | $Enums.Goal
+  maxTrials?: Prisma.IntFieldUpdateOperationsInput | number
+  parallelism?: Prisma.IntFieldUpdateOperationsInput | number
+  earlyStopping?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  training?: Prisma.JsonNullValueInput | runtime.InputJsonValue
+  seed?: Prisma.IntFieldUpdateOperationsInput | number
+  options?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  datasetId?: Prisma.StringFieldUpdateOperationsInput | string
+  modelId?: Prisma.StringFieldUpdateOperationsInput | string
+  error?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
+  runs?: Prisma.RunUncheckedUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUncheckedUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepCreateManyDatasetInput = {
@@ -1064,6 +1343,8 @@ export type SweepUpdateWithoutDatasetInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   model?: Prisma.ModelDefinitionUpdateOneRequiredWithoutSweepsNestedInput
   runs?: Prisma.RunUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepUncheckedUpdateWithoutDatasetInput = {
@@ -1085,6 +1366,8 @@ export type SweepUncheckedUpdateWithoutDatasetInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   runs?: Prisma.RunUncheckedUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUncheckedUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepUncheckedUpdateManyWithoutDatasetInput = {
@@ -1146,6 +1429,8 @@ export type SweepUpdateWithoutModelInput = {
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   dataset?: Prisma.DatasetUpdateOneRequiredWithoutSweepsNestedInput
   runs?: Prisma.RunUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepUncheckedUpdateWithoutModelInput = {
@@ -1167,6 +1452,8 @@ export type SweepUncheckedUpdateWithoutModelInput = {
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   runs?: Prisma.RunUncheckedUpdateManyWithoutSweepNestedInput
+  trials?: Prisma.SweepTrialUncheckedUpdateManyWithoutSweepNestedInput
+  epochMedians?: Prisma.SweepEpochMedianUncheckedUpdateManyWithoutSweepNestedInput
 }
 
 export type SweepUncheckedUpdateManyWithoutModelInput = {
@@ -1196,10 +1483,14 @@ export type SweepUncheckedUpdateManyWithoutModelInput = {
 
 export type SweepCountOutputType = {
   runs: number
+  trials: number
+  epochMedians: number
 }
 
 export type SweepCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   runs?: boolean | SweepCountOutputTypeCountRunsArgs
+  trials?: boolean | SweepCountOutputTypeCountTrialsArgs
+  epochMedians?: boolean | SweepCountOutputTypeCountEpochMediansArgs
 }
 
 /**
@@ -1217,6 +1508,20 @@ export type SweepCountOutputTypeDefaultArgs<ExtArgs extends runtime.Types.Extens
  */
 export type SweepCountOutputTypeCountRunsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   where?: Prisma.RunWhereInput
+}
+
+/**
+ * SweepCountOutputType without action
+ */
+export type SweepCountOutputTypeCountTrialsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.SweepTrialWhereInput
+}
+
+/**
+ * SweepCountOutputType without action
+ */
+export type SweepCountOutputTypeCountEpochMediansArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.SweepEpochMedianWhereInput
 }
 
 
@@ -1242,6 +1547,8 @@ export type SweepSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefinitionDefaultArgs<ExtArgs>
   runs?: boolean | Prisma.Sweep$runsArgs<ExtArgs>
+  trials?: boolean | Prisma.Sweep$trialsArgs<ExtArgs>
+  epochMedians?: boolean | Prisma.Sweep$epochMediansArgs<ExtArgs>
   _count?: boolean | Prisma.SweepCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["sweep"]>
 
@@ -1317,6 +1624,8 @@ export type SweepInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   dataset?: boolean | Prisma.DatasetDefaultArgs<ExtArgs>
   model?: boolean | Prisma.ModelDefinitionDefaultArgs<ExtArgs>
   runs?: boolean | Prisma.Sweep$runsArgs<ExtArgs>
+  trials?: boolean | Prisma.Sweep$trialsArgs<ExtArgs>
+  epochMedians?: boolean | Prisma.Sweep$epochMediansArgs<ExtArgs>
   _count?: boolean | Prisma.SweepCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type SweepIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -1334,6 +1643,8 @@ export type $SweepPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs 
     dataset: Prisma.$DatasetPayload<ExtArgs>
     model: Prisma.$ModelDefinitionPayload<ExtArgs>
     runs: Prisma.$RunPayload<ExtArgs>[]
+    trials: Prisma.$SweepTrialPayload<ExtArgs>[]
+    epochMedians: Prisma.$SweepEpochMedianPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1751,6 +2062,8 @@ export interface Prisma__SweepClient<T, Null = never, ExtArgs extends runtime.Ty
   dataset<T extends Prisma.DatasetDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.DatasetDefaultArgs<ExtArgs>>): Prisma.Prisma__DatasetClient<runtime.Types.Result.GetResult<Prisma.$DatasetPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   model<T extends Prisma.ModelDefinitionDefaultArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.ModelDefinitionDefaultArgs<ExtArgs>>): Prisma.Prisma__ModelDefinitionClient<runtime.Types.Result.GetResult<Prisma.$ModelDefinitionPayload<ExtArgs>, T, "findUniqueOrThrow", GlobalOmitOptions> | Null, Null, ExtArgs, GlobalOmitOptions>
   runs<T extends Prisma.Sweep$runsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Sweep$runsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$RunPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  trials<T extends Prisma.Sweep$trialsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Sweep$trialsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$SweepTrialPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  epochMedians<T extends Prisma.Sweep$epochMediansArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Sweep$epochMediansArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$SweepEpochMedianPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -2220,6 +2533,54 @@ export type Sweep$runsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs
   take?: number
   skip?: number
   distinct?: Prisma.RunScalarFieldEnum | Prisma.RunScalarFieldEnum[]
+}
+
+/**
+ * Sweep.trials
+ */
+export type Sweep$trialsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the SweepTrial
+   */
+  select?: Prisma.SweepTrialSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the SweepTrial
+   */
+  omit?: Prisma.SweepTrialOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.SweepTrialInclude<ExtArgs> | null
+  where?: Prisma.SweepTrialWhereInput
+  orderBy?: Prisma.SweepTrialOrderByWithRelationInput | Prisma.SweepTrialOrderByWithRelationInput[]
+  cursor?: Prisma.SweepTrialWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.SweepTrialScalarFieldEnum | Prisma.SweepTrialScalarFieldEnum[]
+}
+
+/**
+ * Sweep.epochMedians
+ */
+export type Sweep$epochMediansArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the SweepEpochMedian
+   */
+  select?: Prisma.SweepEpochMedianSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the SweepEpochMedian
+   */
+  omit?: Prisma.SweepEpochMedianOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.SweepEpochMedianInclude<ExtArgs> | null
+  where?: Prisma.SweepEpochMedianWhereInput
+  orderBy?: Prisma.SweepEpochMedianOrderByWithRelationInput | Prisma.SweepEpochMedianOrderByWithRelationInput[]
+  cursor?: Prisma.SweepEpochMedianWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.SweepEpochMedianScalarFieldEnum | Prisma.SweepEpochMedianScalarFieldEnum[]
 }
 
 /**
