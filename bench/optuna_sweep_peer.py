@@ -3,7 +3,10 @@ objective and epochs as the service's sweep (bench/sweep.bench.ts, syntheticValL
 
     python3 bench/optuna_sweep_peer.py <sqlalchemy url> <trials> <epochs> <seed>
 
-Prints one JSON line: each trial's start time in seconds from the first, the total, and the best value.
+Prints one JSON line: each trial's start time in seconds from the first, the total, and the best value. Then
+the probe, as the service's side runs it: a young study alternating trial by trial with the old one for PROBE
+trials, each trial timed alone, so that the old study's trials <trials>.. and the young one's 51-150 share the
+same minutes of a loaded machine.
 """
 import json
 import math
@@ -13,10 +16,33 @@ import time
 
 import optuna
 
+PROBE = 150
+
 
 def synthetic_val_loss(lr, hidden, epoch, noise):
     bowl = (math.log10(lr) + 2) ** 2 + ((hidden - 24) / 16) ** 2
     return 0.1 + bowl + 1 / epoch + 0.02 * noise
+
+
+def run_trial(study, epochs, noise):
+    """One trial through ask, report and should_prune, tell; returns whether it was pruned."""
+    trial = study.ask()
+    lr = trial.suggest_float("lr", 0.0001, 0.1, log=True)
+    hidden = trial.suggest_int("hidden", 8, 64, step=8)
+    value = None
+    for epoch in range(1, epochs + 1):
+        value = synthetic_val_loss(lr, hidden, epoch, noise.random())
+        trial.report(value, epoch)
+        if trial.should_prune():
+            study.tell(trial, None, state=optuna.trial.TrialState.PRUNED)
+            return True
+    study.tell(trial, value)
+    return False
+
+
+def median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 def main():
@@ -37,22 +63,28 @@ def main():
     began = time.perf_counter()
     for _ in range(trials):
         starts.append(time.perf_counter() - began)
-        trial = study.ask()
-        lr = trial.suggest_float("lr", 0.0001, 0.1, log=True)
-        hidden = trial.suggest_int("hidden", 8, 64, step=8)
-        value = None
-        state = optuna.trial.TrialState.COMPLETE
-        for epoch in range(1, epochs + 1):
-            value = synthetic_val_loss(lr, hidden, epoch, noise.random())
-            trial.report(value, epoch)
-            if trial.should_prune():
-                state = optuna.trial.TrialState.PRUNED
-                pruned += 1
-                break
-        study.tell(trial, value if state == optuna.trial.TrialState.COMPLETE else None, state=state)
+        pruned += run_trial(study, epochs, noise)
         if len(starts) % 500 == 0:
             print(f"optuna: {len(starts)} trials", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - began
+    young = optuna.create_study(
+        study_name="young",
+        storage=storage,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    )
+    old_ms, young_ms = [], []
+    for _ in range(PROBE):
+        for which, times in ((study, old_ms), (young, young_ms)):
+            trial_began = time.perf_counter()
+            run_trial(which, epochs, noise)
+            times.append((time.perf_counter() - trial_began) * 1000)
+    probe = {
+        "youngNearTrial100": {"trials": len(young_ms[50:150]), "totalMs": round(median(young_ms[50:150]), 2)},
+        "oldAtTrials": {"trials": len(old_ms), "totalMs": round(median(old_ms), 2)},
+    }
+    probe["oldOverYoung"] = round(probe["oldAtTrials"]["totalMs"] / probe["youngNearTrial100"]["totalMs"], 2)
     print(json.dumps({
         "optuna": optuna.__version__,
         "trials": trials,
@@ -60,6 +92,7 @@ def main():
         "seconds": round(seconds, 1),
         "trialsPerSecond": round(trials / seconds, 2),
         "bestValLoss": study.best_value,
+        "probe": probe,
         "starts": starts,
     }))
 

@@ -11,27 +11,33 @@
  * time: parallelism 1). All of it is the worker's and scheduler's own code, called in-process. Optuna
  * runs at the same time, as a child process, so both see the same machine at the same moment.
  * Reports trials/s per window of 100 trials and the median per-trial time near trial 100 and at the
- * end. The peer, when Debian's python3-optuna, -sqlalchemy and -psycopg2 are there: Optuna's TPE +
+ * end, split into its phases (claim, the epochs with their pruning checks, finish, advance), and what
+ * TPE's suggestion alone costs (the pure function on the sweep's trials) at trial 100 and at the end.
+ * The peer, when Debian's python3-optuna, -sqlalchemy and -psycopg2 are there: Optuna's TPE +
  * MedianPruner with RDBStorage on the same PostgreSQL, the same objective, the same epochs
- * (bench/optuna_sweep_peer.py). Writes bench/results/sweep.json.
+ * (bench/optuna_sweep_peer.py; BENCH_SWEEP_PEER=0 leaves it out). Writes bench/results/sweep.json.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { openJobQueue, type TrainRunJob } from '#libs/core/queue';
-import { rngFor } from '#libs/pure/random';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
-import { SweepScheduler } from '#libs/domain/sweeps';
+import { rngFor } from '#libs/pure/random';
+import { type SearchSpace, suggest, suggestOptions } from '#libs/pure/search';
+import { SweepScheduler, trialRecord, trialRows } from '#libs/domain/sweeps';
 import type { TrainingConfig } from '#libs/pure/training';
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
 
 const TRIALS = Number(process.env.BENCH_SWEEP_TRIALS ?? 5_000);
+/** BENCH_SWEEP_PEER=0 leaves Optuna out (quicker iterations; recorded figures keep it beside ours). */
+const PEER = process.env.BENCH_SWEEP_PEER !== '0';
 const EPOCHS = 5;
 const WINDOW = 100;
 const SEED = 11;
@@ -65,6 +71,40 @@ function perTrialMsAround(starts: number[], at: number): number {
   return Number(median(deltas).toFixed(2));
 }
 
+const PHASES = ['claim', 'epochs', 'finish', 'advance'] as const;
+type Phase = (typeof PHASES)[number];
+
+/** One trial as the bench saw it: its sweep and index, when it started, its phases (ms), the process's CPU ms. */
+interface TrialTiming {
+  sweep: 'old' | 'young';
+  index: number;
+  start: number;
+  phases: Record<Phase, number>;
+  totalMs: number;
+  cpuMs: number;
+}
+
+const ms = (value: number) => Number(value.toFixed(2));
+
+/** Medians over some trials: the whole trial (wall and CPU) and each phase. */
+function medians(trials: TrialTiming[]): Record<string, number> {
+  const out: Record<string, number> = {
+    trials: trials.length,
+    totalMs: ms(median(trials.map((trial) => trial.totalMs))),
+    cpuMs: ms(median(trials.map((trial) => trial.cpuMs))),
+  };
+  for (const phase of PHASES) out[`${phase}Ms`] = ms(median(trials.map((trial) => trial.phases[phase])));
+  return out;
+}
+
+/**
+ * Trials of the probe: once the sweep has TRIALS trials, a second ("young") sweep of the same kind starts and the
+ * two alternate on the one consumer, so that the old sweep's trials TRIALS.. and the young one's trials 1..PROBE
+ * run in the same minutes on the same loaded machine: their ratio does not move with the load the way two
+ * windows minutes apart do.
+ */
+const PROBE = 150;
+
 async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   const { body: dataset } = await stack.upload(irisCsv(), 'iris.csv', { name: 'iris' });
   const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'iris-mlp', spec: IRIS_MLP } });
@@ -75,36 +115,91 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   const runs = new RunLifecycle(new RunLifecycleRepository(prisma), events);
   const scheduler = new SweepScheduler(prisma, events, queue, config, runs);
 
-  const starts: number[] = [];
+  const createSweep = async (name: string, maxTrials: number): Promise<string> => {
+    const { createSweep: sweep } = await stack.gqlOk(
+      `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id } }`,
+      {
+        input: {
+          name,
+          datasetId: dataset.id,
+          modelId: createModel.id,
+          strategy: 'TPE',
+          searchSpace: {
+            hidden: { type: 'int', min: 8, max: 64, step: 8 },
+            lr: { type: 'loguniform', min: 0.0001, max: 0.1 },
+          },
+          objective: { metric: 'val_loss', goal: 'MINIMIZE' },
+          maxTrials,
+          parallelism: 1,
+          earlyStopping: { rule: 'median', minTrials: 5, warmupEpochs: 1 },
+          training: { target: 'Species', epochs: EPOCHS, batchSize: 16, seed: 3 },
+          seed: SEED,
+        },
+      },
+    );
+    return sweep.id;
+  };
+
+  const timings: TrialTiming[] = [];
+  let oldSweepId = '';
   let pruned = 0;
+  let oldTrials = 0;
+  let youngTrials = 0;
+  let reachedTrials: () => void;
+  const reached = new Promise<void>((resolveReached) => (reachedTrials = resolveReached));
   let done: () => void;
   const finished = new Promise<void>((resolveDone) => (done = resolveDone));
   let failure: Error | undefined;
   // The worker's path for one trial, minus the training (see training.processor.ts).
   const handle = async (job: TrainRunJob) => {
     try {
-      starts.push(performance.now());
+      const began = performance.now();
+      const cpu = process.cpuUsage();
       const run = await runs.claim(job.runId, job.attempt, 'bench-worker', 'synthetic');
-      if (!run) throw new Error(`trial ${job.runId} could not be claimed`);
+      if (!run) return; // a trial the probe's end cancelled
+      const claimed = performance.now();
       const params = run.hyperparameters as { lr: number; hidden: number };
       const rng = rngFor(SEED, run.trialIndex ?? 0, 1);
-      let outcome: 'succeed' | 'prune' = 'succeed';
+      let status: 'succeed' | 'prune' = 'succeed';
       for (let epoch = 1; epoch <= EPOCHS; epoch++) {
         const valLoss = syntheticValLoss(params, epoch, rng());
         const metrics = { loss: valLoss * 0.9, val_loss: valLoss, lr: params.lr };
-        await runs.recordEpoch({ runId: run.id, workerId: 'bench-worker', epoch, metrics, training: run.training as unknown as TrainingConfig });
+        const training = run.training as unknown as TrainingConfig;
+        await runs.recordEpoch({ runId: run.id, workerId: 'bench-worker', epoch, metrics, training });
         if (await scheduler.shouldPruneTrial(run.id, run.sweepId!, epoch)) {
-          outcome = 'prune';
-          pruned++;
+          status = 'prune';
           break;
         }
       }
-      await runs.finish(run.id, 'bench-worker', outcome);
+      const trained = performance.now();
+      await runs.finish(run.id, 'bench-worker', status);
+      const finishedAt = performance.now();
       await scheduler.advance(run.sweepId!);
-      if (starts.length % 500 === 0) log(`${starts.length} trials, ${pruned} pruned`);
-      if (starts.length >= TRIALS) done();
+      const advanced = performance.now();
+      const used = process.cpuUsage(cpu);
+      const old = run.sweepId === oldSweepId;
+      timings.push({
+        sweep: old ? 'old' : 'young',
+        index: run.trialIndex!,
+        start: began,
+        phases: {
+          claim: claimed - began,
+          epochs: trained - claimed,
+          finish: finishedAt - trained,
+          advance: advanced - finishedAt,
+        },
+        totalMs: advanced - began,
+        cpuMs: (used.user + used.system) / 1000,
+      });
+      if (old && ++oldTrials <= TRIALS) {
+        if (status === 'prune') pruned++;
+        if (oldTrials % 500 === 0) log(`${oldTrials} trials, ${pruned} pruned`);
+        if (oldTrials === TRIALS) reachedTrials();
+      }
+      if (!old && ++youngTrials === PROBE) done();
     } catch (error) {
       failure = error as Error;
+      reachedTrials();
       done();
     }
   };
@@ -112,42 +207,81 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
 
   log(`ours: a TPE sweep of ${TRIALS} trials, ${EPOCHS} epochs each, median pruning`);
   const began = performance.now();
-  const { createSweep } = await stack.gqlOk(`mutation($input: CreateSweepInput!) { createSweep(input: $input) { id } }`, {
-    input: {
-      name: 'bench',
-      datasetId: dataset.id,
-      modelId: createModel.id,
-      strategy: 'TPE',
-      searchSpace: { hidden: { type: 'int', min: 8, max: 64, step: 8 }, lr: { type: 'loguniform', min: 0.0001, max: 0.1 } },
-      objective: { metric: 'val_loss', goal: 'MINIMIZE' },
-      maxTrials: TRIALS,
-      parallelism: 1,
-      earlyStopping: { rule: 'median', minTrials: 5, warmupEpochs: 1 },
-      training: { target: 'Species', epochs: EPOCHS, batchSize: 16, seed: 3 },
-      seed: SEED,
-    },
-  });
-  await finished;
+  // Room for the probe's trials beyond TRIALS (the default startup trials are 10 either way).
+  oldSweepId = await createSweep('bench', TRIALS + 2 * PROBE);
+  await reached;
   const seconds = (performance.now() - began) / 1000;
+  if (!failure) {
+    log(`probe: a young sweep alternating with the old one for ${PROBE} trials`);
+    await createSweep('young', PROBE);
+    await finished;
+  }
+  await scheduler.cancel(oldSweepId);
   await queue.stopConsuming();
   if (failure) throw failure;
   const [{ best }] = await prisma.$queryRaw<{ best: number }[]>`
-    SELECT min((summary ->> 'val_loss')::float8) AS best FROM runs WHERE sweep_id = ${createSweep.id}::uuid AND status = 'SUCCEEDED'`;
+    SELECT min((summary ->> 'val_loss')::float8) AS best FROM runs
+    WHERE sweep_id = ${oldSweepId}::uuid AND status = 'SUCCEEDED' AND trial_index < ${TRIALS}`;
+  const tpeMs = await tpeSuggestionMs(prisma, oldSweepId, [100, TRIALS - 1]);
   await queue.close();
-  await prisma.$disconnect();
+  await prisma.onModuleDestroy();
+  const life = timings.filter((trial) => trial.sweep === 'old' && trial.index < TRIALS);
+  const starts = life.map((trial) => trial.start);
   const atStart = perTrialMsAround(starts, 100);
   const atEnd = perTrialMsAround(starts, starts.length - 50);
+  const young = medians(timings.filter((trial) => trial.sweep === 'young' && trial.index >= 50 && trial.index < 150));
+  const old = medians(timings.filter((trial) => trial.sweep === 'old' && trial.index >= TRIALS));
   return {
-    trials: starts.length,
+    trials: life.length,
     pruned,
     seconds: Number(seconds.toFixed(1)),
-    trialsPerSecond: Number((starts.length / seconds).toFixed(2)),
+    trialsPerSecond: Number((life.length / seconds).toFixed(2)),
     perTrialMsNearTrial100: atStart,
     perTrialMsAtEnd: atEnd,
     endOverStart: Number((atEnd / atStart).toFixed(2)),
+    // the same minutes: the young sweep's trials 51-150 beside the old sweep's trials from TRIALS on
+    probe: {
+      youngNearTrial100: young,
+      oldAtTrials: old,
+      oldOverYoung: Number((old.totalMs / young.totalMs).toFixed(2)),
+      oldOverYoungCpu: Number((old.cpuMs / young.cpuMs).toFixed(2)),
+    },
+    tpeSuggestionMs: tpeMs,
     bestValLoss: best,
     windows: windows(starts),
   };
+}
+
+/**
+ * What TPE's suggestion alone costs (the pure function, no database) for trial n of this sweep given trials
+ * 0..n−1 as they ended: the part of `advance` that grows with the sweep by design (one kernel per trial, as in
+ * Optuna). Median of 5 after 2 to warm up.
+ */
+async function tpeSuggestionMs(prisma: PrismaService, sweepId: string, at: number[]): Promise<Record<string, number>> {
+  const sweep = await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } });
+  const space = sweep.searchSpace as unknown as SearchSpace;
+  const all = (await trialRows(prisma, sweepId)).map((row) => trialRecord(row, space));
+  const out: Record<string, number> = {};
+  for (const n of at) {
+    const context = {
+      strategy: sweep.strategy,
+      space,
+      goal: sweep.goal,
+      seed: sweep.seed,
+      trialIndex: n,
+      history: all.slice(0, n),
+      maxTrials: sweep.maxTrials,
+      ...suggestOptions(sweep.strategy, sweep.options),
+    };
+    const times: number[] = [];
+    for (let round = 0; round < 7; round++) {
+      const began = performance.now();
+      suggest(context);
+      if (round >= 2) times.push(performance.now() - began);
+    }
+    out[`trial${n}`] = Number(median(times).toFixed(2));
+  }
+  return out;
 }
 
 /** Runs the Optuna peer as a child process, at the same time as ours: both see the same machine. */
@@ -190,7 +324,8 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.query(`CREATE DATABASE "${peerDb.name}"`);
     await admin.end();
-    const peerRun = optuna(peerDb);
+    const loadAtStart = loadavg();
+    const peerRun = PEER ? optuna(peerDb) : Promise.resolve(null);
     const service = await ours(stack);
     log(`ours: ${JSON.stringify({ ...service, windows: undefined })}`);
     const out = resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'sweep.json');
@@ -200,6 +335,9 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       machine: 'this VM (2 cores shared); PostgreSQL 15 and Redis on 127.0.0.1',
+      // 1, 5 and 15 minute load averages: other work on the same two cores moves every figure
+      loadAverageAtStart: loadAtStart.map((load) => Number(load.toFixed(2))),
+      loadAverageAtEndOfOurs: loadavg().map((load) => Number(load.toFixed(2))),
       trials: TRIALS,
       epochsPerTrial: EPOCHS,
       goal: 'per-trial time at the end within 2x of trial 100 (endOverStart ≤ 2)',
