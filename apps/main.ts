@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import { listenUrl, loadConfig } from '#libs/core/config';
 import { applyMigrations, type EmbeddedPostgres, startEmbeddedPostgres } from '#libs/core/db';
 import { describeQueue } from '#libs/core/queue';
@@ -61,7 +62,9 @@ let worker: ChildProcess | undefined;
 let onWorkerReady: ((backend: string) => void) | undefined;
 
 function startWorker(): void {
-  const child = fork(fileURLToPath(new URL('./worker/src/main.js', import.meta.url)), { stdio: ['inherit', 'pipe', 'pipe', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./worker/src/main.js', import.meta.url)), {
+    stdio: ['inherit', 'pipe', 'pipe', 'ipc'],
+  });
   worker = child;
   let seen = '';
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -120,7 +123,8 @@ try {
   const ours = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   api = await startApi(config);
   for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!ours.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!ours.get(signal)!.has(listener)) process.removeListener(signal, listener);
   }
   if (stopping) await new Promise(() => undefined);
 

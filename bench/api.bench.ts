@@ -17,16 +17,19 @@
  * Writes bench/results/api.json. Settings: BENCH_API_RUNS, BENCH_API_POINTS, BENCH_API_SECONDS,
  * BENCH_API_CONNECTIONS shrink it for a quick look.
  */
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
 import autocannon from 'autocannon';
 import pg from 'pg';
+
 import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
-import type { TrainingConfig } from '#libs/pure/training';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
+import type { TrainingConfig } from '#libs/pure/training';
+
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
@@ -117,8 +120,11 @@ async function main(): Promise<void> {
     const lifecycle = new RunLifecycle(new RunLifecycleRepository(prisma), new RunEventsRepository(prisma, config));
     const [{ training: runTraining }] = (await db.query(`SELECT training FROM runs WHERE id = $1`, [startRun.id])).rows;
     const writeRate = async (label: string) => {
-      const { rows } = await db.query(`INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training, worker_id)
-        VALUES (gen_random_uuid(), 'RUNNING', $1, $2, '{}', $3, 'bench') RETURNING id`, [dataset.id, createModel.id, runTraining]);
+      const { rows } = await db.query(
+        `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training, worker_id)
+        VALUES (gen_random_uuid(), 'RUNNING', $1, $2, '{}', $3, 'bench') RETURNING id`,
+        [dataset.id, createModel.id, runTraining],
+      );
       const runId = rows[0].id as string;
       const names = Array.from({ length: METRICS_PER_EPOCH }, (_, i) => `metric_${String(i).padStart(2, '0')}`);
       const before = Number((await db.query(`SELECT count(*) AS n FROM metric_points`)).rows[0].n);
@@ -126,14 +132,29 @@ async function main(): Promise<void> {
       for (let epoch = 1; epoch <= WRITE_EPOCHS; epoch++) {
         const metrics = Object.fromEntries(names.map((name, i) => [name, Math.sin(epoch + i)]));
         const start = performance.now();
-        const { stop } = await lifecycle.recordEpoch({ runId, workerId: 'bench', epoch, metrics, training: runTraining as TrainingConfig });
+        const { stop } = await lifecycle.recordEpoch({
+          runId,
+          workerId: 'bench',
+          epoch,
+          metrics,
+          training: runTraining as TrainingConfig,
+        });
         times.push(performance.now() - start);
         if (stop) throw new Error('the bench run was taken from its worker');
       }
-      const written = Number((await db.query(`SELECT count(*) AS n FROM metric_points WHERE run_id = $1`, [runId])).rows[0].n);
-      if (written !== METRICS_PER_EPOCH * WRITE_EPOCHS) throw new Error(`wrote ${written} points, expected ${METRICS_PER_EPOCH * WRITE_EPOCHS}`);
+      const written = Number(
+        (await db.query(`SELECT count(*) AS n FROM metric_points WHERE run_id = $1`, [runId])).rows[0].n,
+      );
+      if (written !== METRICS_PER_EPOCH * WRITE_EPOCHS)
+        throw new Error(`wrote ${written} points, expected ${METRICS_PER_EPOCH * WRITE_EPOCHS}`);
       const epochMs = median(times);
-      const result = { tableRowsBefore: before, epochs: WRITE_EPOCHS, metricsPerEpoch: METRICS_PER_EPOCH, medianEpochMs: Number(epochMs.toFixed(2)), pointsPerSecond: Math.round((METRICS_PER_EPOCH * 1000) / epochMs) };
+      const result = {
+        tableRowsBefore: before,
+        epochs: WRITE_EPOCHS,
+        metricsPerEpoch: METRICS_PER_EPOCH,
+        medianEpochMs: Number(epochMs.toFixed(2)),
+        pointsPerSecond: Math.round((METRICS_PER_EPOCH * 1000) / epochMs),
+      };
       log(`metric writes ${label}: ${JSON.stringify(result)}`);
       return result;
     };
@@ -143,24 +164,39 @@ async function main(): Promise<void> {
     log(`seeding ${RUNS} runs (${SWEEP_TRIALS} trials of one sweep) and ${POINTS} metric points`);
     const seedStart = performance.now();
     await db.query(`SET synchronous_commit = off`);
-    const { rows: [sweep] } = await db.query(`INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
+    const {
+      rows: [sweep],
+    } = await db.query(
+      `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
         max_trials, parallelism, training, seed, dataset_id, model_id, created_at, finished_at)
       SELECT gen_random_uuid(), 'sweep ' || i, 'SUCCEEDED', 'TPE', '{"lr": {"type": "loguniform", "min": 0.0001, "max": 0.1}}',
         'val_loss', 'MINIMIZE', ${SWEEP_TRIALS}, 4, $3, 1, $1, $2, now() - i * interval '1 hour', now()
-      FROM generate_series(0, 99) i ORDER BY i RETURNING id`, [dataset.id, createModel.id, runTraining]);
-    await db.query(`INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index, hyperparameters, training,
+      FROM generate_series(0, 99) i ORDER BY i RETURNING id`,
+      [dataset.id, createModel.id, runTraining],
+    );
+    await db.query(
+      `INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index, hyperparameters, training,
         epochs_completed, summary, created_at, started_at, finished_at)
       SELECT gen_random_uuid(), (ARRAY['SUCCEEDED','SUCCEEDED','SUCCEEDED','FAILED','PRUNED','CANCELLED']::"RunStatus"[])[1 + i % 6],
         $1, $2, CASE WHEN i < ${SWEEP_TRIALS} THEN $3::uuid END, CASE WHEN i < ${SWEEP_TRIALS} THEN i END,
         jsonb_build_object('hidden', 8 + i % 24, 'lr', 0.001 * (1 + i % 50)), $4, 30,
         jsonb_build_object('loss', random(), 'val_loss', random(), 'val_accuracy', random()),
         now() - i * interval '1 minute', now() - i * interval '1 minute', now() - i * interval '1 minute' + interval '20 s'
-      FROM generate_series(0, ${RUNS - 2}) i`, [dataset.id, createModel.id, sweep.id, runTraining]);
-    const { rows: [long] } = await db.query(`INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training,
+      FROM generate_series(0, ${RUNS - 2}) i`,
+      [dataset.id, createModel.id, sweep.id, runTraining],
+    );
+    const {
+      rows: [long],
+    } = await db.query(
+      `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training,
         epochs_completed, created_at) VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{}', $3, ${LONG_SERIES}, now()) RETURNING id`,
-    [dataset.id, createModel.id, runTraining]);
-    await db.query(`INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
-      SELECT $1, 'loss', s, s, exp(-s / ${LONG_SERIES / 5}.0) + random() / 10, now() FROM generate_series(1, ${LONG_SERIES}) s`, [long.id]);
+      [dataset.id, createModel.id, runTraining],
+    );
+    await db.query(
+      `INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
+      SELECT $1, 'loss', s, s, exp(-s / ${LONG_SERIES / 5}.0) + random() / 10, now() FROM generate_series(1, ${LONG_SERIES}) s`,
+      [long.id],
+    );
     const perRun = Math.max(1, Math.floor((POINTS - LONG_SERIES) / 3 / (RUNS - 1)));
     // In run-id order, so the (run_id, name, step) key is filled from left to right rather than at random.
     await db.query(`INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
@@ -172,14 +208,20 @@ async function main(): Promise<void> {
     // autovacuum_vacuum_insert_threshold), which sets the visibility map that index-only counts rely on.
     if (VACUUM) await db.query(`VACUUM (ANALYZE) runs, sweeps`);
     await db.query(`ANALYZE`);
-    const counts = (await db.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points`)).rows[0];
+    const counts = (
+      await db.query(
+        `SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM metric_points)::int AS points`,
+      )
+    ).rows[0];
     const seedSeconds = Number(((performance.now() - seedStart) / 1000).toFixed(1));
     log(`seeded ${counts.runs} runs and ${counts.points} points in ${seedSeconds} s`);
     const writesAtScale = await writeRate(`with ${counts.points} points`);
 
     // 3. Single-request timings.
     const deepCursor = await (async () => {
-      const { rows } = await db.query(`SELECT created_at, id FROM runs ORDER BY created_at DESC, id DESC OFFSET ${Math.floor(RUNS * 0.9)} LIMIT 1`);
+      const { rows } = await db.query(
+        `SELECT created_at, id FROM runs ORDER BY created_at DESC, id DESC OFFSET ${Math.floor(RUNS * 0.9)} LIMIT 1`,
+      );
       return Buffer.from(`${(rows[0].created_at as Date).toISOString()}|${rows[0].id}`).toString('base64url');
     })();
     const RUNS_PAGE = `query($after: String) { runsPage(first: 50, after: $after) { totalCount nodes { id status createdAt summary }
@@ -187,11 +229,14 @@ async function main(): Promise<void> {
     await gqlOk(RUNS_PAGE, {});
     const runsPageFirst = await timeSerial(20, async () => void (await gqlOk(RUNS_PAGE, {})));
     const runsPageDeep = await timeSerial(20, async () => void (await gqlOk(RUNS_PAGE, { after: deepCursor })));
-    const explain = await db.query(`EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM runs WHERE created_at <= $1 AND (created_at < $1 OR id < $2)
-      ORDER BY created_at DESC, id DESC LIMIT 51`, (() => {
-      const [iso, id] = Buffer.from(deepCursor, 'base64url').toString().split('|');
-      return [new Date(iso), id];
-    })());
+    const explain = await db.query(
+      `EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM runs WHERE created_at <= $1 AND (created_at < $1 OR id < $2)
+      ORDER BY created_at DESC, id DESC LIMIT 51`,
+      (() => {
+        const [iso, id] = Buffer.from(deepCursor, 'base64url').toString().split('|');
+        return [new Date(iso), id];
+      })(),
+    );
     const deepPlan = explain.rows[0]['QUERY PLAN'][0];
     const SERIES = `query($id: ID!) { run(id: $id) { metrics(names: ["loss"], maxPoints: 1000) { name points { step value } } } }`;
     let seriesPoints = 0;
@@ -202,25 +247,42 @@ async function main(): Promise<void> {
     const plainRuns = await timeSerial(5, async () => void (await gqlOk(`{ runs { id status summary } }`)));
     const singles = {
       runsPageFirstPage: runsPageFirst,
-      runsPageDeepPage: { ...runsPageDeep, atRow: Math.floor(RUNS * 0.9), sqlExecutionMs: deepPlan['Execution Time'], plan: deepPlan.Plan.Plans?.[0]?.['Index Name'] ?? deepPlan.Plan['Node Type'] },
+      runsPageDeepPage: {
+        ...runsPageDeep,
+        atRow: Math.floor(RUNS * 0.9),
+        sqlExecutionMs: deepPlan['Execution Time'],
+        plan: deepPlan.Plan.Plans?.[0]?.['Index Name'] ?? deepPlan.Plan['Node Type'],
+      },
       downsampledSeries: { ...downsampled, seriesPoints: LONG_SERIES, maxPoints: 1000, pointsReturned: seriesPoints },
       plainRunsListCapped: plainRuns,
     };
     log(`single requests: ${JSON.stringify(singles)}`);
 
     // 4. Mixed load.
-    const { rows: sample } = await db.query(`SELECT id FROM runs WHERE id <> $1 ORDER BY random() LIMIT 1000`, [long.id]);
+    const { rows: sample } = await db.query(`SELECT id FROM runs WHERE id <> $1 ORDER BY random() LIMIT 1000`, [
+      long.id,
+    ]);
     const runIds = sample.map((row) => row.id as string);
     const bodies = [
-      () => ({ query: `{ runsPage(first: 50, status: SUCCEEDED) { totalCount nodes { id status createdAt summary hyperparameters } pageInfo { endCursor hasNextPage } } }` }),
+      () => ({
+        query: `{ runsPage(first: 50, status: SUCCEEDED) { totalCount nodes { id status createdAt summary hyperparameters } pageInfo { endCursor hasNextPage } } }`,
+      }),
       () => ({
         query: `query($id: ID!) { run(id: $id) { id status summary metrics(maxPoints: 200) { name points { step value } } } }`,
         variables: { id: runIds[Math.floor(Math.random() * runIds.length)] },
       }),
-      () => ({ query: `query($id: ID!) { sweep(id: $id) { id name status runsPage(first: 50) { totalCount nodes { id status hyperparameters summary } } } }`, variables: { id: sweep.id } }),
+      () => ({
+        query: `query($id: ID!) { sweep(id: $id) { id name status runsPage(first: 50) { totalCount nodes { id status hyperparameters summary } } } }`,
+        variables: { id: sweep.id },
+      }),
       () => ({
         query: `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
-        variables: { runId: startRun.id, rows: [{ 'Sepal Length (cm)': 5.1, 'Sepal Width (cm)': 3.5, 'Petal Length (cm)': 1.4, 'Petal Width (cm)': 0.2 }] },
+        variables: {
+          runId: startRun.id,
+          rows: [
+            { 'Sepal Length (cm)': 5.1, 'Sepal Width (cm)': 3.5, 'Petal Length (cm)': 1.4, 'Petal Width (cm)': 0.2 },
+          ],
+        },
       }),
     ];
     const kinds = ['runsPage', 'runWithDownsampledMetrics', 'sweepRunsPage', 'predict'];
@@ -265,7 +327,14 @@ async function main(): Promise<void> {
       firstErrors,
       // The machine's 1-minute load average (2 cores, shared): latency here is mostly waiting for a core.
       loadAverage: { before: loadBefore, after: loadAfter },
-      apiRssMb: { start: rss[0], end: rss.at(-1), max: Math.max(...rss), firstThirdMean: mean(rss.slice(0, third)), lastThirdMean: mean(rss.slice(-third)), everySecond: rss },
+      apiRssMb: {
+        start: rss[0],
+        end: rss.at(-1),
+        max: Math.max(...rss),
+        firstThirdMean: mean(rss.slice(0, third)),
+        lastThirdMean: mean(rss.slice(-third)),
+        everySecond: rss,
+      },
     };
     log(`mixed load: ${JSON.stringify(mixed)}`);
 
@@ -275,21 +344,39 @@ async function main(): Promise<void> {
         url: `${stack.url}/graphql`,
         connections: CONNECTIONS,
         duration: PER_KIND_SECONDS,
-        requests: [{ method: 'POST', headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({ ...request, body: JSON.stringify(bodies[kind]()) }) }],
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => ({ ...request, body: JSON.stringify(bodies[kind]()) }),
+          },
+        ],
       });
-      perKind[kinds[kind]] = { requestsPerSecond: alone.requests.average, p50: alone.latency.p50, p99: alone.latency.p99 };
+      perKind[kinds[kind]] = {
+        requestsPerSecond: alone.requests.average,
+        p50: alone.latency.p50,
+        p99: alone.latency.p99,
+      };
       log(`${kinds[kind]} alone: ${JSON.stringify(perKind[kinds[kind]])}`);
     }
 
     const result = {
       date: new Date().toISOString(),
       machine: 'this VM (2 cores shared); PostgreSQL 15 on 127.0.0.1; the API as a child process',
-      seeded: { vacuumed: VACUUM, runs: counts.runs, metricPoints: counts.points, sweepTrials: SWEEP_TRIALS, longSeries: LONG_SERIES, seedSeconds },
+      seeded: {
+        vacuumed: VACUUM,
+        runs: counts.runs,
+        metricPoints: counts.points,
+        sweepTrials: SWEEP_TRIALS,
+        longSeries: LONG_SERIES,
+        seedSeconds,
+      },
       metricWrites: { first1000: writesFirst, at10M: writesAtScale },
       single: singles,
       mixedLoad: mixed,
-      ...(PER_KIND_SECONDS > 0 ? { perKindAlone: { seconds: PER_KIND_SECONDS, connections: CONNECTIONS, ...perKind } } : {}),
+      ...(PER_KIND_SECONDS > 0
+        ? { perKindAlone: { seconds: PER_KIND_SECONDS, connections: CONNECTIONS, ...perKind } }
+        : {}),
       goals: { p99AtMost100ms: mixed.latencyMs.p99 <= 100, noError: mixed.errors === 0 },
     };
     const out = OUT ? resolve(OUT) : resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'api.json');

@@ -3,7 +3,9 @@
  * shape and the same three models, built and configured exactly as a worker would from a spec.
  */
 import * as tf from '@tensorflow/tfjs';
+
 import { mulberry32 } from '#libs/pure/random';
+
 import { type EngineRun, labelledData, specRun, trainToEnd } from '../test/support/engine.js';
 
 export type { EngineRun };
@@ -16,7 +18,10 @@ export const ENGINE_BATCH: Record<EngineModelName, number> = { mlp: 128, cnn: 64
 export const TRANSFORMER_SEQUENCE = 64;
 export const TRANSFORMER_VOCABULARY = 1000;
 const INPUT_SIZE: Record<EngineModelName, number> = {
-  mlp: 784, cnn: 784, lstm: 784, transformer: TRANSFORMER_SEQUENCE,
+  mlp: 784,
+  cnn: 784,
+  lstm: 784,
+  transformer: TRANSFORMER_SEQUENCE,
 };
 
 export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
@@ -69,7 +74,10 @@ export function engineSpec(name: EngineModelName): object {
  * Adam 1e-3, one warm-up + `epochs` epochs; `batchSize` defaults to the model's ENGINE_BATCH.
  */
 export function engineRun(
-  name: EngineModelName, samples: number, epochs: number, batchSize = ENGINE_BATCH[name],
+  name: EngineModelName,
+  samples: number,
+  epochs: number,
+  batchSize = ENGINE_BATCH[name],
 ): EngineRun {
   const inputSize = INPUT_SIZE[name];
   const x = new Float32Array(samples * inputSize);

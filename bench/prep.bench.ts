@@ -14,7 +14,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
+
 import {
   analyzeCsvWithDuckDB,
   type Cell,
@@ -23,6 +25,7 @@ import {
   readDatasetRows,
 } from '#libs/pure/data';
 import { prepareData, prepareTable, resolveTrainingConfig } from '#libs/pure/training';
+
 import { generateIngestCsv } from './ingest/generate-csv.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

@@ -10,11 +10,13 @@
  * off and on every epoch and reports both. --detail keys every kernel by its input shapes.
  */
 import * as tf from '@tensorflow/tfjs';
+
 import { trainModel } from '#libs/pure/training';
 import { registerWasmTrainingKernels } from '#libs/pure/training';
 import { setNativeKernelsEnabled } from '#libs/pure/training';
 import { setNativePoolEnabled, setNativePoolThreads } from '#libs/pure/training';
-import { ENGINE_BATCH, ENGINE_SPECS, engineRun, type EngineModelName } from './engine-fixture.js';
+
+import { ENGINE_BATCH, ENGINE_SPECS, type EngineModelName,engineRun } from './engine-fixture.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -28,7 +30,10 @@ const epochs = Number(arg('epochs', '2'));
 const detail = argv.includes('--detail');
 const batchSize = ENGINE_BATCH[modelName];
 
-interface Stat { calls: number; ms: number }
+interface Stat {
+  calls: number;
+  ms: number;
+}
 let stats = new Map<string, Stat>();
 // --ab: alternate the native thread pool off/on every epoch, with separate statistics for each (a same-process
 // A/B: on a shared VM, separate runs minutes apart differ by more than the effect being measured).
@@ -56,9 +61,10 @@ function instrument(): void {
         const nested = childMs.pop()!;
         if (childMs.length) childMs[childMs.length - 1] += total;
         const inputs = Object.values(args.inputs as Record<string, tf.TensorInfo | undefined>).filter((t) => t != null);
-        const key = detail || name === 'BatchMatMul' || name.startsWith('Conv') || name.endsWith('Grad')
-          ? `${name} ${inputs.map((t) => JSON.stringify(t!.shape)).join(' ')}`
-          : name;
+        const key =
+          detail || name === 'BatchMatMul' || name.startsWith('Conv') || name.endsWith('Grad')
+            ? `${name} ${inputs.map((t) => JSON.stringify(t!.shape)).join(' ')}`
+            : name;
         const s = stats.get(key) ?? { calls: 0, ms: 0 };
         s.calls++;
         s.ms += total - nested;
@@ -82,7 +88,10 @@ async function main(): Promise<void> {
   let t0 = 0;
   let t1 = 0;
   await trainModel({
-    model, spec, data, training,
+    model,
+    spec,
+    data,
+    training,
     hooks: {
       shouldStop: () => false,
       onEpoch: async (report) => {
@@ -92,7 +101,10 @@ async function main(): Promise<void> {
           abStats[mode].ms += now - t1;
           abStats[mode].steps += samples / batchSize;
         }
-        if (report.epoch === 1) { recording = true; t0 = now; }
+        if (report.epoch === 1) {
+          recording = true;
+          t0 = now;
+        }
         if (ab) {
           const next = (report.epoch + 1) % 2 === 0 ? 'single' : 'pool';
           setNativePoolEnabled(next === 'pool');
@@ -117,13 +129,18 @@ async function main(): Promise<void> {
   const wall = (t1 - t0) / steps;
   const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
   let inKernels = 0;
-  console.log(`${modelName} b${batchSize}: ${wall.toFixed(2)} ms/step, ${(samples * epochs / ((t1 - t0) / 1000)).toFixed(0)} samples/s`);
+  console.log(
+    `${modelName} b${batchSize}: ${wall.toFixed(2)} ms/step, ${((samples * epochs) / ((t1 - t0) / 1000)).toFixed(0)} samples/s`,
+  );
   for (const [k, s] of rows) {
     inKernels += s.ms;
-    if (s.ms / steps < (argv.includes("--all") ? 0 : 0.05)) continue;
+    if (s.ms / steps < (argv.includes('--all') ? 0 : 0.05)) continue;
     console.log(`${(s.ms / steps).toFixed(3).padStart(8)} ms  ${(s.calls / steps).toFixed(1).padStart(5)}x  ${k}`);
   }
   console.log(`${(wall - inKernels / steps).toFixed(3).padStart(8)} ms         (outside kernels)`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -12,7 +12,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+
 import { parseStrategyOptions, suggestOptions, type TpeOptions } from '#libs/pure/search';
+
 import { median, OBJECTIVES, runSweep } from './search-objectives.js';
 
 const linearGamma = (beta: number) => (n: number) => Math.min(Math.ceil(beta * n), 25);
@@ -97,8 +99,9 @@ const out: Record<string, Record<string, number[]>> = {};
 for (const obj of OBJECTIVES) {
   let base: number[] | null = null;
   for (const name of names) {
-    const regrets = Array.from({ length: seeds }, (_, s) =>
-      runSweep(obj, { strategy: 'TPE', tpe: variants[name] }, firstSeed + s, trials, parallelism).regret,
+    const regrets = Array.from(
+      { length: seeds },
+      (_, s) => runSweep(obj, { strategy: 'TPE', tpe: variants[name] }, firstSeed + s, trials, parallelism).regret,
     );
     (out[name] ??= {})[obj.name] = regrets;
     base ??= regrets;

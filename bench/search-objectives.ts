@@ -2,7 +2,7 @@
  * The synthetic objectives of `npm run bench:search` (with known optima) and a simulated sweep loop.
  * bench/optuna_peer.py holds the same functions for Optuna: keep the two in step.
  */
-import { suggest, type Params, type SearchSpace, type SuggestContext, type TrialRecord } from '#libs/pure/search';
+import { type Params, type SearchSpace, suggest, type SuggestContext, type TrialRecord } from '#libs/pure/search';
 
 export interface Objective {
   name: string;
@@ -44,7 +44,9 @@ const H_P = [
 export const hartmann6: Objective = {
   name: 'hartmann6',
   description: 'Hartmann-6, x ∈ [0, 1]^6, global minimum −3.32237',
-  space: Object.fromEntries([1, 2, 3, 4, 5, 6].map((i) => [`x${i}`, { type: 'uniform', min: 0, max: 1 }])) as SearchSpace,
+  space: Object.fromEntries(
+    [1, 2, 3, 4, 5, 6].map((i) => [`x${i}`, { type: 'uniform', min: 0, max: 1 }]),
+  ) as SearchSpace,
   optimum: -3.32237,
   f: (p) => {
     let s = 0;
@@ -111,7 +113,15 @@ export function runSweep(
   while (next < trials) {
     while (history.filter((h) => h.state === 'pending').length >= parallelism) complete();
     const t0 = performance.now();
-    const params = suggest({ ...opts, space: obj.space, goal: 'MINIMIZE', seed, trialIndex: next, history, maxTrials: trials });
+    const params = suggest({
+      ...opts,
+      space: obj.space,
+      goal: 'MINIMIZE',
+      seed,
+      trialIndex: next,
+      history,
+      maxTrials: trials,
+    });
     suggestMs += performance.now() - t0;
     if (!params) break;
     history.push({ index: next, params, state: 'pending' });

@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
+
 import { mulberry32 } from '#libs/pure/random';
 import {
   parseStrategyOptions,
@@ -29,7 +30,8 @@ import {
   suggestOptions,
   type TrialRecord,
 } from '#libs/pure/search';
-import { median, mixed, OBJECTIVES, runSweep, type Objective, type SweepOptions } from './search-objectives.js';
+
+import { median, mixed, type Objective, OBJECTIVES, runSweep, type SweepOptions } from './search-objectives.js';
 
 const SEEDS = 20;
 const TRIALS = 50;
@@ -56,18 +58,34 @@ interface PeerResult {
 
 function runPeer(pythonPath?: string): PeerResult | { error: string } {
   try {
-    const out = execFileSync(PYTHON, ['bench/optuna_peer.py', '--seeds', String(SEEDS), '--trials', String(TRIALS), '--first-seed', String(FIRST_SEED)], {
-      env: { ...process.env, ...(pythonPath ? { PYTHONPATH: pythonPath } : {}) },
-      maxBuffer: 64 << 20,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const out = execFileSync(
+      PYTHON,
+      [
+        'bench/optuna_peer.py',
+        '--seeds',
+        String(SEEDS),
+        '--trials',
+        String(TRIALS),
+        '--first-seed',
+        String(FIRST_SEED),
+      ],
+      {
+        env: { ...process.env, ...(pythonPath ? { PYTHONPATH: pythonPath } : {}) },
+        maxBuffer: 64 << 20,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return JSON.parse(out.toString()) as PeerResult;
   } catch (error) {
     return { error: String((error as Error).message).split('\n')[0]! };
   }
 }
 
-function regretSet(obj: Objective, opts: SweepOptions, parallelism: number): { regrets: number[]; msPerSuggest: number } {
+function regretSet(
+  obj: Objective,
+  opts: SweepOptions,
+  parallelism: number,
+): { regrets: number[]; msPerSuggest: number } {
   let ms = 0;
   const regrets = Array.from({ length: SEEDS }, (_, s) => {
     const r = runSweep(obj, opts, FIRST_SEED + s, TRIALS, parallelism);
@@ -112,7 +130,11 @@ for (const obj of OBJECTIVES) {
   const ours: Record<string, { medianRegret: number; regrets: number[]; msPerSuggest: number }> = {};
   for (const [name, opts] of Object.entries(OURS)) {
     const { regrets, msPerSuggest } = regretSet(obj, opts, 1);
-    ours[name] = { medianRegret: round(median(regrets)), regrets: regrets.map((r) => round(r)), msPerSuggest: round(msPerSuggest, 3) };
+    ours[name] = {
+      medianRegret: round(median(regrets)),
+      regrets: regrets.map((r) => round(r)),
+      msPerSuggest: round(msPerSuggest, 3),
+    };
   }
   const parallel4: Record<string, { medianRegret: number; regrets: number[] }> = {};
   for (const name of ['random', 'tpe', 'tpeMultivariate', 'tpeSweep', 'gp']) {
@@ -124,7 +146,11 @@ for (const obj of OBJECTIVES) {
     if ('error' in p) continue;
     for (const [variant, byFn] of Object.entries(p.results)) {
       const regrets = byFn[obj.name]!;
-      optuna[`${k}:${variant}`] = { version: p.optuna, medianRegret: round(median(regrets)), regrets: regrets.map((r) => round(r)) };
+      optuna[`${k}:${variant}`] = {
+        version: p.optuna,
+        medianRegret: round(median(regrets)),
+        regrets: regrets.map((r) => round(r)),
+      };
     }
   }
   functions[obj.name] = { description: obj.description, optimum: obj.optimum, sequential: ours, parallel4, optuna };
@@ -163,11 +189,18 @@ for (const [k, path] of Object.entries({ debian: undefined, source: OPTUNA5 })) 
   if (k === 'source' && !path) continue;
   try {
     const out = execFileSync(PYTHON, ['bench/optuna_importance_peer.py'], {
-      input: JSON.stringify({ space: mixed.space, goal: 'MINIMIZE', trials: impTrials.map((t) => ({ params: t.params, value: t.value })) }),
+      input: JSON.stringify({
+        space: mixed.space,
+        goal: 'MINIMIZE',
+        trials: impTrials.map((t) => ({ params: t.params, value: t.value })),
+      }),
       env: { ...process.env, ...(path ? { PYTHONPATH: path } : {}) },
     });
     const peer = JSON.parse(out.toString()) as { optuna: string; importance: Record<string, number> | null };
-    const maxAbsDiff = peer.importance && oursImportance ? Math.max(...Object.keys(oursImportance).map((n) => Math.abs(oursImportance[n]! - peer.importance![n]!))) : null;
+    const maxAbsDiff =
+      peer.importance && oursImportance
+        ? Math.max(...Object.keys(oursImportance).map((n) => Math.abs(oursImportance[n]! - peer.importance![n]!)))
+        : null;
     importance[k] = { ...peer, maxAbsDiff };
   } catch (error) {
     importance[k] = { error: String((error as Error).message).split('\n')[0] };

@@ -22,15 +22,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
 import pg from 'pg';
+
 import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { openJobQueue, type TrainRunJob } from '#libs/core/queue';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
+import { SweepScheduler, trialRecord, trialRows } from '#libs/domain/sweeps';
 import { rngFor } from '#libs/pure/random';
 import { type SearchSpace, suggest, suggestOptions } from '#libs/pure/search';
-import { SweepScheduler, trialRecord, trialRows } from '#libs/domain/sweeps';
 import type { TrainingConfig } from '#libs/pure/training';
+
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
@@ -311,7 +314,13 @@ async function optuna(stack: TestStack): Promise<Record<string, unknown> | null>
   const atStart = perTrialMsAround(starts, 100);
   const atEnd = perTrialMsAround(starts, starts.length - 50);
   const { starts: _starts, ...rest } = result;
-  return { ...rest, perTrialMsNearTrial100: atStart, perTrialMsAtEnd: atEnd, endOverStart: Number((atEnd / atStart).toFixed(2)), windows: windows(starts) };
+  return {
+    ...rest,
+    perTrialMsNearTrial100: atStart,
+    perTrialMsAtEnd: atEnd,
+    endOverStart: Number((atEnd / atStart).toFixed(2)),
+    windows: windows(starts),
+  };
 }
 
 async function main(): Promise<void> {
@@ -320,7 +329,9 @@ async function main(): Promise<void> {
   try {
     await stack.start({ workers: 0 });
     // Optuna gets its own empty database on the same server, and runs while ours does.
-    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' });
+    const admin = new pg.Client({
+      connectionString: process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+    });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${peerDb.name}"`);
     await admin.end();

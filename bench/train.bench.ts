@@ -32,13 +32,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
 import * as tf from '@tensorflow/tfjs';
-import { ENGINE_BATCH, engineRun, timedEngineRun, timedModelFit, type EngineModelName } from './engine-fixture.js';
-import { setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from '#libs/pure/training';
+
+import { setupWebgpu, type WebgpuSetup,webgpuTuningFromEnv } from '#libs/pure/training';
 import { registerWasmTrainingKernels } from '#libs/pure/training';
 import { activeNativeKernels, setNativeKernelsEnabled } from '#libs/pure/training';
 import { nativePool, setNativePoolThreads } from '#libs/pure/training';
 import { enableWasmThreads } from '#libs/pure/training';
+
+import { ENGINE_BATCH, type EngineModelName,engineRun, timedEngineRun, timedModelFit } from './engine-fixture.js';
 
 type ModelName = EngineModelName;
 type Backend = 'wasm' | 'cpu' | 'webgpu';
@@ -87,8 +90,22 @@ function usage(): string {
 }
 
 const OPTIONS = [
-  'backend', 'samples', 'epochs', 'models', 'fit', 'no-peer', 'threads', 'wasm-threads', 'batch', 'webgpu-tuning',
-  'out', 'python', 'rounds', 'native', 'native-threads', 'help',
+  'backend',
+  'samples',
+  'epochs',
+  'models',
+  'fit',
+  'no-peer',
+  'threads',
+  'wasm-threads',
+  'batch',
+  'webgpu-tuning',
+  'out',
+  'python',
+  'rounds',
+  'native',
+  'native-threads',
+  'help',
 ];
 
 function parseArgs(argv: string[]): Options {
@@ -109,12 +126,14 @@ function parseArgs(argv: string[]): Options {
     return eq?.slice(name.length + 3);
   };
   const backend = (get('backend') ?? 'wasm') as Backend;
-  if (!['wasm', 'cpu', 'webgpu'].includes(backend)) throw new Error(`--backend must be wasm|cpu|webgpu, got ${backend}`);
+  if (!['wasm', 'cpu', 'webgpu'].includes(backend))
+    throw new Error(`--backend must be wasm|cpu|webgpu, got ${backend}`);
   const models = (get('models') ?? 'mlp,cnn').split(',').filter(Boolean) as ModelName[];
   for (const m of models) if (!(m in BATCH)) throw new Error(`unknown model ${m}`);
   const batch = get('batch');
   if (batch != null) {
-    if (!(Number(batch) >= 1 && Number.isInteger(Number(batch)))) throw new Error(`--batch must be an integer >= 1, got ${batch}`);
+    if (!(Number(batch) >= 1 && Number.isInteger(Number(batch))))
+      throw new Error(`--batch must be an integer >= 1, got ${batch}`);
     for (const m of Object.keys(BATCH) as ModelName[]) BATCH[m] = Number(batch);
   }
   const fit = (get('fit') ?? 'engine') as Options['fit'];
@@ -197,7 +216,9 @@ interface PeerResult {
 }
 
 function runPeer(o: Options): PeerResult | null {
-  const candidates = o.python ? [o.python] : [process.env.BENCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
+  const candidates = o.python
+    ? [o.python]
+    : [process.env.BENCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
   const py = candidates.find((p) => {
     const probe = spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' });
     return !probe.error && probe.status === 0;
@@ -208,20 +229,31 @@ function runPeer(o: Options): PeerResult | null {
   }
   let device = 'cpu';
   if (o.backend === 'webgpu') {
-    const cuda = spawnSync(py, ['-c', 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'], { stdio: 'ignore' });
+    const cuda = spawnSync(py, ['-c', 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'], {
+      stdio: 'ignore',
+    });
     if (cuda.status === 0) device = 'cuda';
   }
   const args = [
     join(repoRoot, 'bench', 'torch_peer.py'),
-    '--models', o.models.join(','),
-    '--samples', String(o.samples),
-    '--epochs', String(o.epochs),
-    '--threads', String(o.threads),
-    '--device', device,
-    '--mlp-batch', String(BATCH.mlp),
-    '--cnn-batch', String(BATCH.cnn),
-    '--lstm-batch', String(BATCH.lstm),
-    '--transformer-batch', String(BATCH.transformer),
+    '--models',
+    o.models.join(','),
+    '--samples',
+    String(o.samples),
+    '--epochs',
+    String(o.epochs),
+    '--threads',
+    String(o.threads),
+    '--device',
+    device,
+    '--mlp-batch',
+    String(BATCH.mlp),
+    '--cnn-batch',
+    String(BATCH.cnn),
+    '--lstm-batch',
+    String(BATCH.lstm),
+    '--transformer-batch',
+    String(BATCH.transformer),
   ];
   const r = spawnSync(py, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) {
@@ -254,7 +286,10 @@ function printTable(rows: BenchRow[]): void {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const backend = await setupBackend(o.backend, o.wasmThreads, o);
-  if (webgpuInfo) console.log(`webgpu adapter: ${JSON.stringify(webgpuInfo.adapterInfo)}, tuning: ${JSON.stringify(webgpuInfo.tuning)}`);
+  if (webgpuInfo)
+    console.log(
+      `webgpu adapter: ${JSON.stringify(webgpuInfo.adapterInfo)}, tuning: ${JSON.stringify(webgpuInfo.tuning)}`,
+    );
   const tuning = webgpuInfo ? (o.webgpuTuning ? ' tuned' : ' stock') : '';
   const backendLabel = `${backend}${tuning} (${o.fit === 'model' ? 'model.fit' : 'engine'})`;
   console.log(`backend: ${backend}, samples: ${o.samples}, timed epochs: ${o.epochs}, fit: ${o.fit}`);
@@ -268,7 +303,8 @@ async function main(): Promise<void> {
       console.log(`round ${round}/${o.rounds} ${m}: ${ours[m]!.toFixed(0)} samples/s`);
     }
     const peer = o.peer ? runPeer(o) : null;
-    for (const r of peer?.results ?? []) console.log(`round ${round}/${o.rounds} ${r.model} peer: ${r.samplesPerSec.toFixed(0)} samples/s`);
+    for (const r of peer?.results ?? [])
+      console.log(`round ${round}/${o.rounds} ${r.model} peer: ${r.samplesPerSec.toFixed(0)} samples/s`);
     rounds.push({ ours, peer });
   }
   const median = (xs: number[]): number => {
@@ -288,7 +324,9 @@ async function main(): Promise<void> {
       backend: backendLabel,
       batchSize: BATCH[m],
       samplesPerSec: median(perRound.map((r) => r.samplesPerSec)),
-      peer: peerInfo ? `pytorch ${peerInfo.torch} ${peerInfo.device}${peerInfo.device === 'cpu' ? ` ${peerInfo.threads} threads` : ''}` : null,
+      peer: peerInfo
+        ? `pytorch ${peerInfo.torch} ${peerInfo.device}${peerInfo.device === 'cpu' ? ` ${peerInfo.threads} threads` : ''}`
+        : null,
       peerSamplesPerSec: peerValues.length ? median(peerValues) : null,
       ratio: ratios.length ? median(ratios) : null,
       rounds: perRound,
@@ -304,7 +342,10 @@ async function main(): Promise<void> {
   printTable(rows);
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -16,9 +16,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
 import pg from 'pg';
-import { irisCsv } from '../test/support/fixtures.js';
+
 import { launchBrowser } from '../test/support/browser.js';
+import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
 

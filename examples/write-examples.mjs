@@ -39,9 +39,15 @@ function emails() {
     return `${subject}\n${split < 0 ? '' : raw.slice(split).trim()}`.slice(0, 2000);
   };
   const lines = [];
-  for (const [group, count] of [['easy-ham-1', 400], ['spam-1', 400]]) {
+  for (const [group, count] of [
+    ['easy-ham-1', 400],
+    ['spam-1', 400],
+  ]) {
     const messages = corpus.filter((message) => message.group === group).slice(0, count);
-    for (const message of messages) lines.push(JSON.stringify({ email: subjectAndBody(message.text), label: group.startsWith('spam') ? 'spam' : 'ham' }));
+    for (const message of messages)
+      lines.push(
+        JSON.stringify({ email: subjectAndBody(message.text), label: group.startsWith('spam') ? 'spam' : 'ham' }),
+      );
   }
   writeFileSync(here('emails.jsonl'), `${lines.join('\n')}\n`);
   console.log(`wrote examples/emails.jsonl (${lines.length} emails)`);

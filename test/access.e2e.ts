@@ -1,13 +1,21 @@
 import { readdirSync } from 'node:fs';
+
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+
 import { TestStack } from './support/stack.js';
 
 const KEY = 'test-admin-key-123';
 
 async function subscribeOnce(port: number, connectionParams?: Record<string, string>): Promise<'open' | string> {
-  const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams, lazy: false });
+  const client = createClient({
+    url: `ws://127.0.0.1:${port}/graphql`,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams,
+    lazy: false,
+  });
   const result = await new Promise<string>((resolve) => {
     client.on('connected', () => resolve('open'));
     client.on('closed', (event) => resolve(`closed ${(event as { code: number }).code}`));
@@ -77,18 +85,36 @@ describe('access control and limits', () => {
     const everything = await stack.gql('{ runs { metrics { name points { step value timestamp } } } }', {}, auth);
     expect(everything.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(everything.errors?.[0].message).toMatch(/too expensive/);
-    const deep = await stack.gql('{ runs { sweep { runs { sweep { runs { sweep { runs { sweep { runs { sweep { id } } } } } } } } } } }', {}, auth);
+    const deep = await stack.gql(
+      '{ runs { sweep { runs { sweep { runs { sweep { runs { sweep { runs { sweep { id } } } } } } } } } } }',
+      {},
+      auth,
+    );
     expect(deep.errors?.[0].message).toMatch(/levels deep/);
-    const oversized = await fetch(`${stack.url}/graphql`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ datasets { id } } #${'x'.repeat(17 * 1024 * 1024)}` }) });
+    const oversized = await fetch(`${stack.url}/graphql`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ datasets { id } } #${'x'.repeat(17 * 1024 * 1024)}` }),
+    });
     expect(oversized.status).toBe(413);
     expect((await fetch(`${stack.url}/health`)).status).toBe(200);
   });
 
   it('serves Prometheus metrics', async () => {
     const text = await (await fetch(`${stack.url}/metrics`, { headers: auth })).text();
-    for (const name of ['trainer_runs', 'trainer_queue_depth', 'trainer_job_wait_seconds', 'trainer_epoch_duration_seconds', 'trainer_metric_points_written_total', 'trainer_http_request_duration_seconds', 'trainer_graphql_operation_duration_seconds']) {
+    for (const name of [
+      'trainer_runs',
+      'trainer_queue_depth',
+      'trainer_job_wait_seconds',
+      'trainer_epoch_duration_seconds',
+      'trainer_metric_points_written_total',
+      'trainer_http_request_duration_seconds',
+      'trainer_graphql_operation_duration_seconds',
+    ]) {
       expect(text).toContain(`# TYPE ${name}`);
     }
-    expect(text).toMatch(/trainer_http_request_duration_seconds_count\{method="POST",route="\/v1\/datasets",status="201"\} 1/);
+    expect(text).toMatch(
+      /trainer_http_request_duration_seconds_count\{method="POST",route="\/v1\/datasets",status="201"\} 1/,
+    );
   });
 });

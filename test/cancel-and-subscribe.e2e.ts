@@ -1,6 +1,7 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+
 import { irisCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -18,22 +19,41 @@ describe('cancelling runs and following them live', () => {
   afterAll(() => stack.stop());
 
   const start = async (epochs: number) =>
-    (await stack.gqlOk(START_RUN, { input: { datasetId, modelId, hyperparameters: { hidden: 8, lr: 0.01 }, training: { target: 'Species', epochs, batchSize: 8 } } })).startRun.id as string;
+    (
+      await stack.gqlOk(START_RUN, {
+        input: {
+          datasetId,
+          modelId,
+          hyperparameters: { hidden: 8, lr: 0.01 },
+          training: { target: 'Species', epochs, batchSize: 8 },
+        },
+      })
+    ).startRun.id as string;
 
   it('streams each epoch to metricLogged and runUpdated subscribers', async () => {
-    const client = createClient({ url: `ws://127.0.0.1:${stack.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: `ws://127.0.0.1:${stack.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+    });
     const runId = await start(5);
     const points: { name: string; step: number }[] = [];
     const statuses: string[] = [];
     const metrics = new Promise<void>((resolve, reject) => {
       client.subscribe<{ metricLogged: { name: string; step: number } }>(
-        { query: `subscription($id: ID!) { metricLogged(runId: $id) { name step epoch value timestamp } }`, variables: { id: runId } },
+        {
+          query: `subscription($id: ID!) { metricLogged(runId: $id) { name step epoch value timestamp } }`,
+          variables: { id: runId },
+        },
         { next: ({ data }) => data && points.push(data.metricLogged), error: reject, complete: resolve },
       );
     });
     const updates = new Promise<void>((resolve, reject) => {
       const stop = client.subscribe<{ runUpdated: { status: string; epochsCompleted: number } }>(
-        { query: `subscription($id: ID!) { runUpdated(id: $id) { id status epochsCompleted } }`, variables: { id: runId } },
+        {
+          query: `subscription($id: ID!) { runUpdated(id: $id) { id status epochsCompleted } }`,
+          variables: { id: runId },
+        },
         {
           next: ({ data }) => {
             if (!data) return;
@@ -48,7 +68,11 @@ describe('cancelling runs and following them live', () => {
         },
       );
     });
-    await Promise.race([updates, metrics, new Promise((_, reject) => setTimeout(() => reject(new Error(`no SUCCEEDED update:\n${stack.logs()}`)), 60_000))]);
+    await Promise.race([
+      updates,
+      metrics,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`no SUCCEEDED update:\n${stack.logs()}`)), 60_000)),
+    ]);
     // The subscription may have started after the first epoch: what arrived is a gap-free tail.
     const losses = points.filter((p) => p.name === 'loss').map((p) => p.step);
     expect(losses.length).toBeGreaterThan(0);
@@ -82,12 +106,16 @@ describe('cancelling runs and following them live', () => {
   it('cancels a queued run at once', async () => {
     const blocker = await start(5_000);
     const queued = await start(3);
-    const { cancelRun } = await stack.gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id status finishedAt } }`, { id: queued });
+    const { cancelRun } = await stack.gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id status finishedAt } }`, {
+      id: queued,
+    });
     expect(cancelRun.status).toBe('CANCELLED');
     expect(cancelRun.finishedAt).not.toBeNull();
     await stack.gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: blocker });
     await stack.waitForRun(blocker, ['CANCELLED']);
-    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { status epochsCompleted startedAt } }`, { id: queued });
+    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { status epochsCompleted startedAt } }`, {
+      id: queued,
+    });
     expect(run).toMatchObject({ status: 'CANCELLED', epochsCompleted: 0, startedAt: null });
   });
 });

@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+
 import {
+  buildClientSchema,
+  buildSchema,
+  getIntrospectionQuery,
   type GraphQLField,
   type GraphQLInputField,
   type GraphQLNamedType,
   type GraphQLSchema,
-  buildClientSchema,
-  buildSchema,
-  getIntrospectionQuery,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
@@ -16,11 +17,19 @@ import {
   isUnionType,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { TestStack } from './support/stack.js';
 
-/** The public contract lives in shared/ beside the checkout (CONTRACT_DIR overrides); without it this test fails, never skips. */
-const CONTRACT = resolve(process.env.CONTRACT_DIR ?? resolve(import.meta.dirname, '..', '..', 'shared', 'contract'), 'api.graphql');
-if (!existsSync(CONTRACT)) throw new Error(`the contract is not at ${CONTRACT}: check the repository out beside shared/ or set CONTRACT_DIR`);
+/**
+ * The public contract lives in shared/ beside the checkout (CONTRACT_DIR overrides); without it this test fails, never
+ * skips.
+ */
+const CONTRACT = resolve(
+  process.env.CONTRACT_DIR ?? resolve(import.meta.dirname, '..', '..', 'shared', 'contract'),
+  'api.graphql',
+);
+if (!existsSync(CONTRACT))
+  throw new Error(`the contract is not at ${CONTRACT}: check the repository out beside shared/ or set CONTRACT_DIR`);
 
 function kindOf(type: GraphQLNamedType): string {
   if (isObjectType(type)) return 'object';
@@ -32,7 +41,10 @@ function kindOf(type: GraphQLNamedType): string {
   return 'unknown';
 }
 
-/** Every difference between the contract and the served schema: missing types, fields, arguments, enum values, or a changed type. */
+/**
+ * Every difference between the contract and the served schema: missing types, fields, arguments, enum values, or a
+ * changed type.
+ */
 export function contractDifferences(contract: GraphQLSchema, served: GraphQLSchema): string[] {
   const problems: string[] = [];
   for (const type of Object.values(contract.getTypeMap())) {
@@ -42,36 +54,48 @@ export function contractDifferences(contract: GraphQLSchema, served: GraphQLSche
       problems.push(`type ${type.name} is not served`);
       continue;
     }
-    if (kindOf(type) !== kindOf(servedType)) problems.push(`${type.name} is a ${kindOf(servedType)}, the contract says ${kindOf(type)}`);
+    if (kindOf(type) !== kindOf(servedType))
+      problems.push(`${type.name} is a ${kindOf(servedType)}, the contract says ${kindOf(type)}`);
     if (isEnumType(type) && isEnumType(servedType)) {
       const values = new Set(servedType.getValues().map((value) => value.name));
-      for (const value of type.getValues()) if (!values.has(value.name)) problems.push(`enum ${type.name} lacks ${value.name}`);
+      for (const value of type.getValues())
+        if (!values.has(value.name)) problems.push(`enum ${type.name} lacks ${value.name}`);
     }
-    if ((isObjectType(type) || isInputObjectType(type)) && (isObjectType(servedType) || isInputObjectType(servedType))) {
+    if (
+      (isObjectType(type) || isInputObjectType(type)) &&
+      (isObjectType(servedType) || isInputObjectType(servedType))
+    ) {
       const servedFields = servedType.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>;
-      for (const [name, field] of Object.entries(type.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>)) {
+      for (const [name, field] of Object.entries(
+        type.getFields() as Record<string, GraphQLField<unknown, unknown> | GraphQLInputField>,
+      )) {
         const servedField = servedFields[name];
         if (!servedField) {
           problems.push(`${type.name}.${name} is not served`);
           continue;
         }
-        if (String(field.type) !== String(servedField.type)) problems.push(`${type.name}.${name} is ${servedField.type}, the contract says ${field.type}`);
+        if (String(field.type) !== String(servedField.type))
+          problems.push(`${type.name}.${name} is ${servedField.type}, the contract says ${field.type}`);
         if ('args' in field && 'args' in servedField) {
           for (const arg of field.args) {
             const servedArg = servedField.args.find((candidate) => candidate.name === arg.name);
             if (!servedArg) problems.push(`${type.name}.${name}(${arg.name}) is not served`);
-            else if (String(arg.type) !== String(servedArg.type)) problems.push(`${type.name}.${name}(${arg.name}) is ${servedArg.type}, the contract says ${arg.type}`);
+            else if (String(arg.type) !== String(servedArg.type))
+              problems.push(`${type.name}.${name}(${arg.name}) is ${servedArg.type}, the contract says ${arg.type}`);
           }
           for (const servedArg of servedField.args) {
             if (!field.args.some((arg) => arg.name === servedArg.name) && String(servedArg.type).endsWith('!')) {
-              problems.push(`${type.name}.${name}(${servedArg.name}) is a required argument the contract does not have`);
+              problems.push(
+                `${type.name}.${name}(${servedArg.name}) is a required argument the contract does not have`,
+              );
             }
           }
         }
       }
       if (isInputObjectType(servedType)) {
         for (const [name, field] of Object.entries(servedType.getFields())) {
-          if (!(name in type.getFields()) && String(field.type).endsWith('!')) problems.push(`input ${type.name}.${name} is required but not in the contract`);
+          if (!(name in type.getFields()) && String(field.type).endsWith('!'))
+            problems.push(`input ${type.name}.${name} is required but not in the contract`);
         }
       }
     }
@@ -107,11 +131,15 @@ describe('the served GraphQL schema', () => {
 
   it('differs from the contract by exactly the pending "since 2" items, no more and no fewer', () => {
     // Sorted so the comparison names each missing or extra item, whatever order the walk finds them in.
-    expect([...contractDifferences(contract, served)].sort()).toEqual(PENDING_SCHEMA_ITEMS.map(([item]) => item).sort());
+    expect([...contractDifferences(contract, served)].sort()).toEqual(
+      PENDING_SCHEMA_ITEMS.map(([item]) => item).sort(),
+    );
   });
 
   it('says which contract version it serves: the newest "since N" of the contract, on /health and as apiVersion', async () => {
-    const contractText = ['api.graphql', 'README.md'].map((file) => readFileSync(resolve(CONTRACT, '..', file), 'utf8')).join('\n');
+    const contractText = ['api.graphql', 'README.md']
+      .map((file) => readFileSync(resolve(CONTRACT, '..', file), 'utf8'))
+      .join('\n');
     const newest = Math.max(...[...contractText.matchAll(/since (\d+)/g)].map((match) => Number(match[1])));
     const health = (await (await fetch(`${stack.url}/health`)).json()) as { status: string; contractVersion: number };
     expect(health).toEqual({ status: 'ok', contractVersion: newest });
@@ -121,7 +149,9 @@ describe('the served GraphQL schema', () => {
   it('is copied unchanged into docs/contract/, which the README and docs/deploy.md link to', () => {
     for (const file of ['README.md', 'api.graphql']) {
       const copy = readFileSync(resolve(import.meta.dirname, '..', 'docs', 'contract', file), 'utf8');
-      expect(copy, `docs/contract/${file} differs from the contract: copy it again`).toBe(readFileSync(resolve(CONTRACT, '..', file), 'utf8'));
+      expect(copy, `docs/contract/${file} differs from the contract: copy it again`).toBe(
+        readFileSync(resolve(CONTRACT, '..', file), 'utf8'),
+      );
     }
   });
 
@@ -135,7 +165,16 @@ describe('the served GraphQL schema', () => {
   });
 
   it('the comparison itself catches a renamed field and a changed type', () => {
-    const altered = buildSchema(readFileSync(CONTRACT, 'utf8').replace('epochsCompleted: Int!', 'epochsDone: Int!').replace('maxTrials: Int!\n  parallelism', 'maxTrials: Float!\n  parallelism'));
-    expect(contractDifferences(contract, altered)).toEqual(expect.arrayContaining(['Run.epochsCompleted is not served', 'Sweep.maxTrials is Float!, the contract says Int!']));
+    const altered = buildSchema(
+      readFileSync(CONTRACT, 'utf8')
+        .replace('epochsCompleted: Int!', 'epochsDone: Int!')
+        .replace('maxTrials: Int!\n  parallelism', 'maxTrials: Float!\n  parallelism'),
+    );
+    expect(contractDifferences(contract, altered)).toEqual(
+      expect.arrayContaining([
+        'Run.epochsCompleted is not served',
+        'Sweep.maxTrials is Float!, the contract says Int!',
+      ]),
+    );
   });
 });

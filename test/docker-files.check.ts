@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -92,7 +93,10 @@ describe('docker/Dockerfile.gpu', () => {
 });
 
 describe('docker/compose.yml', () => {
-  const compose = parse(read('docker/compose.yml'), { merge: true }) as { services: Record<string, any>; volumes?: Record<string, unknown> };
+  const compose = parse(read('docker/compose.yml'), { merge: true }) as {
+    services: Record<string, any>;
+    volumes?: Record<string, unknown>;
+  };
   const { services } = compose;
 
   it('has postgres, redis, api and worker', () => {
@@ -140,7 +144,9 @@ describe('docker/compose.yml', () => {
 
 describe('.dockerignore', () => {
   it('keeps local state and dependencies out of the build context', () => {
-    const lines = read('.dockerignore').split('\n').map((l) => l.trim());
+    const lines = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['node_modules', 'dist', '.data', '.git']) expect(lines).toContain(entry);
   });
 });

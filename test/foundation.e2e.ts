@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { irisCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, RUN_FIELDS, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -45,12 +46,29 @@ describe('datasets → model → run → metrics, checkpoints and predictions (I
         datasetId,
         modelId,
         hyperparameters: { hidden: 16, lr: 0.02 },
-        training: { target: 'Species', epochs: 40, batchSize: 16, validationSplit: 0.2, seed: 7, checkpoint: { every: 5, keep: 2, monitor: 'val_accuracy' } },
+        training: {
+          target: 'Species',
+          epochs: 40,
+          batchSize: 16,
+          validationSplit: 0.2,
+          seed: 7,
+          checkpoint: { every: 5, keep: 2, monitor: 'val_accuracy' },
+        },
       },
     });
     expect(startRun.status).toBe('QUEUED');
-    expect(startRun.training).toMatchObject({ target: 'Species', missing: 'drop', normalize: 'standard', shuffle: true });
-    expect(startRun.training.features).toEqual(['Sepal Length (cm)', 'Sepal Width (cm)', 'Petal Length (cm)', 'Petal Width (cm)']);
+    expect(startRun.training).toMatchObject({
+      target: 'Species',
+      missing: 'drop',
+      normalize: 'standard',
+      shuffle: true,
+    });
+    expect(startRun.training.features).toEqual([
+      'Sepal Length (cm)',
+      'Sepal Width (cm)',
+      'Petal Length (cm)',
+      'Petal Width (cm)',
+    ]);
     runId = startRun.id;
     const run = await stack.waitForRun(runId, ['SUCCEEDED', 'FAILED']);
     expect(run.error).toBeNull();
@@ -81,20 +99,29 @@ describe('datasets → model → run → metrics, checkpoints and predictions (I
     expect(detail.checkpoints.length).toBeLessThanOrEqual(3);
     expect(detail.checkpoints.every((c: { epoch: number }) => c.epoch % 5 === 0)).toBe(true);
     expect(detail.checkpoints.map((c: { epoch: number }) => c.epoch)).toContain(40);
-    const bestValue = Math.max(...detail.checkpoints.map((c: { metrics: { val_accuracy: number } }) => c.metrics.val_accuracy));
+    const bestValue = Math.max(
+      ...detail.checkpoints.map((c: { metrics: { val_accuracy: number } }) => c.metrics.val_accuracy),
+    );
     expect(detail.bestCheckpoint.metrics.val_accuracy).toBe(bestValue);
     const rows = await stack.query<{ n: string }>('SELECT count(*) AS n FROM metric_points WHERE run_id = $1', [runId]);
     expect(Number(rows[0].n)).toBe(5 * 40);
   });
 
   it('serves the best checkpoint in TF.js layers format, and predict agrees with it on raw rows', async () => {
-    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, { id: runId });
+    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
+      id: runId,
+    });
     const url = `${stack.url}${run.bestCheckpoint.modelUrl}`;
     const modelJson = await (await fetch(url)).json();
     expect(modelJson.weightsManifest[0].paths).toEqual(['weights.bin']);
     const preprocessing = modelJson.userDefinedMetadata.preprocessing;
     expect(preprocessing.target.labels).toEqual(['setosa', 'versicolor', 'virginica']);
-    expect(preprocessing.features.map((f: { name: string }) => f.name)).toEqual(['Sepal Length (cm)', 'Sepal Width (cm)', 'Petal Length (cm)', 'Petal Width (cm)']);
+    expect(preprocessing.features.map((f: { name: string }) => f.name)).toEqual([
+      'Sepal Length (cm)',
+      'Sepal Width (cm)',
+      'Petal Length (cm)',
+      'Petal Width (cm)',
+    ]);
 
     const model = await tf.loadLayersModel(url);
     const rows = [
@@ -102,7 +129,10 @@ describe('datasets → model → run → metrics, checkpoints and predictions (I
       { 'Sepal Length (cm)': 6.7, 'Sepal Width (cm)': 3.0, 'Petal Length (cm)': 5.2, 'Petal Width (cm)': 2.3 },
       { 'Sepal Length (cm)': 5.9, 'Sepal Width (cm)': 'NA', 'Petal Length (cm)': 4.2, 'Petal Width (cm)': 1.3 },
     ];
-    const { predict } = await stack.gqlOk(`query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`, { runId, rows });
+    const { predict } = await stack.gqlOk(
+      `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
+      { runId, rows },
+    );
     expect(predict.map((p: { prediction: string }) => p.prediction)).toEqual(['setosa', 'virginica', 'versicolor']);
 
     // The same preprocessing by hand from the served metadata, then the loaded model.
@@ -138,7 +168,9 @@ describe('datasets → model → run → metrics, checkpoints and predictions (I
     expect(used.errors?.[0].extensions?.code).toBe('CONFLICT');
     expect(used.errors?.[0].message).toMatch(/is used by 1 run\(s\) and 0 sweep\(s\)/);
     const spare = (await stack.upload('a,b\n1,x\n2,y\n', 'spare.csv')).body.id;
-    expect((await stack.gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: spare })).deleteDataset).toBe(true);
+    expect((await stack.gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: spare })).deleteDataset).toBe(
+      true,
+    );
     expect((await stack.gqlOk(`query($id: ID!) { dataset(id: $id) { id } }`, { id: spare })).dataset).toBeNull();
     expect((await fetch(`${stack.url}/v1/datasets/${spare}/download`)).status).toBe(404);
   });

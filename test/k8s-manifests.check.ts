@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+
 import { loadConfig } from '#libs/core/config';
 
 /**
@@ -22,7 +24,11 @@ type Schema =
 
 const str = (extra: { enum?: string[]; pattern?: RegExp } = {}): Schema => ({ type: 'string', ...extra });
 const int = (minimum?: number): Schema => ({ type: 'integer', minimum });
-const obj = (properties: Record<string, Schema>, required: string[] = [], additional: Schema | false = false): Schema => ({ type: 'object', properties, required, additional });
+const obj = (
+  properties: Record<string, Schema>,
+  required: string[] = [],
+  additional: Schema | false = false,
+): Schema => ({ type: 'object', properties, required, additional });
 const arr = (items: Schema, minItems = 0): Schema => ({ type: 'array', items, minItems });
 const map = (values: Schema): Schema => ({ type: 'object', additional: values });
 const quantity: Schema = { type: 'quantity' };
@@ -33,19 +39,28 @@ function validate(value: unknown, schema: Schema, path: string, errors: string[]
     case 'any':
       return;
     case 'string':
-      if (typeof value !== 'string') return void errors.push(`${path}: expected a string, got ${JSON.stringify(value)}`);
-      if (schema.enum && !schema.enum.includes(value)) errors.push(`${path}: "${value}" is not one of ${schema.enum.join(', ')}`);
-      if (schema.pattern && !schema.pattern.test(value)) errors.push(`${path}: "${value}" does not match ${schema.pattern}`);
+      if (typeof value !== 'string')
+        return void errors.push(`${path}: expected a string, got ${JSON.stringify(value)}`);
+      if (schema.enum && !schema.enum.includes(value))
+        errors.push(`${path}: "${value}" is not one of ${schema.enum.join(', ')}`);
+      if (schema.pattern && !schema.pattern.test(value))
+        errors.push(`${path}: "${value}" does not match ${schema.pattern}`);
       return;
     case 'integer':
-      if (!Number.isInteger(value)) return void errors.push(`${path}: expected an integer, got ${JSON.stringify(value)}`);
-      if (schema.minimum !== undefined && (value as number) < schema.minimum) errors.push(`${path}: ${value} < ${schema.minimum}`);
+      if (!Number.isInteger(value))
+        return void errors.push(`${path}: expected an integer, got ${JSON.stringify(value)}`);
+      if (schema.minimum !== undefined && (value as number) < schema.minimum)
+        errors.push(`${path}: ${value} < ${schema.minimum}`);
       return;
     case 'boolean':
       if (typeof value !== 'boolean') errors.push(`${path}: expected a boolean`);
       return;
     case 'quantity':
-      if (!(Number.isFinite(value) || (typeof value === 'string' && /^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/.test(value)))) errors.push(`${path}: "${value}" is not a quantity`);
+      if (!(
+        Number.isFinite(value) ||
+        (typeof value === 'string' && /^\d+(\.\d+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/.test(value))
+      ))
+        errors.push(`${path}: "${value}" is not a quantity`);
       return;
     case 'array':
       if (!Array.isArray(value)) return void errors.push(`${path}: expected an array`);
@@ -53,7 +68,8 @@ function validate(value: unknown, schema: Schema, path: string, errors: string[]
       value.forEach((item, i) => validate(item, schema.items, `${path}[${i}]`, errors));
       return;
     case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return void errors.push(`${path}: expected an object`);
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        return void errors.push(`${path}: expected an object`);
       const record = value as Record<string, unknown>;
       for (const key of schema.required ?? []) if (!(key in record)) errors.push(`${path}.${key}: required`);
       for (const [key, item] of Object.entries(record)) {
@@ -66,11 +82,25 @@ function validate(value: unknown, schema: Schema, path: string, errors: string[]
   }
 }
 
-const metadata = obj({ name: str({ pattern: DNS_NAME }), namespace: str({ pattern: DNS_NAME }), labels: map(str()), annotations: map(str()) }, ['name']);
+const metadata = obj(
+  {
+    name: str({ pattern: DNS_NAME }),
+    namespace: str({ pattern: DNS_NAME }),
+    labels: map(str()),
+    annotations: map(str()),
+  },
+  ['name'],
+);
 const labelSelector = obj({ matchLabels: map(str()) }, ['matchLabels']);
 const envVar = obj({ name: str({ pattern: /^[A-Z_][A-Z0-9_]*$/ }), value: str() }, ['name', 'value']);
 const probe = obj(
-  { httpGet: obj({ path: str({ pattern: /^\// }), port: { type: 'any' } }, ['path', 'port']), initialDelaySeconds: int(0), periodSeconds: int(1), failureThreshold: int(1), timeoutSeconds: int(1) },
+  {
+    httpGet: obj({ path: str({ pattern: /^\// }), port: { type: 'any' } }, ['path', 'port']),
+    initialDelaySeconds: int(0),
+    periodSeconds: int(1),
+    failureThreshold: int(1),
+    timeoutSeconds: int(1),
+  },
   ['httpGet'],
 );
 const resources = obj({ requests: map(quantity), limits: map(quantity) });
@@ -95,21 +125,35 @@ const podSpec = obj(
     containers: arr(container, 1),
     securityContext: obj({ runAsNonRoot: { type: 'boolean' }, runAsUser: int(1), fsGroup: int(0) }),
     terminationGracePeriodSeconds: int(0),
-    tolerations: arr(obj({ key: str(), operator: str({ enum: ['Exists', 'Equal'] }), value: str(), effect: str({ enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] }) })),
+    tolerations: arr(
+      obj({
+        key: str(),
+        operator: str({ enum: ['Exists', 'Equal'] }),
+        value: str(),
+        effect: str({ enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] }),
+      }),
+    ),
     volumes: arr(obj({ name: str(), persistentVolumeClaim: obj({ claimName: str() }, ['claimName']) }, ['name'])),
   },
   ['containers'],
 );
 
 const SCHEMAS: Record<string, Schema> = {
-  'v1/Secret': obj({ apiVersion: str(), kind: str(), metadata, type: str(), stringData: map(str()), data: map(str()) }, ['apiVersion', 'kind', 'metadata']),
+  'v1/Secret': obj(
+    { apiVersion: str(), kind: str(), metadata, type: str(), stringData: map(str()), data: map(str()) },
+    ['apiVersion', 'kind', 'metadata'],
+  ),
   'v1/PersistentVolumeClaim': obj(
     {
       apiVersion: str(),
       kind: str(),
       metadata,
       spec: obj(
-        { accessModes: arr(str({ enum: ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] }), 1), storageClassName: str(), resources: obj({ requests: obj({ storage: quantity }, ['storage']) }, ['requests']) },
+        {
+          accessModes: arr(str({ enum: ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] }), 1),
+          storageClassName: str(),
+          resources: obj({ requests: obj({ storage: quantity }, ['storage']) }, ['requests']),
+        },
         ['accessModes', 'resources'],
       ),
     },
@@ -121,7 +165,11 @@ const SCHEMAS: Record<string, Schema> = {
       kind: str(),
       metadata,
       spec: obj(
-        { replicas: int(0), selector: labelSelector, template: obj({ metadata: obj({ labels: map(str()) }, ['labels']), spec: podSpec }, ['metadata', 'spec']) },
+        {
+          replicas: int(0),
+          selector: labelSelector,
+          template: obj({ metadata: obj({ labels: map(str()) }, ['labels']), spec: podSpec }, ['metadata', 'spec']),
+        },
         ['selector', 'template'],
       ),
     },
@@ -133,14 +181,26 @@ const SCHEMAS: Record<string, Schema> = {
       kind: str(),
       metadata,
       spec: obj(
-        { type: str({ enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }), selector: map(str()), ports: arr(obj({ name: str(), port: int(1), targetPort: { type: 'any' }, protocol: str() }, ['port']), 1) },
+        {
+          type: str({ enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }),
+          selector: map(str()),
+          ports: arr(obj({ name: str(), port: int(1), targetPort: { type: 'any' }, protocol: str() }, ['port']), 1),
+        },
         ['selector', 'ports'],
       ),
     },
     ['apiVersion', 'kind', 'metadata', 'spec'],
   ),
   'keda.sh/v1alpha1/TriggerAuthentication': obj(
-    { apiVersion: str(), kind: str(), metadata, spec: obj({ secretTargetRef: arr(obj({ parameter: str(), name: str(), key: str() }, ['parameter', 'name', 'key']), 1) }, ['secretTargetRef']) },
+    {
+      apiVersion: str(),
+      kind: str(),
+      metadata,
+      spec: obj(
+        { secretTargetRef: arr(obj({ parameter: str(), name: str(), key: str() }, ['parameter', 'name', 'key']), 1) },
+        ['secretTargetRef'],
+      ),
+    },
     ['apiVersion', 'kind', 'metadata', 'spec'],
   ),
   'keda.sh/v1alpha1/ScaledObject': obj(
@@ -205,7 +265,8 @@ const manifests: Manifest[] = readdirSync(DIR)
     }),
   )
   .filter((m) => m.doc);
-const find = (kind: string, name: string) => manifests.find((m) => m.doc.kind === kind && m.doc.metadata?.name === name)?.doc;
+const find = (kind: string, name: string) =>
+  manifests.find((m) => m.doc.kind === kind && m.doc.metadata?.name === name)?.doc;
 const all = (kind: string) => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
 
 describe('docs/k8s manifests', () => {
@@ -231,18 +292,21 @@ describe('docs/k8s manifests', () => {
     const scaled = structuredClone(find('ScaledObject', 'trainer-worker-gpu')!);
     scaled.spec.triggers[0].metadata.listLength = 1;
     validate(scaled, SCHEMAS['keda.sh/v1alpha1/ScaledObject'], 's', errors);
-    expect([...errors].sort()).toEqual([
-      'd.spec.template.spec.containers[0].resources.requests.cpu: "lots" is not a quantity',
-      'd.spec.replica: unknown field',
-      'd.spec.selector: required',
-      's.spec.triggers[0].metadata.listLength: expected a string, got 1',
-    ].sort());
+    expect([...errors].sort()).toEqual(
+      [
+        'd.spec.template.spec.containers[0].resources.requests.cpu: "lots" is not a quantity',
+        'd.spec.replica: unknown field',
+        'd.spec.selector: required',
+        's.spec.triggers[0].metadata.listLength: expected a string, got 1',
+      ].sort(),
+    );
   });
 
   it('has one namespace, and every Deployment selects its own pod labels', () => {
     expect(new Set(manifests.map((m) => m.doc.metadata.namespace))).toEqual(new Set(['trainer']));
     for (const deployment of all('Deployment')) {
-      for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels)) expect(deployment.spec.template.metadata.labels[key]).toBe(value);
+      for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels))
+        expect(deployment.spec.template.metadata.labels[key]).toBe(value);
     }
   });
 
@@ -252,7 +316,8 @@ describe('docs/k8s manifests', () => {
     expect(container.command).toEqual(['node', 'dist/apps/api/src/main.js']);
     expect(container.readinessProbe.httpGet.path).toBe('/health');
     const service = find('Service', 'trainer-api')!;
-    for (const [key, value] of Object.entries(service.spec.selector)) expect(api.spec.template.metadata.labels[key]).toBe(value);
+    for (const [key, value] of Object.entries(service.spec.selector))
+      expect(api.spec.template.metadata.labels[key]).toBe(value);
     const target = service.spec.ports[0].targetPort;
     expect(container.ports.some((p: any) => p.name === target || p.containerPort === target)).toBe(true);
   });
@@ -273,7 +338,8 @@ describe('docs/k8s manifests', () => {
     for (const deployment of all('Deployment')) {
       const pod = deployment.spec.template.spec;
       expect(pod.containers[0].envFrom.map((e: any) => e.secretRef.name)).toContain('trainer-urls');
-      for (const volume of pod.volumes) expect(find('PersistentVolumeClaim', volume.persistentVolumeClaim.claimName)).toBeDefined();
+      for (const volume of pod.volumes)
+        expect(find('PersistentVolumeClaim', volume.persistentVolumeClaim.claimName)).toBeDefined();
       expect(pod.securityContext.runAsNonRoot).toBe(true);
     }
     const claim = all('PersistentVolumeClaim')[0];
@@ -293,7 +359,8 @@ describe('docs/k8s manifests', () => {
     expect(`${env.QUEUE_PREFIX}:${env.QUEUE_NAME}:wait`).toBe(lists[0]);
     const secret = find('Secret', 'trainer-urls')!;
     for (const trigger of scaled.spec.triggers) {
-      for (const key of ['hostFromEnv', 'portFromEnv']) if (trigger.metadata[key]) expect(secret.stringData[trigger.metadata[key]]).toBeDefined();
+      for (const key of ['hostFromEnv', 'portFromEnv'])
+        if (trigger.metadata[key]) expect(secret.stringData[trigger.metadata[key]]).toBeDefined();
       const auth = find('TriggerAuthentication', trigger.authenticationRef.name)!;
       for (const ref of auth.spec.secretTargetRef) expect(find('Secret', ref.name)!.stringData[ref.key]).toBeDefined();
     }

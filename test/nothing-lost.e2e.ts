@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+
 import * as tf from '@tensorflow/tfjs';
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+
 import { irisCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -31,14 +33,24 @@ describe('nothing lost', () => {
 
   // Batch size 1 makes an epoch long enough (120 steps) for a fault to land inside one.
   const start = async (epochs = EPOCHS) =>
-    (await stack.gqlOk(START_RUN, { input: { datasetId, modelId, hyperparameters: { hidden: 16, lr: 0.005 }, training: { target: 'Species', epochs, batchSize: 1, seed: 1 } } })).startRun.id as string;
+    (
+      await stack.gqlOk(START_RUN, {
+        input: {
+          datasetId,
+          modelId,
+          hyperparameters: { hidden: 16, lr: 0.005 },
+          training: { target: 'Species', epochs, batchSize: 1, seed: 1 },
+        },
+      })
+    ).startRun.id as string;
 
   async function waitForEpochs(id: string, epochs: number): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { status epochsCompleted } }`, { id });
       if (run.status === 'RUNNING' && run.epochsCompleted >= epochs) return;
-      if (Date.now() > deadline) throw new Error(`run ${id} did not reach epoch ${epochs}: ${JSON.stringify(run)}\n${stack.logs()}`);
+      if (Date.now() > deadline)
+        throw new Error(`run ${id} did not reach epoch ${epochs}: ${JSON.stringify(run)}\n${stack.logs()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -51,9 +63,18 @@ describe('nothing lost', () => {
     );
     expect(run.status, run.error).toBe('SUCCEEDED');
     expect(run.epochsCompleted).toBe(expectedEpochs);
-    expect(run.metrics.map((s: { name: string }) => s.name).sort()).toEqual(['accuracy', 'loss', 'lr', 'val_accuracy', 'val_loss']);
+    expect(run.metrics.map((s: { name: string }) => s.name).sort()).toEqual([
+      'accuracy',
+      'loss',
+      'lr',
+      'val_accuracy',
+      'val_loss',
+    ]);
     for (const series of run.metrics) {
-      expect(series.points.map((p: { step: number }) => p.step), series.name).toEqual(Array.from({ length: expectedEpochs }, (_, i) => i + 1));
+      expect(
+        series.points.map((p: { step: number }) => p.step),
+        series.name,
+      ).toEqual(Array.from({ length: expectedEpochs }, (_, i) => i + 1));
     }
     expect(run.checkpoints.length).toBeGreaterThan(0);
     for (const checkpoint of run.checkpoints) {
@@ -69,7 +90,10 @@ describe('nothing lost', () => {
     const id = await start();
     await waitForEpochs(id, 3);
     await stack.stopWorker(worker, 'SIGKILL');
-    const before = await stack.query<{ epoch: number }>('SELECT epoch FROM checkpoints WHERE run_id = $1 ORDER BY epoch DESC LIMIT 1', [id]);
+    const before = await stack.query<{ epoch: number }>(
+      'SELECT epoch FROM checkpoints WHERE run_id = $1 ORDER BY epoch DESC LIMIT 1',
+      [id],
+    );
     await stack.startWorker();
     const run = await stack.waitForRun(id, ['SUCCEEDED', 'FAILED'], 120_000);
     expect(run.attempt).toBe(2);
@@ -88,7 +112,9 @@ describe('nothing lost', () => {
     const code = await stack.stopWorker(worker, 'SIGTERM', 10_000);
     expect(code).toBe(0);
     expect(Date.now() - began).toBeLessThan(10_000);
-    const { run: handed } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { status attempt epochsCompleted } }`, { id });
+    const { run: handed } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { status attempt epochsCompleted } }`, {
+      id,
+    });
     expect(handed).toMatchObject({ status: 'QUEUED', attempt: 1 });
     await stack.startWorker();
     await stack.waitForRun(id, ['SUCCEEDED', 'FAILED'], 120_000);
@@ -139,17 +165,29 @@ describe('nothing lost', () => {
     const id = await start(epochs);
     await waitForEpochs(id, 1);
     // A client that reconnects on its own, as graphql-ws clients are configured to in practice.
-    const client = createClient({ url: `ws://127.0.0.1:${stack.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 30, retryWait: () => new Promise((r) => setTimeout(r, 300)), shouldRetry: () => true });
+    const client = createClient({
+      url: `ws://127.0.0.1:${stack.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 30,
+      retryWait: () => new Promise((r) => setTimeout(r, 300)),
+      shouldRetry: () => true,
+    });
     const steps = new Set<number>();
     let reconnected = 0;
     client.on('connected', () => reconnected++);
     const unsubscribe = client.subscribe<{ metricLogged: { name: string; step: number } }>(
       { query: `subscription($id: ID!) { metricLogged(runId: $id) { name step } }`, variables: { id } },
-      { next: ({ data }) => data?.metricLogged.name === 'loss' && steps.add(data.metricLogged.step), error: () => undefined, complete: () => undefined },
+      {
+        next: ({ data }) => data?.metricLogged.name === 'loss' && steps.add(data.metricLogged.step),
+        error: () => undefined,
+        complete: () => undefined,
+      },
     );
     await new Promise((r) => setTimeout(r, 500));
     await stack.stopApi('SIGKILL');
-    const stoppedAt = (await stack.query<{ epochs_completed: number }>('SELECT epochs_completed FROM runs WHERE id = $1', [id]))[0].epochs_completed;
+    const stoppedAt = (
+      await stack.query<{ epochs_completed: number }>('SELECT epochs_completed FROM runs WHERE id = $1', [id])
+    )[0].epochs_completed;
     await new Promise((r) => setTimeout(r, 1_000));
     await stack.startApi();
     await stack.waitForRun(id, ['SUCCEEDED', 'FAILED']);

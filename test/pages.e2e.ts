@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { TestStack } from './support/stack.js';
 
 /**
@@ -35,7 +36,13 @@ describe('cursor pages and capped lists', () => {
   let seededRunIds: string[];
 
   /** Pages through a list with `first`, returning every node in the order served. */
-  async function pageThrough(field: string, selection: string, first: number, variables: Record<string, unknown> = {}, during?: () => Promise<void>) {
+  async function pageThrough(
+    field: string,
+    selection: string,
+    first: number,
+    variables: Record<string, unknown> = {},
+    during?: () => Promise<void>,
+  ) {
     const nodes: PageNode[] = [];
     let after: string | null = null;
     for (let pages = 0; ; pages++) {
@@ -57,24 +64,34 @@ describe('cursor pages and capped lists', () => {
 
   beforeAll(async () => {
     await stack.start({ workers: 0 });
-    [{ id: datasetId }] = await stack.query<{ id: string }>(`INSERT INTO datasets (id, name, format, status, size_bytes, row_count, columns, created_at)
+    [{ id: datasetId }] = await stack.query<{
+      id: string;
+    }>(`INSERT INTO datasets (id, name, format, status, size_bytes, row_count, columns, created_at)
       SELECT gen_random_uuid(), 'd' || i, 'csv', 'READY', 10, 1, '[]', timestamp '2026-01-01' + (i / 2) * interval '1 s'
       FROM generate_series(1, 23) i RETURNING id`);
-    [{ id: modelId }] = await stack.query<{ id: string }>(`INSERT INTO model_definitions (id, name, version, spec, created_at)
+    [{ id: modelId }] = await stack.query<{
+      id: string;
+    }>(`INSERT INTO model_definitions (id, name, version, spec, created_at)
       SELECT gen_random_uuid(), 'm', i, '{}', timestamp '2026-01-01' + (i / 2) * interval '1 s' FROM generate_series(1, 17) i RETURNING id`);
-    const sweeps = await stack.query<{ id: string }>(`INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
+    const sweeps = await stack.query<{ id: string }>(
+      `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
         max_trials, parallelism, training, seed, dataset_id, model_id, created_at)
       SELECT gen_random_uuid(), 's' || i, 'RUNNING', 'RANDOM', '{}', 'val_loss', 'MINIMIZE', 100, 2, '{}', 1, $1, $2,
         timestamp '2026-01-01' + i * interval '1 s'
-      FROM generate_series(1, 12) i RETURNING id`, [datasetId, modelId]);
+      FROM generate_series(1, 12) i RETURNING id`,
+      [datasetId, modelId],
+    );
     sweepId = sweeps[0].id;
     // Every third run is in the sweep, statuses cycle; three runs share each created_at.
-    const runs = await stack.query<{ id: string }>(`INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index,
+    const runs = await stack.query<{ id: string }>(
+      `INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index,
         hyperparameters, training, created_at)
       SELECT gen_random_uuid(), (ARRAY['QUEUED','RUNNING','SUCCEEDED','FAILED']::"RunStatus"[])[1 + i % 4], $1, $2,
         CASE WHEN i % 3 = 0 THEN $3::uuid END, CASE WHEN i % 3 = 0 THEN i END, '{}', '{}',
         timestamp '2026-01-01' + (i / 3) * interval '1 s'
-      FROM generate_series(1, ${SEEDED_RUNS}) i RETURNING id`, [datasetId, modelId, sweepId]);
+      FROM generate_series(1, ${SEEDED_RUNS}) i RETURNING id`,
+      [datasetId, modelId, sweepId],
+    );
     seededRunIds = runs.map((run) => run.id);
   }, 120_000);
   afterAll(() => stack.stop());
@@ -85,8 +102,11 @@ describe('cursor pages and capped lists', () => {
     // Inserts keep landing between and during page requests (not only between them).
     const inserter = (async () => {
       while (inserting) {
-        await stack.query(`INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training)
-          VALUES (gen_random_uuid(), 'QUEUED', $1, $2, '{}', '{}')`, [datasetId, modelId]);
+        await stack.query(
+          `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training)
+          VALUES (gen_random_uuid(), 'QUEUED', $1, $2, '{}', '{}')`,
+          [datasetId, modelId],
+        );
         inserted++;
       }
     })();
@@ -97,7 +117,10 @@ describe('cursor pages and capped lists', () => {
     const ids = nodes.map((node) => node.id);
     expect(new Set(ids).size, 'a run came back twice').toBe(ids.length);
     const served = new Set(ids);
-    expect(seededRunIds.filter((id) => !served.has(id)), 'runs no page served').toEqual([]);
+    expect(
+      seededRunIds.filter((id) => !served.has(id)),
+      'runs no page served',
+    ).toEqual([]);
     expectNewestFirst(nodes);
 
     const { runsPage } = await stack.gqlOk(RUN_PAGE, { first: 5 });
@@ -105,17 +128,27 @@ describe('cursor pages and capped lists', () => {
   });
 
   it('filters by status and by sweep, the same through Sweep.runsPage', async () => {
-    const [{ n: succeeded }] = await stack.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE status = 'SUCCEEDED'`);
+    const [{ n: succeeded }] = await stack.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM runs WHERE status = 'SUCCEEDED'`,
+    );
     const bySucceeded = await pageThrough('runsPage', RUN_PAGE, 4, { status: 'SUCCEEDED' });
     expect(bySucceeded.length).toBe(succeeded);
     expect(bySucceeded.every((node: any) => node.status === 'SUCCEEDED')).toBe(true);
 
     const inSweep = await pageThrough('runsPage', RUN_PAGE, 6, { sweepId });
     expect(inSweep.length).toBe(SEEDED_RUNS / 3);
-    const nested = await pageThrough('sweep.runsPage', `query($id: ID!, $first: Int, $after: String) { sweep(id: $id) {
-      runsPage(first: $first, after: $after) { totalCount nodes { id createdAt } pageInfo { endCursor hasNextPage } } } }`, 4, { id: sweepId });
+    const nested = await pageThrough(
+      'sweep.runsPage',
+      `query($id: ID!, $first: Int, $after: String) { sweep(id: $id) {
+      runsPage(first: $first, after: $after) { totalCount nodes { id createdAt } pageInfo { endCursor hasNextPage } } } }`,
+      4,
+      { id: sweepId },
+    );
     expect(nested.map((node) => node.id)).toEqual(inSweep.map((node) => node.id));
-    const failedInSweep = await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { runsPage(first: 500, status: FAILED) { totalCount nodes { status } } } }`, { id: sweepId });
+    const failedInSweep = await stack.gqlOk(
+      `query($id: ID!) { sweep(id: $id) { runsPage(first: 500, status: FAILED) { totalCount nodes { status } } } }`,
+      { id: sweepId },
+    );
     expect(failedInSweep.sweep.runsPage.nodes.length).toBe(failedInSweep.sweep.runsPage.totalCount);
     expect(failedInSweep.sweep.runsPage.nodes.every((node: any) => node.status === 'FAILED')).toBe(true);
 
@@ -124,7 +157,11 @@ describe('cursor pages and capped lists', () => {
   });
 
   it('pages datasets, models and sweeps the same way', async () => {
-    for (const [field, total] of [['datasetsPage', 23], ['modelsPage', 17], ['sweepsPage', 12]] as const) {
+    for (const [field, total] of [
+      ['datasetsPage', 23],
+      ['modelsPage', 17],
+      ['sweepsPage', 12],
+    ] as const) {
       const selection = `query($first: Int, $after: String) { ${field}(first: $first, after: $after) {
         totalCount nodes { id createdAt } pageInfo { endCursor hasNextPage } } }`;
       const nodes = await pageThrough(field, selection, 5);
@@ -146,7 +183,9 @@ describe('cursor pages and capped lists', () => {
       expect(result.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
       expect(result.errors?.[0]?.message).toMatch(new RegExp(`^${argument}:`));
     }
-    const nested = await stack.gql(`query($id: ID!) { sweep(id: $id) { runsPage(after: "nope") { totalCount } } }`, { id: sweepId });
+    const nested = await stack.gql(`query($id: ID!) { sweep(id: $id) { runsPage(after: "nope") { totalCount } } }`, {
+      id: sweepId,
+    });
     expect(nested.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const { runsPage } = await stack.gqlOk(RUN_PAGE, { first: 500 });
     expect(runsPage.nodes.length).toBe(Math.min(500, runsPage.totalCount));
@@ -160,25 +199,40 @@ describe('cursor pages and capped lists', () => {
     expect([datasets.length, models.length, sweeps.length]).toEqual([23, 17, 12]);
     const { sweep } = await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { runs { id } } }`, { id: sweepId });
     expect(sweep.runs.length).toBe(SEEDED_RUNS / 3);
-    const bigSweep = await stack.query<{ id: string }>(`INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index,
+    const bigSweep = await stack.query<{ id: string }>(
+      `INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index,
         hyperparameters, training) SELECT gen_random_uuid(), 'SUCCEEDED', $1, $2, $3, 1000 + i, '{}', '{}'
-      FROM generate_series(1, ${LIST_CAP}) i RETURNING id`, [datasetId, modelId, sweepId]);
+      FROM generate_series(1, ${LIST_CAP}) i RETURNING id`,
+      [datasetId, modelId, sweepId],
+    );
     const capped = await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { runs { id } } }`, { id: sweepId });
     // The latest trials, still in trial order.
     expect(capped.sweep.runs.map((run: { id: string }) => run.id)).toEqual(bigSweep.map((run) => run.id));
   });
 
-  it('downsamples a series in SQL to at most maxPoints, keeping the first, the last and each bucket\'s min and max', async () => {
-    const [{ id: runId }] = await stack.query<{ id: string }>(`INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training)
-      VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{}', '{}') RETURNING id`, [datasetId, modelId]);
+  it("downsamples a series in SQL to at most maxPoints, keeping the first, the last and each bucket's min and max", async () => {
+    const [{ id: runId }] = await stack.query<{ id: string }>(
+      `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training)
+      VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{}', '{}') RETURNING id`,
+      [datasetId, modelId],
+    );
     const count = 20_000;
     // A noisy decay with a spike and a dip far from the ends; steps start at 5 and skip every seventh.
-    await stack.query(`INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
+    await stack.query(
+      `INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
       SELECT $1, 'loss', s, s / 100, CASE WHEN i = 7777 THEN 50 WHEN i = 12345 THEN -50 ELSE exp(-i / 5000.0) + sin(i) / 10 END,
         timestamp '2026-01-01' + i * interval '1 ms'
-      FROM (SELECT i, 5 + i + i / 7 AS s FROM generate_series(0, ${count - 1}) i) g`, [runId]);
-    await stack.query(`INSERT INTO metric_points (run_id, name, step, value) SELECT $1, 'lr', i, 0.1 FROM generate_series(0, 9) i`, [runId]);
-    const all = await stack.query<{ step: number; value: number }>(`SELECT step, value FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`, [runId]);
+      FROM (SELECT i, 5 + i + i / 7 AS s FROM generate_series(0, ${count - 1}) i) g`,
+      [runId],
+    );
+    await stack.query(
+      `INSERT INTO metric_points (run_id, name, step, value) SELECT $1, 'lr', i, 0.1 FROM generate_series(0, 9) i`,
+      [runId],
+    );
+    const all = await stack.query<{ step: number; value: number }>(
+      `SELECT step, value FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`,
+      [runId],
+    );
 
     const query = `query($id: ID!, $max: Int, $names: [String!]) { run(id: $id) { metrics(names: $names, maxPoints: $max) {
       name points { step epoch value timestamp } } } }`;
@@ -230,19 +284,28 @@ describe('cursor pages and capped lists', () => {
 
   it('serves deep pages from the (…, created_at, id) indexes, never by scanning what came before', async () => {
     // Enough rows that PostgreSQL would rather sort than seek if the index could not serve the keyset.
-    await stack.query(`INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training, created_at)
+    await stack.query(
+      `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training, created_at)
       SELECT gen_random_uuid(), (ARRAY['QUEUED','SUCCEEDED']::"RunStatus"[])[1 + i % 2], $1, $2, '{}', '{}',
         timestamp '2025-01-01' + (i / 4) * interval '1 s'
-      FROM generate_series(1, 30000) i`, [datasetId, modelId]);
+      FROM generate_series(1, 30000) i`,
+      [datasetId, modelId],
+    );
     await stack.query('ANALYZE runs');
     const [{ created_at: createdAt, id }] = await stack.query<{ created_at: Date; id: string }>(
       `SELECT created_at, id FROM runs ORDER BY created_at DESC, id DESC OFFSET 15000 LIMIT 1`,
     );
     // The SQL Prisma sends for afterCursor(): `createdAt <= c AND (createdAt < c OR id < i)`.
     const explain = async (filter: string, params: unknown[]) =>
-      (await stack.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM runs WHERE ${filter}
-        created_at <= $1 AND (created_at < $1 OR id < $2) ORDER BY created_at DESC, id DESC LIMIT 51`, [createdAt, id, ...params]))
-        .map((row) => row['QUERY PLAN']).join('\n');
+      (
+        await stack.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT * FROM runs WHERE ${filter}
+        created_at <= $1 AND (created_at < $1 OR id < $2) ORDER BY created_at DESC, id DESC LIMIT 51`,
+          [createdAt, id, ...params],
+        )
+      )
+        .map((row) => row['QUERY PLAN'])
+        .join('\n');
     for (const [filter, params, index] of [
       ['', [], /Index Scan using runs_created_at_id_idx on runs/],
       // Half the runs match: PostgreSQL may seek either index, both give the order without a sort.
@@ -257,8 +320,12 @@ describe('cursor pages and capped lists', () => {
 
     // And the API's own query does use the index: its scan counter moves when a deep page is asked for.
     const scans = async () =>
-      Number((await stack.query<{ n: string }>(`SELECT pg_stat_clear_snapshot(), idx_scan AS n FROM pg_stat_user_indexes
-        WHERE indexrelname = 'runs_created_at_id_idx'`))[0].n);
+      Number(
+        (
+          await stack.query<{ n: string }>(`SELECT pg_stat_clear_snapshot(), idx_scan AS n FROM pg_stat_user_indexes
+        WHERE indexrelname = 'runs_created_at_id_idx'`)
+        )[0].n,
+      );
     const before = await scans();
     const cursor = Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
     const { runsPage } = await stack.gqlOk(RUN_PAGE, { first: 50, after: cursor });

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { openEngine, sqlString } from '#libs/pure/data';
+
 import { irisCsv, writeTemp } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';

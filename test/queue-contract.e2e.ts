@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
 import { type JobQueue, openJobQueue, type TrainRunJob } from '#libs/core/queue';
 
 /**

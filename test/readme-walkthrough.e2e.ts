@@ -2,8 +2,11 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { webgpuAdapterPresent } from '#libs/pure/training';
+
 import { freePort } from './support/stack.js';
 
 /**
@@ -13,7 +16,10 @@ import { freePort } from './support/stack.js';
  */
 const ROOT = resolve(import.meta.dirname, '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const BLOCKS = [...README.matchAll(/```sh walkthrough=([\w-]+)\n([\s\S]*?)```/g)].map(([, step, code]) => ({ step, code }));
+const BLOCKS = [...README.matchAll(/```sh walkthrough=([\w-]+)\n([\s\S]*?)```/g)].map(([, step, code]) => ({
+  step,
+  code,
+}));
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const lines = (text: string) => text.trim().split('\n');
@@ -25,7 +31,11 @@ const EXPECTED: Record<string, (output: string) => void> = {
     const dataset = JSON.parse(lines(output)[0]);
     expect(dataset).toMatchObject({ name: 'iris', format: 'csv', status: 'READY', rowCount: 150 });
     expect(dataset.columns.map((column: { name: string }) => column.name)).toEqual([
-      'Sepal Length (cm)', 'Sepal Width (cm)', 'Petal Length (cm)', 'Petal Width (cm)', 'Species',
+      'Sepal Length (cm)',
+      'Sepal Width (cm)',
+      'Petal Length (cm)',
+      'Petal Width (cm)',
+      'Species',
     ]);
     expect(dataset.columns[4]).toMatchObject({ type: 'STRING', distinct: 3 });
   },
@@ -44,7 +54,10 @@ const EXPECTED: Record<string, (output: string) => void> = {
   'images-upload': (output) => {
     const dataset = JSON.parse(lines(output).at(-1)!);
     expect(dataset).toMatchObject({ format: 'images', status: 'READY', rowCount: 1000 });
-    expect(dataset.columns.map((column: { name: string; type: string }) => `${column.name}:${column.type}`)).toEqual(['image:IMAGE', 'label:STRING']);
+    expect(dataset.columns.map((column: { name: string; type: string }) => `${column.name}:${column.type}`)).toEqual([
+      'image:IMAGE',
+      'label:STRING',
+    ]);
     expect(dataset.columns[1].distinct).toBe(10);
     expect(dataset.warnings).toEqual([expect.stringMatching(/^digits\/README\.txt: skipped, not an image/)]);
   },
@@ -104,7 +117,7 @@ describe('the README walkthrough, pasted into bash against npm start on embedded
     expect(BLOCKS.map((block) => block.step)).toEqual(Object.keys(EXPECTED));
   });
 
-  it("prints one first line saying where it listens (this machine only) and, without a GPU, that it trains on wasm", async () => {
+  it('prints one first line saying where it listens (this machine only) and, without a GPU, that it trains on wasm', async () => {
     const first = output.join('').split('\n')[0];
     expect(first).toMatch(new RegExp(`^trainer listening on http://127\\.0\\.0\\.1:${port} .*this machine only`));
     if (!(await webgpuAdapterPresent())) {
@@ -116,14 +129,22 @@ describe('the README walkthrough, pasted into bash against npm start on embedded
 
   it('runs every block in order, each printing what the README says', async () => {
     const marker = (step: string) => `@@walkthrough step ${step}@@`;
-    const script = ['set -euo pipefail', ...BLOCKS.flatMap(({ step, code }) => [`echo '${marker(step)}'`, code])].join('\n');
+    const script = ['set -euo pipefail', ...BLOCKS.flatMap(({ step, code }) => [`echo '${marker(step)}'`, code])].join(
+      '\n',
+    );
     const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((done) => {
-      const child = execFile('bash', ['-c', script], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, API: `http://localhost:${port}` },
-        timeout: 420_000,
-        maxBuffer: 16 * 1024 * 1024,
-      }, (error, out, err) => done({ stdout: out, stderr: err, code: error ? Number((error as { code?: number }).code ?? 1) : 0 }));
+      const child = execFile(
+        'bash',
+        ['-c', script],
+        {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, API: `http://localhost:${port}` },
+          timeout: 420_000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+        (error, out, err) =>
+          done({ stdout: out, stderr: err, code: error ? Number((error as { code?: number }).code ?? 1) : 0 }),
+      );
       child.stdin?.end();
     });
     expect(code, `the walkthrough failed:\n${stdout}\n${stderr}\n--- service\n${output.join('')}`).toBe(0);

@@ -5,7 +5,9 @@
  * `Sweep.importance` once 10 trials have finished.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { type SearchSpace, type Strategy, suggest, suggestOptions, TUNED_JOINT_ESTIMATOR } from '#libs/pure/search';
+
 import { carsCsv } from './support/fixtures.js';
 import { CREATE_MODEL } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -72,9 +74,13 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
       },
     });
     expect(createSweep.strategy).toBe(strategy);
-    const stored = await stack.query<{ options: unknown }>('SELECT options FROM sweeps WHERE id = $1', [createSweep.id]);
+    const stored = await stack.query<{ options: unknown }>('SELECT options FROM sweeps WHERE id = $1', [
+      createSweep.id,
+    ]);
     // resolved on creation: a later change of a default never changes what this sweep suggests
-    expect(stored[0]!.options).toEqual(strategy === 'TPE' ? { ...options, nEiCandidates: 24, ...TUNED_JOINT_ESTIMATOR } : options);
+    expect(stored[0]!.options).toEqual(
+      strategy === 'TPE' ? { ...options, nEiCandidates: 24, ...TUNED_JOINT_ESTIMATOR } : options,
+    );
     // kill both processes once the model-based phase has started (trial 2 asked)
     const deadline = Date.now() + 90_000;
     while ((await stack.query('SELECT 1 FROM runs WHERE sweep_id = $1', [createSweep.id])).length < 3) {
@@ -99,7 +105,16 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
         state: 'complete' as const,
         value: r.summary.val_loss as number,
       }));
-      const expected = suggest({ strategy: strategy as Strategy, space, goal: 'MINIMIZE', seed, trialIndex: i, history, maxTrials, ...suggestOptions(strategy, stored[0]!.options) });
+      const expected = suggest({
+        strategy: strategy as Strategy,
+        space,
+        goal: 'MINIMIZE',
+        seed,
+        trialIndex: i,
+        history,
+        maxTrials,
+        ...suggestOptions(strategy, stored[0]!.options),
+      });
       expect(sweep.runs[i].hyperparameters).toEqual(expected);
     }
     // MPG has a variance of ~61 (mpg²); a trained network explains most of it
@@ -110,7 +125,11 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
   it.each([
     ['TPE', { multivariate: 'yes' }, /options\.multivariate must be true or false/],
     ['TPE', { nEiCandidates: 0 }, /options\.nEiCandidates must be an integer between 1 and 1000/],
-    ['TPE', { gamma: 0.2 }, /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar\)/],
+    [
+      'TPE',
+      { gamma: 0.2 },
+      /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar\)/,
+    ],
     ['TPE', { bandwidth: 'wide' }, /options\.bandwidth must be "scott" or "neighbours", got "wide"/],
     ['GP', { nStartupTrials: 99 }, /options\.nStartupTrials must be an integer between 1 and 5/],
     ['RANDOM', { multivariate: true }, /options\.multivariate: strategy RANDOM takes no options/],
@@ -118,7 +137,17 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
   ])('refuses %s options %j with BAD_USER_INPUT, writing nothing', async (strategy, options, message) => {
     const before = await stack.counts();
     const result = await stack.gql(CREATE_SWEEP, {
-      input: { name: 'bad', datasetId, modelId, strategy, options, searchSpace: SPACE, objective: { metric: 'val_loss', goal: 'MINIMIZE' }, maxTrials: 5, training: TRAINING },
+      input: {
+        name: 'bad',
+        datasetId,
+        modelId,
+        strategy,
+        options,
+        searchSpace: SPACE,
+        objective: { metric: 'val_loss', goal: 'MINIMIZE' },
+        maxTrials: 5,
+        training: TRAINING,
+      },
     });
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].message).toMatch(message);
@@ -144,6 +173,7 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     expect(sweep.status).toBe('SUCCEEDED');
     expect(Object.keys(sweep.importance).sort()).toEqual(['activation', 'hidden', 'lr']);
     expect(Object.values(sweep.importance as Record<string, number>).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-    for (const share of Object.values(sweep.importance as Record<string, number>)) expect(share).toBeGreaterThanOrEqual(0);
+    for (const share of Object.values(sweep.importance as Record<string, number>))
+      expect(share).toBeGreaterThanOrEqual(0);
   });
 });

@@ -3,10 +3,12 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSyn
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
 import { getIntrospectionQuery } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client,createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+
 import { irisCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { type GraphQLResponse, TestStack } from './support/stack.js';
@@ -238,7 +240,8 @@ describe('security: the probe of issue 11, replayed', () => {
     expect(tokens.errors?.[0].message).toMatch(/token/i);
     const aliases = await gql(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: datasets { id }`).join(' ')} }`);
     expect(aliases.errors?.[0].message).toMatch(/51 aliases; at most 50/);
-    // Introspection has a budget of its own, by the schema's real list sizes: the standard query fits, a nested one not.
+    // Introspection has a budget of its own, by the schema's real list sizes: the standard query fits, a nested one
+    // not.
     const standard = await gql(getIntrospectionQuery());
     expect(standard.errors).toBeUndefined();
     let nested = 'name';
@@ -707,7 +710,11 @@ describe('security: keys with roles, every mutation and route against every role
       const refused = await new Promise<unknown>((resolveRefusal) => {
         const stop = client.subscribe(
           { query: `subscription { runUpdated(id: "${ZERO}") { id } }` },
-          { next: (value) => resolveRefusal(value), error: (error) => resolveRefusal(error), complete: () => undefined },
+          {
+            next: (value) => resolveRefusal(value),
+            error: (error) => resolveRefusal(error),
+            complete: () => undefined,
+          },
         );
         setTimeout(() => {
           stop();

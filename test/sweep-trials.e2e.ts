@@ -10,10 +10,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { AppConfig } from '#libs/core/config';
-import { PrismaService, applyMigrations, findMigrationsDir } from '#libs/core/db';
+import { applyMigrations, findMigrationsDir,PrismaService } from '#libs/core/db';
 import {
   keepTrial,
   pruneCheck,
@@ -23,15 +25,15 @@ import {
   trialRows,
   type TrialRunRow,
 } from '#libs/domain/sweeps';
+import { mulberry32, type Rng } from '#libs/pure/random';
 import {
   type EarlyStoppingRule,
   type Goal,
-  type SearchSpace,
-  type TrialRecord,
   sampleRandom,
+  type SearchSpace,
   shouldPrune,
+  type TrialRecord,
 } from '#libs/pure/search';
-import { mulberry32, type Rng } from '#libs/pure/random';
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const STORE_MIGRATION = '20261129100000_sweep_trials';

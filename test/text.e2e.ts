@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { CREATE_MODEL, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
 
@@ -22,7 +24,10 @@ function subjectAndBody(raw: string): string {
   const split = raw.search(/\r?\n\r?\n/);
   const headers = split < 0 ? raw : raw.slice(0, split);
   const header = (name: string) => new RegExp(`^${name}:(.*)$`, 'im').exec(headers)?.[1]?.trim() ?? '';
-  return `From: ${header('From')}\nSubject: ${header('Subject')}\n\n${split < 0 ? '' : raw.slice(split).trim()}`.slice(0, 4000);
+  return `From: ${header('From')}\nSubject: ${header('Subject')}\n\n${split < 0 ? '' : raw.slice(split).trim()}`.slice(
+    0,
+    4000,
+  );
 }
 
 /** Every n-th message of each group of the real SpamAssassin corpus: `train` for the dataset, `heldOut` for predict. */
@@ -60,7 +65,9 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
   afterAll(() => stack.stop());
 
   it('uploads the emails: the text column is typed TEXT', async () => {
-    const jsonl = train.map((email) => JSON.stringify({ email: email.text, length: email.text.length, label: email.label })).join('\n');
+    const jsonl = train
+      .map((email) => JSON.stringify({ email: email.text, length: email.text.length, label: email.label }))
+      .join('\n');
     const { status, body } = await stack.upload(`${jsonl}\n`, 'spam.jsonl');
     expect(status, JSON.stringify(body)).toBe(201);
     const byName = Object.fromEntries(body.columns.map((column: { name: string }) => [column.name, column]));
@@ -83,7 +90,9 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
 
   async function predictHeldOut(runId: string) {
     const { predict } = await stack.gqlOk(PREDICT, { runId, rows: heldOut.map((email) => ({ email: email.text })) });
-    const correct = predict.filter((p: { prediction: string }, index: number) => p.prediction === heldOut[index].label).length;
+    const correct = predict.filter(
+      (p: { prediction: string }, index: number) => p.prediction === heldOut[index].label,
+    ).length;
     expect(correct / heldOut.length).toBeGreaterThanOrEqual(0.85);
     return predict as { prediction: string; probabilities: Record<string, number> }[];
   }
@@ -93,7 +102,13 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
   it('a tokenAndPositionEmbedding + transformerEncoder model reaches val_accuracy ≥ 0.95; a stock TF.js loads it after registerLayers', async () => {
     const spec = {
       layers: [
-        { type: 'tokenAndPositionEmbedding', vocabularySize: 6000, sequenceLength: 64, embeddingDim: 32, maskZero: true },
+        {
+          type: 'tokenAndPositionEmbedding',
+          vocabularySize: 6000,
+          sequenceLength: 64,
+          embeddingDim: 32,
+          maskZero: true,
+        },
         { type: 'transformerEncoder', numHeads: 2, intermediateDim: 64, dropout: 0.1 },
         { type: 'globalAveragePooling1d' },
         { type: 'dense', units: 2, activation: 'softmax' },
@@ -112,11 +127,19 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
     writeFileSync(modulePath, source);
     const { registerLayers } = (await import(modulePath)) as { registerLayers(tfjs: typeof tf): void };
     registerLayers(tf);
-    const { run: detail } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, { id: run.id });
+    const { run: detail } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
+      id: run.id,
+    });
     const url = `${stack.url}${detail.bestCheckpoint.modelUrl}`;
     const modelJson = await (await fetch(url)).json();
     const feature = modelJson.userDefinedMetadata.preprocessing.features[0];
-    expect(feature).toMatchObject({ name: 'email', kind: 'text', tokenize: 'word', sequenceLength: 64, lowercase: true });
+    expect(feature).toMatchObject({
+      name: 'email',
+      kind: 'text',
+      tokenize: 'word',
+      sequenceLength: 64,
+      lowercase: true,
+    });
     expect(feature.vocabulary.length).toBeLessThanOrEqual(6000 - 2);
     const model = await tf.loadLayersModel(url);
     // Token ids by hand from the stored vocabulary: word segments, lowercased, 1 for unknown words, 0 after the end.
@@ -129,9 +152,13 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
         .slice(0, 64);
       return [...tokens, ...Array(64 - tokens.length).fill(0)];
     };
-    const probabilities = (model.predict(tf.tensor2d(heldOut.map((email) => encode(email.text)))) as tf.Tensor2D).arraySync();
+    const probabilities = (
+      model.predict(tf.tensor2d(heldOut.map((email) => encode(email.text)))) as tf.Tensor2D
+    ).arraySync();
     const labels = modelJson.userDefinedMetadata.preprocessing.target.labels as string[];
-    probabilities.forEach((row, index) => labels.forEach((label, c) => expect(predict[index].probabilities[label]).toBeCloseTo(row[c], 4)));
+    probabilities.forEach((row, index) =>
+      labels.forEach((label, c) => expect(predict[index].probabilities[label]).toBeCloseTo(row[c], 4)),
+    );
   });
 
   it('an embedding + LSTM model reaches val_accuracy ≥ 0.95 on the same column', async () => {
@@ -153,12 +180,28 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
 
   it('refuses bad text specs and text predict input, naming the fault and writing nothing', async () => {
     const { createModel } = await stack.gqlOk(CREATE_MODEL, {
-      input: { name: 'bad-text', spec: { layers: [{ type: 'embedding', inputDim: 100, outputDim: 4 }, { type: 'flatten' }, { type: 'dense', units: 2, activation: 'softmax' }], loss: 'sparseCategoricalCrossentropy' } },
+      input: {
+        name: 'bad-text',
+        spec: {
+          layers: [
+            { type: 'embedding', inputDim: 100, outputDim: 4 },
+            { type: 'flatten' },
+            { type: 'dense', units: 2, activation: 'softmax' },
+          ],
+          loss: 'sparseCategoricalCrossentropy',
+        },
+      },
     });
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ target: 'label', features: ['length'], text: TEXT }, /training\.text: column "length" is NUMBER/],
-      [{ target: 'label', features: ['email'], text: { ...TEXT, sequenceLength: 0 } }, /training\.text\.sequenceLength/],
-      [{ target: 'label', features: ['email', 'length'], text: TEXT }, /training\.text needs training\.features to name exactly one text column/],
+      [
+        { target: 'label', features: ['email'], text: { ...TEXT, sequenceLength: 0 } },
+        /training\.text\.sequenceLength/,
+      ],
+      [
+        { target: 'label', features: ['email', 'length'], text: TEXT },
+        /training\.text needs training\.features to name exactly one text column/,
+      ],
       [{ target: 'label', features: ['email'], text: { ...TEXT, tokenize: 'sentence' } }, /training\.text\.tokenize/],
     ];
     for (const [training, message] of cases) {
@@ -168,11 +211,17 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
       expect(response.errors?.[0].message).toMatch(message);
       expect(await stack.counts()).toEqual(before);
     }
-    const notText = await stack.gql(PREDICT, { runId: lstmRunId, rows: [{ email: 'fine' }, { email: { subject: 'hi' } }] });
+    const notText = await stack.gql(PREDICT, {
+      runId: lstmRunId,
+      rows: [{ email: 'fine' }, { email: { subject: 'hi' } }],
+    });
     expect(notText.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(notText.errors?.[0].message).toMatch(/rows\[1\]\.email must be the text itself \(a string\)/);
     // An empty text is a text (all padding), not an error.
-    const { predict } = await stack.gqlOk(PREDICT, { runId: lstmRunId, rows: [{ email: '' }, { email: '🎉🎉 FREE 🎉🎉' }] });
+    const { predict } = await stack.gqlOk(PREDICT, {
+      runId: lstmRunId,
+      rows: [{ email: '' }, { email: '🎉🎉 FREE 🎉🎉' }],
+    });
     expect(predict).toHaveLength(2);
   });
 });

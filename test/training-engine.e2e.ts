@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { mulberry32 } from '#libs/pure/random';
+
 import { irisCsv, mnistCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP, START_RUN } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
@@ -52,9 +54,17 @@ describe('training engine over HTTP: CNN, LSTM, regularised regression, seeded r
     return body.id;
   }
 
-  async function train(datasetId: string, name: string, spec: unknown, training: Record<string, unknown>, hyperparameters?: Record<string, unknown>) {
+  async function train(
+    datasetId: string,
+    name: string,
+    spec: unknown,
+    training: Record<string, unknown>,
+    hyperparameters?: Record<string, unknown>,
+  ) {
     const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name, spec } });
-    const { startRun } = await stack.gqlOk(START_RUN, { input: { datasetId, modelId: createModel.id, training, hyperparameters } });
+    const { startRun } = await stack.gqlOk(START_RUN, {
+      input: { datasetId, modelId: createModel.id, training, hyperparameters },
+    });
     const run = await stack.waitForRun(startRun.id, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 120_000);
     expect(run.error).toBeNull();
     expect(run.status).toBe('SUCCEEDED');
@@ -112,7 +122,10 @@ describe('training engine over HTTP: CNN, LSTM, regularised regression, seeded r
 
   it('a huberLoss regression with an L2 kernel regularizer converges well below the predict-the-mean baseline', async () => {
     const rows = regressionRows(600);
-    const datasetId = await upload(`a,b,c,y\n${rows.map((row) => row.map((v) => v.toFixed(5)).join(',')).join('\n')}\n`, 'regression');
+    const datasetId = await upload(
+      `a,b,c,y\n${rows.map((row) => row.map((v) => v.toFixed(5)).join(',')).join('\n')}\n`,
+      'regression',
+    );
     const mean = rows.reduce((sum, row) => sum + row[3], 0) / rows.length;
     const baseline = rows.reduce((sum, row) => sum + huber(row[3] - mean), 0) / rows.length;
     const spec = {
@@ -124,7 +137,13 @@ describe('training engine over HTTP: CNN, LSTM, regularised regression, seeded r
       optimizer: { type: 'adam', learningRate: 0.02 },
       metrics: ['mae'],
     };
-    const run = await train(datasetId, 'regression', spec, { target: 'y', epochs: 30, batchSize: 32, seed: 3, checkpoint: { every: 10 } });
+    const run = await train(datasetId, 'regression', spec, {
+      target: 'y',
+      epochs: 30,
+      batchSize: 32,
+      seed: 3,
+      checkpoint: { every: 10 },
+    });
     expect(baseline).toBeGreaterThan(1);
     expect(run.summary.val_loss).toBeLessThan(0.05 * baseline);
     expect(run.summary.val_mae).toBeLessThan(0.5);

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { TestStack } from './support/stack.js';
 
 const TARGET_BYTES = 300 * 1024 * 1024;
@@ -18,13 +20,20 @@ function streamingUpload(boundary: string): { body: ReadableStream<Uint8Array>; 
   const body = new ReadableStream<Uint8Array>({
     pull(controller) {
       if (stage === 0) {
-        controller.enqueue(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nid,value,label,when\n`));
+        controller.enqueue(
+          encoder.encode(
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nid,value,label,when\n`,
+          ),
+        );
         stage = 1;
         return;
       }
       if (stage === 1) {
         const lines: string[] = [];
-        for (let i = 0; i < 20_000; i++, row++) lines.push(`${row},${(row * 0.37) % 1000},${row % 7 === 0 ? 'seven' : 'other'},2024-01-${String((row % 28) + 1).padStart(2, '0')}`);
+        for (let i = 0; i < 20_000; i++, row++)
+          lines.push(
+            `${row},${(row * 0.37) % 1000},${row % 7 === 0 ? 'seven' : 'other'},2024-01-${String((row % 28) + 1).padStart(2, '0')}`,
+          );
         const chunk = encoder.encode(`${lines.join('\n')}\n`);
         written += chunk.byteLength;
         controller.enqueue(chunk);
@@ -74,7 +83,9 @@ describe('a 300 MB upload', () => {
     // Exact past 10,000 values is not kept; the estimate must still be close.
     expect(Math.abs(byName.id.distinct - dataset.rowCount) / dataset.rowCount).toBeLessThan(0.05);
     const grewMiB = (peak - before) / 1024;
-    console.log(`300 MB upload: API RSS ${Math.round(before / 1024)} MiB before, peak ${Math.round(peak / 1024)} MiB (+${grewMiB.toFixed(1)} MiB)`);
+    console.log(
+      `300 MB upload: API RSS ${Math.round(before / 1024)} MiB before, peak ${Math.round(peak / 1024)} MiB (+${grewMiB.toFixed(1)} MiB)`,
+    );
     expect(grewMiB).toBeLessThan(50);
   }, 300_000);
 });

@@ -1,7 +1,9 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+
 import { build } from 'esbuild';
 import { type GraphQLError, parse, printSchema, specifiedRules, validate } from 'graphql';
+
 import { queryLimitsRule } from '../api/src/platform/graphql-limits.js';
 import { servedSchema } from './served-schema.js';
 

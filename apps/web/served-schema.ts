@@ -1,9 +1,12 @@
 import 'reflect-metadata';
+
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GraphQLSchemaBuilderModule, GraphQLSchemaFactory } from '@nestjs/graphql';
 import { type GraphQLSchema, lexicographicSortSchema } from 'graphql';
+
 import { loadConfig } from '#libs/core/config';
+
 import { AppModule } from '../api/src/app.module.js';
 
 /** Nest's own key for a class decorated with @Resolver (see @nestjs/graphql's graphql.constants). */

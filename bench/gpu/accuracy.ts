@@ -12,8 +12,10 @@
  * results differ only by floating-point order of operations.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+
 import { seededPermutation } from '#libs/pure/random';
 import { selectBackend } from '#libs/pure/training';
+
 import { type EngineRun, labelledData, specRun, trainToEnd } from '../../test/support/engine.js';
 import { engineSpec } from '../engine-fixture.js';
 
@@ -54,7 +56,10 @@ async function main(): Promise<void> {
     const x = Float32Array.from(perm.flatMap((i) => data.iris.x[i].map((v, j) => (v - mean[j]) / std[j])));
     const labels = perm.map((i) => data.iris.y[i]);
     const spec = {
-      layers: [{ type: 'dense', units: 16, activation: 'relu' }, { type: 'dense', units: 3, activation: 'softmax' }],
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
       loss: 'sparseCategoricalCrossentropy',
       optimizer: { type: 'adam', learningRate: 0.01 },
       metrics: ['accuracy'],
@@ -83,7 +88,10 @@ async function main(): Promise<void> {
   if (file) writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -20,8 +20,11 @@ for (let d = 0; d < 10; d++) {
   }
 }
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({
-  iris: { x: getNumbers(), y: getClassesAsNumber() },
-  mnist: { n: labels.length, labels, pixels: Buffer.from(Uint8Array.from(pixels)).toString('base64') },
-}));
+writeFileSync(
+  out,
+  JSON.stringify({
+    iris: { x: getNumbers(), y: getClassesAsNumber() },
+    mnist: { n: labels.length, labels, pixels: Buffer.from(Uint8Array.from(pixels)).toString('base64') },
+  }),
+);
 console.log(`wrote ${out}: iris 150, mnist ${labels.length}`);

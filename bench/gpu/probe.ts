@@ -18,9 +18,17 @@
  *    `--timeline-only` skips everything else.
  */
 import * as tf from '@tensorflow/tfjs';
-import { applyWebgpuFlags, fusedAdamStats, setupWebgpu, webgpuTuningFromEnv, type WebgpuTuning } from '#libs/pure/training';
+
+import {
+  applyWebgpuFlags,
+  fusedAdamStats,
+  setupWebgpu,
+  type WebgpuTuning,
+  webgpuTuningFromEnv,
+} from '#libs/pure/training';
+
 import { trainToEnd } from '../../test/support/engine.js';
-import { engineRun, timedEngineRun, timedModelFit, type EngineModelName } from '../engine-fixture.js';
+import { type EngineModelName,engineRun, timedEngineRun, timedModelFit } from '../engine-fixture.js';
 
 const quick = process.argv.includes('--quick');
 const timelineOnly = process.argv.includes('--timeline-only');
@@ -54,10 +62,18 @@ async function rawDawn(device: GPUDevice): Promise<void> {
   });
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
   const buf = device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const ubufs = Array.from({ length: 64 }, () => device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }));
+  const ubufs = Array.from({ length: 64 }, () =>
+    device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
+  );
   const layout = pipeline.getBindGroupLayout(0);
   const run = (n: number, perSubmit: number, cachedBindGroup: boolean) => {
-    const bg0 = device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: buf } }, { binding: 1, resource: { buffer: ubufs[0] } }] });
+    const bg0 = device.createBindGroup({
+      layout,
+      entries: [
+        { binding: 0, resource: { buffer: buf } },
+        { binding: 1, resource: { buffer: ubufs[0] } },
+      ],
+    });
     let enc = device.createCommandEncoder();
     let pass = enc.beginComputePass();
     for (let i = 0; i < n; i++) {
@@ -65,7 +81,13 @@ async function rawDawn(device: GPUDevice): Promise<void> {
       q.writeBuffer(ub, 0, new Float32Array([1, 0, 0, 0]));
       const bg = cachedBindGroup
         ? bg0
-        : device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }, { binding: 1, resource: { buffer: ub } }] });
+        : device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [
+              { binding: 0, resource: { buffer: buf } },
+              { binding: 1, resource: { buffer: ub } },
+            ],
+          });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(16);
@@ -79,7 +101,12 @@ async function rawDawn(device: GPUDevice): Promise<void> {
     pass.end();
     q.submit([enc.finish()]);
   };
-  for (const [perSubmit, cached] of [[15, false], [1000, false], [1000, true], [1, false]] as const) {
+  for (const [perSubmit, cached] of [
+    [15, false],
+    [1000, false],
+    [1000, true],
+    [1, false],
+  ] as const) {
     run(200, perSubmit, cached);
     await q.onSubmittedWorkDone();
     t0 = now();
@@ -87,7 +114,13 @@ async function rawDawn(device: GPUDevice): Promise<void> {
     run(n, perSubmit, cached);
     const enq = now() - t0;
     await q.onSubmittedWorkDone();
-    report({ probe: 'raw.dispatch', perSubmit, cachedBindGroup: cached, usPerDispatchEnqueue: (enq * 1000) / n, usPerDispatchTotal: ((now() - t0) * 1000) / n });
+    report({
+      probe: 'raw.dispatch',
+      perSubmit,
+      cachedBindGroup: cached,
+      usPerDispatchEnqueue: (enq * 1000) / n,
+      usPerDispatchTotal: ((now() - t0) * 1000) / n,
+    });
   }
 
   // Round trips: onSubmittedWorkDone and a 4-byte mapAsync read-back.
@@ -110,7 +143,12 @@ async function rawDawn(device: GPUDevice): Promise<void> {
     map.push(now() - t0);
   }
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
-  report({ probe: 'raw.roundTrip', workDoneMsMedian: med(lat), mapAsyncMsMedian: med(map), mapAsyncMs: map.map((x) => +x.toFixed(2)) });
+  report({
+    probe: 'raw.roundTrip',
+    workDoneMsMedian: med(lat),
+    mapAsyncMsMedian: med(map),
+    mapAsyncMs: map.map((x) => +x.toFixed(2)),
+  });
 }
 
 async function tfjsSmallOps(): Promise<void> {
@@ -119,17 +157,24 @@ async function tfjsSmallOps(): Promise<void> {
     const a = tf.tidy(() => tf.add(tf.randomUniform([1024]), 0)); // lives on the GPU
     await a.data();
     const n = 1000;
-    const loop = () => tf.tidy(() => {
-      let x = a;
-      for (let i = 0; i < n; i++) x = tf.relu(tf.add(x, a));
-      return tf.sum(x);
-    });
-    (await loop().data());
+    const loop = () =>
+      tf.tidy(() => {
+        let x = a;
+        for (let i = 0; i < n; i++) x = tf.relu(tf.add(x, a));
+        return tf.sum(x);
+      });
+    await loop().data();
     const t0 = now();
     const s = loop();
     const enq = now() - t0;
     await s.data();
-    report({ probe: 'tfjs.smallOps', submitBatch: sb, ops: 2 * n, usPerOpEnqueue: (enq * 1000) / (2 * n), usPerOpTotal: ((now() - t0) * 1000) / (2 * n) });
+    report({
+      probe: 'tfjs.smallOps',
+      submitBatch: sb,
+      ops: 2 * n,
+      usPerOpEnqueue: (enq * 1000) / (2 * n),
+      usPerOpTotal: ((now() - t0) * 1000) / (2 * n),
+    });
     s.dispose();
     a.dispose();
   }
@@ -193,9 +238,18 @@ async function trainSteps(label: string, name: 'mlp' | 'cnn', batch: number, fit
   // Counted to the end of training: the engine's last epoch also takes its checkpoint (one read-back).
   const timedSteps = epochs * steps;
   report({
-    probe: 'train', label, model: name, batch, fit, msPerStep: (batch * 1000) / samplesPerSec, samplesPerSec,
-    dispatchesPerStep: (c.dispatches - d0) / timedSteps, uploadsPerStep: (c.uploads - u0) / timedSteps,
-    fusedAdamSteps: fusedAdamStats.fusedSteps - f0, loss, numTensors: tf.memory().numTensors,
+    probe: 'train',
+    label,
+    model: name,
+    batch,
+    fit,
+    msPerStep: (batch * 1000) / samplesPerSec,
+    samplesPerSec,
+    dispatchesPerStep: (c.dispatches - d0) / timedSteps,
+    uploadsPerStep: (c.uploads - u0) / timedSteps,
+    fusedAdamSteps: fusedAdamStats.fusedSteps - f0,
+    loss,
+    numTensors: tf.memory().numTensors,
   });
   run.model.dispose();
 }
@@ -222,17 +276,24 @@ async function timeline(label: string, name: EngineModelName, batch: number, ste
   const perStep = 2 * steps;
   const kernels = [...byKernel.entries()]
     .map(([kernel, e]) => ({
-      kernel, callsPerStep: e.calls / perStep, gpuMsPerStep: e.ms / perStep, programs: [...e.programs],
+      kernel,
+      callsPerStep: e.calls / perStep,
+      gpuMsPerStep: e.ms / perStep,
+      programs: [...e.programs],
     }))
     .sort((a, b) => b.gpuMsPerStep - a.gpuMsPerStep);
   const gpuMsPerStep = kernels.reduce((a, k) => a + k.gpuMsPerStep, 0);
   const kernelsPerStep = kernels.reduce((a, k) => a + k.callsPerStep, 0);
   report({ probe: 'timeline', label, model: name, batch, wallMsPerStep, gpuMsPerStep, kernelsPerStep, kernels });
-  console.log(`\n${label} ${name} b${batch}: wall ${wallMsPerStep.toFixed(2)} ms/step, GPU (tfjs kernels) ` +
-    `${gpuMsPerStep.toFixed(2)} ms/step in ${kernelsPerStep.toFixed(0)} kernels`);
+  console.log(
+    `\n${label} ${name} b${batch}: wall ${wallMsPerStep.toFixed(2)} ms/step, GPU (tfjs kernels) ` +
+      `${gpuMsPerStep.toFixed(2)} ms/step in ${kernelsPerStep.toFixed(0)} kernels`,
+  );
   for (const k of kernels.slice(0, 12)) {
     const calls = k.callsPerStep.toFixed(1).padStart(5);
-    console.log(`  ${k.kernel.padEnd(28)} ${calls}x ${k.gpuMsPerStep.toFixed(3).padStart(8)} ms  ${k.programs.join(',')}`);
+    console.log(
+      `  ${k.kernel.padEnd(28)} ${calls}x ${k.gpuMsPerStep.toFixed(3).padStart(8)} ms  ${k.programs.join(',')}`,
+    );
   }
 }
 
@@ -252,8 +313,10 @@ async function main(): Promise<void> {
     for (const kernels of process.env.PROBE_TIMELINE_KERNELS === 'on' ? [true] : [false, true]) {
       applyWebgpuFlags({ ...tuning, kernels });
       // PROBE_TIMELINE=mlp:128,cnn:128 picks the runs (default: both models at 128 and 1024).
-      const runs = (process.env.PROBE_TIMELINE ?? 'mlp:128,mlp:1024,cnn:128,cnn:1024').split(',')
-        .map((r) => r.split(':')).map(([m, b]) => [m as EngineModelName, Number(b)] as const);
+      const runs = (process.env.PROBE_TIMELINE ?? 'mlp:128,mlp:1024,cnn:128,cnn:1024')
+        .split(',')
+        .map((r) => r.split(':'))
+        .map(([m, b]) => [m as EngineModelName, Number(b)] as const);
       for (const [m, b] of runs) {
         try {
           await timeline(kernels ? 'tuned+kernels' : 'tuned', m, b, steps);
@@ -284,10 +347,14 @@ async function main(): Promise<void> {
   for (const [label, t] of variants) {
     applyWebgpuFlags(t);
     const runs: Array<['mlp' | 'cnn', number, Fit]> = [
-      ['mlp', 128, 'engine'], ['mlp', 512, 'engine'], ['mlp', 1024, 'engine'],
-      ['cnn', 64, 'engine'], ['cnn', 256, 'engine'],
+      ['mlp', 128, 'engine'],
+      ['mlp', 512, 'engine'],
+      ['mlp', 1024, 'engine'],
+      ['cnn', 64, 'engine'],
+      ['cnn', 256, 'engine'],
     ];
-    if (label === 'stock-tfjs' || label === 'submit1000+fusedAdam') runs.push(['mlp', 128, 'model'], ['cnn', 64, 'model']);
+    if (label === 'stock-tfjs' || label === 'submit1000+fusedAdam')
+      runs.push(['mlp', 128, 'model'], ['cnn', 64, 'model']);
     for (const [m, b, f] of runs) {
       try {
         await trainSteps(label, m, b, f, steps);
@@ -306,7 +373,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e) => {
-  console.error(e);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

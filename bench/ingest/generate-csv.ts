@@ -2,8 +2,9 @@
  * The CSV of issue 13's ingest benchmark: 14 columns (6 floats with 3% missing, 3 ints, 3 categories,
  * 2 dates), about 110 bytes a row, so 1.2M rows ≈ 130 MB. Seeded, so every run reads the same bytes.
  */
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+
 import { mulberry32 } from '#libs/pure/random';
 
 export const INGEST_COLUMNS = [

@@ -2,15 +2,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import pg from 'pg';
+
 import { type AppConfig, loadConfig } from '#libs/core/config';
 import {
+  applyMigrations,
   type Prisma,
   PrismaService,
-  RunEventsRepository,
   type Run as RunRow,
+  RunEventsRepository,
   type RunStatus,
-  applyMigrations,
 } from '#libs/core/db';
 import { PgBossJobQueue, type TrainRunJob } from '#libs/core/queue';
 import { DatasetFilesRepository, DatasetsRepository, DatasetsService } from '#libs/domain/datasets';
@@ -18,6 +20,7 @@ import { ModelsRepository, ModelsService } from '#libs/domain/models';
 import { RunLifecycle, RunLifecycleRepository, RunsRepository, RunsService } from '#libs/domain/runs';
 import { SweepScheduler, SweepsRepository, SweepsService } from '#libs/domain/sweeps';
 import { analyzeDataset } from '#libs/pure/data';
+
 import { irisCsv } from '../support/fixtures.js';
 import { IRIS_MLP } from '../support/graphql.js';
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { ReconcilerService } from '../../apps/worker/src/reconciler/reconciler.service.js';
 import { MediumDb } from './medium-db.js';
 

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { type Run as RunRow, RunStatus } from '#libs/core/db';
 import { AppError } from '#libs/core/errors';
-import { RUN_TRANSITIONS, type RunLifecycleEvent, nextStatus, transitionOf } from '#libs/domain/runs';
+import { nextStatus, RUN_TRANSITIONS, type RunLifecycleEvent, transitionOf } from '#libs/domain/runs';
 import type { TrainingConfig } from '#libs/pure/training';
-import { IRIS_TRAINING, MediumDb, checkpointArtifacts } from './medium-db.js';
+
+import { checkpointArtifacts,IRIS_TRAINING, MediumDb } from './medium-db.js';
 
 const HOUR_AGO = () => new Date(Date.now() - 3_600_000);
 const training = { checkpoint: { every: 1, keep: 1, monitor: 'val_loss', mode: 'min' } } as unknown as TrainingConfig;

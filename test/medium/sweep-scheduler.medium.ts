@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { Run as RunRow } from '#libs/core/db';
 import { type CreateSweepInput, trialHistory } from '#libs/domain/sweeps';
 import type { TrainingConfig } from '#libs/pure/training';
+
 import { MediumDb } from './medium-db.js';
 
 /** The iris MLP (4 inputs, 3 classes) with 64 hidden units has 515 parameters; with 4,096 it has 32,771. */

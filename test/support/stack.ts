@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+
 import pg from 'pg';
+
 import { freePort } from '#libs/core/db';
 
 export { freePort };
@@ -25,7 +27,11 @@ interface ProcessHandle {
 }
 
 function launch(script: string, env: NodeJS.ProcessEnv): ProcessHandle {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'dist', script)], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(chunk.toString());
@@ -155,17 +161,26 @@ export class TestStack {
       } catch {
         // not listening yet
       }
-      if (this.api?.child.exitCode !== null && this.api?.child.exitCode !== undefined) throw new Error(`API exited:\n${this.api.output.join('')}`);
+      if (this.api?.child.exitCode !== null && this.api?.child.exitCode !== undefined)
+        throw new Error(`API exited:\n${this.api.output.join('')}`);
       if (Date.now() > deadline) throw new Error(`API not healthy in time:\n${this.api?.output.join('')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   logs(): string {
-    return [`--- api`, ...(this.api?.output ?? []), ...this.workers.flatMap((w, i) => [`--- worker ${i}`, ...w.output])].join('');
+    return [
+      `--- api`,
+      ...(this.api?.output ?? []),
+      ...this.workers.flatMap((w, i) => [`--- worker ${i}`, ...w.output]),
+    ].join('');
   }
 
-  async gql<T = Record<string, any>>(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<GraphQLResponse<T>> {
+  async gql<T = Record<string, any>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ): Promise<GraphQLResponse<T>> {
     const response = await fetch(`${this.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -181,7 +196,12 @@ export class TestStack {
     return result.data!;
   }
 
-  async upload(content: string | Buffer, fileName: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  async upload(
+    content: string | Buffer,
+    fileName: string,
+    fields: Record<string, string> = {},
+    headers: Record<string, string> = {},
+  ) {
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
     form.append('file', new Blob([content as BlobPart]), fileName);
@@ -203,14 +223,18 @@ export class TestStack {
   async counts(): Promise<Record<string, number>> {
     const tables = ['datasets', 'model_definitions', 'runs', 'sweeps', 'metric_points', 'checkpoints'];
     const result: Record<string, number> = {};
-    for (const table of tables) result[table] = Number((await this.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
+    for (const table of tables)
+      result[table] = Number((await this.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
     return result;
   }
 
   async waitForRun(id: string, statuses: string[], timeoutMs = 120_000): Promise<Record<string, any>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { run } = await this.gqlOk(`query($id: ID!) { run(id: $id) { id status error epochsCompleted attempt summary device } }`, { id });
+      const { run } = await this.gqlOk(
+        `query($id: ID!) { run(id: $id) { id status error epochsCompleted attempt summary device } }`,
+        { id },
+      );
       if (statuses.includes(run.status)) return run;
       if (Date.now() > deadline) throw new Error(`run ${id} still ${run.status} after ${timeoutMs} ms\n${this.logs()}`);
       await new Promise((r) => setTimeout(r, 250));

@@ -1,10 +1,14 @@
+import '#libs/core/graphql';
+
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { GraphQLModule } from '@nestjs/graphql';
+
 import { type AppConfig, ConfigModule } from '#libs/core/config';
 import { DbModule } from '#libs/core/db';
 import { QueueModule } from '#libs/core/queue';
+
 import { ApiKeyMiddleware } from './modules/auth/api-key.middleware.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CheckpointsModule } from './modules/checkpoints/checkpoints.module.js';
@@ -21,10 +25,9 @@ import { SweepsModule } from './modules/sweeps/sweeps.module.js';
 import { WebModule } from './modules/web/web.module.js';
 import { AppExceptionFilter } from './platform/app-exception.filter.js';
 import { graphqlErrorFormatter } from './platform/client-errors.js';
-import { InputValidationPipe } from './platform/input-validation.pipe.js';
 import { MAX_QUERY_TOKENS, queryCostPlugin, queryLimitsRule } from './platform/graphql-limits.js';
 import { GraphqlWsServer } from './platform/graphql-ws.server.js';
-import '#libs/core/graphql';
+import { InputValidationPipe } from './platform/input-validation.pipe.js';
 
 @Module({})
 export class AppModule implements NestModule {

@@ -1,3 +1,5 @@
+import 'uplot/dist/uPlot.min.css';
+
 import { BarChart, LineChart as ELineChart, ParallelChart, ScatterChart } from 'echarts/charts';
 import {
   GridComponent,
@@ -6,12 +8,11 @@ import {
   TooltipComponent,
   VisualMapComponent,
 } from 'echarts/components';
-import * as echarts from 'echarts/core';
 import type { EChartsCoreOption } from 'echarts/core';
+import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 
 echarts.use([
   BarChart,

@@ -1,10 +1,10 @@
+import { EChart, PALETTE } from './charts';
 import DATASET from './graphql/dataset.graphql';
 import DATASET_HISTOGRAMS from './graphql/dataset-histograms.graphql';
 import DATASET_IMAGES from './graphql/dataset-images.graphql';
-import { EChart, PALETTE } from './charts';
 import { Fact } from './run-page';
 import type { Dataset } from './types';
-import { Card, ErrorBox, Link, StatusBadge, formatBytes, formatDate, formatNumber, useQuery } from './ui';
+import { Card, ErrorBox, formatBytes, formatDate, formatNumber, Link, StatusBadge, useQuery } from './ui';
 
 export function DatasetPage(props: { id: string }) {
   const query = useQuery<{ dataset: Dataset | null }>(DATASET, { id: props.id });

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+
 import { gql, uploadDataset } from './api';
 import CREATE_MODEL from './graphql/create-model.graphql';
 import CREATE_SWEEP from './graphql/create-sweep.graphql';

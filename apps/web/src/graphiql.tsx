@@ -1,7 +1,8 @@
 /** @jsxImportSource react */
+import 'graphiql/style.css';
+
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
-import 'graphiql/style.css';
 import { createRoot } from 'react-dom/client';
 
 /**

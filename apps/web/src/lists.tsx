@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+
 import DATASETS from './graphql/datasets.graphql';
 import MODELS from './graphql/models.graphql';
 import RUNS from './graphql/runs.graphql';
@@ -7,15 +8,15 @@ import type { Dataset, Model, RunListItem, SweepListItem } from './types';
 import {
   Card,
   ErrorBox,
-  Json,
-  Link,
-  StatusBadge,
-  VirtualTable,
   formatBytes,
   formatDate,
   formatNumber,
+  Json,
+  Link,
   navigate,
+  StatusBadge,
   usePages,
+  VirtualTable,
 } from './ui';
 
 const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED'];

@@ -1,5 +1,8 @@
+import './style.css';
+
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+
 import { apiKey, gql, onUnauthenticated, setApiKey } from './api';
 import { DatasetPage } from './dataset-page';
 import { CreateModelForm, StartRunForm, StartSweepForm, UploadDatasetForm } from './forms';
@@ -7,7 +10,6 @@ import { DatasetsPage, ModelsPage, RunsPage, SweepsPage } from './lists';
 import { RunPage } from './run-page';
 import { SweepPage } from './sweep-page';
 import { Link, usePath } from './ui';
-import './style.css';
 
 function route(path: string) {
   const parts = path.replace(/\/+$/, '').split('/').filter(Boolean);

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+
 import { apiKey, downloadWithKey, gql, onConnectionChange, subscribe } from './api';
 import { LineChart, type Series } from './charts';
 import CANCEL_RUN from './graphql/cancel-run.graphql';
@@ -8,7 +9,7 @@ import RUN_CONFUSION from './graphql/run-confusion.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import RUN_UPDATED from './graphql/run-updated.graphql';
 import type { MetricSeries, Point, Run } from './types';
-import { Card, ErrorBox, Json, Link, StatusBadge, formatBytes, formatDate, formatNumber, useQuery } from './ui';
+import { Card, ErrorBox, formatBytes, formatDate, formatNumber, Json, Link, StatusBadge, useQuery } from './ui';
 
 const FINISHED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED']);
 

@@ -1,25 +1,26 @@
 import type { EChartsCoreOption } from 'echarts/core';
 import { useEffect, useMemo, useState } from 'preact/hooks';
+
 import { gql } from './api';
 import { EChart, LineChart, PALETTE, type Series } from './charts';
 import CANCEL_SWEEP from './graphql/cancel-sweep.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import SWEEP from './graphql/sweep.graphql';
 import SWEEP_TRIALS from './graphql/sweep-trials.graphql';
-import { Fact, chartPointBudget } from './run-page';
+import { chartPointBudget,Fact } from './run-page';
 import type { MetricSeries, Sweep, Trial } from './types';
 import {
+  allPages,
   Card,
   type Column,
   ErrorBox,
+  formatDate,
+  formatNumber,
   Json,
   Link,
   StatusBadge,
-  VirtualTable,
-  allPages,
-  formatDate,
-  formatNumber,
   useQuery,
+  VirtualTable,
 } from './ui';
 
 /** Trials drawn on the "what pruning saw" chart: one line each; past this many the newest are shown. */

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+
 import { gql } from './api';
 
 /** Client-side navigation: every page has its own /ui/... address; a reload asks the API, which serves the page. */

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { loadConfig } from './config.js';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

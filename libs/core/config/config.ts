@@ -29,7 +29,10 @@ export interface AppConfig {
     wasmNativeKernels: boolean;
     /** On wasm: threads for the conv kernels; unset means one per CPU, at most 4. */
     wasmThreads: number | undefined;
-    /** MiB of decoded training images a run keeps in memory (uint8); a larger images dataset is read from disk batch by batch. */
+    /**
+     * MiB of decoded training images a run keeps in memory (uint8); a larger images dataset is read from disk batch by
+     * batch.
+     */
     trainingCacheMb: number;
   };
   limits: { maxUploadBytes: number; maxPredictRows: number; maxModelParams: number; maxListItems: number };
@@ -99,6 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** Where a client on this machine reaches the API (a wildcard bind is reached through localhost). */
 export function listenUrl(config: { host: string; port: number }): string {
-  const host = ['0.0.0.0', '::'].includes(config.host) ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const host = ['0.0.0.0', '::'].includes(config.host)
+    ? 'localhost'
+    : config.host.includes(':')
+      ? `[${config.host}]`
+      : config.host;
   return `http://${host}:${config.port}`;
 }

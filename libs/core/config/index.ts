@@ -1,4 +1,4 @@
 export * from './config.js';
 export * from './config.module.js';
-export * from './json-logger.js';
 export * from './contract-version.js';
+export * from './json-logger.js';

@@ -5,8 +5,8 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -15,6 +15,7 @@ import {
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+
 import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -57,7 +58,9 @@ async function binaries(): Promise<{ postgres: string; initdb: string }> {
   try {
     return (await import(name)) as { postgres: string; initdb: string };
   } catch (error) {
-    throw new Error(`the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${name}: ${(error as Error).message}); set DATABASE_URL instead`);
+    throw new Error(
+      `the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${name}: ${(error as Error).message}); set DATABASE_URL instead`,
+    );
   }
 }
 
@@ -89,7 +92,8 @@ function hydrateSymlinks(postgresBinary: string): void {
 /** PostgreSQL refuses to run as root: as root, run it as the unprivileged `postgres` user (created when missing). */
 function unprivilegedIds(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
@@ -200,7 +204,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     initialised = true;
   }
-  if (!existsSync(passwordFile)) throw new Error(`${passwordFile} is missing; it holds the password of the cluster in ${clusterDir}`);
+  if (!existsSync(passwordFile))
+    throw new Error(`${passwordFile} is missing; it holds the password of the cluster in ${clusterDir}`);
   const password = readFileSync(passwordFile, 'utf8').trim();
 
   checkReachable(clusterDir);
@@ -250,7 +255,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the embedded PostgreSQL in ${clusterDir} did not accept connections in time:\n${output.join('')}`);
+      throw new Error(
+        `the embedded PostgreSQL in ${clusterDir} did not accept connections in time:\n${output.join('')}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

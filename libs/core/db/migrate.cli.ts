@@ -1,4 +1,5 @@
 import { loadConfig } from '#libs/core/config';
+
 import { applyMigrations } from './migrate.js';
 
 const applied = await applyMigrations(loadConfig().databaseUrl);

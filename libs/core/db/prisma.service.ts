@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+
 import { PrismaClient } from './generated/client.js';
 
 @Injectable()

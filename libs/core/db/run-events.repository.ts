@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import pg from 'pg';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+
 import { PrismaService } from './prisma.service.js';
 
 export interface MetricPointEvent {
@@ -11,9 +13,7 @@ export interface MetricPointEvent {
   timestamp: string;
 }
 
-export type RunEvent =
-  | { type: 'run'; runId: string }
-  | { type: 'metrics'; runId: string; points: MetricPointEvent[] };
+export type RunEvent = { type: 'run'; runId: string } | { type: 'metrics'; runId: string; points: MetricPointEvent[] };
 
 const CHANNEL = 'run_events';
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */

@@ -73,7 +73,9 @@ export function conflictFromDatabase(error: unknown): AppError | undefined {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Ids are UUIDs; anything else cannot name a record, so it is reported as not found rather than reaching the database. */
+/**
+ * Ids are UUIDs; anything else cannot name a record, so it is reported as not found rather than reaching the database.
+ */
 export function isUuid(id: string): boolean {
   return UUID.test(id);
 }

@@ -1,7 +1,15 @@
 import { registerEnumType } from '@nestjs/graphql';
+
 import { DatasetStatus, Goal, RunStatus, SearchStrategy, SweepStatus } from '#libs/core/db';
 
-export const ColumnType = { NUMBER: 'NUMBER', STRING: 'STRING', BOOLEAN: 'BOOLEAN', DATE: 'DATE', TEXT: 'TEXT', IMAGE: 'IMAGE' } as const;
+export const ColumnType = {
+  NUMBER: 'NUMBER',
+  STRING: 'STRING',
+  BOOLEAN: 'BOOLEAN',
+  DATE: 'DATE',
+  TEXT: 'TEXT',
+  IMAGE: 'IMAGE',
+} as const;
 export type ColumnType = (typeof ColumnType)[keyof typeof ColumnType];
 
 // The database's enums are the contract's enums; registering them once keeps the two in step.

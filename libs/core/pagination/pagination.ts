@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { Field, Int, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+
 import { AppError, isUuid } from '#libs/core/errors';
 
 /** Contract 2: `first` defaults to 50 and is at most 500. */

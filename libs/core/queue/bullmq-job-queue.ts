@@ -1,6 +1,15 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type EnqueueOptions, type JobHandler, type JobQueue, JobName, type QueueDepth, type TrainRunJob, jobId } from './job-queue.port.js';
+
+import {
+  type EnqueueOptions,
+  type JobHandler,
+  jobId,
+  JobName,
+  type JobQueue,
+  type QueueDepth,
+  type TrainRunJob,
+} from './job-queue.port.js';
 
 export class BullmqJobQueue implements JobQueue {
   readonly driver = 'bullmq';
@@ -59,14 +68,22 @@ export class BullmqJobQueue implements JobQueue {
 
   async depth(): Promise<QueueDepth> {
     const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
-    return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0), active: counts.active ?? 0 };
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+      active: counts.active ?? 0,
+    };
   }
 
   /** A connection of its own that fails fast, so /health answers 503 at once when Redis is gone. */
   private pingClient: Redis | undefined;
 
   async ping(): Promise<void> {
-    this.pingClient ??= new Redis(this.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: () => 1000 });
+    this.pingClient ??= new Redis(this.redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      retryStrategy: () => 1000,
+    });
     if (this.pingClient.status === 'wait') await this.pingClient.connect();
     await this.pingClient.ping();
   }

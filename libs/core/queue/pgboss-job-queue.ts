@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
+
 import PgBoss from 'pg-boss';
-import { type EnqueueOptions, type JobHandler, type JobQueue, type QueueDepth, type TrainRunJob, jobId } from './job-queue.port.js';
+
+import {
+  type EnqueueOptions,
+  type JobHandler,
+  jobId,
+  type JobQueue,
+  type QueueDepth,
+  type TrainRunJob,
+} from './job-queue.port.js';
 
 export interface PgBossJobQueueOptions {
   /** The PostgreSQL the service already uses; pg-boss keeps its tables in a schema of its own. */
@@ -12,7 +21,10 @@ export interface PgBossJobQueueOptions {
   onError?: (error: Error) => void;
 }
 
-/** pg-boss fails an active job after this long; it must stay under its 24 h cap. Lost workers are the reconciler's business. */
+/**
+ * pg-boss fails an active job after this long; it must stay under its 24 h cap. Lost workers are the reconciler's
+ * business.
+ */
 const EXPIRE_IN_SECONDS = 23 * 60 * 60;
 
 /**
@@ -50,7 +62,8 @@ export class PgBossJobQueue implements JobQueue {
 
   constructor(options: PgBossJobQueueOptions) {
     this.schema = options.schema ?? 'pgboss';
-    if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`pg-boss schema "${this.schema}" must be a plain lower-case identifier`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.schema))
+      throw new Error(`pg-boss schema "${this.schema}" must be a plain lower-case identifier`);
     this.queueName = options.queueName;
     this.pollIntervalMs = Math.max(100, options.pollIntervalMs ?? 500);
     this.boss = new PgBoss({
@@ -72,7 +85,12 @@ export class PgBossJobQueue implements JobQueue {
   start(): Promise<void> {
     this.started ??= (async () => {
       await this.boss.start();
-      await this.boss.createQueue(this.queueName, { name: this.queueName, policy: 'standard', retryLimit: 0, expireInSeconds: EXPIRE_IN_SECONDS });
+      await this.boss.createQueue(this.queueName, {
+        name: this.queueName,
+        policy: 'standard',
+        retryLimit: 0,
+        expireInSeconds: EXPIRE_IN_SECONDS,
+      });
     })();
     // A failed start (PostgreSQL not up yet) is tried again by the next call.
     this.started.catch(() => {
@@ -81,9 +99,13 @@ export class PgBossJobQueue implements JobQueue {
     return this.started;
   }
 
-  private async sql<T extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<{ rows: T[]; rowCount: number }> {
+  private async sql<T extends Record<string, unknown>>(
+    text: string,
+    values: unknown[] = [],
+  ): Promise<{ rows: T[]; rowCount: number }> {
     await this.start();
-    const result = (await this.boss.getDb().executeSql(text, values)) as { rows: T[]; rowCount?: number | null } | undefined;
+    const result = (await this.boss.getDb().executeSql(text, values)) as
+      { rows: T[]; rowCount?: number | null } | undefined;
     if (!result) throw new Error('pg-boss is stopped');
     return { rows: result.rows, rowCount: result.rowCount ?? 0 };
   }
@@ -96,22 +118,32 @@ export class PgBossJobQueue implements JobQueue {
     await this.start();
     const id = this.uuid(job);
     const send = () =>
-      this.boss.send(this.queueName, { runId: job.runId, attempt: job.attempt }, {
-        id,
-        singletonKey: jobId(job),
-        priority: options.priority ? -options.priority : 0,
-        retryLimit: 0,
-        expireInSeconds: EXPIRE_IN_SECONDS,
-      });
+      this.boss.send(
+        this.queueName,
+        { runId: job.runId, attempt: job.attempt },
+        {
+          id,
+          singletonKey: jobId(job),
+          priority: options.priority ? -options.priority : 0,
+          retryLimit: 0,
+          expireInSeconds: EXPIRE_IN_SECONDS,
+        },
+      );
     if ((await send()) !== null) return this.wakeConsumers();
     // Taken: a waiting or running job stays as it is; a finished one is replaced, as BullMQ
     // (removeOnComplete / removeOnFail) would add it again.
-    const gone = await this.sql(`DELETE FROM ${this.schema}.job WHERE name = $1 AND id = $2 AND state IN ('completed', 'cancelled', 'failed')`, [this.queueName, id]);
+    const gone = await this.sql(
+      `DELETE FROM ${this.schema}.job WHERE name = $1 AND id = $2 AND state IN ('completed', 'cancelled', 'failed')`,
+      [this.queueName, id],
+    );
     if (gone.rowCount > 0 && (await send()) !== null) this.wakeConsumers();
   }
 
   async remove(job: TrainRunJob): Promise<void> {
-    await this.sql(`DELETE FROM ${this.schema}.job WHERE name = $1 AND id = $2 AND state IN ('created', 'retry')`, [this.queueName, this.uuid(job)]);
+    await this.sql(`DELETE FROM ${this.schema}.job WHERE name = $1 AND id = $2 AND state IN ('created', 'retry')`, [
+      this.queueName,
+      this.uuid(job),
+    ]);
   }
 
   async consume(handler: JobHandler, concurrency: number): Promise<void> {
@@ -147,7 +179,9 @@ export class PgBossJobQueue implements JobQueue {
           await this.boss.complete(this.queueName, job.id).catch((error: Error) => this.boss.emit('error', error));
         } catch (error) {
           const reason = error instanceof Error ? { message: error.message } : { message: String(error) };
-          await this.boss.fail(this.queueName, job.id, reason).catch((failure: Error) => this.boss.emit('error', failure));
+          await this.boss
+            .fail(this.queueName, job.id, reason)
+            .catch((failure: Error) => this.boss.emit('error', failure));
         }
       }
     };

@@ -1,4 +1,5 @@
 import type { AppConfig } from '#libs/core/config';
+
 import { BullmqJobQueue } from './bullmq-job-queue.js';
 import type { JobQueue } from './job-queue.port.js';
 import { PgBossJobQueue } from './pgboss-job-queue.js';
@@ -16,7 +17,9 @@ export function queueDriverFor(config: Pick<AppConfig, 'redisUrl'>): QueueDriver
 /** The chosen driver in words, for the start-up lines. */
 export function describeQueue(config: Pick<AppConfig, 'redisUrl'>): string {
   const driver = queueDriverFor(config);
-  return driver.name === 'bullmq' ? `bullmq at ${new URL(driver.redisUrl).host}` : 'pg-boss (embedded, PostgreSQL schema pgboss)';
+  return driver.name === 'bullmq'
+    ? `bullmq at ${new URL(driver.redisUrl).host}`
+    : 'pg-boss (embedded, PostgreSQL schema pgboss)';
 }
 
 /** The queue the config picks, ready to use; close() releases all it holds. QueueModule provides it to Nest. */

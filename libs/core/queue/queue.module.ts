@@ -1,5 +1,7 @@
 import { type DynamicModule, Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+
 import type { AppConfig } from '#libs/core/config';
+
 import { JOB_QUEUE, type JobQueue } from './job-queue.port.js';
 import { openJobQueue } from './queue-driver.js';
 

@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+
 import { datasetFile, datasetsFolder, uploadsFolder } from './dataset-folders.js';
 
 /**

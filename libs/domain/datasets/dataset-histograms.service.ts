@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { type DatasetFormat, asNumber, isMissing, readDatasetRows } from '#libs/pure/data';
+
 import { AppError } from '#libs/core/errors';
+import { asNumber, type DatasetFormat, isMissing, readDatasetRows } from '#libs/pure/data';
+
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
 

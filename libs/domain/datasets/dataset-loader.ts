@@ -1,5 +1,6 @@
 import type { Cell, ColumnStats, ColumnTable, DatasetFormat } from '#libs/pure/data';
 import { loadTableWithDuckDB, readDatasetRows, tableFromRows } from '#libs/pure/data';
+
 import { datasetFile } from './dataset-folders.js';
 
 /** Reads the columns a run uses from a stored dataset file (named by the dataset's id under DATA_DIR). */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
+
 import { type Dataset as DatasetRow, PrismaService } from '#libs/core/db';
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
+import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 import type { ColumnStats } from '#libs/pure/data';
 
 export type { DatasetRow };
@@ -9,7 +10,15 @@ export type { DatasetRow };
 export class DatasetsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(data: { id: string; name: string; format: string; sizeBytes: number; rowCount: number; columns: ColumnStats[]; warnings: string[] }): Promise<DatasetRow> {
+  create(data: {
+    id: string;
+    name: string;
+    format: string;
+    sizeBytes: number;
+    rowCount: number;
+    columns: ColumnStats[];
+    warnings: string[];
+  }): Promise<DatasetRow> {
     return this.prisma.dataset.create({
       data: { ...data, sizeBytes: BigInt(data.sizeBytes), status: 'READY', columns: data.columns as object[] },
     });

@@ -1,9 +1,18 @@
 import { randomUUID } from 'node:crypto';
+
 import { Inject, Injectable } from '@nestjs/common';
-import { DATASET_FORMATS, type DatasetFormat, type ColumnStats, analyzeDatasetIsolated, formatFromFileName } from '#libs/pure/data';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { AppError, isUuid } from '#libs/core/errors';
 import { type Page, pageQuery, toPage } from '#libs/core/pagination';
+import {
+  analyzeDatasetIsolated,
+  type ColumnStats,
+  DATASET_FORMATS,
+  type DatasetFormat,
+  formatFromFileName,
+} from '#libs/pure/data';
+
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import { type DatasetRow, DatasetsRepository } from './datasets.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
@@ -37,7 +46,8 @@ export class DatasetsService {
     try {
       const resolvedFormat = this.resolveFormat(file.originalName, format);
       const displayName = (name ?? file.originalName ?? '').trim() || 'dataset';
-      if (displayName.length > MAX_NAME_LENGTH) throw AppError.badInput(`name must be at most ${MAX_NAME_LENGTH} characters`);
+      if (displayName.length > MAX_NAME_LENGTH)
+        throw AppError.badInput(`name must be at most ${MAX_NAME_LENGTH} characters`);
       const sizeBytes = await this.files.size(file.path);
       if (sizeBytes === 0) throw AppError.badInput('file: the file is empty');
       // An image ZIP's unpacked bytes count against the upload limit as its packed ones do.
@@ -45,7 +55,15 @@ export class DatasetsService {
       const id = randomUUID();
       const stored = await this.files.adopt(file.path, id);
       try {
-        const row = await this.datasets.create({ id, name: displayName, format: resolvedFormat, sizeBytes, rowCount: analysis.rowCount, columns: analysis.columns, warnings: analysis.warnings ?? [] });
+        const row = await this.datasets.create({
+          id,
+          name: displayName,
+          format: resolvedFormat,
+          sizeBytes,
+          rowCount: analysis.rowCount,
+          columns: analysis.columns,
+          warnings: analysis.warnings ?? [],
+        });
         return toDataset(row);
       } catch (error) {
         await this.files.remove(stored);
@@ -64,7 +82,10 @@ export class DatasetsService {
   private resolveFormat(originalName: string, format?: DatasetFormat | ''): DatasetFormat {
     if (format) return format;
     const guessed = formatFromFileName(originalName ?? '');
-    if (!guessed) throw AppError.badInput(`format: cannot tell the format from the file name; pass format=${DATASET_FORMATS.join(', format=')}`);
+    if (!guessed)
+      throw AppError.badInput(
+        `format: cannot tell the format from the file name; pass format=${DATASET_FORMATS.join(', format=')}`,
+      );
     return guessed;
   }
 

@@ -2,6 +2,7 @@ import type { AppConfig } from '#libs/core/config';
 import { type Cell, type ImageRow, resizeImage, scanImageArchive } from '#libs/pure/data';
 import type { ImageConfig } from '#libs/pure/training';
 import { DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
+
 import { datasetFile } from './dataset-folders.js';
 
 export interface LoadedImageDataset {
@@ -27,9 +28,15 @@ export async function loadImageDataset(
   if (expectedRows * frameBytes > cacheBytes) {
     // Too large to hold: list the rows (each image is decoded once to keep the upload's rules, then dropped) and read
     // batches from the archive on a decoding thread while training.
-    progress(`the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}: reading batches from disk`);
+    progress(
+      `the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}: reading batches from disk`,
+    );
     const scan = await scanImageArchive(path, { maxUnpackedBytes: config.limits.maxUploadBytes });
-    const store = await DiskImageStore.open(path, scan.rows.map((row) => row.file), image);
+    const store = await DiskImageStore.open(
+      path,
+      scan.rows.map((row) => row.file),
+      image,
+    );
     progress(`decoding batches ahead on ${store.threads} thread(s)`);
     const close = store.close.bind(store);
     // Said at the end of the run: whether training waited on decoding (the first read is the validation set).
@@ -52,15 +59,26 @@ export async function loadImageDataset(
         grown.set(pixels);
         pixels = grown;
       }
-      resizeImage(decoded, image.width, image.height, image.channels, pixels.subarray(index * frameBytes, (index + 1) * frameBytes));
+      resizeImage(
+        decoded,
+        image.width,
+        image.height,
+        image.channels,
+        pixels.subarray(index * frameBytes, (index + 1) * frameBytes),
+      );
       if (performance.now() - lastReport > 5_000) {
         lastReport = performance.now();
         progress(`decoded ${index + 1} of ${expectedRows} images`);
       }
     },
   });
-  progress(`decoded ${scan.rows.length} images to ${image.width}×${image.height}×${image.channels} in ${Math.round(performance.now() - started)} ms`);
-  return { rows: tableOf(scan.rows), store: new MemoryImageStore(pixels.subarray(0, scan.rows.length * frameBytes), frameBytes) };
+  progress(
+    `decoded ${scan.rows.length} images to ${image.width}×${image.height}×${image.channels} in ${Math.round(performance.now() - started)} ms`,
+  );
+  return {
+    rows: tableOf(scan.rows),
+    store: new MemoryImageStore(pixels.subarray(0, scan.rows.length * frameBytes), frameBytes),
+  };
 }
 
 function tableOf(rows: ImageRow[]): Record<string, Cell>[] {

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PNG } from 'pngjs';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import { type DecodedImage, resizeImage, scanImageArchive } from '#libs/pure/data';
 import { AppError } from '#libs/core/errors';
+import { type DecodedImage, resizeImage, scanImageArchive } from '#libs/pure/data';
+
 import { DatasetFilesRepository } from './dataset-files.repository.js';
 import type { Dataset } from './dto/dataset.type.js';
 

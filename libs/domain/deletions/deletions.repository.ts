@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { PrismaService } from '#libs/core/db';
 
 /** What a delete found: nothing, work still going on, history it would take along (without force), or done. */

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+
 import { AppError, isUuid } from '#libs/core/errors';
 import { DatasetsService } from '#libs/domain/datasets';
+
 import { type DeleteOutcome, DeletionsRepository } from './deletions.repository.js';
 
 /** The rule for every delete: refused (CONFLICT) while a run is queued or running or a sweep is running. */

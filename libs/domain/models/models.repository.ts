@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { type ModelDefinition as ModelRow, PrismaService, Prisma } from '#libs/core/db';
 
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
+import { Injectable } from '@nestjs/common';
+
+import { type ModelDefinition as ModelRow, Prisma,PrismaService } from '#libs/core/db';
+import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 
 export type { ModelRow };
 
@@ -19,7 +20,12 @@ export class ModelsRepository {
       const latest = await this.prisma.modelDefinition.aggregate({ where: { name }, _max: { version: true } });
       try {
         return await this.prisma.modelDefinition.create({
-          data: { id: randomUUID(), name, version: (latest._max.version ?? 0) + 1, spec: spec as Prisma.InputJsonValue },
+          data: {
+            id: randomUUID(),
+            name,
+            version: (latest._max.version ?? 0) + 1,
+            spec: spec as Prisma.InputJsonValue,
+          },
         });
       } catch (error) {
         if (attempt < 5 && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') continue;

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import { validateModelSpec } from '#libs/pure/training';
 import { AppError, isUuid } from '#libs/core/errors';
 import { type Page, pageQuery, toPage } from '#libs/core/pagination';
+import { validateModelSpec } from '#libs/pure/training';
+
 import type { ModelDefinition } from './dto/model-definition.type.js';
 import { ModelsRepository } from './models.repository.js';
 
@@ -39,6 +41,11 @@ export class ModelsService {
 
   async page(first?: number | null, after?: string | null): Promise<Page<ModelDefinition>> {
     const query = pageQuery(first, after);
-    return toPage(await this.models.page(query), query, () => this.models.count(), (row) => row);
+    return toPage(
+      await this.models.page(query),
+      query,
+      () => this.models.count(),
+      (row) => row,
+    );
   }
 }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+
 import type { Checkpoint as CheckpointRow } from '#libs/core/db';
 import { AppError, isUuid } from '#libs/core/errors';
+
 import { RunsRepository } from './runs.repository.js';
 
 /** The TF.js layers-format model.json of a checkpoint: its manifest points at weights.bin beside it. */
@@ -31,7 +33,12 @@ export class CheckpointsService {
       convertedBy: null,
       modelTopology: checkpoint.modelTopology,
       weightsManifest: [{ paths: ['weights.bin'], weights: checkpoint.weightSpecs }],
-      userDefinedMetadata: { preprocessing: run?.preprocessing ?? null, runId: checkpoint.runId, epoch: checkpoint.epoch, metrics: checkpoint.metrics },
+      userDefinedMetadata: {
+        preprocessing: run?.preprocessing ?? null,
+        runId: checkpoint.runId,
+        epoch: checkpoint.epoch,
+        metrics: checkpoint.metrics,
+      },
     };
   }
 }

@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import * as tf from '@tensorflow/tfjs';
-import {
-  type Cell,
-  type ColumnStats,
-  type DatasetFormat,
-  readDatasetRows,
-} from '#libs/pure/data';
-import { type TrainingConfig, planStoredRun, prepareData } from '#libs/pure/training';
+
 import { DatasetFilesRepository } from '#libs/domain/datasets';
 import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
-import { RunsService } from './runs.service.js';
+import { type Cell, type ColumnStats, type DatasetFormat, readDatasetRows } from '#libs/pure/data';
+import { planStoredRun, prepareData,type TrainingConfig } from '#libs/pure/training';
+
 import { PredictionsService } from './predictions.service.js';
+import { RunsService } from './runs.service.js';
 
 /** Rows of the validation split predicted at most (the split is already shuffled, so these are a fair sample). */
 export const MAX_CONFUSION_ROWS = 20_000;

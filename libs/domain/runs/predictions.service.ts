@@ -1,13 +1,16 @@
-import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import * as tf from '@tensorflow/tfjs';
-import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import type { Checkpoint as CheckpointRow } from '#libs/core/db';
-import { type Preprocessing, decodeOutputs, encodeRows, selectBackend } from '#libs/pure/training';
 // Registers the service's own layer classes with this tf, so checkpoints that use them load.
 import '#libs/pure/training';
+
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import * as tf from '@tensorflow/tfjs';
+
+import { APP_CONFIG, type AppConfig } from '#libs/core/config';
+import type { Checkpoint as CheckpointRow } from '#libs/core/db';
 import { AppError } from '#libs/core/errors';
-import { RunsService } from './runs.service.js';
+import { decodeOutputs, encodeRows, type Preprocessing, selectBackend } from '#libs/pure/training';
+
 import { CheckpointsService } from './checkpoints.service.js';
+import { RunsService } from './runs.service.js';
 
 const CACHED_MODELS = 8;
 
@@ -39,11 +42,14 @@ export class PredictionsService implements OnModuleInit {
 
   async predict(runId: string, rows: unknown[]): Promise<unknown[]> {
     if (rows.length > this.config.limits.maxPredictRows) {
-      throw AppError.badInput(`rows: at most ${this.config.limits.maxPredictRows} rows per predict call, got ${rows.length}`);
+      throw AppError.badInput(
+        `rows: at most ${this.config.limits.maxPredictRows} rows per predict call, got ${rows.length}`,
+      );
     }
     const run = await this.runs.get(runId);
     const best = await this.runs.bestCheckpoint(run);
-    if (!best || !run.preprocessing) throw AppError.conflict(`run "${runId}" has no checkpoint yet (status ${run.status})`);
+    if (!best || !run.preprocessing)
+      throw AppError.conflict(`run "${runId}" has no checkpoint yet (status ${run.status})`);
     if (rows.length === 0) return [];
     const preprocessing = run.preprocessing as unknown as Preprocessing;
     const input = encodeRows(preprocessing, rows);

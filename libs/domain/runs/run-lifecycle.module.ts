@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { RunLifecycle } from './run-lifecycle.js';
 import { RunLifecycleRepository } from './run-lifecycle.repository.js';
 

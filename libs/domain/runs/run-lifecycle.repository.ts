@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+
 import { Injectable } from '@nestjs/common';
+
 import { Prisma, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
 import type { TrainRunJob } from '#libs/core/queue';
 import type { CheckpointArtifacts, TrainingConfig } from '#libs/pure/training';
+
 import { rankCheckpoints } from './checkpoint-ranking.js';
-import { type RunFinishEvent, type RunLifecycleEvent, requiredStatus, transitionOf } from './run-transitions.js';
+import { requiredStatus, type RunFinishEvent, type RunLifecycleEvent, transitionOf } from './run-transitions.js';
 
 /** What a new run is made of; its status, attempt and timestamps are the lifecycle's. */
 export type NewRun = Pick<

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+
 import { type Prisma, type Run as RunRow, RunEventsRepository } from '#libs/core/db';
 import type { TrainRunJob } from '#libs/core/queue';
 import type { CheckpointArtifacts, TrainingConfig } from '#libs/pure/training';
+
 import { type EpochRecord, type LostRun, type NewRun, RunLifecycleRepository } from './run-lifecycle.repository.js';
 import type { RunFinishEvent } from './run-transitions.js';
 

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
+
 import { RunStatus } from '#libs/core/db';
-import { rankCheckpoints, pickBestCheckpoint } from './checkpoint-ranking.js';
+
+import { pickBestCheckpoint,rankCheckpoints } from './checkpoint-ranking.js';
 import {
-  RUN_TRANSITIONS,
-  type RunLifecycleEvent,
   isFinal,
   nextStatus,
   requiredStatus,
+  RUN_TRANSITIONS,
+  type RunLifecycleEvent,
   transitionOf,
 } from './run-transitions.js';
 

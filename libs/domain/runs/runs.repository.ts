@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
+
 import { type Checkpoint as CheckpointRow, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
-import { NEWEST_FIRST, type PageQuery, afterCursor } from '#libs/core/pagination';
+import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 
 export type { RunRow };
-export type CheckpointSummaryRow = Omit<CheckpointRow, 'weights' | 'optimizerState' | 'modelTopology' | 'weightSpecs' | 'trainingState'>;
+export type CheckpointSummaryRow = Omit<
+  CheckpointRow,
+  'weights' | 'optimizerState' | 'modelTopology' | 'weightSpecs' | 'trainingState'
+>;
 
 export interface MetricPointRow {
   name: string;
@@ -18,7 +22,14 @@ export interface RunFilter {
   sweepId?: string;
 }
 
-const CHECKPOINT_SUMMARY = { id: true, runId: true, epoch: true, metrics: true, sizeBytes: true, createdAt: true } as const;
+const CHECKPOINT_SUMMARY = {
+  id: true,
+  runId: true,
+  epoch: true,
+  metrics: true,
+  sizeBytes: true,
+  createdAt: true,
+} as const;
 
 @Injectable()
 export class RunsRepository {

@@ -1,20 +1,22 @@
 import { randomInt, randomUUID } from 'node:crypto';
+
 import { Inject, Injectable, Logger } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import type { Prisma } from '#libs/core/db';
-import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
-import { type TrainingConfig, planRun } from '#libs/pure/training';
 import { AppError, isUuid } from '#libs/core/errors';
 import { type Page, pageQuery, toPage } from '#libs/core/pagination';
+import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
+import { planRun,type TrainingConfig } from '#libs/pure/training';
+
 import { pickBestCheckpoint } from './checkpoint-ranking.js';
 import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';
 import { RunLifecycle } from './run-lifecycle.js';
 import { isFinal } from './run-transitions.js';
 import { type CheckpointSummaryRow, type RunFilter, type RunRow, RunsRepository } from './runs.repository.js';
 import { SweepAdvancer } from './sweep-advancer.js';
-
 
 export function toCheckpoint(row: CheckpointSummaryRow): Checkpoint {
   return { ...row, modelUrl: `/v1/checkpoints/${row.id}/model.json` };
@@ -41,9 +43,17 @@ export class RunsService {
    */
   async start(input: StartRunInput): Promise<Run> {
     const dataset = await this.datasets.get(input.datasetId);
-    if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
+    if (dataset.status !== 'READY')
+      throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);
-    const plan = planRun(model.spec, input.hyperparameters, input.training, this.datasets.columns(dataset), randomInt(2 ** 31 - 1), this.config.limits.maxModelParams);
+    const plan = planRun(
+      model.spec,
+      input.hyperparameters,
+      input.training,
+      this.datasets.columns(dataset),
+      randomInt(2 ** 31 - 1),
+      this.config.limits.maxModelParams,
+    );
     const run = await this.lifecycle.create({
       id: randomUUID(),
       datasetId: dataset.id,
@@ -77,9 +87,19 @@ export class RunsService {
   async page(filter: RunFilter, first?: number | null, after?: string | null): Promise<Page<RunRow>> {
     const query = pageQuery(first, after);
     if (filter.sweepId !== undefined && !isUuid(filter.sweepId)) {
-      return toPage([], query, async () => 0, (row: RunRow) => row);
+      return toPage(
+        [],
+        query,
+        async () => 0,
+        (row: RunRow) => row,
+      );
     }
-    return toPage(await this.runs.page(filter, query), query, () => this.runs.count(filter), (row) => row);
+    return toPage(
+      await this.runs.page(filter, query),
+      query,
+      () => this.runs.count(filter),
+      (row) => row,
+    );
   }
 
   /** A queued run is cancelled at once; a running one is flagged and its worker stops it within a batch. */

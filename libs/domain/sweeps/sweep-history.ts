@@ -63,7 +63,9 @@ function record(index: number, params: Params, status: TrialRunStatus, value: nu
 export function trialHistory(runs: TrialRunRow[], metric: string): TrialRecord[] {
   return runs
     .filter((run) => run.trialIndex !== null)
-    .map((run) => record(run.trialIndex!, run.hyperparameters as Params, run.status, objectiveValue(run.summary, metric)))
+    .map((run) =>
+      record(run.trialIndex!, run.hyperparameters as Params, run.status, objectiveValue(run.summary, metric)),
+    )
     .sort((a, b) => a.index - b.index);
 }
 
@@ -105,11 +107,11 @@ export function decodeParams(space: SearchSpace, encoded: readonly (number | nul
     const number = encoded[position];
     if (number === null || number === undefined) return;
     if (spec.type !== 'choice') params[name] = number;
-    else if (Number.isInteger(number) && number >= 0 && number < spec.values.length) params[name] = spec.values[number]!;
+    else if (Number.isInteger(number) && number >= 0 && number < spec.values.length)
+      params[name] = spec.values[number]!;
   });
   return params;
 }
-
 
 /** The succeeded run with the best objective; ties go to the first in `runs`. Null if none. */
 export function bestRunId(runs: TrialRunRow[], metric: string, goal: Goal): string | null {
@@ -125,6 +127,11 @@ export function bestRunId(runs: TrialRunRow[], metric: string, goal: Goal): stri
 
 /** The metrics a run of this spec reports, for checking a sweep's objective before it starts. */
 export function reportedMetrics(specMetrics: unknown, validationSplit: number): string[] {
-  const names = ['loss', ...(Array.isArray(specMetrics) ? specMetrics.filter((m): m is string => typeof m === 'string' && !m.startsWith('$')) : [])];
+  const names = [
+    'loss',
+    ...(Array.isArray(specMetrics)
+      ? specMetrics.filter((m): m is string => typeof m === 'string' && !m.startsWith('$'))
+      : []),
+  ];
   return validationSplit > 0 ? [...names, ...names.map((name) => `val_${name}`), 'lr'] : [...names, 'lr'];
 }

@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
+
 import { Inject, Injectable, Logger } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import type { ColumnStats } from '#libs/pure/data';
 import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '#libs/core/queue';
 import { RunLifecycle, SweepAdvancer } from '#libs/domain/runs';
+import type { ColumnStats } from '#libs/pure/data';
 import { type SearchSpace, type Strategy, suggest, suggestOptions } from '#libs/pure/search';
-import { SpecError, planRun } from '#libs/pure/training';
+import { planRun,SpecError } from '#libs/pure/training';
+
 import { trialRecord } from './sweep-history.js';
 import {
-  type SweepKeys,
   allTrialsFailed,
   firstTrialError,
   keepTrial,
   progressOf,
   pruneCheck,
   settleTrials,
+  type SweepKeys,
   trialProgress,
   trialRows,
 } from './sweep-trials.js';
@@ -107,7 +110,14 @@ export class SweepScheduler implements SweepAdvancer {
             hyperparameters: params as Prisma.InputJsonValue,
           };
           try {
-            const plan = planRun(sweep.model.spec, params, sweep.training, sweep.dataset.columns as unknown as ColumnStats[], sweep.seed, this.config.limits.maxModelParams);
+            const plan = planRun(
+              sweep.model.spec,
+              params,
+              sweep.training,
+              sweep.dataset.columns as unknown as ColumnStats[],
+              sweep.seed,
+              this.config.limits.maxModelParams,
+            );
             await this.lifecycle.create({ ...trial, training: plan.training as unknown as Prisma.InputJsonValue }, tx);
             await keepTrial(tx, { sweepId, trialIndex: asked, runId: trial.id, space, params, failed: false });
             jobs.push({ runId: trial.id, attempt: 1 });
@@ -115,8 +125,13 @@ export class SweepScheduler implements SweepAdvancer {
             active++;
           } catch (error) {
             if (!(error instanceof SpecError)) throw error;
-            // These values make no valid model (say, a kernel larger than its input): the trial fails, the sweep goes on.
-            await this.lifecycle.reject({ ...trial, training: sweep.training as Prisma.InputJsonValue }, error.message, tx);
+            // These values make no valid model (say, a kernel larger than its input): the trial fails, the sweep goes
+            // on.
+            await this.lifecycle.reject(
+              { ...trial, training: sweep.training as Prisma.InputJsonValue },
+              error.message,
+              tx,
+            );
             await keepTrial(tx, { sweepId, trialIndex: asked, runId: trial.id, space, params, failed: true });
             history?.push({ index: asked, params, state: 'failed' });
           }
@@ -130,7 +145,9 @@ export class SweepScheduler implements SweepAdvancer {
       { timeout: 30_000 },
     );
     for (const job of jobs) {
-      await this.queue.enqueue(job).catch((error: Error) => this.logger.warn(`trial run ${job.runId} waits for the reconciler: ${error.message}`));
+      await this.queue
+        .enqueue(job)
+        .catch((error: Error) => this.logger.warn(`trial run ${job.runId} waits for the reconciler: ${error.message}`));
       await this.events.publish({ type: 'run', runId: job.runId });
     }
   }
@@ -147,9 +164,15 @@ export class SweepScheduler implements SweepAdvancer {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sweepId}))`;
       const sweep = await tx.sweep.findUnique({ where: { id: sweepId } });
       if (!sweep || sweep.status !== 'RUNNING') return sweep;
-      const queued = await tx.run.findMany({ where: { sweepId, status: 'QUEUED' }, select: { id: true, attempt: true } });
+      const queued = await tx.run.findMany({
+        where: { sweepId, status: 'QUEUED' },
+        select: { id: true, attempt: true },
+      });
       await this.stopTrials(tx, sweep);
-      const updated = await tx.sweep.update({ where: { id: sweepId }, data: { status: 'CANCELLED', finishedAt: new Date() } });
+      const updated = await tx.sweep.update({
+        where: { id: sweepId },
+        data: { status: 'CANCELLED', finishedAt: new Date() },
+      });
       for (const run of queued) await this.queue.remove({ runId: run.id, attempt: run.attempt }).catch(() => undefined);
       return updated;
     });
@@ -166,7 +189,8 @@ export class SweepScheduler implements SweepAdvancer {
   }
 
   runningSweepIds(): Promise<string[]> {
-    return this.prisma.sweep.findMany({ where: { status: 'RUNNING' }, select: { id: true } }).then((rows) => rows.map((row) => row.id));
+    return this.prisma.sweep
+      .findMany({ where: { status: 'RUNNING' }, select: { id: true } })
+      .then((rows) => rows.map((row) => row.id));
   }
-
 }

@@ -16,15 +16,16 @@ import type { Prisma } from '#libs/core/db';
 import {
   type EarlyStoppingRule,
   type Goal,
-  type Params,
-  type SearchSpace,
-  type TrialRecord,
   medianRulePrunes,
+  type Params,
   ruleChecksAt,
+  type SearchSpace,
   shouldPrune,
+  type TrialRecord,
 } from '#libs/pure/search';
-import { type EpochMedian, type RankedValue, addToMedian, medianValue } from './epoch-median.js';
-import { type SweepTrialRow, type TrialRunStatus, encodeParams, trialState } from './sweep-history.js';
+
+import { addToMedian, type EpochMedian, medianValue,type RankedValue } from './epoch-median.js';
+import { encodeParams, type SweepTrialRow, type TrialRunStatus, trialState } from './sweep-history.js';
 
 type Db = Prisma.TransactionClient;
 

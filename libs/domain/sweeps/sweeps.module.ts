@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+
 import { RunLifecycleModule, SweepAdvancer } from '#libs/domain/runs';
+
 import { SweepScheduler } from './sweep-scheduler.service.js';
 
 @Module({

@@ -1,25 +1,28 @@
 import { randomInt, randomUUID } from 'node:crypto';
+
 import { Inject, Injectable } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import type { Prisma } from '#libs/core/db';
-import {
-  parseEarlyStopping,
-  parseSearchSpace,
-  parseStrategyOptions,
-  pedAnovaImportance,
-  suggest,
-  suggestOptions,
-  type SearchSpace,
-} from '#libs/pure/search';
-import { bestRunId, reportedMetrics, trialHistory } from './sweep-history.js';
-import { SweepScheduler } from './sweep-scheduler.service.js';
-import { collectReferences, planRun, referableTraining } from '#libs/pure/training';
 import { AppError, isUuid } from '#libs/core/errors';
 import { type Page, pageQuery, toPage } from '#libs/core/pagination';
 import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
 import type { RunRow } from '#libs/domain/runs';
+import {
+  parseEarlyStopping,
+  parseSearchSpace,
+  parseStrategyOptions,
+  pedAnovaImportance,
+  type SearchSpace,
+  suggest,
+  suggestOptions,
+} from '#libs/pure/search';
+import { collectReferences, planRun, referableTraining } from '#libs/pure/training';
+
 import type { CreateSweepInput, Sweep } from './dto/sweep.type.js';
+import { bestRunId, reportedMetrics, trialHistory } from './sweep-history.js';
+import { SweepScheduler } from './sweep-scheduler.service.js';
 import { type SweepRow, SweepsRepository } from './sweeps.repository.js';
 
 export const DEFAULT_PARALLELISM = 2;
@@ -46,16 +49,23 @@ export class SweepsService {
     const name = input.name.trim();
     const parallelism = input.parallelism ?? DEFAULT_PARALLELISM;
     const dataset = await this.datasets.get(input.datasetId);
-    if (dataset.status !== 'READY') throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
+    if (dataset.status !== 'READY')
+      throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);
     const model = await this.models.get(input.modelId);
 
     const space = parseSearchSpace(input.searchSpace, input.strategy);
     const references = collectReferences(referableTraining(input.training), collectReferences(model.spec));
     for (const reference of references) {
-      if (!(reference in space)) throw AppError.badInput(`searchSpace: the model spec refers to $${reference}, but the search space has no parameter "${reference}"`);
+      if (!(reference in space))
+        throw AppError.badInput(
+          `searchSpace: the model spec refers to $${reference}, but the search space has no parameter "${reference}"`,
+        );
     }
     for (const parameter of Object.keys(space)) {
-      if (!references.has(parameter)) throw AppError.badInput(`searchSpace.${parameter} is not used by the model spec (it refers to: ${[...references].map((r) => `$${r}`).join(', ') || 'none'})`);
+      if (!references.has(parameter))
+        throw AppError.badInput(
+          `searchSpace.${parameter} is not used by the model spec (it refers to: ${[...references].map((r) => `$${r}`).join(', ') || 'none'})`,
+        );
     }
     const options = parseStrategyOptions(input.options, input.strategy, input.maxTrials);
     const seed = input.seed ?? randomInt(2 ** 31 - 1);
@@ -71,11 +81,20 @@ export class SweepsService {
         maxTrials: input.maxTrials,
         ...suggestOptions(input.strategy, options),
       }) ?? {};
-    const plan = planRun(model.spec, first, input.training, this.datasets.columns(dataset), seed, this.config.limits.maxModelParams);
+    const plan = planRun(
+      model.spec,
+      first,
+      input.training,
+      this.datasets.columns(dataset),
+      seed,
+      this.config.limits.maxModelParams,
+    );
     const earlyStopping = parseEarlyStopping(input.earlyStopping ?? null, input.strategy, plan.training.epochs);
     const reported = reportedMetrics((model.spec as { metrics?: unknown }).metrics, plan.training.validationSplit);
     if (!reported.includes(input.objective.metric)) {
-      throw AppError.badInput(`objective.metric "${input.objective.metric}" is not reported by runs of this model (they report: ${reported.join(', ')})`);
+      throw AppError.badInput(
+        `objective.metric "${input.objective.metric}" is not reported by runs of this model (they report: ${reported.join(', ')})`,
+      );
     }
     const row = await this.sweeps.create({
       id: randomUUID(),

@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+
 import { analyzeDatasetInWorker } from './analyze-isolated.js';
 import { DatasetError } from './dataset-error.js';
 import type { DatasetFormat } from './dataset-reader.js';

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+
 import { type DatasetAnalysis } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
 import type { DatasetFormat } from './dataset-reader.js';
@@ -48,7 +49,11 @@ function takeAnalysisProcess(): ChildProcess {
  * neither DuckDB's buffers nor parsing garbage ever land in the API's memory; the child's memory goes back
  * to the system when it exits.
  */
-export async function analyzeDatasetIsolated(path: string, format: DatasetFormat, maxUnpackedBytes = Infinity): Promise<DatasetAnalysis> {
+export async function analyzeDatasetIsolated(
+  path: string,
+  format: DatasetFormat,
+  maxUnpackedBytes = Infinity,
+): Promise<DatasetAnalysis> {
   // An image archive needs no DuckDB: its entries are decoded on a worker thread with a heap of its own.
   if (format === 'images') return analyzeDatasetInWorker(path, format, maxUnpackedBytes);
   await analysisSlots.acquire();
@@ -108,12 +113,19 @@ function analyzeInChildProcess(path: string, format: DatasetFormat): Promise<Dat
  * The streaming analyser on a worker thread with a small heap of its own: parsing garbage cannot grow the
  * process's heap (V8 collects a capped heap early), and a file with too many distinct values is refused.
  */
-export function analyzeDatasetInWorker(path: string, format: DatasetFormat, maxUnpackedBytes = Infinity): Promise<DatasetAnalysis> {
+export function analyzeDatasetInWorker(
+  path: string,
+  format: DatasetFormat,
+  maxUnpackedBytes = Infinity,
+): Promise<DatasetAnalysis> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./analysis.worker.js', import.meta.url), {
       workerData: { path, format, maxUnpackedBytes },
       // Images decode into buffers outside this heap; the JS heap of a decoder still needs more than a CSV parser.
-      resourceLimits: { maxOldGenerationSizeMb: format === 'images' ? 256 : 48, maxYoungGenerationSizeMb: format === 'images' ? 16 : 4 },
+      resourceLimits: {
+        maxOldGenerationSizeMb: format === 'images' ? 256 : 48,
+        maxYoungGenerationSizeMb: format === 'images' ? 16 : 4,
+      },
     });
     let settled = false;
     worker.once('message', (message: AnalysisMessage) => {

@@ -114,7 +114,9 @@ export type ColumnBuilder = TextColumnBuilder | NumericColumnBuilder;
 
 export function columnBuilder(type: ColumnType, capacity: number): ColumnBuilder {
   // STRING, TEXT and IMAGE keep their text (dictionary codes); the other types are numbers.
-  return isStringType(type) ? new TextColumnBuilder(capacity) : new NumericColumnBuilder(type as 'NUMBER' | 'BOOLEAN' | 'DATE', capacity);
+  return isStringType(type)
+    ? new TextColumnBuilder(capacity)
+    : new NumericColumnBuilder(type as 'NUMBER' | 'BOOLEAN' | 'DATE', capacity);
 }
 
 /** The columnar form of rows read from a file (the row path, and JSON Lines). */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+
 import { writeTemp } from '../../../test/support/fixtures.js';
-import { analyzeDataset } from './dataset-analysis.js';
 import { isMissing, typedCell } from './cells.js';
+import { analyzeDataset } from './dataset-analysis.js';
 import { readDatasetRows, sniffDelimiter } from './dataset-reader.js';
 
 async function rows(content: string, name: string, format: 'csv' | 'jsonl') {
@@ -30,7 +31,13 @@ describe('dataset reading', () => {
 
 describe('type inference and statistics', () => {
   it('infers NUMBER, STRING, BOOLEAN and DATE and counts missing values', async () => {
-    const csv = ['n,s,b,d,mixed', '1,x,true,2024-01-01,1', '2.5,y,FALSE,2024-02-01T10:00:00Z,a', 'NA,x,,2024-03-01,2', ',null,true,NaN,3'].join('\n');
+    const csv = [
+      'n,s,b,d,mixed',
+      '1,x,true,2024-01-01,1',
+      '2.5,y,FALSE,2024-02-01T10:00:00Z,a',
+      'NA,x,,2024-03-01,2',
+      ',null,true,NaN,3',
+    ].join('\n');
     const { rowCount, columns } = await analyzeDataset(writeTemp('types.csv', csv), 'csv');
     expect(rowCount).toBe(4);
     const byName = Object.fromEntries(columns.map((c) => [c.name, c]));

@@ -1,5 +1,15 @@
 import { hashString } from '#libs/pure/random';
-import { type Cell, type ColumnType, dateValue, isBooleanCell, isDateCell, isMissing, isMissingText, isNumberText } from './cells.js';
+
+import {
+  type Cell,
+  type ColumnType,
+  dateValue,
+  isBooleanCell,
+  isDateCell,
+  isMissing,
+  isMissingText,
+  isNumberText,
+} from './cells.js';
 import { DatasetError } from './dataset-error.js';
 import { type DatasetFormat, readDatasetRows } from './dataset-reader.js';
 
@@ -101,7 +111,9 @@ class ColumnAccumulator {
         return;
       }
       if (text.length <= 9 && NON_FINITE.test(text)) {
-        throw new DatasetError(`row on line ${line}, column "${this.name}": ${text} is not a finite number (leave the cell empty, NA or NaN for a missing value)`);
+        throw new DatasetError(
+          `row on line ${line}, column "${this.name}": ${text} is not a finite number (leave the cell empty, NA or NaN for a missing value)`,
+        );
       }
     } else if (isMissing(cell)) {
       this.missing++;
@@ -113,10 +125,14 @@ class ColumnAccumulator {
     this.textLength += text.length;
     this.distinct.add(text);
     if (this.allNumber) {
-      const number = typeof cell === 'number' ? cell : typeof cell === 'string' && isNumberText(text) ? Number(text) : undefined;
+      const number =
+        typeof cell === 'number' ? cell : typeof cell === 'string' && isNumberText(text) ? Number(text) : undefined;
       if (number === undefined) this.allNumber = false;
       else {
-        if (!Number.isFinite(number)) throw new DatasetError(`row on line ${line}, column "${this.name}": ${text} is too large to be a finite number`);
+        if (!Number.isFinite(number))
+          throw new DatasetError(
+            `row on line ${line}, column "${this.name}": ${text} is too large to be a finite number`,
+          );
         this.sum += number;
         if (number < this.min) this.min = number;
         if (number > this.max) this.max = number;

@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
+
 import { CsvError, parse } from 'csv-parse';
+
 import type { Cell } from './cells.js';
 import { DatasetError } from './dataset-error.js';
 import { readParquetRows } from './parquet-rows.js';
@@ -20,7 +22,10 @@ export const MAX_FIELD_BYTES = 1_000_000;
 export const MAX_COLUMNS = 10_000;
 
 export interface DatasetRow {
-  /** 1-based line of the row (the header is line 1 of a CSV); counted as one line a row, so a quoted field spanning lines shifts it. */
+  /**
+   * 1-based line of the row (the header is line 1 of a CSV); counted as one line a row, so a quoted field spanning
+   * lines shifts it.
+   */
   line: number;
   cells: Record<string, Cell>;
 }
@@ -172,7 +177,8 @@ async function* textLines(path: string): AsyncGenerator<string> {
   try {
     for await (const chunk of decoded as AsyncIterable<string>) {
       rest += chunk;
-      if (rest.length > MAX_FIELD_BYTES * 2 && !rest.includes('\n')) throw new DatasetError(`a line is longer than ${MAX_FIELD_BYTES} bytes`);
+      if (rest.length > MAX_FIELD_BYTES * 2 && !rest.includes('\n'))
+        throw new DatasetError(`a line is longer than ${MAX_FIELD_BYTES} bytes`);
       const lines = rest.split('\n');
       rest = lines.pop()!;
       for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
@@ -192,7 +198,8 @@ async function* readJsonLines(path: string, onColumns: (columns: string[]) => vo
     lineNumber++;
     if (!text.trim()) continue;
     seenAny = true;
-    if (text.length > MAX_FIELD_BYTES) throw new DatasetError(`line ${lineNumber} is longer than ${MAX_FIELD_BYTES} bytes`);
+    if (text.length > MAX_FIELD_BYTES)
+      throw new DatasetError(`line ${lineNumber} is longer than ${MAX_FIELD_BYTES} bytes`);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -206,7 +213,9 @@ async function* readJsonLines(path: string, onColumns: (columns: string[]) => vo
     let added = false;
     for (const [key, cell] of Object.entries(value)) {
       if (cell !== null && typeof cell === 'object') {
-        throw new DatasetError(`line ${lineNumber}, key "${key}": nested objects and arrays are not supported (rows must be flat)`);
+        throw new DatasetError(
+          `line ${lineNumber}, key "${key}": nested objects and arrays are not supported (rows must be flat)`,
+        );
       }
       const name = key.trim();
       if (!name) throw new DatasetError(`line ${lineNumber} has an empty key`);
@@ -224,7 +233,10 @@ async function* readJsonLines(path: string, onColumns: (columns: string[]) => vo
   if (!seenAny) throw new DatasetError('the file is empty');
 }
 
-/** Streams the rows of a dataset file; `onColumns` hears the column list as soon as it is known (and as it grows, for JSON Lines). */
+/**
+ * Streams the rows of a dataset file; `onColumns` hears the column list as soon as it is known (and as it grows, for
+ * JSON Lines).
+ */
 export function readDatasetRows(
   path: string,
   format: DatasetFormat,

@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
+
 import { irisCsv, writeTemp } from '../../../test/support/fixtures.js';
+import type { Cell } from './cells.js';
+import { tableFromRows } from './column-table.js';
 import { analyzeDataset } from './dataset-analysis.js';
 import { readDatasetRows } from './dataset-reader.js';
-import { DUCKDB_MAX_COLUMNS, analyzeCsvWithDuckDB, analyzeParquetWithDuckDB } from './duckdb-analysis.js';
+import { analyzeCsvWithDuckDB, analyzeParquetWithDuckDB,DUCKDB_MAX_COLUMNS } from './duckdb-analysis.js';
 import { openEngine, sqlString } from './duckdb-engine.js';
 import { loadTableWithDuckDB } from './duckdb-table.js';
-import { tableFromRows } from './column-table.js';
-import type { Cell } from './cells.js';
 
 /** A CSV with every type, the missing markers (padded too), quoting, punctuated names and a late type change. */
 function mixedCsv(rows: number): string {
@@ -22,7 +24,8 @@ function mixedCsv(rows: number): string {
     // A number column for the sample's 4096 rows that turns to text later: the typed guess must not stand.
     const late = i === rows - 2 ? 'unknown' : String(i % 50);
     // Free text: long strings (a TEXT column), some missing.
-    const review = i % 4 ? `a long review of item ${i} that goes on and on about how it ${i % 2 ? 'works' : 'broke'}` : 'NA';
+    const review =
+      i % 4 ? `a long review of item ${i} that goes on and on about how it ${i % 2 ? 'works' : 'broke'}` : 'NA';
     lines.push([i, price, flag, day, when, city, note, late, review].join(';'));
   }
   return lines.join('\n') + '\n';
@@ -117,7 +120,8 @@ describe('DuckDB analysis', () => {
     // 785 columns, as MNIST's pixels: one DuckDB query over all of them took over 20 GB.
     const width = DUCKDB_MAX_COLUMNS * 2 + 5;
     const lines = [Array.from({ length: width }, (_, i) => (i ? `p${i}` : 'label')).join(',')];
-    for (let r = 0; r < 300; r++) lines.push(Array.from({ length: width }, (_, i) => (i ? ((r * i) % 256) / 255 : r % 10)).join(','));
+    for (let r = 0; r < 300; r++)
+      lines.push(Array.from({ length: width }, (_, i) => (i ? ((r * i) % 256) / 255 : r % 10)).join(','));
     const csv = writeTemp('wide.csv', lines.join('\n') + '\n');
     expect(await analyzeCsvWithDuckDB(csv)).toBeUndefined();
     const reference = await analyzeDataset(csv, 'csv');

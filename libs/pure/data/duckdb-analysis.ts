@@ -1,10 +1,12 @@
 import { open } from 'node:fs/promises';
+
 import type { DuckDBConnection } from '@duckdb/node-api';
+
 import { type ColumnType, isBooleanCell, isDateCell, isMissingText, isNumberText } from './cells.js';
 import { type ColumnStats, type DatasetAnalysis, isFreeText } from './dataset-analysis.js';
 import { DatasetError } from './dataset-error.js';
-import { csvSource, openEngine, sqlString } from './duckdb-engine.js';
 import { readDatasetRows } from './dataset-reader.js';
+import { csvSource, openEngine, sqlString } from './duckdb-engine.js';
 
 /**
  * The streaming analyser's rules (cells.ts) written as DuckDB aggregates, so one multi-threaded, columnar

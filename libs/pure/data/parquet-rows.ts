@@ -1,6 +1,6 @@
 import type { Cell } from './cells.js';
-import { parquetColumns, parquetValue } from './duckdb-analysis.js';
 import type { DatasetRow } from './dataset-reader.js';
+import { parquetColumns, parquetValue } from './duckdb-analysis.js';
 import { openEngine, sqlString } from './duckdb-engine.js';
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { writeTemp } from '../../../test/support/fixtures.js';
 import { analyzeDataset } from './dataset-analysis.js';
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { deriveSeed, hashSeed, hashString, mulberry32, rngFor, seededPermutation, shuffleInPlace } from './index.js';
 
 // The values below were taken from the generators as they stood before they moved here (search/rng.ts,
@@ -14,7 +15,7 @@ describe('seeded results stay the same', () => {
     expect([rngFor(1, 2)(), rngFor(1, 2, 1)()]).toEqual([0.8967060532886535, 0.9823634175118059]);
   });
 
-  it('deriveSeed (a run\'s streams)', () => {
+  it("deriveSeed (a run's streams)", () => {
     expect([deriveSeed(1), deriveSeed(1, 1, 0), deriveSeed(7, 2, 123), deriveSeed(7, 3, 123)]).toEqual([
       1059954845, 3802277428, 4008044574, 2121241096,
     ]);

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
+
+import {
+  logExpectedImprovement,
+  logH,
+  logPosteriorAndGrad,
+  matern52,
+  matern52GradR2,
+  squaredDistance,
+  suggestGp,
+} from './gp.js';
 import { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
-import { logExpectedImprovement, logH, logPosteriorAndGrad, matern52, matern52GradR2, squaredDistance, suggestGp } from './gp.js';
 import type { SearchSpace } from './space.js';
 import type { TrialRecord } from './trials.js';
 
@@ -21,7 +30,9 @@ describe('linear algebra', () => {
   });
   it('solves and inverts: [[4,2],[2,3]]⁻¹ = [[3,−2],[−2,4]]/8', () => {
     const { L } = choleskyWithJitter(Float64Array.from([4, 2, 2, 3]), 2);
-    expect(Array.from(inverseFromCholesky(L, 2)).map((v) => v * 8)).toEqual([3, -2, -2, 4].map((v) => expect.closeTo(v, 12)));
+    expect(Array.from(inverseFromCholesky(L, 2)).map((v) => v * 8)).toEqual(
+      [3, -2, -2, 4].map((v) => expect.closeTo(v, 12)),
+    );
     const x = solveUpperT(L, 2, solveLower(L, 2, [8, 7])); // 4a + 2b = 8, 2a + 3b = 7 → a = 1.25, b = 1.5
     expect(Array.from(x)).toEqual([expect.closeTo(1.25, 12), expect.closeTo(1.5, 12)]);
   });
@@ -68,7 +79,13 @@ describe('log expected improvement', () => {
 
 describe('GP marginal likelihood', () => {
   it('has the analytic gradient that finite differences give', () => {
-    const X = [[0.1, 0], [0.4, 1], [0.8, 1], [0.55, 0], [0.3, 2]].map((r) => Float64Array.from(r));
+    const X = [
+      [0.1, 0],
+      [0.4, 1],
+      [0.8, 1],
+      [0.55, 0],
+      [0.3, 2],
+    ].map((r) => Float64Array.from(r));
     const y = [0.5, -1, 1.2, 0.1, -0.3];
     const isCat = [false, true];
     const raw = Float64Array.from([0.3, -0.2, 0.1, Math.log(0.05)]);
@@ -92,7 +109,10 @@ describe('suggestGp', () => {
     opt: { type: 'choice', values: ['sgd', 'adam', 'rmsprop'] },
   };
   const f = (p: Record<string, unknown>) =>
-    ((p.x as number) - 0.5) ** 2 + 0.1 * ((p.n as number) - 3) ** 2 + (Math.log10(p.lr as number) + 2) ** 2 + (p.opt === 'adam' ? 0 : 1);
+    ((p.x as number) - 0.5) ** 2 +
+    0.1 * ((p.n as number) - 3) ** 2 +
+    (Math.log10(p.lr as number) + 2) ** 2 +
+    (p.opt === 'adam' ? 0 : 1);
   function sweep(seed: number, n: number): TrialRecord[] {
     const history: TrialRecord[] = [];
     for (let i = 0; i < n; i++) {

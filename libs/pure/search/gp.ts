@@ -18,11 +18,12 @@
  *
  * Everything is a pure function of (seed, trial index, history), so restarted sweeps continue exactly.
  */
+import { type Rng,rngFor } from '#libs/pure/random';
+
 import { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 import { LOG_SQRT_2PI, logNdtr } from './numerics.js';
 import { intLogEdges, sampleParam, sampleRandom, snapInt } from './random.js';
-import { rngFor, type Rng } from '#libs/pure/random';
-import { intHigh, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
+import { intHigh, isValidValue, type Params, type ParamSpec, type ParamValue, type SearchSpace } from './space.js';
 import type { Goal, TrialRecord } from './trials.js';
 
 export interface GpOptions {
@@ -37,7 +38,8 @@ export interface GpOptions {
 }
 
 export function resolveGpOptions(partial: Partial<GpOptions> | undefined, maxTrials: number): GpOptions {
-  const startup = !Number.isFinite(maxTrials) || maxTrials <= 0 ? 10 : Math.min(10, Math.max(2, Math.floor(maxTrials / 5)));
+  const startup =
+    !Number.isFinite(maxTrials) || maxTrials <= 0 ? 10 : Math.min(10, Math.max(2, Math.floor(maxTrials / 5)));
   return {
     nStartupTrials: partial?.nStartupTrials ?? startup,
     maxFitPoints: partial?.maxFitPoints ?? 64,
@@ -65,7 +67,12 @@ export function matern52GradR2(r2: number): number {
 }
 
 /** r² between two encoded points. */
-export function squaredDistance(a: ArrayLike<number>, b: ArrayLike<number>, invSqLs: ArrayLike<number>, isCat: readonly boolean[]): number {
+export function squaredDistance(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  invSqLs: ArrayLike<number>,
+  isCat: readonly boolean[],
+): number {
   let r2 = 0;
   for (let d = 0; d < isCat.length; d++) {
     const diff = isCat[d] ? (a[d] === b[d] ? 0 : 1) : a[d]! - b[d]!;
@@ -212,7 +219,12 @@ export function squaredDiffs(X: readonly Float64Array[], isCat: readonly boolean
 }
 
 /** Maximises the log posterior of the hyperparameters with Adam on the raw (log) parameters. */
-export function fitHyper(X: readonly Float64Array[], y: ArrayLike<number>, isCat: boolean[], iterations: number): GpHyper {
+export function fitHyper(
+  X: readonly Float64Array[],
+  y: ArrayLike<number>,
+  isCat: boolean[],
+  iterations: number,
+): GpHyper {
   const D = isCat.length;
   const raw = new Float64Array(D + 2); // λ = 1, s = 1
   raw[D + 1] = Math.log(0.01 - MIN_NOISE);
@@ -367,7 +379,8 @@ export function suggestGp(input: GpInput): Params {
   for (const t of others) {
     const x = encodeTrial(t);
     if (!x) continue;
-    if (t.state === 'complete' && typeof t.value === 'number' && Number.isFinite(t.value)) finished.push({ x, y: sign * t.value });
+    if (t.state === 'complete' && typeof t.value === 'number' && Number.isFinite(t.value))
+      finished.push({ x, y: sign * t.value });
     else if (t.state === 'pending') running.push(x);
   }
   if (finished.length < Math.max(1, opts.nStartupTrials)) return sampleRandom(input.space, rng);
@@ -381,7 +394,12 @@ export function suggestGp(input: GpInput): Params {
 
   const order = yStd.map((_, i) => i).sort((a, b) => yStd[a]! - yStd[b]! || a - b);
   const sub = fitSubset(order, opts.maxFitPoints);
-  const hyper = fitHyper(sub.map((i) => X[i]!), sub.map((i) => yStd[i]!), isCat, opts.fitIterations);
+  const hyper = fitHyper(
+    sub.map((i) => X[i]!),
+    sub.map((i) => yStd[i]!),
+    isCat,
+    opts.fitIterations,
+  );
   let model = buildModel(X, yStd, isCat, hyper);
   const bestY = Math.min(...yStd);
   if (running.length > 0) {

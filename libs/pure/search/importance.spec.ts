@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { categoricalGridPdf, gridCounts, numericalGridPdf, pearsonDivergence, pedAnovaImportance } from './importance.js';
+
 import { mulberry32 } from '#libs/pure/random';
+
+import {
+  categoricalGridPdf,
+  gridCounts,
+  numericalGridPdf,
+  pearsonDivergence,
+  pedAnovaImportance,
+} from './importance.js';
 import type { SearchSpace } from './space.js';
 import type { TrialRecord } from './trials.js';
 
@@ -67,9 +75,19 @@ describe('pedAnovaImportance', () => {
   it('is null below 10 finished trials (running, failed and pruned ones do not count)', () => {
     const t = trials(9, (p) => p.x1 as number);
     expect(pedAnovaImportance(space, t, 'MINIMIZE')).toBeNull();
-    const withOthers: TrialRecord[] = [...t, { index: 9, params: {}, state: 'pending' }, { index: 10, params: {}, state: 'failed' }];
+    const withOthers: TrialRecord[] = [
+      ...t,
+      { index: 9, params: {}, state: 'pending' },
+      { index: 10, params: {}, state: 'failed' },
+    ];
     expect(pedAnovaImportance(space, withOthers, 'MINIMIZE')).toBeNull();
-    expect(pedAnovaImportance(space, trials(10, (p) => p.x1 as number), 'MINIMIZE')).not.toBeNull();
+    expect(
+      pedAnovaImportance(
+        space,
+        trials(10, (p) => p.x1 as number),
+        'MINIMIZE',
+      ),
+    ).not.toBeNull();
   });
 
   it('ranks the only influential parameter first and sums to 1, for each type of parameter', () => {

@@ -135,7 +135,11 @@ export function categoricalGridPdf(counts: readonly number[]): number[] {
 }
 
 /** Pearson divergence Σ p_region·(p_top/p_region − 1)² of the two Parzen estimators on the grid. */
-export function pearsonDivergence(spec: ParamSpec, topValues: readonly unknown[], regionValues: readonly unknown[]): number {
+export function pearsonDivergence(
+  spec: ParamSpec,
+  topValues: readonly unknown[],
+  regionValues: readonly unknown[],
+): number {
   const pdfOf = spec.type === 'choice' ? categoricalGridPdf : numericalGridPdf;
   const top = pdfOf(gridCounts(spec, topValues));
   const region = pdfOf(gridCounts(spec, regionValues));
@@ -163,7 +167,9 @@ export function pedAnovaImportance(
   goal: Goal,
   minTrials = IMPORTANCE_MIN_TRIALS,
 ): Record<string, number> | null {
-  const finished = trials.filter((t) => t.state === 'complete' && typeof t.value === 'number' && Number.isFinite(t.value));
+  const finished = trials.filter(
+    (t) => t.state === 'complete' && typeof t.value === 'number' && Number.isFinite(t.value),
+  );
   if (finished.length < Math.max(2, minTrials)) return null;
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   const losses = finished.map((t) => sign * t.value!);

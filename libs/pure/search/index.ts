@@ -1,36 +1,16 @@
 export {
-  gridPoint,
-  gridSize,
-  intCount,
-  isValidValue,
-  paramCardinality,
-  parseSearchSpace,
-  SearchSpaceError,
-  STRATEGIES,
-  type ParamSpec,
-  type Params,
-  type ParamValue,
-  type SearchSpace,
-  type Strategy,
-} from './space.js';
-export { isBetter, type Goal, type TrialRecord, type TrialState } from './trials.js';
-export { sampleParam, sampleRandom } from './random.js';
-export { defaultGamma, defaultStartupTrials, defaultWeights, resolveTpeOptions, splitTrials, suggestTpe, type TpeOptions } from './tpe.js';
-export { suggest, type SuggestContext } from './suggest.js';
-export {
-  ashaRungs,
-  EarlyStoppingError,
-  hyperbandBracketOf,
-  hyperbandBrackets,
-  medianRulePrunes,
-  parseEarlyStopping,
-  ruleChecksAt,
-  shouldPrune,
-  type EarlyStoppingRule,
-  type HyperbandBracket,
-  type MedianRule,
-  type PruneContext,
-} from './pruners.js';
+  buildModel,
+  fitHyper,
+  type GpHyper,
+  type GpOptions,
+  logExpectedImprovement,
+  logH,
+  matern52,
+  matern52GradR2,
+  predict,
+  resolveGpOptions,
+  suggestGp,
+} from './gp.js';
 export {
   categoricalGridPdf,
   gridCounts,
@@ -39,26 +19,54 @@ export {
   pearsonDivergence,
   pedAnovaImportance,
 } from './importance.js';
-export {
-  buildModel,
-  fitHyper,
-  logExpectedImprovement,
-  logH,
-  matern52,
-  matern52GradR2,
-  predict,
-  resolveGpOptions,
-  suggestGp,
-  type GpHyper,
-  type GpOptions,
-} from './gp.js';
 export { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 export {
+  type EstimatorOptions,
   OPTUNA_ESTIMATOR,
   parseStrategyOptions,
   SearchOptionsError,
+  type StrategyOptions,
   suggestOptions,
   TUNED_JOINT_ESTIMATOR,
-  type EstimatorOptions,
-  type StrategyOptions,
 } from './options.js';
+export {
+  ashaRungs,
+  EarlyStoppingError,
+  type EarlyStoppingRule,
+  type HyperbandBracket,
+  hyperbandBracketOf,
+  hyperbandBrackets,
+  type MedianRule,
+  medianRulePrunes,
+  parseEarlyStopping,
+  type PruneContext,
+  ruleChecksAt,
+  shouldPrune,
+} from './pruners.js';
+export { sampleParam, sampleRandom } from './random.js';
+export {
+  gridPoint,
+  gridSize,
+  intCount,
+  isValidValue,
+  paramCardinality,
+  type Params,
+  type ParamSpec,
+  type ParamValue,
+  parseSearchSpace,
+  type SearchSpace,
+  SearchSpaceError,
+  STRATEGIES,
+  type Strategy,
+} from './space.js';
+export { suggest, type SuggestContext } from './suggest.js';
+export {
+  defaultGamma,
+  defaultStartupTrials,
+  defaultWeights,
+  resolveTpeOptions,
+  splitTrials,
+  suggestTpe,
+  type TpeOptions,
+} from './tpe.js';
+export { type Goal, isBetter, type TrialRecord, type TrialState } from './trials.js';

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { OPTUNA_ESTIMATOR, parseStrategyOptions, SearchOptionsError, suggest, suggestOptions, TUNED_JOINT_ESTIMATOR } from './index.js';
+
 import type { SearchSpace, TrialRecord } from './index.js';
+import {
+  OPTUNA_ESTIMATOR,
+  parseStrategyOptions,
+  SearchOptionsError,
+  suggest,
+  suggestOptions,
+  TUNED_JOINT_ESTIMATOR,
+} from './index.js';
 
 describe('TPE sweep options', () => {
   it('new sweeps store the multivariate TPE with the tuned estimator, every setting resolved', () => {
@@ -37,7 +45,10 @@ describe('TPE sweep options', () => {
     [{ minBandwidthFactor: '0.1' }, /options\.minBandwidthFactor must be a number between 0 and 0\.5, got "0\.1"/],
     [{ improvementWeights: 1 }, /options\.improvementWeights must be true or false, got 1/],
     [{ sharpLiar: null }, /options\.sharpLiar must be true or false, got null/],
-    [{ gamma: 0.2 }, /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth,/],
+    [
+      { gamma: 0.2 },
+      /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth,/,
+    ],
   ])('refuses %j', (options, message) => {
     expect(() => parseStrategyOptions(options, 'TPE', 50)).toThrow(SearchOptionsError);
     expect(() => parseStrategyOptions(options, 'TPE', 50)).toThrow(message);
@@ -51,7 +62,15 @@ describe('TPE sweep options', () => {
       return { index: i, params: { x, y }, state: 'complete', value: (x - 3) ** 2 + (y - 2) ** 2 };
     });
     const old = { multivariate: true, nStartupTrials: 10, nEiCandidates: 24 }; // as stored by the previous release
-    const ctx = { strategy: 'TPE' as const, space, goal: 'MINIMIZE' as const, seed: 5, trialIndex: 15, history, maxTrials: 50 };
+    const ctx = {
+      strategy: 'TPE' as const,
+      space,
+      goal: 'MINIMIZE' as const,
+      seed: 5,
+      trialIndex: 15,
+      history,
+      maxTrials: 50,
+    };
     expect(suggestOptions('TPE', old)).toEqual({ tpe: old });
     const asBefore = suggest({ ...ctx, ...suggestOptions('TPE', old) });
     expect(asBefore).toEqual(suggest({ ...ctx, tpe: { ...old, ...OPTUNA_ESTIMATOR } }));

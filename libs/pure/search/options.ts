@@ -17,9 +17,10 @@
  * library defaults, so a stored sweep suggests what it always did.
  */
 import { UserInputError } from '#libs/pure/errors';
-import { defaultStartupTrials, type TpeOptions } from './tpe.js';
+
 import type { GpOptions } from './gp.js';
 import type { Strategy } from './space.js';
+import { defaultStartupTrials, type TpeOptions } from './tpe.js';
 
 /** A bad `options` of a sweep: the message starts with the path at fault (`options.nEiCandidates ...`). */
 export class SearchOptionsError extends UserInputError {
@@ -108,7 +109,9 @@ function estimatorOptions(obj: Record<string, unknown>, defaults: Readonly<Estim
 
 function intIn(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new SearchOptionsError(`options.${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
+    throw new SearchOptionsError(
+      `options.${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
@@ -133,7 +136,9 @@ export function parseStrategyOptions(raw: unknown, strategy: Strategy, maxTrials
   if (allowed.length === 0) return null;
   const startupMax = Math.max(1, maxTrials);
   const nStartupTrials =
-    obj.nStartupTrials === undefined ? defaultStartupTrials(maxTrials) : intIn('nStartupTrials', obj.nStartupTrials, 1, startupMax);
+    obj.nStartupTrials === undefined
+      ? defaultStartupTrials(maxTrials)
+      : intIn('nStartupTrials', obj.nStartupTrials, 1, startupMax);
   if (strategy === 'GP') return { nStartupTrials };
   const multivariate = obj.multivariate === undefined ? true : booleanOption('multivariate', obj.multivariate);
   return {
@@ -145,7 +150,10 @@ export function parseStrategyOptions(raw: unknown, strategy: Strategy, maxTrials
 }
 
 /** The `tpe` / `gp` parts of a suggest() context for stored options (undefined = library defaults). */
-export function suggestOptions(strategy: Strategy, stored: unknown): { tpe?: Partial<TpeOptions>; gp?: Partial<GpOptions> } {
+export function suggestOptions(
+  strategy: Strategy,
+  stored: unknown,
+): { tpe?: Partial<TpeOptions>; gp?: Partial<GpOptions> } {
   if (!stored || typeof stored !== 'object') return {};
   const o = stored as StrategyOptions;
   if (strategy === 'TPE') {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+
 import { mulberry32 } from '#libs/pure/random';
+
 import {
   ashaRungs,
   EarlyStoppingError,
+  type EarlyStoppingRule,
+  type Goal,
   hyperbandBracketOf,
   hyperbandBrackets,
   isBetter,
@@ -10,8 +14,6 @@ import {
   parseEarlyStopping,
   ruleChecksAt,
   shouldPrune,
-  type EarlyStoppingRule,
-  type Goal,
   type TrialRecord,
 } from './index.js';
 
@@ -34,35 +36,66 @@ function upTo(t: TrialRecord, epoch: number): TrialRecord {
   return { ...t, state: 'pending', intermediate, value: undefined };
 }
 
-const prune = (rule: EarlyStoppingRule, t: TrialRecord, epoch: number, history: TrialRecord[], goal: Goal = 'MINIMIZE') =>
-  shouldPrune(rule, { goal, trial: upTo(t, epoch), epoch, history: [...history, upTo(t, epoch)] });
+const prune = (
+  rule: EarlyStoppingRule,
+  t: TrialRecord,
+  epoch: number,
+  history: TrialRecord[],
+  goal: Goal = 'MINIMIZE',
+) => shouldPrune(rule, { goal, trial: upTo(t, epoch), epoch, history: [...history, upTo(t, epoch)] });
 
 describe('parseEarlyStopping', () => {
   it('fills in defaults', () => {
     expect(parseEarlyStopping(undefined, 'RANDOM', 20)).toBeNull();
     expect(parseEarlyStopping(null, 'TPE', 20)).toBeNull();
-    expect(parseEarlyStopping({ rule: 'median' }, 'TPE', 20)).toEqual({ rule: 'median', minTrials: 5, warmupEpochs: 2 });
+    expect(parseEarlyStopping({ rule: 'median' }, 'TPE', 20)).toEqual({
+      rule: 'median',
+      minTrials: 5,
+      warmupEpochs: 2,
+    });
     expect(parseEarlyStopping('median', 'TPE', 20)).toEqual({ rule: 'median', minTrials: 5, warmupEpochs: 2 });
-    expect(parseEarlyStopping({ rule: 'asha' }, 'RANDOM', 20)).toEqual({ rule: 'asha', reductionFactor: 4, minEpochs: 1, maxEpochs: 20 });
+    expect(parseEarlyStopping({ rule: 'asha' }, 'RANDOM', 20)).toEqual({
+      rule: 'asha',
+      reductionFactor: 4,
+      minEpochs: 1,
+      maxEpochs: 20,
+    });
     expect(parseEarlyStopping({ rule: 'asha', reductionFactor: 2, minEpochs: 2, maxEpochs: 16 }, 'GRID', 20)).toEqual({
       rule: 'asha',
       reductionFactor: 2,
       minEpochs: 2,
       maxEpochs: 16,
     });
-    expect(parseEarlyStopping({ rule: 'hyperband', minEpochs: 1, maxEpochs: 9 }, 'TPE', 9)).toEqual({ rule: 'hyperband', reductionFactor: 3, minEpochs: 1, maxEpochs: 9 });
+    expect(parseEarlyStopping({ rule: 'hyperband', minEpochs: 1, maxEpochs: 9 }, 'TPE', 9)).toEqual({
+      rule: 'hyperband',
+      reductionFactor: 3,
+      minEpochs: 1,
+      maxEpochs: 9,
+    });
   });
 
   it('always yields a hyperband rule for the HYPERBAND strategy', () => {
-    expect(parseEarlyStopping(undefined, 'HYPERBAND', 27)).toEqual({ rule: 'hyperband', reductionFactor: 3, minEpochs: 1, maxEpochs: 27 });
-    expect(parseEarlyStopping({ minEpochs: 3 }, 'HYPERBAND', 27)).toEqual({ rule: 'hyperband', reductionFactor: 3, minEpochs: 3, maxEpochs: 27 });
+    expect(parseEarlyStopping(undefined, 'HYPERBAND', 27)).toEqual({
+      rule: 'hyperband',
+      reductionFactor: 3,
+      minEpochs: 1,
+      maxEpochs: 27,
+    });
+    expect(parseEarlyStopping({ minEpochs: 3 }, 'HYPERBAND', 27)).toEqual({
+      rule: 'hyperband',
+      reductionFactor: 3,
+      minEpochs: 3,
+      maxEpochs: 27,
+    });
     expect(parseEarlyStopping({ rule: 'hyperband', reductionFactor: 2, maxEpochs: 16 }, 'HYPERBAND', 27)).toEqual({
       rule: 'hyperband',
       reductionFactor: 2,
       minEpochs: 1,
       maxEpochs: 16,
     });
-    expect(() => parseEarlyStopping({ rule: 'median' }, 'HYPERBAND', 27)).toThrow(/earlyStopping\.rule: the HYPERBAND strategy requires the hyperband rule/);
+    expect(() => parseEarlyStopping({ rule: 'median' }, 'HYPERBAND', 27)).toThrow(
+      /earlyStopping\.rule: the HYPERBAND strategy requires the hyperband rule/,
+    );
   });
 
   it('refuses bad settings naming the key', () => {
@@ -78,21 +111,35 @@ describe('parseEarlyStopping', () => {
     expect(err({ rule: 'patience' })).toMatch(/^earlyStopping\.rule: unknown rule "patience"/);
     expect(err({})).toMatch(/^earlyStopping\.rule: unknown rule undefined/);
     expect(err(42)).toMatch(/^earlyStopping: must be an object/);
-    expect(err({ rule: 'median', minTrials: 0 })).toMatch(/^earlyStopping\.minTrials: must be an integer ≥ 1 \(got 0\)/);
+    expect(err({ rule: 'median', minTrials: 0 })).toMatch(
+      /^earlyStopping\.minTrials: must be an integer ≥ 1 \(got 0\)/,
+    );
     expect(err({ rule: 'median', warmupEpochs: -1 })).toMatch(/^earlyStopping\.warmupEpochs: must be an integer ≥ 0/);
-    expect(err({ rule: 'median', reductionFactor: 3 })).toMatch(/^earlyStopping\.reductionFactor: unknown key for rule median/);
-    expect(err({ rule: 'asha', reductionFactor: 1 })).toMatch(/^earlyStopping\.reductionFactor: must be an integer ≥ 2/);
-    expect(err({ rule: 'asha', reductionFactor: 2.5 })).toMatch(/^earlyStopping\.reductionFactor: must be an integer ≥ 2/);
+    expect(err({ rule: 'median', reductionFactor: 3 })).toMatch(
+      /^earlyStopping\.reductionFactor: unknown key for rule median/,
+    );
+    expect(err({ rule: 'asha', reductionFactor: 1 })).toMatch(
+      /^earlyStopping\.reductionFactor: must be an integer ≥ 2/,
+    );
+    expect(err({ rule: 'asha', reductionFactor: 2.5 })).toMatch(
+      /^earlyStopping\.reductionFactor: must be an integer ≥ 2/,
+    );
     expect(err({ rule: 'asha', minEpochs: 0 })).toMatch(/^earlyStopping\.minEpochs: must be an integer ≥ 1/);
-    expect(err({ rule: 'asha', maxEpochs: 30 })).toMatch(/^earlyStopping\.maxEpochs: 30 exceeds the training epochs \(20\)/);
-    expect(err({ rule: 'hyperband', minEpochs: 8, maxEpochs: 4 })).toMatch(/^earlyStopping\.minEpochs: 8 must not exceed maxEpochs \(4\)/);
+    expect(err({ rule: 'asha', maxEpochs: 30 })).toMatch(
+      /^earlyStopping\.maxEpochs: 30 exceeds the training epochs \(20\)/,
+    );
+    expect(err({ rule: 'hyperband', minEpochs: 8, maxEpochs: 4 })).toMatch(
+      /^earlyStopping\.minEpochs: 8 must not exceed maxEpochs \(4\)/,
+    );
     expect(err({ rule: 'asha' }, 0)).toMatch(/^earlyStopping: trainingEpochs must be a positive integer/);
   });
 });
 
 describe('median rule', () => {
   const rule: EarlyStoppingRule = { rule: 'median', minTrials: 5, warmupEpochs: 2 };
-  const history = [0.9, 1.0, 1.1, 1.2, 1.3, 1.4].map((s, i) => trial(i, i === 5 ? 'pruned' : 'complete', curve(s, s / 3, 10)));
+  const history = [0.9, 1.0, 1.1, 1.2, 1.3, 1.4].map((s, i) =>
+    trial(i, i === 5 ? 'pruned' : 'complete', curve(s, s / 3, 10)),
+  );
 
   it('prunes an obviously bad trial after warm-up and keeps good ones', () => {
     const bad = trial(10, 'pending', curve(5, 3, 10));
@@ -106,7 +153,9 @@ describe('median rule', () => {
   it('waits for minTrials trials at the epoch, ignores pending/failed ones', () => {
     const bad = trial(10, 'pending', curve(5, 3, 10));
     expect(prune(rule, bad, 3, history.slice(0, 4))).toBe(false);
-    const others = history.slice(0, 4).concat([trial(7, 'pending', curve(1, 0.5, 10)), trial(8, 'failed', curve(1, 0.5, 10))]);
+    const others = history
+      .slice(0, 4)
+      .concat([trial(7, 'pending', curve(1, 0.5, 10)), trial(8, 'failed', curve(1, 0.5, 10))]);
     expect(prune(rule, bad, 3, others)).toBe(false);
     expect(prune({ rule: 'median', minTrials: 4, warmupEpochs: 2 }, bad, 3, others)).toBe(true);
   });
@@ -115,7 +164,10 @@ describe('median rule', () => {
     // dips below the median at epoch 3, then degrades: best-so-far keeps it alive
     const dip = trial(10, 'pending', { 1: 0.5, 2: 0.4, 3: 0.1, 4: 5, 5: 5 });
     expect(prune(rule, dip, 5, history)).toBe(false);
-    const accHistory = history.map((t) => ({ ...t, intermediate: Object.fromEntries(Object.entries(t.intermediate!).map(([k, v]) => [k, 1 - v / 2])) }));
+    const accHistory = history.map((t) => ({
+      ...t,
+      intermediate: Object.fromEntries(Object.entries(t.intermediate!).map(([k, v]) => [k, 1 - v / 2])),
+    }));
     const lowAcc = trial(10, 'pending', curve(0.1, 0.05, 10));
     expect(prune(rule, lowAcc, 3, accHistory, 'MAXIMIZE')).toBe(true);
     expect(prune(rule, trial(11, 'pending', curve(0.95, 0.99, 10)), 3, accHistory, 'MAXIMIZE')).toBe(false);
@@ -133,7 +185,9 @@ describe('asha rule', () => {
   it('keeps the first trial, then only the top 1/η at each rung', () => {
     const first = trial(0, 'pending', curve(1, 0.5, 27));
     expect(prune(rule, first, 1, [])).toBe(false);
-    const history = [1, 2, 3, 4, 5, 6, 7, 8].map((s, i) => trial(i, i < 5 ? 'complete' : 'pruned', curve(s, s / 2, i < 5 ? 27 : 3)));
+    const history = [1, 2, 3, 4, 5, 6, 7, 8].map((s, i) =>
+      trial(i, i < 5 ? 'complete' : 'pruned', curve(s, s / 2, i < 5 ? 27 : 3)),
+    );
     const bad = trial(20, 'pending', curve(6, 3, 27));
     const good = trial(21, 'pending', curve(0.5, 0.2, 27));
     const middling = trial(22, 'pending', curve(2.5, 1.25, 27));
@@ -146,8 +200,14 @@ describe('asha rule', () => {
     // at rung 9 only the 5 complete trials competed: top ⌊6/3⌋ = 2
     expect(prune(rule, middling, 9, history)).toBe(true);
     // maximise: high is good
-    const acc = history.map((t) => ({ ...t, intermediate: Object.fromEntries(Object.entries(t.intermediate!).map(([k, v]) => [k, -v])) }));
-    const neg = (t: TrialRecord) => ({ ...t, intermediate: Object.fromEntries(Object.entries(t.intermediate!).map(([k, v]) => [k, -v])) });
+    const acc = history.map((t) => ({
+      ...t,
+      intermediate: Object.fromEntries(Object.entries(t.intermediate!).map(([k, v]) => [k, -v])),
+    }));
+    const neg = (t: TrialRecord) => ({
+      ...t,
+      intermediate: Object.fromEntries(Object.entries(t.intermediate!).map(([k, v]) => [k, -v])),
+    });
     expect(prune(rule, neg(bad), 1, acc, 'MAXIMIZE')).toBe(true);
     expect(prune(rule, neg(good), 1, acc, 'MAXIMIZE')).toBe(false);
   });
@@ -168,7 +228,9 @@ describe('hyperband rule', () => {
     expect(b.map((x) => x.budget)).toEqual([27, 12, 6, 4]);
     expect(b.reduce((a, x) => a + x.share, 0)).toBeCloseTo(1, 12);
     expect(hyperbandBrackets({ minEpochs: 1, maxEpochs: 10 }).map((x) => x.minEpochs)).toEqual([1, 3, 9]);
-    expect(hyperbandBrackets({ minEpochs: 5, maxEpochs: 5 })).toEqual([{ bracket: 0, minEpochs: 5, rungs: [], budget: 1, share: 1 }]);
+    expect(hyperbandBrackets({ minEpochs: 5, maxEpochs: 5 })).toEqual([
+      { bracket: 0, minEpochs: 5, rungs: [], budget: 1, share: 1 },
+    ]);
   });
 
   it('spreads trials over the brackets by budget share, deterministically and interleaved', () => {
@@ -181,7 +243,8 @@ describe('hyperband rule', () => {
   });
 
   it('runs ASHA inside a bracket against its own trials only', () => {
-    const inBracket = (s: number) => Array.from({ length: 400 }, (_, i) => i).filter((i) => hyperbandBracketOf(rule, i) === s);
+    const inBracket = (s: number) =>
+      Array.from({ length: 400 }, (_, i) => i).filter((i) => hyperbandBracketOf(rule, i) === s);
     const b0 = inBracket(0);
     const b1 = inBracket(1);
     const b3 = inBracket(3);

@@ -2,8 +2,9 @@
  * Early-stopping (pruning) rules as pure decisions over the sweep history.
  */
 import { UserInputError } from '#libs/pure/errors';
+
 import type { Strategy } from './space.js';
-import { intermediateEntries, isBetter, type Goal, type TrialRecord } from './trials.js';
+import { type Goal, intermediateEntries, isBetter, type TrialRecord } from './trials.js';
 
 export type MedianRule = { rule: 'median'; minTrials?: number; warmupEpochs?: number };
 
@@ -46,10 +47,19 @@ function show(x: unknown): string {
  */
 export function parseEarlyStopping(raw: unknown, strategy: Strategy, trainingEpochs: number): EarlyStoppingRule | null {
   if (!Number.isInteger(trainingEpochs) || trainingEpochs < 1) {
-    throw new EarlyStoppingError(`earlyStopping: trainingEpochs must be a positive integer (got ${show(trainingEpochs)})`);
+    throw new EarlyStoppingError(
+      `earlyStopping: trainingEpochs must be a positive integer (got ${show(trainingEpochs)})`,
+    );
   }
   if (raw === null || raw === undefined) {
-    return strategy === 'HYPERBAND' ? { rule: 'hyperband', reductionFactor: HYPERBAND_DEFAULTS.reductionFactor, minEpochs: 1, maxEpochs: trainingEpochs } : null;
+    return strategy === 'HYPERBAND'
+      ? {
+          rule: 'hyperband',
+          reductionFactor: HYPERBAND_DEFAULTS.reductionFactor,
+          minEpochs: 1,
+          maxEpochs: trainingEpochs,
+        }
+      : null;
   }
   let obj: Record<string, unknown>;
   if (typeof raw === 'string') obj = { rule: raw };
@@ -59,7 +69,9 @@ export function parseEarlyStopping(raw: unknown, strategy: Strategy, trainingEpo
   if (strategy === 'HYPERBAND') {
     if (obj.rule === undefined) obj.rule = 'hyperband';
     if (obj.rule !== 'hyperband') {
-      throw new EarlyStoppingError(`earlyStopping.rule: the HYPERBAND strategy requires the hyperband rule (got ${show(obj.rule)})`);
+      throw new EarlyStoppingError(
+        `earlyStopping.rule: the HYPERBAND strategy requires the hyperband rule (got ${show(obj.rule)})`,
+      );
     }
   }
   const rule = obj.rule;
@@ -68,7 +80,9 @@ export function parseEarlyStopping(raw: unknown, strategy: Strategy, trainingEpo
   }
   for (const key of Object.keys(obj)) {
     if (!(RULE_KEYS[rule] as readonly string[]).includes(key)) {
-      throw new EarlyStoppingError(`earlyStopping.${key}: unknown key for rule ${rule} (allowed: ${RULE_KEYS[rule].join(', ')})`);
+      throw new EarlyStoppingError(
+        `earlyStopping.${key}: unknown key for rule ${rule} (allowed: ${RULE_KEYS[rule].join(', ')})`,
+      );
     }
   }
   const int = (key: string, dflt: number, min: number): number => {
@@ -81,14 +95,20 @@ export function parseEarlyStopping(raw: unknown, strategy: Strategy, trainingEpo
   };
 
   if (rule === 'median') {
-    return { rule, minTrials: int('minTrials', MEDIAN_DEFAULTS.minTrials, 1), warmupEpochs: int('warmupEpochs', MEDIAN_DEFAULTS.warmupEpochs, 0) };
+    return {
+      rule,
+      minTrials: int('minTrials', MEDIAN_DEFAULTS.minTrials, 1),
+      warmupEpochs: int('warmupEpochs', MEDIAN_DEFAULTS.warmupEpochs, 0),
+    };
   }
   const defaults = rule === 'asha' ? ASHA_DEFAULTS : HYPERBAND_DEFAULTS;
   const reductionFactor = int('reductionFactor', defaults.reductionFactor, 2);
   const minEpochs = int('minEpochs', defaults.minEpochs, 1);
   const maxEpochs = int('maxEpochs', trainingEpochs, 1);
   if (maxEpochs > trainingEpochs) {
-    throw new EarlyStoppingError(`earlyStopping.maxEpochs: ${maxEpochs} exceeds the training epochs (${trainingEpochs})`);
+    throw new EarlyStoppingError(
+      `earlyStopping.maxEpochs: ${maxEpochs} exceeds the training epochs (${trainingEpochs})`,
+    );
   }
   if (minEpochs > maxEpochs) {
     throw new EarlyStoppingError(`earlyStopping.minEpochs: ${minEpochs} must not exceed maxEpochs (${maxEpochs})`);
@@ -210,11 +230,19 @@ export function medianRulePrunes(
 /** Rung epochs minEpochs·η^k strictly below maxEpochs (all k when maxEpochs is undefined, capped at 64 rungs). */
 export function ashaRungs(minEpochs: number, reductionFactor: number, maxEpochs?: number): number[] {
   const out: number[] = [];
-  for (let r = minEpochs; out.length < 64 && (maxEpochs === undefined || r < maxEpochs); r *= reductionFactor) out.push(r);
+  for (let r = minEpochs; out.length < 64 && (maxEpochs === undefined || r < maxEpochs); r *= reductionFactor)
+    out.push(r);
   return out;
 }
 
-function ashaPrune(minEpochs: number, eta: number, maxEpochs: number | undefined, ctx: PruneContext, value: number, peers: readonly TrialRecord[]): boolean {
+function ashaPrune(
+  minEpochs: number,
+  eta: number,
+  maxEpochs: number | undefined,
+  ctx: PruneContext,
+  value: number,
+  peers: readonly TrialRecord[],
+): boolean {
   const rungs = ashaRungs(minEpochs, eta, maxEpochs);
   if (!rungs.includes(ctx.epoch)) return false;
   if (Number.isNaN(value)) return true;
@@ -252,14 +280,23 @@ function bracketCount(minEpochs: number, eta: number, maxEpochs: number): number
 }
 
 /** The brackets s = 0..s_max of a hyperband rule, s_max = floor(log_η(maxEpochs/minEpochs)). */
-export function hyperbandBrackets(rule: { reductionFactor?: number; minEpochs: number; maxEpochs: number }): HyperbandBracket[] {
+export function hyperbandBrackets(rule: {
+  reductionFactor?: number;
+  minEpochs: number;
+  maxEpochs: number;
+}): HyperbandBracket[] {
   const eta = rule.reductionFactor ?? HYPERBAND_DEFAULTS.reductionFactor;
   const n = bracketCount(rule.minEpochs, eta, rule.maxEpochs);
   const raw = [];
   for (let s = 0; s < n; s++) {
     const sp = n - 1 - s;
     const minEpochs = rule.minEpochs * eta ** s;
-    raw.push({ bracket: s, minEpochs, rungs: ashaRungs(minEpochs, eta, rule.maxEpochs), budget: Math.ceil((n * eta ** sp) / (sp + 1)) });
+    raw.push({
+      bracket: s,
+      minEpochs,
+      rungs: ashaRungs(minEpochs, eta, rule.maxEpochs),
+      budget: Math.ceil((n * eta ** sp) / (sp + 1)),
+    });
   }
   const total = raw.reduce((a, b) => a + b.budget, 0);
   return raw.map((b) => ({ ...b, share: b.budget / total }));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { suggest, type SearchSpace, type SuggestContext, type TrialRecord } from './index.js';
+
+import { type SearchSpace, suggest, type SuggestContext, type TrialRecord } from './index.js';
 
 const space: SearchSpace = {
   lr: { type: 'loguniform', min: 1e-5, max: 1 },
@@ -11,7 +12,16 @@ const space: SearchSpace = {
 };
 
 function ctx(over: Partial<SuggestContext> = {}): SuggestContext {
-  return { strategy: 'RANDOM', space, goal: 'MINIMIZE', seed: 42, trialIndex: 0, history: [], maxTrials: 1000, ...over };
+  return {
+    strategy: 'RANDOM',
+    space,
+    goal: 'MINIMIZE',
+    seed: 42,
+    trialIndex: 0,
+    history: [],
+    maxTrials: 1000,
+    ...over,
+  };
 }
 
 describe('RANDOM', () => {
@@ -20,7 +30,9 @@ describe('RANDOM', () => {
 
   it('is a pure function of (seed, trialIndex): restart-safe', () => {
     for (let i = 0; i < 20; i++) {
-      const history: TrialRecord[] = samples.slice(0, i).map((params, index) => ({ index, params, state: 'complete', value: index }));
+      const history: TrialRecord[] = samples
+        .slice(0, i)
+        .map((params, index) => ({ index, params, state: 'complete', value: index }));
       expect(suggest(ctx({ trialIndex: i, history }))).toEqual(samples[i]);
     }
     expect(suggest(ctx({ trialIndex: 3, seed: 43 }))).not.toEqual(samples[3]);
@@ -78,6 +90,8 @@ describe('RANDOM', () => {
     // a linear int would put < 1% below 10
     const widths = new Set(samples.map((p) => p.width));
     expect(widths.size).toBe(16);
-    expect(samples.filter((p) => p.width === 4 || p.width === 8).length).toBeGreaterThan(samples.filter((p) => p.width === 60 || p.width === 64).length);
+    expect(samples.filter((p) => p.width === 4 || p.width === 8).length).toBeGreaterThan(
+      samples.filter((p) => p.width === 60 || p.width === 64).length,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { Rng } from '#libs/pure/random';
-import { intCount, intHigh, intStep, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
+
+import { intCount, intHigh, intStep, type Params, type ParamSpec, type ParamValue, type SearchSpace } from './space.js';
 
 /** Lower/upper edges (in value space) of the log-scaled int range, half a step outside the grid. */
 export function intLogEdges(spec: { min: number; max: number; step?: number }): [number, number] {

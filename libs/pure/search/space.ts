@@ -78,7 +78,8 @@ function parseParam(name: string, raw: unknown, strategy: Strategy): ParamSpec {
     return fail(`unknown type ${show(type)} (expected uniform, loguniform, int or choice)`);
   }
   for (const key of Object.keys(spec)) {
-    if (!ALLOWED_KEYS[type].includes(key)) fail(`unknown key "${key}" for type ${type} (allowed: ${ALLOWED_KEYS[type].join(', ')})`);
+    if (!ALLOWED_KEYS[type].includes(key))
+      fail(`unknown key "${key}" for type ${type} (allowed: ${ALLOWED_KEYS[type].join(', ')})`);
   }
 
   if (type === 'choice') {
@@ -107,7 +108,8 @@ function parseParam(name: string, raw: unknown, strategy: Strategy): ParamSpec {
 
   if (type === 'uniform' || type === 'loguniform') {
     if (type === 'loguniform' && min <= 0) fail(`min (${min}) must be greater than 0 for a loguniform parameter`);
-    if (strategy === 'GRID') fail(`GRID cannot enumerate a continuous ${type} parameter; use choice values or an int with a step`);
+    if (strategy === 'GRID')
+      fail(`GRID cannot enumerate a continuous ${type} parameter; use choice values or an int with a step`);
     return { type, min, max };
   }
 
@@ -183,7 +185,8 @@ export function gridPoint(space: SearchSpace, index: number): Params | null {
     const card = paramCardinality(spec);
     const k = rest % card;
     rest = Math.floor(rest / card);
-    out[names[i]!] = spec.type === 'choice' ? spec.values[k]! : spec.type === 'int' ? spec.min + k * intStep(spec) : NaN;
+    out[names[i]!] =
+      spec.type === 'choice' ? spec.values[k]! : spec.type === 'int' ? spec.min + k * intStep(spec) : NaN;
   }
   // restore the given parameter order in the object
   const ordered: Params = {};

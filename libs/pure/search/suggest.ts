@@ -1,6 +1,7 @@
-import { suggestGp, type GpOptions } from './gp.js';
-import { sampleRandom } from './random.js';
 import { rngFor } from '#libs/pure/random';
+
+import { type GpOptions,suggestGp } from './gp.js';
+import { sampleRandom } from './random.js';
 import { gridPoint, type Params, type SearchSpace, type Strategy } from './space.js';
 import { suggestTpe, type TpeOptions } from './tpe.js';
 import type { Goal, TrialRecord } from './trials.js';

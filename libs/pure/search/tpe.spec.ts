@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { logGaussMass, ndtr, ndtri, sampleStdTruncNorm } from './numerics.js';
+
 import { mulberry32 } from '#libs/pure/random';
+
 import {
   defaultGamma,
   defaultStartupTrials,
   defaultWeights,
+  type Params,
   resolveTpeOptions,
+  type SearchSpace,
   splitTrials,
   suggest,
-  type Params,
-  type SearchSpace,
   type SuggestContext,
   type TrialRecord,
 } from './index.js';
-import { buildCategoricalEstimator, buildNumericalEstimator, estimatorLogPdf, sampleEstimator } from './tpe.js';
+import { logGaussMass, ndtr, ndtri, sampleStdTruncNorm } from './numerics.js';
 import { TUNED_JOINT_ESTIMATOR } from './options.js';
+import { buildCategoricalEstimator, buildNumericalEstimator, estimatorLogPdf, sampleEstimator } from './tpe.js';
 
 describe('normal numerics', () => {
   it('Φ, Φ⁻¹ and log masses agree with known values', () => {
@@ -31,7 +33,12 @@ describe('normal numerics', () => {
 
   it('samples the truncated normal inside its bounds', () => {
     const rng = mulberry32(5);
-    for (const [a, b] of [[-1, 1], [2, 3], [-40, -39], [0, 0.01]] as const) {
+    for (const [a, b] of [
+      [-1, 1],
+      [2, 3],
+      [-40, -39],
+      [0, 0.01],
+    ] as const) {
       for (let i = 0; i < 200; i++) {
         const z = sampleStdTruncNorm(a, b, rng());
         expect(z).toBeGreaterThanOrEqual(a);
@@ -91,14 +98,25 @@ describe('Parzen estimators', () => {
 
 describe('splitTrials', () => {
   it('ranks complete before pruned, pending always bad, failed ignored by caller', () => {
-    const t = (index: number, state: TrialRecord['state'], value?: number, intermediate?: Record<number, number>): TrialRecord => ({
+    const t = (
+      index: number,
+      state: TrialRecord['state'],
+      value?: number,
+      intermediate?: Record<number, number>,
+    ): TrialRecord => ({
       index,
       params: {},
       state,
       value,
       intermediate,
     });
-    const trials = [t(0, 'complete', 5), t(1, 'pruned', undefined, { 1: 0.1, 2: 0.01 }), t(2, 'complete', 3), t(3, 'pending'), t(4, 'pruned', undefined, { 1: -100 })];
+    const trials = [
+      t(0, 'complete', 5),
+      t(1, 'pruned', undefined, { 1: 0.1, 2: 0.01 }),
+      t(2, 'complete', 3),
+      t(3, 'pending'),
+      t(4, 'pruned', undefined, { 1: -100 }),
+    ];
     const s = splitTrials(trials, 'MINIMIZE', 3, true);
     expect(s.below.map((x) => x.index)).toEqual([0, 1, 2]); // 2 complete + the later-pruned one
     expect(s.above.map((x) => x.index)).toEqual([3, 4]);
@@ -117,7 +135,15 @@ const bowl: SearchSpace = {
 };
 const bowlF = (p: Params) => ((p.x as number) - 1.5) ** 2 + ((p.y as number) + 2) ** 2 + ((p.z as number) - 0.5) ** 2;
 
-function sweep(strategy: 'RANDOM' | 'TPE', space: SearchSpace, f: (p: Params) => number, seed: number, n: number, goal: 'MINIMIZE' | 'MAXIMIZE' = 'MINIMIZE', maxTrials = n) {
+function sweep(
+  strategy: 'RANDOM' | 'TPE',
+  space: SearchSpace,
+  f: (p: Params) => number,
+  seed: number,
+  n: number,
+  goal: 'MINIMIZE' | 'MAXIMIZE' = 'MINIMIZE',
+  maxTrials = n,
+) {
   const history: TrialRecord[] = [];
   for (let i = 0; i < n; i++) {
     const params = suggest({ strategy, space, goal, seed, trialIndex: i, history, maxTrials })!;
@@ -162,7 +188,15 @@ describe('TPE', () => {
     const r = sweep('RANDOM', bowl, bowlF, 3, 10, 'MINIMIZE', 50);
     expect(sweep('TPE', bowl, bowlF, 3, 10, 'MINIMIZE', 10)).not.toEqual(r); // maxTrials 10 → 2 startup trials
     expect(h.map((t) => t.params)).toEqual(r.map((t) => t.params));
-    const ctx = { strategy: 'TPE' as const, space: bowl, goal: 'MINIMIZE' as const, seed: 3, trialIndex: 10, history: h, maxTrials: 50 };
+    const ctx = {
+      strategy: 'TPE' as const,
+      space: bowl,
+      goal: 'MINIMIZE' as const,
+      seed: 3,
+      trialIndex: 10,
+      history: h,
+      maxTrials: 50,
+    };
     expect(suggest(ctx)).not.toEqual(suggest({ ...ctx, strategy: 'RANDOM' }));
     // failed trials do not count towards the startup phase
     const failed = h.map((t) => ({ ...t, state: 'failed' as const }));
@@ -171,10 +205,20 @@ describe('TPE', () => {
 
   it('is deterministic given the same history (restart-safe) and ignores the record of the asked trial', () => {
     const h = sweep('TPE', bowl, bowlF, 9, 25);
-    const ctx = { strategy: 'TPE' as const, space: bowl, goal: 'MINIMIZE' as const, seed: 9, trialIndex: 25, history: h, maxTrials: 50 };
+    const ctx = {
+      strategy: 'TPE' as const,
+      space: bowl,
+      goal: 'MINIMIZE' as const,
+      seed: 9,
+      trialIndex: 25,
+      history: h,
+      maxTrials: 50,
+    };
     const a = suggest(ctx);
     expect(suggest({ ...ctx, history: structuredClone(h) })).toEqual(a);
-    expect(suggest({ ...ctx, history: [...h, { index: 25, params: { x: 0, y: 0, z: 0 }, state: 'pending' }] })).toEqual(a);
+    expect(suggest({ ...ctx, history: [...h, { index: 25, params: { x: 0, y: 0, z: 0 }, state: 'pending' }] })).toEqual(
+      a,
+    );
     expect(suggest({ ...ctx, history: [...h].reverse() })).toEqual(a);
   });
 
@@ -227,12 +271,23 @@ describe('TPE', () => {
   });
 
   it('constant liar: pending trials push parallel suggestions apart', () => {
-    const dist = (a: Params, b: Params) => Math.hypot((a.x as number) - (b.x as number), (a.y as number) - (b.y as number), (a.z as number) - (b.z as number));
+    const dist = (a: Params, b: Params) =>
+      Math.hypot(
+        (a.x as number) - (b.x as number),
+        (a.y as number) - (b.y as number),
+        (a.z as number) - (b.z as number),
+      );
     let withLiar = 0;
     let without = 0;
     for (let s = 0; s < 10; s++) {
       const done = sweep('TPE', bowl, bowlF, s, 20);
-      const base: Omit<SuggestContext, 'trialIndex' | 'history'> = { strategy: 'TPE', space: bowl, goal: 'MINIMIZE', seed: s, maxTrials: 50 };
+      const base: Omit<SuggestContext, 'trialIndex' | 'history'> = {
+        strategy: 'TPE',
+        space: bowl,
+        goal: 'MINIMIZE',
+        seed: s,
+        maxTrials: 50,
+      };
       // two trials asked and still running, then a third one
       for (const liar of [true, false]) {
         const history = [...done];
@@ -260,9 +315,17 @@ describe('TPE', () => {
       { index: 0, params: { c: 'a' }, state: 'complete', value: 0 },
       { index: 1, params: { c: 'b' }, state: 'complete', value: 0.1 },
     ];
-    for (let i = 2; i < 12; i++) history.push({ index: i, params: { c: i % 2 ? 'c' : 'd' }, state: 'complete', value: 5 + i });
+    for (let i = 2; i < 12; i++)
+      history.push({ index: i, params: { c: i % 2 ? 'c' : 'd' }, state: 'complete', value: 5 + i });
     const pending: TrialRecord[] = [12, 13].map((index) => ({ index, params: { c: 'a' }, state: 'pending' }));
-    const base = { strategy: 'TPE' as const, space, goal: 'MINIMIZE' as const, trialIndex: 14, history: [...history, ...pending], maxTrials: 50 };
+    const base = {
+      strategy: 'TPE' as const,
+      space,
+      goal: 'MINIMIZE' as const,
+      trialIndex: 14,
+      history: [...history, ...pending],
+      maxTrials: 50,
+    };
     const liar = Array.from({ length: 16 }, (_, seed) => suggest({ ...base, seed })!.c);
     const noLiar = Array.from({ length: 16 }, (_, seed) => suggest({ ...base, seed, tpe: { constantLiar: false } })!.c);
     expect(liar.every((c) => c === 'b')).toBe(true);
@@ -277,9 +340,21 @@ describe('TPE', () => {
       const x = (i + 0.5) / 30;
       // the region x > 0.5 is always pruned early
       if (x > 0.5) history.push({ index: i, params: { x }, state: 'pruned', intermediate: { 1: 10 + x } });
-      else history.push({ index: i, params: { x }, state: 'complete', value: (x - 0.25) ** 2, intermediate: { 1: 1, 2: 0.5 } });
+      else
+        history.push({
+          index: i,
+          params: { x },
+          state: 'complete',
+          value: (x - 0.25) ** 2,
+          intermediate: { 1: 1, 2: 0.5 },
+        });
     }
-    const picks = Array.from({ length: 20 }, (_, k) => suggest({ strategy: 'TPE', space, goal: 'MINIMIZE', seed: k, trialIndex: 30, history, maxTrials: 100 })!.x as number);
+    const picks = Array.from(
+      { length: 20 },
+      (_, k) =>
+        suggest({ strategy: 'TPE', space, goal: 'MINIMIZE', seed: k, trialIndex: 30, history, maxTrials: 100 })!
+          .x as number,
+    );
     expect(picks.filter((x) => x < 0.5).length).toBeGreaterThanOrEqual(18);
   });
 });
@@ -290,12 +365,20 @@ describe('log-scaled int estimator', () => {
     // 1..200 step 1, kernels in log space
     const lo = Math.log(0.5);
     const hi = Math.log(200.5);
-    const est = buildNumericalEstimator([Math.log(3), Math.log(50), Math.log(51)], lo, hi, null, opts, { min: 1, step: 1, loEdge: 0.5 });
+    const est = buildNumericalEstimator([Math.log(3), Math.log(50), Math.log(51)], lo, hi, null, opts, {
+      min: 1,
+      step: 1,
+      loEdge: 0.5,
+    });
     let s = 0;
     for (let v = 1; v <= 200; v++) s += Math.exp(estimatorLogPdf(est, Math.log(v)));
     expect(s).toBeCloseTo(1, 6);
     // step 4 from 2: lower edge of the first bin falls back to min/2
-    const est4 = buildNumericalEstimator([Math.log(6)], Math.log(1), Math.log(64), null, opts, { min: 2, step: 4, loEdge: 1 });
+    const est4 = buildNumericalEstimator([Math.log(6)], Math.log(1), Math.log(64), null, opts, {
+      min: 2,
+      step: 4,
+      loEdge: 1,
+    });
     let s4 = 0;
     for (let v = 2; v <= 62; v += 4) s4 += Math.exp(estimatorLogPdf(est4, Math.log(v)));
     expect(s4).toBeCloseTo(1, 6);
@@ -334,12 +417,26 @@ describe('TPE with trials in flight', () => {
     const { suggestTpe } = await import('./tpe.js');
     const space: SearchSpace = { a: { type: 'choice', values: [1, 2, 3] }, b: { type: 'int', min: 0, max: 2 } };
     for (const multivariate of [false, true]) {
-      const history: { index: number; params: Record<string, number>; state: 'complete' | 'pending'; value?: number }[] = [];
+      const history: {
+        index: number;
+        params: Record<string, number>;
+        state: 'complete' | 'pending';
+        value?: number;
+      }[] = [];
       for (let i = 0; i < 9; i++) {
         // 4 in flight: complete the oldest pending one beyond that
         const pending = history.filter((t) => t.state === 'pending');
-        if (pending.length >= 4) Object.assign(pending[0]!, { state: 'complete', value: pending[0]!.params.a! + pending[0]!.params.b! });
-        const params = suggestTpe({ space, goal: 'MINIMIZE', seed: 2, trialIndex: i, history, maxTrials: 9, tpe: { nStartupTrials: 2, multivariate } }) as Record<string, number>;
+        if (pending.length >= 4)
+          Object.assign(pending[0]!, { state: 'complete', value: pending[0]!.params.a! + pending[0]!.params.b! });
+        const params = suggestTpe({
+          space,
+          goal: 'MINIMIZE',
+          seed: 2,
+          trialIndex: i,
+          history,
+          maxTrials: 9,
+          tpe: { nStartupTrials: 2, multivariate },
+        }) as Record<string, number>;
         expect(history.map((t) => JSON.stringify(t.params))).not.toContain(JSON.stringify(params));
         history.push({ index: i, params, state: 'pending' });
       }
@@ -373,7 +470,9 @@ describe('tuned joint estimator pieces (Watanabe 2023)', () => {
     // α = 1.5: clip 1/4^1.5 = 0.125 binds
     at({ magicClipExponent: 1.5 }).forEach((s, i) => expect(s).toBeCloseTo([0.125, 0.125, 1][i]!, 12));
     // Δ = 0.2 binds over both
-    at({ magicClipExponent: 2, minBandwidthFactor: 0.2 }).forEach((s, i) => expect(s).toBeCloseTo([0.2, 0.2, 1][i]!, 12));
+    at({ magicClipExponent: 2, minBandwidthFactor: 0.2 }).forEach((s, i) =>
+      expect(s).toBeCloseTo([0.2, 0.2, 1][i]!, 12),
+    );
     // Optuna's neighbour rule (α = 1) for comparison: 0.2 → max(0.2, 0.2) clipped to ≥ 1/4; 0.4 → 0.1 → 1/4
     const optuna = buildNumericalEstimator([0.2, 0.4], 0, 1, null, resolveTpeOptions({}, 50)).sigmas;
     optuna.forEach((s, i) => expect(s).toBeCloseTo([0.25, 0.25, 1][i]!, 12));
@@ -381,16 +480,36 @@ describe('tuned joint estimator pieces (Watanabe 2023)', () => {
 
   it('improvement weights: the best bad value minus each good value, the prior at their mean', async () => {
     const { improvementWeights } = await import('./tpe.js');
-    const t = (index: number, state: TrialRecord['state'], value?: number): TrialRecord => ({ index, params: {}, state, value });
-    expect(improvementWeights([t(0, 'complete', 1), t(2, 'complete', 3)], [t(1, 'complete', 5), t(3, 'complete', 4), t(4, 'pending')], 'MINIMIZE')).toEqual([3, 1]);
-    expect(improvementWeights([t(0, 'complete', 9), t(1, 'complete', 7)], [t(2, 'complete', 5), t(3, 'complete', 6)], 'MAXIMIZE')).toEqual([3, 1]);
+    const t = (index: number, state: TrialRecord['state'], value?: number): TrialRecord => ({
+      index,
+      params: {},
+      state,
+      value,
+    });
+    expect(
+      improvementWeights(
+        [t(0, 'complete', 1), t(2, 'complete', 3)],
+        [t(1, 'complete', 5), t(3, 'complete', 4), t(4, 'pending')],
+        'MINIMIZE',
+      ),
+    ).toEqual([3, 1]);
+    expect(
+      improvementWeights(
+        [t(0, 'complete', 9), t(1, 'complete', 7)],
+        [t(2, 'complete', 5), t(3, 'complete', 6)],
+        'MAXIMIZE',
+      ),
+    ).toEqual([3, 1]);
     // a tie with the threshold still gets a (tiny) weight
     expect(improvementWeights([t(0, 'complete', 4)], [t(1, 'complete', 4)], 'MINIMIZE')).toEqual([1e-12]);
     // a pruned good trial or no finished bad one: fall back to the default weights
     expect(improvementWeights([t(0, 'pruned', 1)], [t(1, 'complete', 5)], 'MINIMIZE')).toBeUndefined();
     expect(improvementWeights([t(0, 'complete', 1)], [t(1, 'pending')], 'MINIMIZE')).toBeUndefined();
     // mixture: weights 3 and 1, the prior 1 · mean(3, 1) = 2 → 3/6, 1/6, 2/6
-    const est = buildNumericalEstimator([0.2, 0.4], 0, 1, null, resolveTpeOptions({}, 50), undefined, { dims: 1, obsWeights: [3, 1] });
+    const est = buildNumericalEstimator([0.2, 0.4], 0, 1, null, resolveTpeOptions({}, 50), undefined, {
+      dims: 1,
+      obsWeights: [3, 1],
+    });
     est.weights.forEach((w, i) => expect(w).toBeCloseTo([0.5, 1 / 6, 1 / 3][i]!, 12));
     const cat = buildCategoricalEstimator([0, 1], 3, resolveTpeOptions({}, 50), { dims: 1, obsWeights: [3, 1] });
     cat.weights.forEach((w, i) => expect(w).toBeCloseTo([0.5, 1 / 6, 1 / 3][i]!, 12));
@@ -398,7 +517,10 @@ describe('tuned joint estimator pieces (Watanabe 2023)', () => {
 
   it('sharp liar: a capped kernel only for the marked (running) observations', () => {
     const opts = resolveTpeOptions({}, 50);
-    const est = buildNumericalEstimator([0.1, 0.5, 0.9], 0, 1, null, opts, undefined, { dims: 2, cap: { sigma: 0.05, marked: [false, true, false] } });
+    const est = buildNumericalEstimator([0.1, 0.5, 0.9], 0, 1, null, opts, undefined, {
+      dims: 2,
+      cap: { sigma: 0.05, marked: [false, true, false] },
+    });
     const plain = buildNumericalEstimator([0.1, 0.5, 0.9], 0, 1, null, opts);
     expect(est.sigmas).toEqual([plain.sigmas[0], 0.05, plain.sigmas[2], 1]);
     expect(plain.sigmas[1]).toBeGreaterThan(0.05);

@@ -35,11 +35,21 @@
  * - `sharpLiar` (ours): a running trial's kernel in g(x) is no wider than the good group's, so that the constant
  *   liar still repels candidates drawn from a narrow l(x).
  */
-import { logGaussMass, logSumExp, LOG_SQRT_2PI, sampleStdTruncNorm } from './numerics.js';
+import { type Rng,rngFor } from '#libs/pure/random';
+
+import { LOG_SQRT_2PI, logGaussMass, logSumExp, sampleStdTruncNorm } from './numerics.js';
 import { intLogEdges, sampleRandom, snapInt } from './random.js';
-import { rngFor, type Rng } from '#libs/pure/random';
-import { gridSize, intHigh, intStep, isValidValue, type ParamSpec, type ParamValue, type Params, type SearchSpace } from './space.js';
-import { intermediateEntries, type Goal, type TrialRecord } from './trials.js';
+import {
+  gridSize,
+  intHigh,
+  intStep,
+  isValidValue,
+  type Params,
+  type ParamSpec,
+  type ParamValue,
+  type SearchSpace,
+} from './space.js';
+import { type Goal, intermediateEntries, type TrialRecord } from './trials.js';
 
 export interface TpeOptions {
   /** Random trials before TPE takes over. Default: {@link defaultStartupTrials}(maxTrials). */
@@ -168,7 +178,12 @@ export interface TpeSplit {
  * Splits the trials into good ("below") and bad ("above") ones, each sorted by index.
  * `trials` must already exclude the trial being suggested.
  */
-export function splitTrials(trials: readonly TrialRecord[], goal: Goal, nBelow: number, constantLiar: boolean): TpeSplit {
+export function splitTrials(
+  trials: readonly TrialRecord[],
+  goal: Goal,
+  nBelow: number,
+  constantLiar: boolean,
+): TpeSplit {
   const sign = goal === 'MINIMIZE' ? 1 : -1;
   const complete = trials
     .filter((t) => t.state === 'complete' && isObserved(t))
@@ -491,8 +506,7 @@ function domainOf(spec: ParamSpec): Domain {
         return {
           toInternal: (v) => (isValidValue(spec, v) ? Math.log(v as number) : undefined),
           fromInternal: (x) => snapInt(spec, Math.exp(x)),
-          build: (obs, opts, ctx) =>
-            buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts, logBins, ctx),
+          build: (obs, opts, ctx) => buildNumericalEstimator(obs, Math.log(lo), Math.log(hi), null, opts, logBins, ctx),
         };
       }
       return {
@@ -566,7 +580,9 @@ export function suggestTpe(input: TpeInput): Params {
     const below: Group = weights ? { trials: split.below, weights } : { trials: split.below };
     const above: Group = { trials: split.above };
     draw = (r) =>
-      opts.multivariate ? suggestJoint(input.space, below, above, opts, r) : suggestIndependent(input.space, below, above, opts, r);
+      opts.multivariate
+        ? suggestJoint(input.space, below, above, opts, r)
+        : suggestIndependent(input.space, below, above, opts, r);
   }
   // Never the same point twice (matters for discrete spaces): a repeat of a finished or running trial is drawn
   // again from the next streams of this trial's generator, still a pure function of the history.
@@ -641,7 +657,11 @@ function suggestJoint(space: SearchSpace, below: Group, above: Group, opts: TpeO
       const ctx: EstimatorContext = obsWeights ? { dims: names.length, obsWeights } : { dims: names.length };
       const cap = caps?.[d];
       if (cap !== undefined && pending.some(Boolean)) ctx.cap = { sigma: cap, marked: pending };
-      return dom.build(rows.map((r) => r[d]!), opts, ctx);
+      return dom.build(
+        rows.map((r) => r[d]!),
+        opts,
+        ctx,
+      );
     });
     const weights = rows.length === 0 ? [1] : mixtureWeights(rows.length, opts, obsWeights);
     return { ests, weights, logWeights: weights.map((w) => Math.log(w)) };

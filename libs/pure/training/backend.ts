@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
+
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
 import { activeNativeKernels, setNativeKernelsEnabled } from './wasm-kernels/native.js';
 import { nativePoolThreads, setNativePoolThreads } from './wasm-kernels/native-pool.js';
@@ -54,8 +56,11 @@ export function webgpuAdapterPresent(timeoutMs = 20_000): Promise<boolean> {
     process.exit(0);
   }, () => { process.stdout.write('none'); process.exit(0); });`;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', probe], { timeout: timeoutMs, cwd: import.meta.dirname }, (error, stdout) =>
-      resolve(!error && stdout.trim() === 'adapter'),
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', probe],
+      { timeout: timeoutMs, cwd: import.meta.dirname },
+      (error, stdout) => resolve(!error && stdout.trim() === 'adapter'),
     );
   });
 }

@@ -4,7 +4,11 @@
  * set or in the predictions (as scikit-learn does; a class absent from both has no score to average).
  * A score whose denominator is zero counts as 0.
  */
-export function classificationScores(predicted: Int32Array, actual: Int32Array, classes: number): { precision: number; recall: number; f1: number } {
+export function classificationScores(
+  predicted: Int32Array,
+  actual: Int32Array,
+  classes: number,
+): { precision: number; recall: number; f1: number } {
   const truePositive = new Float64Array(classes);
   const predictedCount = new Float64Array(classes);
   const actualCount = new Float64Array(classes);

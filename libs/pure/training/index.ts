@@ -1,18 +1,18 @@
 export * from './backend.js';
 export * from './classification-metrics.js';
+export { augmentImage } from './images/augment.js';
+export type { ImageStore } from './images/image-store.js';
+export { decodeThreadCount, DiskImageStore, MemoryImageStore } from './images/image-store.js';
+export { servedLayersModule } from './layers/bundle.js';
 export * from './lr-schedule.js';
 export * from './model-builder.js';
 export * from './model-spec.js';
+export * from './param-estimate.js';
 export * from './preprocessing.js';
+export * from './run-plan.js';
 export * from './trainer.js';
 export * from './training-config.js';
 export * from './validation.js';
-export * from './run-plan.js';
-export * from './param-estimate.js';
-export { augmentImage } from './images/augment.js';
-export { decodeThreadCount, DiskImageStore, MemoryImageStore } from './images/image-store.js';
-export type { ImageStore } from './images/image-store.js';
-export { servedLayersModule } from './layers/bundle.js';
 export * from './webgpu.js';
 // Engine knobs the benches turn (kernel sets, wasm threads); the worker sets them through backend.ts.
 export { registerWasmTrainingKernels } from './wasm-kernels/index.js';

@@ -1,7 +1,12 @@
 import type { LrScheduleConfig } from './training-config.js';
 
 /** The learning rate at optimiser step `step` (0-based), warm-up first, then the schedule. */
-export function learningRateAt(base: number, schedule: LrScheduleConfig | null, step: number, totalSteps: number): number {
+export function learningRateAt(
+  base: number,
+  schedule: LrScheduleConfig | null,
+  step: number,
+  totalSteps: number,
+): number {
   if (!schedule) return base;
   const warmup = schedule.warmupSteps ?? 0;
   if (step < warmup) return (base * (step + 1)) / warmup;

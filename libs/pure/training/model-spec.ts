@@ -1,11 +1,36 @@
 import { FEEDFORWARD_ACTIVATIONS } from './layers/tf-types.js';
-import { SpecError, checkKeys, describe, isPlainObject, numberAt, oneOf, ownEntry } from './validation.js';
+import { checkKeys, describe, isPlainObject, numberAt, oneOf, ownEntry,SpecError } from './validation.js';
 
-export const LOSSES = ['meanSquaredError', 'meanAbsoluteError', 'huberLoss', 'binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'] as const;
-export const CLASSIFICATION_LOSSES: readonly Loss[] = ['binaryCrossentropy', 'categoricalCrossentropy', 'sparseCategoricalCrossentropy'];
+export const LOSSES = [
+  'meanSquaredError',
+  'meanAbsoluteError',
+  'huberLoss',
+  'binaryCrossentropy',
+  'categoricalCrossentropy',
+  'sparseCategoricalCrossentropy',
+] as const;
+export const CLASSIFICATION_LOSSES: readonly Loss[] = [
+  'binaryCrossentropy',
+  'categoricalCrossentropy',
+  'sparseCategoricalCrossentropy',
+];
 export const OPTIMIZERS = ['sgd', 'momentum', 'adagrad', 'adadelta', 'rmsprop', 'adam', 'adamax'] as const;
 export const METRICS = ['accuracy', 'precision', 'recall', 'f1', 'mse', 'mae'] as const;
-export const ACTIVATIONS = ['elu', 'hardSigmoid', 'linear', 'relu', 'relu6', 'selu', 'sigmoid', 'softmax', 'softplus', 'softsign', 'tanh', 'swish', 'mish'] as const;
+export const ACTIVATIONS = [
+  'elu',
+  'hardSigmoid',
+  'linear',
+  'relu',
+  'relu6',
+  'selu',
+  'sigmoid',
+  'softmax',
+  'softplus',
+  'softsign',
+  'tanh',
+  'swish',
+  'mish',
+] as const;
 
 export type Loss = (typeof LOSSES)[number];
 export type OptimizerType = (typeof OPTIMIZERS)[number];
@@ -23,10 +48,39 @@ export interface ModelSpec {
   metrics: Metric[];
 }
 
-type Check = 'posInt' | 'nonNegInt' | 'rate' | 'number' | 'activation' | 'size' | 'padding' | 'bool' | 'regularizer' | 'initializer' | 'shape' | 'axis' | 'dataFormat'
-  | 'feedforwardActivation' | 'positive';
+type Check =
+  | 'posInt'
+  | 'nonNegInt'
+  | 'rate'
+  | 'number'
+  | 'activation'
+  | 'size'
+  | 'padding'
+  | 'bool'
+  | 'regularizer'
+  | 'initializer'
+  | 'shape'
+  | 'axis'
+  | 'dataFormat'
+  | 'feedforwardActivation'
+  | 'positive';
 
-const INITIALIZERS = ['zeros', 'ones', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'leCunUniform', 'leCunNormal', 'randomUniform', 'randomNormal', 'truncatedNormal', 'orthogonal', 'varianceScaling', 'identity'];
+const INITIALIZERS = [
+  'zeros',
+  'ones',
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'leCunUniform',
+  'leCunNormal',
+  'randomUniform',
+  'randomNormal',
+  'truncatedNormal',
+  'orthogonal',
+  'varianceScaling',
+  'identity',
+];
 
 const COMMON: Record<string, Check> = { trainable: 'bool' };
 const KERNEL: Record<string, Check> = {
@@ -70,7 +124,15 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
   flatten: { keys: {}, required: [] },
   reshape: { keys: { targetShape: 'shape' }, required: ['targetShape'] },
   batchNormalization: {
-    keys: { axis: 'axis', momentum: 'number', epsilon: 'number', center: 'bool', scale: 'bool', betaInitializer: 'initializer', gammaInitializer: 'initializer' },
+    keys: {
+      axis: 'axis',
+      momentum: 'number',
+      epsilon: 'number',
+      center: 'bool',
+      scale: 'bool',
+      betaInitializer: 'initializer',
+      gammaInitializer: 'initializer',
+    },
     required: [],
   },
   layerNormalization: { keys: { axis: 'axis', epsilon: 'number', center: 'bool', scale: 'bool' }, required: [] },
@@ -87,7 +149,14 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
   globalAveragePooling1d: { keys: {}, required: [] },
   globalAveragePooling2d: { keys: { dataFormat: 'dataFormat' }, required: [] },
   embedding: {
-    keys: { inputDim: 'posInt', outputDim: 'posInt', embeddingsInitializer: 'initializer', embeddingsRegularizer: 'regularizer', maskZero: 'bool', inputLength: 'posInt' },
+    keys: {
+      inputDim: 'posInt',
+      outputDim: 'posInt',
+      embeddingsInitializer: 'initializer',
+      embeddingsRegularizer: 'regularizer',
+      maskZero: 'bool',
+      inputLength: 'posInt',
+    },
     required: ['inputDim', 'outputDim'],
   },
   lstm: { keys: RNN, required: ['units'] },
@@ -103,14 +172,23 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
   // The service's own layers (libs/pure/training/layers), keys as in Keras / keras-hub.
   multiHeadAttention: {
     keys: {
-      numHeads: 'posInt', keyDim: 'posInt', valueDim: 'posInt', dropout: 'rate', useBias: 'bool', causal: 'bool',
+      numHeads: 'posInt',
+      keyDim: 'posInt',
+      valueDim: 'posInt',
+      dropout: 'rate',
+      useBias: 'bool',
+      causal: 'bool',
     },
     required: ['numHeads'],
   },
   transformerEncoder: {
     keys: {
-      numHeads: 'posInt', intermediateDim: 'posInt', dropout: 'rate', activation: 'feedforwardActivation',
-      layerNormEpsilon: 'positive', normalizeFirst: 'bool',
+      numHeads: 'posInt',
+      intermediateDim: 'posInt',
+      dropout: 'rate',
+      activation: 'feedforwardActivation',
+      layerNormEpsilon: 'positive',
+      normalizeFirst: 'bool',
     },
     required: ['numHeads', 'intermediateDim'],
   },
@@ -123,8 +201,16 @@ export const LAYER_CATALOGUE: Record<string, { keys: Record<string, Check>; requ
 
 /** Layers that keep their input's width (last dimension), so a width set earlier still holds after them. */
 const WIDTH_PRESERVING = new Set([
-  'transformerEncoder', 'multiHeadAttention', 'positionEmbedding', 'dropout', 'layerNormalization',
-  'batchNormalization', 'activation', 'gaussianNoise', 'leakyReLU', 'softmax',
+  'transformerEncoder',
+  'multiHeadAttention',
+  'positionEmbedding',
+  'dropout',
+  'layerNormalization',
+  'batchNormalization',
+  'activation',
+  'gaussianNoise',
+  'leakyReLU',
+  'softmax',
 ]);
 
 /**
@@ -149,8 +235,7 @@ function checkAttentionWidths(layers: Record<string, unknown>[]): void {
       width = { value: layer.embeddingDim, from: `embeddingDim of spec.layers[${index}]` };
     } else if (layer.type === 'dense' && typeof layer.units === 'number') {
       width = { value: layer.units, from: `units of spec.layers[${index}]` };
-    }
-    else if (!WIDTH_PRESERVING.has(layer.type as string)) width = undefined;
+    } else if (!WIDTH_PRESERVING.has(layer.type as string)) width = undefined;
   });
 }
 
@@ -170,7 +255,11 @@ export function collectReferences(value: unknown, into = new Set<string>()): Set
 }
 
 /** Replaces each "$name" by the run's hyperparameter `name`. */
-export function substituteHyperparameters(value: unknown, hyperparameters: Record<string, unknown>, path = 'spec'): unknown {
+export function substituteHyperparameters(
+  value: unknown,
+  hyperparameters: Record<string, unknown>,
+  path = 'spec',
+): unknown {
   const name = referenceName(value);
   if (name) {
     if (!Object.hasOwn(hyperparameters, name)) {
@@ -178,9 +267,15 @@ export function substituteHyperparameters(value: unknown, hyperparameters: Recor
     }
     return hyperparameters[name];
   }
-  if (Array.isArray(value)) return value.map((item, index) => substituteHyperparameters(item, hyperparameters, `${path}[${index}]`));
+  if (Array.isArray(value))
+    return value.map((item, index) => substituteHyperparameters(item, hyperparameters, `${path}[${index}]`));
   if (isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteHyperparameters(item, hyperparameters, `${path}.${key}`)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        substituteHyperparameters(item, hyperparameters, `${path}.${key}`),
+      ]),
+    );
   }
   return value;
 }
@@ -189,7 +284,8 @@ const MAX_DEPTH = 8;
 function checkDepth(value: unknown, path: string, depth = 0): void {
   if (depth > MAX_DEPTH) throw new SpecError(`${path} is nested too deeply (more than ${MAX_DEPTH} levels)`);
   if (Array.isArray(value)) value.forEach((item, index) => checkDepth(item, `${path}[${index}]`, depth + 1));
-  else if (isPlainObject(value)) Object.entries(value).forEach(([key, item]) => checkDepth(item, `${path}.${key}`, depth + 1));
+  else if (isPlainObject(value))
+    Object.entries(value).forEach(([key, item]) => checkDepth(item, `${path}.${key}`, depth + 1));
 }
 
 function checkValue(check: Check, value: unknown, path: string): void {
@@ -228,21 +324,25 @@ function checkValue(check: Check, value: unknown, path: string): void {
       numberAt(value, path, { integer: true });
       return;
     case 'size':
-      if (Array.isArray(value)) value.forEach((item, index) => numberAt(item, `${path}[${index}]`, { integer: true, min: 1 }));
+      if (Array.isArray(value))
+        value.forEach((item, index) => numberAt(item, `${path}[${index}]`, { integer: true, min: 1 }));
       else numberAt(value, path, { integer: true, min: 1 });
       return;
     case 'shape':
-      if (!Array.isArray(value) || value.length === 0) throw new SpecError(`${path} must be a non-empty list of sizes, got ${describe(value)}`);
+      if (!Array.isArray(value) || value.length === 0)
+        throw new SpecError(`${path} must be a non-empty list of sizes, got ${describe(value)}`);
       value.forEach((item, index) => {
         if (item !== -1) numberAt(item, `${path}[${index}]`, { integer: true, min: 1 });
       });
       return;
     case 'initializer':
       if (typeof value === 'string') oneOf(value, INITIALIZERS, path);
-      else if (!isPlainObject(value)) throw new SpecError(`${path} must be an initializer name, got ${describe(value)}`);
+      else if (!isPlainObject(value))
+        throw new SpecError(`${path} must be an initializer name, got ${describe(value)}`);
       return;
     case 'regularizer':
-      if (!isPlainObject(value)) throw new SpecError(`${path} must be {"l1": x} , {"l2": x} or both, got ${describe(value)}`);
+      if (!isPlainObject(value))
+        throw new SpecError(`${path} must be {"l1": x} , {"l2": x} or both, got ${describe(value)}`);
       checkKeys(value, ['l1', 'l2'], path);
       if (value.l1 === undefined && value.l2 === undefined) throw new SpecError(`${path} needs l1, l2 or both`);
       if (value.l1 !== undefined) numberAt(value.l1, `${path}.l1`, { min: 0 });
@@ -269,7 +369,8 @@ function optimizerKeys(type: OptimizerType): string[] {
  * without, every value must be concrete (startRun, after substitution).
  */
 export function validateModelSpec(raw: unknown, options: { allowReferences: boolean }): ModelSpec {
-  if (!isPlainObject(raw)) throw new SpecError(`spec must be an object with layers, loss and optimizer, got ${describe(raw)}`);
+  if (!isPlainObject(raw))
+    throw new SpecError(`spec must be an object with layers, loss and optimizer, got ${describe(raw)}`);
   checkDepth(raw, 'spec');
   checkKeys(raw, ['layers', 'loss', 'optimizer', 'metrics'], 'spec');
   const skip = (value: unknown) => options.allowReferences && referenceName(value) !== undefined;
@@ -277,20 +378,29 @@ export function validateModelSpec(raw: unknown, options: { allowReferences: bool
     if (!skip(value)) checkValue(kind, value, path);
   };
 
-  if (!Array.isArray(raw.layers) || raw.layers.length === 0) throw new SpecError('spec.layers must be a non-empty list of layers');
-  if (raw.layers.length > 200) throw new SpecError(`spec.layers has ${raw.layers.length} layers; at most 200 are allowed`);
+  if (!Array.isArray(raw.layers) || raw.layers.length === 0)
+    throw new SpecError('spec.layers must be a non-empty list of layers');
+  if (raw.layers.length > 200)
+    throw new SpecError(`spec.layers has ${raw.layers.length} layers; at most 200 are allowed`);
   raw.layers.forEach((layer: unknown, index: number) => {
-    if (!isPlainObject(layer)) throw new SpecError(`spec.layers[${index}] must be an object with a type, got ${describe(layer)}`);
+    if (!isPlainObject(layer))
+      throw new SpecError(`spec.layers[${index}] must be an object with a type, got ${describe(layer)}`);
     const type = layer.type;
     if (typeof type !== 'string') throw new SpecError(`spec.layers[${index}].type is required (e.g. "dense")`);
     const entry = ownEntry(LAYER_CATALOGUE, type);
-    if (!entry) throw new SpecError(`spec.layers[${index}].type: unknown layer type "${type}" (known: ${Object.keys(LAYER_CATALOGUE).join(', ')})`);
+    if (!entry)
+      throw new SpecError(
+        `spec.layers[${index}].type: unknown layer type "${type}" (known: ${Object.keys(LAYER_CATALOGUE).join(', ')})`,
+      );
     const path = `spec.layers[${index}] (${type})`;
     const keys = { ...COMMON, ...entry.keys };
     for (const [key, value] of Object.entries(layer)) {
       if (key === 'type') continue;
       const kind = ownEntry(keys, key);
-      if (!kind) throw new SpecError(`${path}.${key} is not a key of a ${type} layer (known: ${Object.keys(keys).join(', ') || 'none'})`);
+      if (!kind)
+        throw new SpecError(
+          `${path}.${key} is not a key of a ${type} layer (known: ${Object.keys(keys).join(', ') || 'none'})`,
+        );
       check(kind, value, `${path}.${key}`);
     }
     for (const key of entry.required) {
@@ -302,7 +412,10 @@ export function validateModelSpec(raw: unknown, options: { allowReferences: bool
 
   if (!skip(raw.loss)) oneOf(raw.loss, LOSSES, 'spec.loss');
   const optimizer = raw.optimizer ?? { type: 'adam' };
-  if (!isPlainObject(optimizer)) throw new SpecError(`spec.optimizer must be an object like {"type": "adam", "learningRate": 0.001}, got ${describe(optimizer)}`);
+  if (!isPlainObject(optimizer))
+    throw new SpecError(
+      `spec.optimizer must be an object like {"type": "adam", "learningRate": 0.001}, got ${describe(optimizer)}`,
+    );
   if (!skip(optimizer.type)) {
     const type = oneOf(optimizer.type, OPTIMIZERS, 'spec.optimizer.type');
     checkKeys(optimizer, optimizerKeys(type), 'spec.optimizer');
@@ -318,7 +431,12 @@ export function validateModelSpec(raw: unknown, options: { allowReferences: bool
   metrics.forEach((metric, index) => {
     if (!skip(metric)) oneOf(metric, METRICS, `spec.metrics[${index}]`);
   });
-  return { layers: raw.layers as LayerSpec[], loss: raw.loss as Loss, optimizer: optimizer as ModelSpec['optimizer'], metrics: metrics as Metric[] };
+  return {
+    layers: raw.layers as LayerSpec[],
+    loss: raw.loss as Loss,
+    optimizer: optimizer as ModelSpec['optimizer'],
+    metrics: metrics as Metric[],
+  };
 }
 
 /** The concrete spec a run trains: references substituted, then checked in full. */

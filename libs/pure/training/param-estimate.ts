@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+
 import { layerFactory, serviceLayerParams } from './layers/index.js';
 import type { ModelSpec } from './model-spec.js';
 import { SpecError } from './validation.js';
@@ -6,14 +7,33 @@ import { SpecError } from './validation.js';
 type Shape = (number | null)[];
 
 const last = (shape: Shape) => shape[shape.length - 1] ?? 0;
-const size = (value: unknown, rank: number): number[] => (Array.isArray(value) ? (value as number[]) : Array(rank).fill((value as number | undefined) ?? 1));
+const size = (value: unknown, rank: number): number[] =>
+  Array.isArray(value) ? (value as number[]) : Array(rank).fill((value as number | undefined) ?? 1);
 
 /** The input rank (batch included) a layer needs; a spec that feeds it another is refused before it trains. */
 const INPUT_RANK: Record<string, number> = {
-  conv1d: 3, maxPooling1d: 3, averagePooling1d: 3, globalMaxPooling1d: 3, globalAveragePooling1d: 3, lstm: 3, gru: 3, simpleRNN: 3,
-  conv2d: 4, depthwiseConv2d: 4, separableConv2d: 4, maxPooling2d: 4, averagePooling2d: 4, globalMaxPooling2d: 4, globalAveragePooling2d: 4, upSampling2d: 4, zeroPadding2d: 4,
+  conv1d: 3,
+  maxPooling1d: 3,
+  averagePooling1d: 3,
+  globalMaxPooling1d: 3,
+  globalAveragePooling1d: 3,
+  lstm: 3,
+  gru: 3,
+  simpleRNN: 3,
+  conv2d: 4,
+  depthwiseConv2d: 4,
+  separableConv2d: 4,
+  maxPooling2d: 4,
+  averagePooling2d: 4,
+  globalMaxPooling2d: 4,
+  globalAveragePooling2d: 4,
+  upSampling2d: 4,
+  zeroPadding2d: 4,
   embedding: 2,
-  multiHeadAttention: 3, transformerEncoder: 3, positionEmbedding: 3, tokenAndPositionEmbedding: 2,
+  multiHeadAttention: 3,
+  transformerEncoder: 3,
+  positionEmbedding: 3,
+  tokenAndPositionEmbedding: 2,
 };
 
 /** Trainable and non-trainable weights a layer creates for an input of `input` shape, from its config alone. */
@@ -38,7 +58,11 @@ function layerParams(layer: Record<string, unknown>, input: Shape): number {
     case 'separableConv2d': {
       const kernel = size(layer.kernelSize, 2).reduce((a, b) => a * b, 1);
       const multiplier = (layer.depthMultiplier as number | undefined) ?? 1;
-      return kernel * channels * multiplier + channels * multiplier * (layer.filters as number) + bias * (layer.filters as number);
+      return (
+        kernel * channels * multiplier +
+        channels * multiplier * (layer.filters as number) +
+        bias * (layer.filters as number)
+      );
     }
     case 'embedding':
       return (layer.inputDim as number) * (layer.outputDim as number);
@@ -70,20 +94,27 @@ export function estimateParams(spec: ModelSpec, input: number | number[]): numbe
   spec.layers.forEach((layer, index) => {
     const { type, ...rest } = layer;
     // Only shape-giving keys matter here; regularisers and initialisers are turned into objects by the builder.
-    const config = Object.fromEntries(Object.entries(rest).filter(([key]) => !/(Regularizer|Initializer|Constraint)$/.test(key)));
+    const config = Object.fromEntries(
+      Object.entries(rest).filter(([key]) => !/(Regularizer|Initializer|Constraint)$/.test(key)),
+    );
     const previous = shape;
     try {
       const rank = INPUT_RANK[type];
-      if (rank !== undefined && shape.length !== rank) throw new Error(`it needs an input of rank ${rank} (batch included); add a reshape layer before it`);
+      if (rank !== undefined && shape.length !== rank)
+        throw new Error(`it needs an input of rank ${rank} (batch included); add a reshape layer before it`);
       if (type === 'flatten' && shape.length < 3) throw new Error('it needs an input of rank 3 or more');
       const instance = layerFactory(type)!(config);
       shape = instance.computeOutputShape(previous) as Shape;
       total += layerParams(layer, previous);
     } catch (error) {
-      throw new SpecError(`spec.layers[${index}] (${type}) cannot take an input of shape [${shape.map((d) => d ?? 'batch').join(', ')}]: ${(error as Error).message}`);
+      throw new SpecError(
+        `spec.layers[${index}] (${type}) cannot take an input of shape [${shape.map((d) => d ?? 'batch').join(', ')}]: ${(error as Error).message}`,
+      );
     }
     if (shape.some((d) => d !== null && (d < 1 || !Number.isFinite(d)))) {
-      throw new SpecError(`spec.layers[${index}] (${type}) gives an output of shape [${shape.map((d) => d ?? 'batch').join(', ')}]; every dimension must be at least 1`);
+      throw new SpecError(
+        `spec.layers[${index}] (${type}) gives an output of shape [${shape.map((d) => d ?? 'batch').join(', ')}]; every dimension must be at least 1`,
+      );
     }
   });
   return total;

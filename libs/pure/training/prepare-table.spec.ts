@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+
+import { analyzeDataset, type Cell, loadTableWithDuckDB, readDatasetRows } from '#libs/pure/data';
+
 import { irisCsv, writeTemp } from '../../../test/support/fixtures.js';
-import { type Cell, analyzeDataset, loadTableWithDuckDB, readDatasetRows } from '#libs/pure/data';
 import { prepareData, prepareTable } from './preprocessing.js';
 import { resolveTrainingConfig } from './training-config.js';
 

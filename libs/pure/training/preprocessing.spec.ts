@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+
 import type { ColumnStats } from '#libs/pure/data';
+
 import { decodeOutputs, encodeRows, prepareData } from './preprocessing.js';
 import { resolveTrainingConfig } from './training-config.js';
 
@@ -37,7 +39,11 @@ describe('prepareData', () => {
   });
 
   it('fills gaps with the training mean under missing=mean and scales to [0,1] under minmax', () => {
-    const training = resolveTrainingConfig({ target: 'label', features: ['size'], validationSplit: 0, shuffle: false, missing: 'mean', normalize: 'minmax' }, columns, 1);
+    const training = resolveTrainingConfig(
+      { target: 'label', features: ['size'], validationSplit: 0, shuffle: false, missing: 'mean', normalize: 'minmax' },
+      columns,
+      1,
+    );
     const data = prepareData(rows, columns, training, 'sparseCategoricalCrossentropy');
     expect(data.trainRows).toBe(5);
     [0, 1 / 3, 0.5, 2 / 3, 1].forEach((value, i) => expect(data.x[i]).toBeCloseTo(value, 6));
@@ -45,11 +51,17 @@ describe('prepareData', () => {
 
   it('splits the same way for the same seed, and another way for another', () => {
     const split = (seed: number) => {
-      const training = resolveTrainingConfig({ target: 'label', features: ['size'], validationSplit: 0.5, seed, normalize: 'none' }, columns, 1);
+      const training = resolveTrainingConfig(
+        { target: 'label', features: ['size'], validationSplit: 0.5, seed, normalize: 'none' },
+        columns,
+        1,
+      );
       return [...prepareData(rows, columns, training, 'sparseCategoricalCrossentropy').x];
     };
     expect(split(3)).toEqual(split(3));
-    expect([split(1), split(2), split(4), split(5)].some((other) => JSON.stringify(other) !== JSON.stringify(split(3)))).toBe(true);
+    expect(
+      [split(1), split(2), split(4), split(5)].some((other) => JSON.stringify(other) !== JSON.stringify(split(3))),
+    ).toBe(true);
   });
 
   it('encodes raw predict rows with the stored preprocessing and decodes outputs into labels', () => {
@@ -59,13 +71,17 @@ describe('prepareData', () => {
     expect([...x.subarray(0, 5)]).toEqual([0, 0, 0, 0, x[4]]);
     expect(x[5]).toBe(0); // missing size → training mean → 0 after standardising
     expect(() => encodeRows(preprocessing, [{ size: 'big' }])).toThrow('rows[0].size must be a number, got "big"');
-    expect(decodeOutputs(preprocessing, new Float32Array([0.2, 0.8]), 2)).toEqual([{ prediction: 'b', probabilities: { a: expect.closeTo(0.2, 6), b: expect.closeTo(0.8, 6) } }]);
+    expect(decodeOutputs(preprocessing, new Float32Array([0.2, 0.8]), 2)).toEqual([
+      { prediction: 'b', probabilities: { a: expect.closeTo(0.2, 6), b: expect.closeTo(0.8, 6) } },
+    ]);
   });
 
   it('refuses a single-class target and too many categories, naming the column', () => {
     const one = rows.map((row) => ({ ...row, label: 'a' }));
     const training = resolveTrainingConfig({ target: 'label' }, columns, 1);
-    expect(() => prepareData(one, columns, training, 'sparseCategoricalCrossentropy')).toThrow('training.target "label" has a single class (a)');
+    expect(() => prepareData(one, columns, training, 'sparseCategoricalCrossentropy')).toThrow(
+      'training.target "label" has a single class (a)',
+    );
   });
 });
 
@@ -81,8 +97,14 @@ describe('resolveTrainingConfig', () => {
       normalize: 'standard',
       checkpoint: { every: 1, keep: 3, monitor: 'val_loss', mode: 'min' },
     });
-    expect(() => resolveTrainingConfig({ target: 'label', features: ['size', 'label'] }, columns, 1)).toThrow('training.features[1]: "label" is the target');
-    expect(() => resolveTrainingConfig({ target: 'label', normalize: 'zscore' }, columns, 1)).toThrow('training.normalize must be one of standard, minmax, none, got "zscore"');
-    expect(() => resolveTrainingConfig({ target: 'label', lrSchedule: { type: 'cyclic' } }, columns, 1)).toThrow('training.lrSchedule.type must be one of exponential, step, linear, cosine');
+    expect(() => resolveTrainingConfig({ target: 'label', features: ['size', 'label'] }, columns, 1)).toThrow(
+      'training.features[1]: "label" is the target',
+    );
+    expect(() => resolveTrainingConfig({ target: 'label', normalize: 'zscore' }, columns, 1)).toThrow(
+      'training.normalize must be one of standard, minmax, none, got "zscore"',
+    );
+    expect(() => resolveTrainingConfig({ target: 'label', lrSchedule: { type: 'cyclic' } }, columns, 1)).toThrow(
+      'training.lrSchedule.type must be one of exponential, step, linear, cosine',
+    );
   });
 });

@@ -1,13 +1,14 @@
 import { type Cell, type ColumnStats, type ColumnType, isMissing, isStringType, typedCell } from '#libs/pure/data';
-import { type ColumnTable, type TableColumn, isMissingAt, tableFromRows } from '#libs/pure/data';
+import { type ColumnTable, isMissingAt, type TableColumn, tableFromRows } from '#libs/pure/data';
 import { mulberry32, shuffleInPlace } from '#libs/pure/random';
+
 import type { AugmentConfig } from './images/augment.js';
 import { decodeImageInput } from './images/image-input.js';
-import { PredictInputError } from './predict-input-error.js';
 import type { ImageStore } from './images/image-store.js';
-import { type TokenizeMode, buildVocabulary, encodeText, vocabularyIds } from './text/tokenizer.js';
 import { CLASSIFICATION_LOSSES, type Loss } from './model-spec.js';
-import { type TrainingConfig, imageSplitColumn } from './training-config.js';
+import { PredictInputError } from './predict-input-error.js';
+import { buildVocabulary, encodeText, type TokenizeMode, vocabularyIds } from './text/tokenizer.js';
+import { imageSplitColumn,type TrainingConfig } from './training-config.js';
 import { SpecError } from './validation.js';
 
 export { PredictInputError };
@@ -16,15 +17,35 @@ export const MAX_CATEGORIES = 1_000;
 export const MAX_CLASSES = 1_000;
 
 export type FeatureEncoding =
-  | { name: string; kind: 'numeric'; sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'; fill: number; shift: number; scale: number }
+  | {
+      name: string;
+      kind: 'numeric';
+      sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE';
+      fill: number;
+      shift: number;
+      scale: number;
+    }
   | { name: string; kind: 'onehot'; categories: string[] }
   /** training.text: token ids; `vocabulary[i]` is id i + 2 (0 padding, 1 out of vocabulary). */
-  | { name: string; kind: 'text'; tokenize: TokenizeMode; sequenceLength: number; lowercase: boolean; vocabulary: string[] }
+  | {
+      name: string;
+      kind: 'text';
+      tokenize: TokenizeMode;
+      sequenceLength: number;
+      lowercase: boolean;
+      vocabulary: string[];
+    }
   /** training.image: the image resized to width × height × channels, scaled to [0, 1]. */
   | { name: string; kind: 'image'; width: number; height: number; channels: 1 | 3 };
 
 export type TargetEncoding =
-  | { name: string; task: 'classification'; encoding: 'sparse' | 'onehot' | 'binary'; sourceType: ColumnType; labels: Exclude<Cell, null>[] }
+  | {
+      name: string;
+      task: 'classification';
+      encoding: 'sparse' | 'onehot' | 'binary';
+      sourceType: ColumnType;
+      labels: Exclude<Cell, null>[];
+    }
   | { name: string; task: 'regression'; sourceType: ColumnType };
 
 /** Everything inference needs to turn a raw row into the model's input, stored with the run and in every checkpoint. */
@@ -32,7 +53,9 @@ export interface Preprocessing {
   version: 1;
   features: FeatureEncoding[];
   inputSize: number;
-  /** The model's input shape without the batch, when it is not [inputSize]: [sequenceLength], [height, width, channels]. */
+  /**
+   * The model's input shape without the batch, when it is not [inputSize]: [sequenceLength], [height, width, channels].
+   */
   inputShape?: number[];
   target: TargetEncoding;
   missing: 'drop' | 'mean';
@@ -60,7 +83,9 @@ function outputEncoding(loss: Loss): 'sparse' | 'onehot' | 'binary' {
 }
 
 function sortLabels(values: Exclude<Cell, null>[]): Exclude<Cell, null>[] {
-  return values.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+  return values.sort((a, b) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+  );
 }
 
 function categoryKey(cell: Cell): string {
@@ -78,11 +103,17 @@ function targetEncoding(
   if (!classification) return { name, task: 'regression', sourceType };
   const labels = new Map<string, Exclude<Cell, null>>();
   for (const value of values()) labels.set(categoryKey(value), value as Exclude<Cell, null>);
-  if (labels.size > MAX_CLASSES) throw new SpecError(`training.target "${name}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
-  if (labels.size < 2) throw new SpecError(`training.target "${name}" has a single class (${[...labels.keys()][0]}); classification needs at least 2`);
+  if (labels.size > MAX_CLASSES)
+    throw new SpecError(`training.target "${name}" has ${labels.size} classes; at most ${MAX_CLASSES} are supported`);
+  if (labels.size < 2)
+    throw new SpecError(
+      `training.target "${name}" has a single class (${[...labels.keys()][0]}); classification needs at least 2`,
+    );
   const encoding = outputEncoding(loss);
   if (encoding === 'binary' && labels.size !== 2) {
-    throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; use sparseCategoricalCrossentropy`);
+    throw new SpecError(
+      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; use sparseCategoricalCrossentropy`,
+    );
   }
   return { name, task: 'classification', encoding, sourceType, labels: sortLabels([...labels.values()]) };
 }
@@ -100,21 +131,46 @@ function rawNumeric(cell: Cell, sourceType: 'NUMBER' | 'BOOLEAN' | 'DATE'): numb
  * columnar path (prepareTable, what the worker runs on typed arrays); a text or image feature through the row path,
  * where the tokenizer and the image store work.
  */
-export function prepareData(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss, images?: ImageStore): PreparedData {
+export function prepareData(
+  rows: Record<string, Cell>[],
+  columns: ColumnStats[],
+  training: TrainingConfig,
+  loss: Loss,
+  images?: ImageStore,
+): PreparedData {
   if (training.image || training.text) return prepareMediaRows(rows, columns, training, loss, images);
   const used = new Set([...training.features, training.target]);
-  return prepareTable(tableFromRows(rows, columns.filter((column) => used.has(column.name))), columns, training, loss);
+  return prepareTable(
+    tableFromRows(
+      rows,
+      columns.filter((column) => used.has(column.name)),
+    ),
+    columns,
+    training,
+    loss,
+  );
 }
 
 /** prepareData for a text or image feature: row by row, through the tokenizer or the image store. */
-function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], training: TrainingConfig, loss: Loss, images?: ImageStore): PreparedData {
+function prepareMediaRows(
+  rows: Record<string, Cell>[],
+  columns: ColumnStats[],
+  training: TrainingConfig,
+  loss: Loss,
+  images?: ImageStore,
+): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
   if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
-    throw new SpecError(`training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`);
+    throw new SpecError(
+      `training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`,
+    );
   }
-  if (!classification && targetType === 'DATE') throw new SpecError(`training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`);
+  if (!classification && targetType === 'DATE')
+    throw new SpecError(
+      `training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`,
+    );
 
   // Rows missing the target are always dropped; rows missing a feature only under missing=drop (a text or image feature
   // has no mean to fill: an empty text is a text, a missing image is dropped).
@@ -122,13 +178,16 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
   rows.forEach((row, index) => {
     if (isMissing(row[training.target])) return;
     if (training.image && isMissing(row[training.features[0]])) return;
-    if (training.missing === 'drop' && !training.text && training.features.some((feature) => isMissing(row[feature]))) return;
+    if (training.missing === 'drop' && !training.text && training.features.some((feature) => isMissing(row[feature])))
+      return;
     usedIndex.push(index);
   });
   const used = usedIndex.map((index) => rows[index]);
   const droppedRows = rows.length - used.length;
   if (used.length < 2) {
-    throw new SpecError(`only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`);
+    throw new SpecError(
+      `only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`,
+    );
   }
 
   let order = used.map((_, index) => index);
@@ -160,7 +219,14 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
       const { tokenize, sequenceLength, lowercase, maxTokens } = training.text;
       // The vocabulary sees the training split only, as normalisation statistics do.
       const texts = trainIndex.map((index) => textOf(used[index][name]));
-      return { name, kind: 'text', tokenize, sequenceLength, lowercase, vocabulary: buildVocabulary(texts, tokenize, lowercase, maxTokens) };
+      return {
+        name,
+        kind: 'text',
+        tokenize,
+        sequenceLength,
+        lowercase,
+        vocabulary: buildVocabulary(texts, tokenize, lowercase, maxTokens),
+      };
     }
     if (isStringType(type)) {
       const categories = new Set<string>();
@@ -169,7 +235,9 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
         if (!isMissing(cell)) categories.add(categoryKey(cell));
       }
       if (categories.size > MAX_CATEGORIES) {
-        throw new SpecError(`training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`);
+        throw new SpecError(
+          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`,
+        );
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
@@ -218,7 +286,10 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
   const x = new Float32Array(training.image ? 0 : used.length * preprocessing.inputSize);
   const rowOf = new Int32Array(training.image ? used.length : 0);
   const y = new Float32Array(used.length * yWidth);
-  const labelIndex = target.task === 'classification' ? new Map(target.labels.map((label, index) => [categoryKey(label), index])) : undefined;
+  const labelIndex =
+    target.task === 'classification'
+      ? new Map(target.labels.map((label, index) => [categoryKey(label), index]))
+      : undefined;
   order.forEach((sourceIndex, position) => {
     const row = used[sourceIndex];
     if (training.image) rowOf[position] = usedIndex[sourceIndex];
@@ -233,9 +304,23 @@ function prepareMediaRows(rows: Record<string, Cell>[], columns: ColumnStats[], 
     }
   });
   const imageData: PreparedData['images'] = training.image
-    ? { store: images!, rowOf, shape: [training.image.height, training.image.width, training.image.channels], augment: training.image.augment }
+    ? {
+        store: images!,
+        rowOf,
+        shape: [training.image.height, training.image.width, training.image.channels],
+        augment: training.image.augment,
+      }
     : undefined;
-  return { preprocessing, x, y, yWidth, trainRows, validationRows, droppedRows, ...(imageData ? { images: imageData } : {}) };
+  return {
+    preprocessing,
+    x,
+    y,
+    yWidth,
+    trainRows,
+    validationRows,
+    droppedRows,
+    ...(imageData ? { images: imageData } : {}),
+  };
 }
 
 /** The typed value of a target cell (typedCell's rules) and its label key, from the columnar form. */
@@ -294,9 +379,14 @@ export function prepareTable(
   const targetType = typeOf.get(training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
   if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
-    throw new SpecError(`training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`);
+    throw new SpecError(
+      `training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`,
+    );
   }
-  if (!classification && targetType === 'DATE') throw new SpecError(`training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`);
+  if (!classification && targetType === 'DATE')
+    throw new SpecError(
+      `training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`,
+    );
 
   const targetColumn = table.columns.get(training.target)!;
   const featureColumns = training.features.map((name) => table.columns.get(name)!);
@@ -312,13 +402,16 @@ export function prepareTable(
   const used = kept.subarray(0, usedCount);
   const droppedRows = table.rowCount - usedCount;
   if (usedCount < 2) {
-    throw new SpecError(`only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`);
+    throw new SpecError(
+      `only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`,
+    );
   }
 
   const order = new Int32Array(usedCount);
   for (let i = 0; i < usedCount; i++) order[i] = i;
   if (training.shuffle) shuffleInPlace(order, mulberry32(training.seed));
-  const validationRows = training.validationSplit > 0 ? Math.max(1, Math.floor(usedCount * training.validationSplit)) : 0;
+  const validationRows =
+    training.validationSplit > 0 ? Math.max(1, Math.floor(usedCount * training.validationSplit)) : 0;
   const trainRows = usedCount - validationRows;
   if (trainRows < 1) throw new SpecError('training.validationSplit leaves no rows to train on');
   const trainIndex = order.subarray(0, trainRows);
@@ -339,7 +432,9 @@ export function prepareTable(
       const categories = new Set<string>();
       seen.forEach((flag, code) => flag && categories.add(categoryKey(column.dictionary[code])));
       if (categories.size > MAX_CATEGORIES) {
-        throw new SpecError(`training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`);
+        throw new SpecError(
+          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`,
+        );
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
@@ -354,7 +449,10 @@ export function prepareTable(
   const preprocessing: Preprocessing = {
     version: 1,
     features,
-    inputSize: features.reduce((size, feature) => size + (feature.kind === 'onehot' ? feature.categories.length : 1), 0),
+    inputSize: features.reduce(
+      (size, feature) => size + (feature.kind === 'onehot' ? feature.categories.length : 1),
+      0,
+    ),
     target,
     missing: training.missing,
     normalize: training.normalize,
@@ -446,8 +544,16 @@ function idsOf(vocabulary: string[]): Map<string, number> {
   return ids;
 }
 
-/** Writes one row's model input at `offset`. Missing numbers take the training mean, unknown or missing categories all zeros. */
-export function encodeRow(preprocessing: Preprocessing, row: Record<string, unknown>, out: Float32Array, offset: number): void {
+/**
+ * Writes one row's model input at `offset`. Missing numbers take the training mean, unknown or missing categories all
+ * zeros.
+ */
+export function encodeRow(
+  preprocessing: Preprocessing,
+  row: Record<string, unknown>,
+  out: Float32Array,
+  offset: number,
+): void {
   let position = offset;
   for (const feature of preprocessing.features) {
     const cell = row[feature.name] as Cell;
@@ -470,7 +576,6 @@ export function encodeRow(preprocessing: Preprocessing, row: Record<string, unkn
   }
 }
 
-
 /** Encodes raw rows for inference; a value of the wrong kind is refused naming the row and column. */
 export function encodeRows(preprocessing: Preprocessing, rows: unknown[]): Float32Array {
   const out = new Float32Array(rows.length * preprocessing.inputSize);
@@ -486,13 +591,21 @@ export function encodeRows(preprocessing: Preprocessing, rows: unknown[]): Float
         continue;
       }
       if (feature.kind === 'text' && cell !== undefined && cell !== null && typeof cell !== 'string') {
-        throw new PredictInputError(`rows[${index}].${feature.name} must be the text itself (a string), got ${JSON.stringify(cell)}`);
+        throw new PredictInputError(
+          `rows[${index}].${feature.name} must be the text itself (a string), got ${JSON.stringify(cell)}`,
+        );
       }
       if (cell !== undefined && cell !== null && typeof cell === 'object') {
         throw new PredictInputError(`rows[${index}].${feature.name} must be a plain value, not an object`);
       }
-      if (feature.kind === 'numeric' && !isMissing(cell as Cell) && rawNumeric(cell as Cell, feature.sourceType) === undefined) {
-        throw new PredictInputError(`rows[${index}].${feature.name} must be a ${feature.sourceType.toLowerCase()}, got ${JSON.stringify(cell)}`);
+      if (
+        feature.kind === 'numeric' &&
+        !isMissing(cell as Cell) &&
+        rawNumeric(cell as Cell, feature.sourceType) === undefined
+      ) {
+        throw new PredictInputError(
+          `rows[${index}].${feature.name} must be a ${feature.sourceType.toLowerCase()}, got ${JSON.stringify(cell)}`,
+        );
       }
     }
     encodeRow(preprocessing, record, out, index * preprocessing.inputSize);
@@ -501,7 +614,11 @@ export function encodeRows(preprocessing: Preprocessing, rows: unknown[]): Float
 }
 
 /** Turns model outputs back into predictions: a label with class probabilities, or a number. */
-export function decodeOutputs(preprocessing: Preprocessing, outputs: Float32Array, width: number): Record<string, unknown>[] {
+export function decodeOutputs(
+  preprocessing: Preprocessing,
+  outputs: Float32Array,
+  width: number,
+): Record<string, unknown>[] {
   const rows = outputs.length / width;
   const target = preprocessing.target;
   const results: Record<string, unknown>[] = [];

@@ -1,9 +1,16 @@
 import { type ColumnStats, isStringType } from '#libs/pure/data';
-import { CLASSIFICATION_LOSSES, type ModelSpec, collectReferences, resolveModelSpec, substituteHyperparameters } from './model-spec.js';
+
+import {
+  CLASSIFICATION_LOSSES,
+  collectReferences,
+  type ModelSpec,
+  resolveModelSpec,
+  substituteHyperparameters,
+} from './model-spec.js';
 import { estimateParams } from './param-estimate.js';
 import { MAX_CLASSES } from './preprocessing.js';
-import { type TrainingConfig, resolveTrainingConfig } from './training-config.js';
-import { SpecError, describe, isBuiltInName, isPlainObject } from './validation.js';
+import { resolveTrainingConfig,type TrainingConfig } from './training-config.js';
+import { describe, isBuiltInName, isPlainObject,SpecError } from './validation.js';
 
 export interface RunPlan {
   /** Parameters the model will have (one-hot widths estimated from the dataset's distinct counts). */
@@ -18,9 +25,17 @@ export interface RunPlan {
  * config with defaults, and whether the two fit the dataset's columns. startRun and every sweep trial
  * go through here, so a run that is queued can only fail on what the data itself holds.
  */
-export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraining: unknown, columns: ColumnStats[], defaultSeed: number, maxParams = Infinity): RunPlan {
+export function planRun(
+  rawSpec: unknown,
+  rawHyperparameters: unknown,
+  rawTraining: unknown,
+  columns: ColumnStats[],
+  defaultSeed: number,
+  maxParams = Infinity,
+): RunPlan {
   const hyperparameters = rawHyperparameters ?? {};
-  if (!isPlainObject(hyperparameters)) throw new SpecError(`hyperparameters must be an object of name → value, got ${describe(hyperparameters)}`);
+  if (!isPlainObject(hyperparameters))
+    throw new SpecError(`hyperparameters must be an object of name → value, got ${describe(hyperparameters)}`);
   const references = collectReferences(rawSpec);
   collectReferences(referableTraining(rawTraining), references);
   for (const name of Object.keys(hyperparameters)) {
@@ -33,7 +48,11 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
     }
   }
   const spec = resolveModelSpec(rawSpec, hyperparameters);
-  const training = resolveTrainingConfig(substituteTrainingReferences(rawTraining, hyperparameters), columns, defaultSeed);
+  const training = resolveTrainingConfig(
+    substituteTrainingReferences(rawTraining, hyperparameters),
+    columns,
+    defaultSeed,
+  );
   checkTarget(spec, training, columns);
   const byName = new Map(columns.map((column) => [column.name, column]));
   const inputSize = training.features.reduce((width, name) => {
@@ -41,7 +60,10 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
     return width + (isStringType(column.type) ? Math.max(1, column.distinct ?? 1) : 1);
   }, 0);
   const params = estimateParams(spec, modelInputShape(training) ?? inputSize);
-  if (params > maxParams) throw new SpecError(`the model would have ${params} parameters; at most ${maxParams} are allowed (MAX_MODEL_PARAMS)`);
+  if (params > maxParams)
+    throw new SpecError(
+      `the model would have ${params} parameters; at most ${maxParams} are allowed (MAX_MODEL_PARAMS)`,
+    );
   return { params, spec, training, hyperparameters };
 }
 
@@ -49,9 +71,16 @@ export function planRun(rawSpec: unknown, rawHyperparameters: unknown, rawTraini
  * The plan of a run from what it stored: its training config was resolved at startRun, references in training.image
  * and training.text already filled in, so only the spec's references still take hyperparameters.
  */
-export function planStoredRun(rawSpec: unknown, hyperparameters: Record<string, unknown>, storedTraining: TrainingConfig, columns: ColumnStats[]): RunPlan {
+export function planStoredRun(
+  rawSpec: unknown,
+  hyperparameters: Record<string, unknown>,
+  storedTraining: TrainingConfig,
+  columns: ColumnStats[],
+): RunPlan {
   const specReferences = collectReferences(rawSpec);
-  const forSpec = Object.fromEntries(Object.entries(hyperparameters ?? {}).filter(([name]) => specReferences.has(name)));
+  const forSpec = Object.fromEntries(
+    Object.entries(hyperparameters ?? {}).filter(([name]) => specReferences.has(name)),
+  );
   return { ...planRun(rawSpec, forSpec, storedTraining, columns, storedTraining.seed), hyperparameters };
 }
 
@@ -67,7 +96,8 @@ function substituteTrainingReferences(rawTraining: unknown, hyperparameters: Rec
   if (!isPlainObject(rawTraining)) return rawTraining;
   const substituted = { ...rawTraining };
   for (const key of REFERABLE_TRAINING_KEYS) {
-    if (substituted[key] !== undefined) substituted[key] = substituteHyperparameters(substituted[key], hyperparameters, `training.${key}`);
+    if (substituted[key] !== undefined)
+      substituted[key] = substituteHyperparameters(substituted[key], hyperparameters, `training.${key}`);
   }
   return substituted;
 }
@@ -83,26 +113,39 @@ function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnS
   const target = columns.find((column) => column.name === training.target)!;
   const classification = CLASSIFICATION_LOSSES.includes(spec.loss);
   if (isStringType(target.type) && !classification) {
-    throw new SpecError(`training.target "${target.name}" holds text labels, so the loss must be a classification loss (sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`);
+    throw new SpecError(
+      `training.target "${target.name}" holds text labels, so the loss must be a classification loss (sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`,
+    );
   }
-  if (target.type === 'DATE') throw new SpecError(`training.target "${target.name}" is a DATE column; a target must be a number, boolean or label`);
+  if (target.type === 'DATE')
+    throw new SpecError(
+      `training.target "${target.name}" is a DATE column; a target must be a number, boolean or label`,
+    );
   if (target.distinct !== null && target.distinct < 2) {
     throw new SpecError(`training.target "${target.name}" is constant (a single value); there is nothing to learn`);
   }
   if (classification && target.distinct !== null && target.distinct > MAX_CLASSES) {
-    throw new SpecError(`training.target "${target.name}" has ${target.distinct} classes; at most ${MAX_CLASSES} are supported`);
+    throw new SpecError(
+      `training.target "${target.name}" has ${target.distinct} classes; at most ${MAX_CLASSES} are supported`,
+    );
   }
   if (spec.loss === 'binaryCrossentropy' && target.distinct !== null && target.distinct !== 2) {
-    throw new SpecError(`spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${target.name}" has ${target.distinct}`);
+    throw new SpecError(
+      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${target.name}" has ${target.distinct}`,
+    );
   }
   const last = spec.layers[spec.layers.length - 1];
   if (classification && last.type === 'dense' && typeof last.units === 'number' && target.distinct !== null) {
     const expected = spec.loss === 'binaryCrossentropy' ? 1 : target.distinct;
     if (last.units !== expected) {
-      throw new SpecError(`spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but training.target "${target.name}" has ${target.distinct} classes, so the output needs ${expected} unit(s)`);
+      throw new SpecError(
+        `spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but training.target "${target.name}" has ${target.distinct} classes, so the output needs ${expected} unit(s)`,
+      );
     }
   }
   if (!classification && last.type === 'dense' && typeof last.units === 'number' && last.units !== 1) {
-    throw new SpecError(`spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but a regression target needs 1 output unit`);
+    throw new SpecError(
+      `spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but a regression target needs 1 output unit`,
+    );
   }
 }

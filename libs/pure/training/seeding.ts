@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+
 import { deriveSeed, mulberry32 } from '#libs/pure/random';
 
 /**
@@ -57,7 +58,9 @@ export function seedInitialWeights(model: tf.LayersModel, seed: number): void {
       if (!initializer || typeof initializer.apply !== 'function') return;
       if (CONSTANT_INITIALIZERS.has(initializer.getClassName())) return;
       if (kind === 'bias' && (holder as WithInitializers).unitForgetBias) return;
-      const value = withSeededRandom(deriveSeed(seed, layerIndex, weightIndex), () => initializer.apply(weight.shape as number[], weight.dtype));
+      const value = withSeededRandom(deriveSeed(seed, layerIndex, weightIndex), () =>
+        initializer.apply(weight.shape as number[], weight.dtype),
+      );
       weight.write(value);
       value.dispose();
     });

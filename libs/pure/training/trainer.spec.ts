@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { analyzeDataset, readDatasetRows } from '#libs/pure/data';
+
 import { irisCsv, writeTemp } from '../../../test/support/fixtures.js';
 import { selectBackend } from './backend.js';
 import { buildModel } from './model-builder.js';
@@ -31,7 +33,11 @@ describe('trainModel', () => {
       },
       { hidden: 16 },
     );
-    const training = resolveTrainingConfig({ target: 'Species', epochs: 40, batchSize: 16, seed: 3 }, analysis.columns, 1);
+    const training = resolveTrainingConfig(
+      { target: 'Species', epochs: 40, batchSize: 16, seed: 3 },
+      analysis.columns,
+      1,
+    );
     const data = prepareData(rows, analysis.columns, training, spec.loss);
     const model = buildModel(spec, data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
     const reports: EpochReport[] = [];
@@ -51,7 +57,15 @@ describe('trainModel', () => {
     });
     expect(result.epochsCompleted).toBe(40);
     expect(reports.map((r) => r.epoch)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect(Object.keys(reports[0].metrics).sort()).toEqual(['accuracy', 'f1', 'loss', 'lr', 'val_accuracy', 'val_f1', 'val_loss']);
+    expect(Object.keys(reports[0].metrics).sort()).toEqual([
+      'accuracy',
+      'f1',
+      'loss',
+      'lr',
+      'val_accuracy',
+      'val_f1',
+      'val_loss',
+    ]);
     expect(result.summary.val_accuracy).toBeGreaterThanOrEqual(0.9);
     expect(tensorsAt[39]).toBe(tensorsAt[5]);
     model.dispose();
@@ -97,9 +111,12 @@ describe('trainModel', () => {
     const c = await irisRun(22);
     expect(a.reports).toHaveLength(6);
     a.reports.forEach((report, index) => {
-      for (const [name, value] of Object.entries(report.metrics)) expect(Math.abs(b.reports[index].metrics[name] - value), name).toBeLessThanOrEqual(1e-5);
+      for (const [name, value] of Object.entries(report.metrics))
+        expect(Math.abs(b.reports[index].metrics[name] - value), name).toBeLessThanOrEqual(1e-5);
     });
-    a.weights.forEach((values, i) => values.forEach((value, j) => expect(Math.abs(b.weights[i][j] - value)).toBeLessThanOrEqual(1e-5)));
+    a.weights.forEach((values, i) =>
+      values.forEach((value, j) => expect(Math.abs(b.weights[i][j] - value)).toBeLessThanOrEqual(1e-5)),
+    );
     expect(c.reports[0].metrics.loss).not.toBeCloseTo(a.reports[0].metrics.loss, 5);
     expect(c.weights[0]).not.toEqual(a.weights[0]);
   });
@@ -107,7 +124,8 @@ describe('trainModel', () => {
   it('stops between batches: the partial epoch goes to onInterrupted, not onEpoch', async () => {
     let batches = 0;
     const interrupted: { lastCompletedEpoch: number; batchesIntoEpoch: number }[] = [];
-    // 120 training rows, batch 16: 8 batches an epoch, and one more look at the epoch's end; stop before the 3rd batch of epoch 2.
+    // 120 training rows, batch 16: 8 batches an epoch, and one more look at the epoch's end; stop before the 3rd batch
+    // of epoch 2.
     const { reports, result } = await irisRun(4, {
       shouldStop: () => ++batches > 9 + 2,
       onInterrupted: async ({ lastCompletedEpoch, batchesIntoEpoch, checkpoint }) => {

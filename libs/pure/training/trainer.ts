@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+
 import { deriveSeed, mulberry32, seededPermutation } from '#libs/pure/random';
+
 import { classificationScores } from './classification-metrics.js';
 import { augmentImage, isIdentity, scalePixels } from './images/augment.js';
 import { learningRateAt } from './lr-schedule.js';
@@ -31,7 +33,11 @@ export interface TrainerHooks {
    * Called instead of onEpoch when training stops part-way through an epoch: the partial epoch
    * is not reported, but its weights are handed over so a resume loses nothing.
    */
-  onInterrupted?(state: { lastCompletedEpoch: number; batchesIntoEpoch: number; checkpoint: CheckpointArtifacts }): Promise<void>;
+  onInterrupted?(state: {
+    lastCompletedEpoch: number;
+    batchesIntoEpoch: number;
+    checkpoint: CheckpointArtifacts;
+  }): Promise<void>;
   /** Read at every batch; must be cheap (a flag kept up to date elsewhere). */
   shouldStop(): boolean;
 }
@@ -50,7 +56,10 @@ function isImprovement(value: number, best: number | undefined, mode: 'min' | 'm
 }
 
 /** The model's topology, weights and optimiser state, as a checkpoint stores them. */
-export async function snapshotModel(model: tf.LayersModel, optimizer: tf.Optimizer = model.optimizer): Promise<CheckpointArtifacts> {
+export async function snapshotModel(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer = model.optimizer,
+): Promise<CheckpointArtifacts> {
   let saved: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -109,7 +118,8 @@ function compiledInternals(model: tf.LayersModel): CompiledInternals {
   const outer = model as unknown as CompiledInternals & { model?: CompiledInternals };
   const inner = outer.lossFunctions == null && outer.model != null ? outer.model : outer;
   if (!inner.lossFunctions?.length || !inner.optimizer) throw new Error('trainModel: the model must be compiled first');
-  if (inner.lossFunctions.length !== 1 || model.inputs.length !== 1) throw new Error('trainModel: the model must have one input and one output');
+  if (inner.lossFunctions.length !== 1 || model.inputs.length !== 1)
+    throw new Error('trainModel: the model must have one input and one output');
   return inner;
 }
 
@@ -173,7 +183,11 @@ export async function trainModel(options: {
   const inputShape = data.preprocessing.inputShape ?? [inputSize];
   const rowsOf = (positions: ArrayLike<number>) => Int32Array.from(positions, (position) => images!.rowOf[position]);
   /** A batch's input; `next` (the following batch) is handed to the store to decode while this one trains. */
-  const imageBatch = async (positions: ArrayLike<number>, augmentStep?: number, next?: ArrayLike<number>): Promise<tf.Tensor> => {
+  const imageBatch = async (
+    positions: ArrayLike<number>,
+    augmentStep?: number,
+    next?: ArrayLike<number>,
+  ): Promise<tf.Tensor> => {
     const frame = images!.store.frameBytes;
     const rows = rowsOf(positions);
     const reading = images!.store.read(rows);
@@ -185,7 +199,16 @@ export async function trainModel(options: {
       const random = mulberry32(deriveSeed(seed, 3, augmentStep));
       const [height, width, channels] = images!.shape;
       for (let i = 0; i < rows.length; i++) {
-        augmentImage(pixels.subarray(i * frame, (i + 1) * frame), width, height, channels, images!.augment!, random, values, i * frame);
+        augmentImage(
+          pixels.subarray(i * frame, (i + 1) * frame),
+          width,
+          height,
+          channels,
+          images!.augment!,
+          random,
+          values,
+          i * frame,
+        );
       }
     }
     return tf.tensor(values, [rows.length, ...images!.shape]);
@@ -204,7 +227,8 @@ export async function trainModel(options: {
   };
 
   const target = data.preprocessing.target;
-  const wantsScores = target.task === 'classification' && spec.metrics.some((metric) => ['precision', 'recall', 'f1'].includes(metric));
+  const wantsScores =
+    target.task === 'classification' && spec.metrics.some((metric) => ['precision', 'recall', 'f1'].includes(metric));
   const labelsOf = (values: Float32Array, rows: number, offset: number): Int32Array => {
     const labels = new Int32Array(rows);
     for (let i = 0; i < rows; i++) {
@@ -248,7 +272,9 @@ export async function trainModel(options: {
   };
   const valLabels = wantsScores && data.validationRows ? labelsOf(data.y, data.validationRows, trainRows) : undefined;
 
-  const baseLearningRate = (spec.optimizer.learningRate as number | undefined) ?? (optimizer as unknown as { learningRate: number }).learningRate;
+  const baseLearningRate =
+    (spec.optimizer.learningRate as number | undefined) ??
+    (optimizer as unknown as { learningRate: number }).learningRate;
   const batchSize = training.batchSize;
   const stepsPerEpoch = Math.ceil(trainRows / batchSize);
   const totalSteps = stepsPerEpoch * training.epochs;
@@ -261,7 +287,9 @@ export async function trainModel(options: {
     if (target.setLearningRate) target.setLearningRate(lr);
     else target.learningRate = lr;
   };
-  const variables = (inner.collectedTrainableWeights ?? model.trainableWeights).map((weight) => weight.read() as tf.Variable);
+  const variables = (inner.collectedTrainableWeights ?? model.trainableWeights).map(
+    (weight) => weight.read() as tf.Variable,
+  );
 
   const early = training.earlyStopping;
   let bestMonitored: number | undefined;
@@ -313,9 +341,16 @@ export async function trainModel(options: {
           setLearningRate(learningRateAt(baseLearningRate, training.lrSchedule, step, totalSteps));
           const size = Math.min(batchSize, trainRows - start);
           const weight = sizeScalar(size);
-          const positions = (from: number, count: number) => (training.shuffle ? order.subarray(from, from + count) : range(from, count));
+          const positions = (from: number, count: number) =>
+            training.shuffle ? order.subarray(from, from + count) : range(from, count);
           const nextSize = Math.min(batchSize, trainRows - start - size);
-          const imageInput = images ? await imageBatch(positions(start, size), step, nextSize > 0 ? positions(start + size, nextSize) : undefined) : undefined;
+          const imageInput = images
+            ? await imageBatch(
+                positions(start, size),
+                step,
+                nextSize > 0 ? positions(start + size, nextSize) : undefined,
+              )
+            : undefined;
           const next = withSeededRandom(deriveSeed(seed, 2, step), () =>
             tf.tidy(() => {
               const ids = indices?.slice(start, size);
@@ -363,7 +398,12 @@ export async function trainModel(options: {
           await pending;
           if (batchesIntoEpoch > 0) {
             interrupted = true;
-            if (hooks.onInterrupted) await hooks.onInterrupted({ lastCompletedEpoch: epochIndex, batchesIntoEpoch, checkpoint: await snapshotModel(model, optimizer) });
+            if (hooks.onInterrupted)
+              await hooks.onInterrupted({
+                lastCompletedEpoch: epochIndex,
+                batchesIntoEpoch,
+                checkpoint: await snapshotModel(model, optimizer),
+              });
           }
           break;
         }
@@ -372,9 +412,15 @@ export async function trainModel(options: {
         const binaryTarget = target.task === 'classification' && target.encoding === 'binary';
         const imageValidation = images && data.validationRows ? await evaluateImages(binaryTarget) : undefined;
         const evaluated =
-          imageValidation?.evaluated ?? (sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : []);
+          imageValidation?.evaluated ??
+          (sets.xVal && sets.yVal ? model.evaluate(sets.xVal, sets.yVal, { batchSize }) : []);
         const evaluatedList = Array.isArray(evaluated) ? evaluated : [evaluated];
-        const combined = tf.tidy(() => tf.concat([tf.reshape(tf.div(sums, trainRows), [accumulated]), ...evaluatedList.map((value) => tf.reshape(value, [1]))]));
+        const combined = tf.tidy(() =>
+          tf.concat([
+            tf.reshape(tf.div(sums, trainRows), [accumulated]),
+            ...evaluatedList.map((value) => tf.reshape(value, [1])),
+          ]),
+        );
         tf.dispose(evaluatedList);
         const values = await combined.data();
         combined.dispose();

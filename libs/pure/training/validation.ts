@@ -37,15 +37,22 @@ export function checkKeys(object: Record<string, unknown>, allowed: readonly str
   }
 }
 
-export function numberAt(value: unknown, path: string, options: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
+export function numberAt(
+  value: unknown,
+  path: string,
+  options: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {},
+): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new SpecError(`${path} must be a ${options.integer ? 'whole number' : 'number'}, got ${describe(value)}`);
   }
   if (options.integer && !Number.isInteger(value)) throw new SpecError(`${path} must be a whole number, got ${value}`);
   if (options.min !== undefined && (options.exclusiveMin ? value <= options.min : value < options.min)) {
-    throw new SpecError(`${path} must be ${options.exclusiveMin ? 'greater than' : 'at least'} ${options.min}, got ${value}`);
+    throw new SpecError(
+      `${path} must be ${options.exclusiveMin ? 'greater than' : 'at least'} ${options.min}, got ${value}`,
+    );
   }
-  if (options.max !== undefined && value > options.max) throw new SpecError(`${path} must be at most ${options.max}, got ${value}`);
+  if (options.max !== undefined && value > options.max)
+    throw new SpecError(`${path} must be at most ${options.max}, got ${value}`);
   return value;
 }
 

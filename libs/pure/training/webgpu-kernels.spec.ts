@@ -6,11 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+
 import { mulberry32 } from '#libs/pure/random';
+
 import { labelledData, specRun, trainToEnd } from '../../../test/support/engine.js';
-import { applyWebgpuFlags, setupWebgpu, webgpuTuningFromEnv, type WebgpuSetup } from './webgpu.js';
+import { applyWebgpuFlags, setupWebgpu, type WebgpuSetup,webgpuTuningFromEnv } from './webgpu.js';
 import { webgpuKernelStats } from './webgpu-kernels.js';
 
 const localIcd = resolve(import.meta.dirname, '../../../.lavapipe/lvp_icd.json');
@@ -42,7 +45,11 @@ function relativeError(a: Float32Array, b: Float32Array): number {
 
 /** dW of sum(conv2d(x, w) * dy) = conv2DBackpropFilter(x, dy), on the current backend. */
 async function filterGradient(
-  xShape: number[], wShape: number[], strides: number, pad: 'valid' | 'same', seed: number,
+  xShape: number[],
+  wShape: number[],
+  strides: number,
+  pad: 'valid' | 'same',
+  seed: number,
 ): Promise<Float32Array> {
   const x = tf.randomNormal(xShape, 0, 1, 'float32', seed).as4D(xShape[0], xShape[1], xShape[2], xShape[3]);
   const w = tf.randomNormal(wShape, 0, 1, 'float32', seed + 1).as4D(wShape[0], wShape[1], wShape[2], wShape[3]);
@@ -82,42 +89,45 @@ describe.skipIf(!setup)(suiteName, () => {
     expect(relativeError(got, expected)).toBeLessThan(1e-5);
   });
 
-  it('seeded CNN training on webgpu: same losses and weights with the replacement kernels as with tfjs\'s (1e-4)',
-    async () => {
-      await tf.setBackend('webgpu');
-      const random = mulberry32(3);
-      const pixels = Float32Array.from({ length: 48 * 144 }, random);
-      const data = labelledData(pixels, Array.from({ length: 48 }, (_, i) => i % 3), { inputSize: 144, classes: 3 });
-      const spec = {
-        layers: [
-          { type: 'reshape', targetShape: [12, 12, 1] },
-          { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
-          { type: 'maxPooling2d', poolSize: 2 },
-          { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
-          { type: 'flatten' },
-          { type: 'dense', units: 3, activation: 'softmax' },
-        ],
-        loss: 'sparseCategoricalCrossentropy',
-        optimizer: { type: 'adam', learningRate: 0.01 },
-        metrics: [],
-      };
-      const train = async (kernels: boolean) => {
-        applyWebgpuFlags({ ...tuning, kernels });
-        const run = specRun(spec, data, { epochs: 3, batchSize: 16, seed: 9 });
-        const before = webgpuKernelStats.conv2DBackpropFilter;
-        const { reports } = await trainToEnd(run);
-        const used = webgpuKernelStats.conv2DBackpropFilter - before;
-        const weights = await Promise.all(run.model.getWeights().map(async (w) => Array.from(await w.data())));
-        run.model.dispose();
-        return { loss: reports.map((report) => report.metrics.loss), weights: weights.flat(), used };
-      };
-      const ours = await train(true);
-      const stock = await train(false);
-      expect(ours.used).toBeGreaterThan(0);
-      expect(stock.used).toBe(0);
-      ours.loss.forEach((l, i) => expect(Math.abs(l - stock.loss[i])).toBeLessThan(1e-4));
-      expect(ours.loss[2]).toBeLessThan(ours.loss[0]);
-      const maxDiff = ours.weights.reduce((m, w, i) => Math.max(m, Math.abs(w - stock.weights[i])), 0);
-      expect(maxDiff).toBeLessThan(1e-4);
-    });
+  it("seeded CNN training on webgpu: same losses and weights with the replacement kernels as with tfjs's (1e-4)", async () => {
+    await tf.setBackend('webgpu');
+    const random = mulberry32(3);
+    const pixels = Float32Array.from({ length: 48 * 144 }, random);
+    const data = labelledData(
+      pixels,
+      Array.from({ length: 48 }, (_, i) => i % 3),
+      { inputSize: 144, classes: 3 },
+    );
+    const spec = {
+      layers: [
+        { type: 'reshape', targetShape: [12, 12, 1] },
+        { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+        { type: 'maxPooling2d', poolSize: 2 },
+        { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
+        { type: 'flatten' },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
+      loss: 'sparseCategoricalCrossentropy',
+      optimizer: { type: 'adam', learningRate: 0.01 },
+      metrics: [],
+    };
+    const train = async (kernels: boolean) => {
+      applyWebgpuFlags({ ...tuning, kernels });
+      const run = specRun(spec, data, { epochs: 3, batchSize: 16, seed: 9 });
+      const before = webgpuKernelStats.conv2DBackpropFilter;
+      const { reports } = await trainToEnd(run);
+      const used = webgpuKernelStats.conv2DBackpropFilter - before;
+      const weights = await Promise.all(run.model.getWeights().map(async (w) => Array.from(await w.data())));
+      run.model.dispose();
+      return { loss: reports.map((report) => report.metrics.loss), weights: weights.flat(), used };
+    };
+    const ours = await train(true);
+    const stock = await train(false);
+    expect(ours.used).toBeGreaterThan(0);
+    expect(stock.used).toBe(0);
+    ours.loss.forEach((l, i) => expect(Math.abs(l - stock.loss[i])).toBeLessThan(1e-4));
+    expect(ours.loss[2]).toBeLessThan(ours.loss[0]);
+    const maxDiff = ours.weights.reduce((m, w, i) => Math.max(m, Math.abs(w - stock.weights[i])), 0);
+    expect(maxDiff).toBeLessThan(1e-4);
+  });
 });

@@ -21,7 +21,10 @@ import * as tf from '@tensorflow/tfjs';
 /** The parts of tfjs-backend-webgpu's WebGPUBackend (4.x) these kernels use. */
 interface WebgpuProgramBackend {
   runWebGPUProgram(
-    program: object, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: Array<{ type: string; data: number[] }>,
+    program: object,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+    uniforms?: Array<{ type: string; data: number[] }>,
   ): tf.TensorInfo;
   disposeData(dataId: object): void;
 }
@@ -61,7 +64,10 @@ class ConvFilterPartialsProgram {
   workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
 
   constructor(
-    filterShape: number[], slices: number, private readonly lanes: number, blocks: number,
+    filterShape: number[],
+    slices: number,
+    private readonly lanes: number,
+    blocks: number,
     private readonly tapsPerGroup: number,
   ) {
     const [fH, fW, inC, outC] = filterShape;
@@ -75,15 +81,17 @@ class ConvFilterPartialsProgram {
     const groups = WORKGROUP / lanes;
     const taps = this.tapsPerGroup;
     // Tap t of this workgroup: (wR, wC) and its flat filter index k = (wR * fW + wC) * inC + d1.
-    const tapGroup = taps === 1
-      ? `let k0 = tapGroup;
+    const tapGroup =
+      taps === 1
+        ? `let k0 = tapGroup;
          let d1 = k0 % inC;
          let wC0 = (k0 / inC) % uniforms.filterHW.y;
          let wR0 = k0 / (inC * uniforms.filterHW.y);`
-      : 'let d1 = tapGroup;';
-    const tapOf = taps === 1
-      ? 'let wR = wR0; let wC = wC0;'
-      : 'let wR = t / uniforms.filterHW.y; let wC = t % uniforms.filterHW.y;';
+        : 'let d1 = tapGroup;';
+    const tapOf =
+      taps === 1
+        ? 'let wR = wR0; let wC = wC0;'
+        : 'let wR = t / uniforms.filterHW.y; let wC = t % uniforms.filterHW.y;';
     return /* wgsl */ `
       var<workgroup> sums : array<f32, ${WORKGROUP}>;
       fn main() {
@@ -186,8 +194,16 @@ class SumSlicesProgram {
  * How pass 1 splits the work: output-channel lanes per workgroup, blocks of them, taps per workgroup, slices of m.
  * `oneTap` (TRAINING_WEBGPU_CONV_FILTER=tap) forces one tap per workgroup, the first version, for comparison.
  */
-export function convFilterPlan(filterShape: number[], positions: number, oneTap = false): {
-  lanes: number; blocks: number; tapsPerGroup: number; slices: number; chunk: number;
+export function convFilterPlan(
+  filterShape: number[],
+  positions: number,
+  oneTap = false,
+): {
+  lanes: number;
+  blocks: number;
+  tapsPerGroup: number;
+  slices: number;
+  chunk: number;
 } {
   const [fH, fW, inC, outC] = filterShape;
   let lanes = 1;
@@ -205,7 +221,8 @@ export function convFilterPlan(filterShape: number[], positions: number, oneTap 
 type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object }) => tf.TensorInfo;
 
 function conv2DBackpropFilter(
-  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object }, fallback: KernelFunc,
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: object },
+  fallback: KernelFunc,
 ): tf.TensorInfo {
   const { x, dy } = args.inputs;
   const attrs = args.attrs as Conv2DBackpropFilterAttrs;
@@ -214,8 +231,14 @@ function conv2DBackpropFilter(
     return fallback(args);
   }
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1,
-    attrs.pad as 'valid', attrs.dimRoundingMode, false, 'channelsLast',
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    1,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
   );
   const positions = info.batchSize * info.outHeight * info.outWidth;
   if (positions === 0) return fallback(args);
@@ -231,12 +254,14 @@ function conv2DBackpropFilter(
   ];
   const partials = backend.runWebGPUProgram(
     new ConvFilterPartialsProgram(attrs.filterShape, plan.slices, plan.lanes, plan.blocks, plan.tapsPerGroup),
-    [x, dy], 'float32', uniforms,
+    [x, dy],
+    'float32',
+    uniforms,
   );
   if (plan.slices === 1) return partials;
-  const out = backend.runWebGPUProgram(
-    new SumSlicesProgram(attrs.filterShape), [partials], 'float32', [{ type: 'int32', data: [plan.slices] }],
-  );
+  const out = backend.runWebGPUProgram(new SumSlicesProgram(attrs.filterShape), [partials], 'float32', [
+    { type: 'int32', data: [plan.slices] },
+  ]);
   backend.disposeData(partials.dataId);
   return out;
 }

@@ -25,6 +25,7 @@
  *   TRAINING_WEBGPU_KERNELS=0         keep tfjs-backend-webgpu's own kernels (no webgpu-kernels.ts replacements)
  */
 import * as tf from '@tensorflow/tfjs';
+
 import { setWebgpuKernels } from './webgpu-kernels.js';
 
 export interface WebgpuTuning {
@@ -49,7 +50,11 @@ export const DEFAULT_WEBGPU_TUNING: WebgpuTuning = {
 };
 
 export const STOCK_WEBGPU_TUNING: WebgpuTuning = {
-  dawnToggles: [], submitBatchSize: 15, fusedAdam: false, fastUploads: false, kernels: false,
+  dawnToggles: [],
+  submitBatchSize: 15,
+  fusedAdam: false,
+  fastUploads: false,
+  kernels: false,
 };
 
 /** The tuning to use: `tuned` (default true) picks DEFAULT or STOCK, then environment overrides apply. */
@@ -57,7 +62,8 @@ export function webgpuTuningFromEnv(tuned = true, env: NodeJS.ProcessEnv = proce
   const base = tuned && env.TRAINING_WEBGPU_TUNING !== '0' ? DEFAULT_WEBGPU_TUNING : STOCK_WEBGPU_TUNING;
   const t: WebgpuTuning = { ...base, dawnToggles: [...base.dawnToggles] };
   if (env.TRAINING_WEBGPU_DAWN_TOGGLES != null) {
-    t.dawnToggles = env.TRAINING_WEBGPU_DAWN_TOGGLES === 'none' ? [] : env.TRAINING_WEBGPU_DAWN_TOGGLES.split(',').filter(Boolean);
+    t.dawnToggles =
+      env.TRAINING_WEBGPU_DAWN_TOGGLES === 'none' ? [] : env.TRAINING_WEBGPU_DAWN_TOGGLES.split(',').filter(Boolean);
   }
   if (env.TRAINING_WEBGPU_SUBMIT_BATCH) t.submitBatchSize = Math.max(1, Number(env.TRAINING_WEBGPU_SUBMIT_BATCH) || 15);
   if (env.TRAINING_WEBGPU_FUSED_ADAM != null) t.fusedAdam = env.TRAINING_WEBGPU_FUSED_ADAM !== '0';
@@ -81,7 +87,10 @@ export async function setupWebgpu(
   /** More Dawn instance options (e.g. the probe's 'disable-dawn-features=timestamp_quantization'). */
   dawnOptions: string[] = [],
 ): Promise<WebgpuSetup | undefined> {
-  const webgpu = (await import('webgpu')) as unknown as { create: (options: string[]) => GPU; globals: Record<string, unknown> };
+  const webgpu = (await import('webgpu')) as unknown as {
+    create: (options: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
   Object.assign(globalThis, webgpu.globals);
   const options = tuning.dawnToggles.length ? [`enable-dawn-features=${tuning.dawnToggles.join(',')}`] : [];
   options.push(...dawnOptions);
@@ -89,13 +98,21 @@ export async function setupWebgpu(
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return undefined;
   Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-  const tfwebgpu = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: { prototype: object } };
+  const tfwebgpu = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
+    WebGPUBackend: { prototype: object };
+  };
   if (tuning.fastUploads) installFastUploads(tfwebgpu.WebGPUBackend.prototype as UploadPatchTarget);
-  if (tuning.fastUploads) memoizeBindGroupLayouts(webgpu.globals.GPUComputePipeline as { prototype: GPUComputePipeline } | undefined);
+  if (tuning.fastUploads)
+    memoizeBindGroupLayouts(webgpu.globals.GPUComputePipeline as { prototype: GPUComputePipeline } | undefined);
   applyWebgpuFlags(tuning);
   const info = (adapter as unknown as { info?: WebgpuSetup['adapterInfo'] }).info ?? {};
   return {
-    adapterInfo: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+    adapterInfo: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+    },
     tuning,
   };
 }
@@ -118,7 +135,9 @@ interface UploadPatchTarget {
 interface UploadBackend {
   device: GPUDevice;
   queue: GPUQueue;
-  tensorMap: { get(dataId: object): { resource?: unknown; values?: ArrayLike<number> | null; dtype: string; shape: number[] } };
+  tensorMap: {
+    get(dataId: object): { resource?: unknown; values?: ArrayLike<number> | null; dtype: string; shape: number[] };
+  };
   bufferManager: { acquireBuffer(size: number, usage: number, mappedAtCreation?: boolean, reuse?: boolean): GPUBuffer };
 }
 
@@ -136,17 +155,30 @@ function installFastUploads(proto: UploadPatchTarget): void {
   const original = proto.uploadToGPU;
   proto.uploadToGPU = function (this: UploadBackend, dataId: object) {
     const d = this.tensorMap.get(dataId);
-    if (!d || d.resource != null || d.values == null || (d.dtype !== 'float32' && d.dtype !== 'int32' && d.dtype !== 'bool')) {
+    if (
+      !d ||
+      d.resource != null ||
+      d.values == null ||
+      (d.dtype !== 'float32' && d.dtype !== 'int32' && d.dtype !== 'bool')
+    ) {
       return original.call(this, dataId);
     }
     const n = d.shape.reduce((a, b) => a * b, 1);
     if (n === 0) return original.call(this, dataId);
     const size = 4 * n;
-    const buffer = this.bufferManager.acquireBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    const buffer = this.bufferManager.acquireBuffer(
+      size,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    );
     const src = d.values;
-    const data = d.dtype === 'float32'
-      ? (src instanceof Float32Array ? src : Float32Array.from(src))
-      : (src instanceof Int32Array ? src : Int32Array.from(src));
+    const data =
+      d.dtype === 'float32'
+        ? src instanceof Float32Array
+          ? src
+          : Float32Array.from(src)
+        : src instanceof Int32Array
+          ? src
+          : Int32Array.from(src);
     if (buffer.mapState === 'mapped') {
       // Fresh buffers come mapped at creation only from tfjs's own path; be safe if one does.
       new (data.constructor as Float32ArrayConstructor)(buffer.getMappedRange()).set(data as Float32Array);
@@ -181,7 +213,9 @@ function memoizeBindGroupLayouts(ctor: { prototype: GPUComputePipeline } | undef
 /** The parts of tfjs-backend-webgpu's WebGPUBackend (4.x) the fused update uses. */
 interface WebgpuBackendInternals {
   device: GPUDevice;
-  tensorMap: { get(dataId: object): { resource?: unknown; values?: unknown; external?: boolean; dtype: string } | undefined };
+  tensorMap: {
+    get(dataId: object): { resource?: unknown; values?: unknown; external?: boolean; dtype: string } | undefined;
+  };
   commandQueueOwnedIds: WeakSet<object>;
   commandEncoder: GPUCommandEncoder | null;
   computePassEncoder: GPUComputePassEncoder | null;
@@ -302,10 +336,16 @@ function fusedAdamStep(opt: AdamInternals, variableGradients: VariableGradients)
   entries.forEach(([name, gradient], i) => {
     const value = vars[i];
     if (opt.accumulatedFirstMoment[i] == null) {
-      opt.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      opt.accumulatedFirstMoment[i] = {
+        originalName: `${name}/m`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
     }
     if (opt.accumulatedSecondMoment[i] == null) {
-      opt.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      opt.accumulatedSecondMoment[i] = {
+        originalName: `${name}/v`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
     }
     if (gradient == null || value.size === 0) return;
     const m = opt.accumulatedFirstMoment[i]!.variable;
@@ -322,7 +362,10 @@ function fusedAdamStep(opt: AdamInternals, variableGradients: VariableGradients)
     ]);
     const bindGroup = device.createBindGroup({
       layout,
-      entries: [...buffers.map((buffer, b) => ({ binding: b, resource: { buffer } })), { binding: 4, resource: uniforms }],
+      entries: [
+        ...buffers.map((buffer, b) => ({ binding: b, resource: { buffer } })),
+        { binding: 4, resource: uniforms },
+      ],
     });
     for (const id of ids) backend.commandQueueOwnedIds.add(id);
     backend.ensureCommandEncoderReady();
@@ -333,7 +376,7 @@ function fusedAdamStep(opt: AdamInternals, variableGradients: VariableGradients)
     backend.computePassEncoder.setBindGroup(0, bindGroup);
     backend.computePassEncoder.dispatchWorkgroups(x, Math.ceil(groups / x), 1);
     backend.dispatchCountInPass++;
-    if (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number <= backend.dispatchCountInPass) {
+    if ((tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
       backend.endComputePassEncoder();
       backend.submitQueue();
     }

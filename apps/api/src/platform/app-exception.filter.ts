@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { GqlContextType } from '@nestjs/graphql';
 import type { Request, Response } from 'express';
+
 import { sendRestError, toGraphqlError } from './client-errors.js';
 
 /**

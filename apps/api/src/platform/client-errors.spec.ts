@@ -1,12 +1,15 @@
 import { STATUS_CODES } from 'node:http';
+
 import { Logger, NotFoundException, PayloadTooLargeException, ServiceUnavailableException } from '@nestjs/common';
 import { GraphQLError } from 'graphql';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
 import { AppError, AppErrorCode } from '#libs/core/errors';
 import { DatasetError } from '#libs/pure/data';
 import { UserInputError } from '#libs/pure/errors';
 import { EarlyStoppingError, parseEarlyStopping, parseSearchSpace, parseStrategyOptions } from '#libs/pure/search';
-import { SpecError, encodeRows, validateModelSpec, type Preprocessing } from '#libs/pure/training';
+import { encodeRows, type Preprocessing,SpecError, validateModelSpec } from '#libs/pure/training';
+
 import { graphqlErrorFormatter, knownClientError, restErrorBody, toGraphqlError } from './client-errors.js';
 
 function thrown(run: () => unknown): unknown {

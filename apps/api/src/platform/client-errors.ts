@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+
 import { HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql';
+import { type ASTNode, GraphQLError, type GraphQLFormattedError } from 'graphql';
+
 import { AppError, AppErrorCode, conflictFromDatabase, HTTP_STATUS_BY_CODE } from '#libs/core/errors';
 import { UserInputError } from '#libs/pure/errors';
 

@@ -1,5 +1,6 @@
 import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+
 import {
   MAX_QUERY_TOKENS,
   nulCharacterError,

@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import {
   type ASTVisitor,
   type DocumentNode,
@@ -15,13 +16,14 @@ import {
   type SelectionSetNode,
   specifiedRules,
   validate,
-  visit,
   type ValidationContext,
   type ValidationRule,
+  visit,
 } from 'graphql';
-import type { ApolloServerPlugin } from '@apollo/server';
 import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
+
 import { AppErrorCode } from '#libs/core/errors';
+
 import { graphqlError } from './client-errors.js';
 
 export const MAX_QUERY_DEPTH = 10;

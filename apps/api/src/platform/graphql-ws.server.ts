@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLError, getOperationAST } from 'graphql';
+import { getOperationAST,GraphQLError } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
+
 import { ApiKeysService } from '../modules/auth/api-keys.service.js';
 import { type Principal, roleAllows, roleForOperation } from '../modules/auth/roles.js';
 import { parseDocument, validateDocument } from './graphql-limits.js';

@@ -1,11 +1,14 @@
 import 'reflect-metadata';
+
 import type { ArgumentMetadata, Type } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
+
 import { AppError, AppErrorCode } from '#libs/core/errors';
+import { UploadDatasetFields } from '#libs/domain/datasets';
 import { CreateModelInput } from '#libs/domain/models';
 import { MetricsArgs } from '#libs/domain/runs';
-import { UploadDatasetFields } from '#libs/domain/datasets';
 import { CreateSweepInput } from '#libs/domain/sweeps';
+
 import { CreateApiKeyArgs } from '../modules/auth/dto/api-key.type.js';
 import { InputValidationPipe, validationMessages } from './input-validation.pipe.js';
 

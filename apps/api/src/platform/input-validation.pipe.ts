@@ -1,5 +1,6 @@
 import { type ArgumentMetadata, Injectable, type Type, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage, type ValidationError } from 'class-validator';
+
 import { AppError } from '#libs/core/errors';
 
 /** Each rule's message starts with its property name (libs/core/validation); a nested one gets its path in front. */

@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { JOB_QUEUE, type JobHandler, JobName, type JobQueue, type TrainRunJob } from '#libs/core/queue';
+
 import { JOB_HANDLER } from './on-job.decorator.js';
 
 /** Finds the @OnJob handlers, refuses to start when a job has none or two, then feeds them from the queue. */
@@ -39,7 +41,10 @@ export class JobDispatcher {
 
   async start(): Promise<void> {
     this.handlers = this.discover();
-    await this.queue.consume((job: TrainRunJob) => this.handlers.get(JobName.TrainRun)!(job), this.config.worker.concurrency);
+    await this.queue.consume(
+      (job: TrainRunJob) => this.handlers.get(JobName.TrainRun)!(job),
+      this.config.worker.concurrency,
+    );
     this.logger.log(`taking jobs with concurrency ${this.config.worker.concurrency} (${this.queue.driver})`);
   }
 

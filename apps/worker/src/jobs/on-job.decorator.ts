@@ -1,4 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
+
 import type { JobName } from '#libs/core/queue';
 
 export const JOB_HANDLER = Symbol('JOB_HANDLER');

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 import { RunLifecycle } from '#libs/domain/runs';

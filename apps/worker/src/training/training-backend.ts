@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { selectBackend } from '#libs/pure/training';
 
@@ -14,6 +15,8 @@ export class TrainingBackend implements OnModuleInit {
     const { backend, wasmNativeKernels, wasmThreads } = this.config.worker;
     const selected = await selectBackend(backend, { nativeKernels: wasmNativeKernels, threads: wasmThreads });
     this.device = selected.device;
-    this.logger.log(`training backend: ${selected.device}${selected.detail ? `, ${selected.detail}` : ''} (tried ${selected.tried.join(', ')})`);
+    this.logger.log(
+      `training backend: ${selected.device}${selected.detail ? `, ${selected.detail}` : ''} (tried ${selected.tried.join(', ')})`,
+    );
   }
 }

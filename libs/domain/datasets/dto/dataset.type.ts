@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType } from '@nestjs/graphql';
+
 import { ColumnType, DatasetStatus } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
 

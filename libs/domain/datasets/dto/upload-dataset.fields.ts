@@ -1,6 +1,7 @@
 import { IsOptional, ValidateIf } from 'class-validator';
-import { DATASET_FORMATS, type DatasetFormat } from '#libs/pure/data';
+
 import { NoControlCharacters, OneOf, SentOnceAsText } from '#libs/core/validation';
+import { DATASET_FORMATS, type DatasetFormat } from '#libs/pure/data';
 
 /** The text fields of `POST /v1/datasets`, beside the multipart "file" part. */
 export class UploadDatasetFields {

@@ -1,4 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+
 import { JSONScalar } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
 import { MaxTrimmedLength, NotBlank } from '#libs/core/validation';

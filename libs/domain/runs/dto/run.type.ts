@@ -1,5 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
 import { IsOptional } from 'class-validator';
+
 import { RunStatus } from '#libs/core/graphql';
 import { JSONScalar } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
@@ -29,7 +30,8 @@ export class Checkpoint {
   @Field(() => Int) epoch: number;
   @Field(() => JSONScalar, { nullable: true }) metrics: unknown;
   @Field(() => Int) sizeBytes: number;
-  @Field(() => String, { description: 'path of model.json (TF.js layers format), loadable by tf.loadLayersModel' }) modelUrl: string;
+  @Field(() => String, { description: 'path of model.json (TF.js layers format), loadable by tf.loadLayersModel' })
+  modelUrl: string;
   @Field(() => Date) createdAt: Date;
 }
 

@@ -1,8 +1,9 @@
 import { Field, ID, InputType, Int, ObjectType } from '@nestjs/graphql';
+import { IsOptional } from 'class-validator';
+
 import { Goal, SearchStrategy, SweepStatus } from '#libs/core/graphql';
 import { JSONScalar } from '#libs/core/graphql';
 import { PageInfo } from '#libs/core/pagination';
-import { IsOptional } from 'class-validator';
 import { IntBetween, NotBlank } from '#libs/core/validation';
 
 export const MAX_TRIALS = 10_000;
@@ -52,7 +53,10 @@ export class CreateSweepInput {
   @Field(() => JSONScalar, { nullable: true }) earlyStopping?: unknown;
   @Field(() => JSONScalar) training: unknown;
   @Field(() => Int, { nullable: true }) @IsOptional() @IntBetween(0, MAX_SEED) seed?: number | null;
-  @Field(() => JSONScalar, { nullable: true, description: "the strategy's own options, e.g. TPE {\"multivariate\": true}" })
+  @Field(() => JSONScalar, {
+    nullable: true,
+    description: 'the strategy\'s own options, e.g. TPE {"multivariate": true}',
+  })
   options?: unknown;
 }
 

@@ -17,11 +17,21 @@ export async function analyzeImageArchive(path: string, maxUnpackedBytes: number
       ? [...scan.warnings.slice(0, MAX_WARNINGS), `… and ${scan.warnings.length - MAX_WARNINGS} more skipped files`]
       : scan.warnings;
   if (scan.rows.length === 0) {
-    const why = warnings.length ? `; skipped: ${warnings.slice(0, 5).join('; ')}${warnings.length > 5 ? '; …' : ''}` : '';
+    const why = warnings.length
+      ? `; skipped: ${warnings.slice(0, 5).join('; ')}${warnings.length > 5 ? '; …' : ''}`
+      : '';
     throw new DatasetError(`the archive holds no usable PNG or JPEG images${why}`);
   }
   const classes = new Set(scan.rows.map((row) => row.label));
-  const column = (name: string, type: 'IMAGE' | 'STRING', distinct: number) => ({ name, type, missing: 0, distinct, min: null, max: null, mean: null });
+  const column = (name: string, type: 'IMAGE' | 'STRING', distinct: number) => ({
+    name,
+    type,
+    missing: 0,
+    distinct,
+    min: null,
+    max: null,
+    mean: null,
+  });
   const columns = [column('image', 'IMAGE', scan.rows.length), column('label', 'STRING', classes.size)];
   if (scan.hasSplit) columns.push(column('split', 'STRING', new Set(scan.rows.map((row) => row.split)).size));
   return { rowCount: scan.rows.length, columns, warnings };

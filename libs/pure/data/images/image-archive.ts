@@ -1,9 +1,18 @@
 import { posix } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
+
 import { parse as parseCsv } from 'csv-parse/sync';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+
 import { DatasetError } from '../dataset-error.js';
-import { type DecodedImage, ImageDecodeError, MAX_IMAGE_SIDE, decodeImage, imageKind, imageSize } from './image-decoder.js';
+import {
+  type DecodedImage,
+  decodeImage,
+  ImageDecodeError,
+  imageKind,
+  imageSize,
+  MAX_IMAGE_SIDE,
+} from './image-decoder.js';
 
 export const IMAGE_SPLITS = ['train', 'validation'] as const;
 export type ImageSplit = (typeof IMAGE_SPLITS)[number];
@@ -50,20 +59,26 @@ function checkEntry(name: string, entry: Entry): string {
   if (normalized.startsWith('/') || /^[a-zA-Z]:/.test(normalized)) {
     throw new DatasetError(`the archive entry "${name}" has an absolute path; the upload is refused`);
   }
-  if (normalized.split('/').includes('..')) throw new DatasetError(`the archive entry "${name}" escapes the archive with ".."; the upload is refused`);
+  if (normalized.split('/').includes('..'))
+    throw new DatasetError(`the archive entry "${name}" escapes the archive with ".."; the upload is refused`);
   if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
     throw new DatasetError(`the archive entry "${name}" is a symbolic link; the upload is refused`);
   }
-  if (normalized.includes('\0')) throw new DatasetError(`the archive entry "${name}" has a NUL byte in its name; the upload is refused`);
+  if (normalized.includes('\0'))
+    throw new DatasetError(`the archive entry "${name}" has a NUL byte in its name; the upload is refused`);
   return normalized;
 }
 
 function openZip(path: string): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (error, zip) => {
-      if (error) reject(new DatasetError(`the file is not a readable ZIP archive (${error.message})`));
-      else resolve(zip);
-    });
+    yauzl.open(
+      path,
+      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true },
+      (error, zip) => {
+        if (error) reject(new DatasetError(`the file is not a readable ZIP archive (${error.message})`));
+        else resolve(zip);
+      },
+    );
   });
 }
 
@@ -100,7 +115,9 @@ class UnpackBudget {
   }
 
   refuse(name: string): never {
-    throw new DatasetError(`the archive unpacks to more than MAX_UPLOAD_BYTES (${this.limit} bytes; over it at "${name}"); the upload is refused`);
+    throw new DatasetError(
+      `the archive unpacks to more than MAX_UPLOAD_BYTES (${this.limit} bytes; over it at "${name}"); the upload is refused`,
+    );
   }
 }
 
@@ -111,15 +128,21 @@ class UnpackBudget {
  */
 async function readEntry(zip: ZipFile, entry: Entry, name: string, budget: UnpackBudget): Promise<Buffer> {
   budget.reserve(entry.uncompressedSize, name);
-  if (entry.uncompressedSize > MAX_ENTRY_BYTES) throw new ImageDecodeError(`unpacks to ${entry.uncompressedSize} bytes, more than any image within the size limit`);
-  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) throw new ImageDecodeError(`uses ZIP compression method ${entry.compressionMethod} (only stored and deflate are read)`);
+  if (entry.uncompressedSize > MAX_ENTRY_BYTES)
+    throw new ImageDecodeError(`unpacks to ${entry.uncompressedSize} bytes, more than any image within the size limit`);
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)
+    throw new ImageDecodeError(
+      `uses ZIP compression method ${entry.compressionMethod} (only stored and deflate are read)`,
+    );
   const raw = await new Promise<Buffer>((resolve, reject) => {
     // yauzl refuses decompress: false on a stored entry (its bytes are already the file's).
     zip.openReadStream(entry, entry.compressionMethod === 8 ? { decompress: false } : {}, (error, stream) => {
       if (error) return reject(new ImageDecodeError(`cannot be unpacked (${error.message})`));
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.once('error', (streamError) => reject(new ImageDecodeError(`cannot be unpacked (${streamError.message})`)));
+      stream.once('error', (streamError) =>
+        reject(new ImageDecodeError(`cannot be unpacked (${streamError.message})`)),
+      );
       stream.once('end', () => resolve(Buffer.concat(chunks)));
     });
   });
@@ -132,12 +155,15 @@ async function readEntry(zip: ZipFile, entry: Entry, name: string, budget: Unpac
     } catch (error) {
       if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
         if (cap === budget.remaining) budget.refuse(name);
-        throw new ImageDecodeError(`unpacks to more than ${MAX_ENTRY_BYTES} bytes, more than any image within the size limit`);
+        throw new ImageDecodeError(
+          `unpacks to more than ${MAX_ENTRY_BYTES} bytes, more than any image within the size limit`,
+        );
       }
       throw new ImageDecodeError(`cannot be unpacked (${(error as Error).message})`);
     }
   }
-  if (data.length !== entry.uncompressedSize) throw new ImageDecodeError(`unpacks to ${data.length} bytes, not the ${entry.uncompressedSize} its header says`);
+  if (data.length !== entry.uncompressedSize)
+    throw new ImageDecodeError(`unpacks to ${data.length} bytes, not the ${entry.uncompressedSize} its header says`);
   budget.add(data.length, name);
   return data;
 }
@@ -153,7 +179,10 @@ function parseLabels(text: string): Map<string, { label: string; split?: ImageSp
   const fileColumn = header.indexOf('file');
   const labelColumn = header.indexOf('label');
   const splitColumn = header.indexOf('split');
-  if (fileColumn < 0 || labelColumn < 0) throw new DatasetError(`${LABELS_FILE} needs a header row with "file" and "label" (and optionally "split"), got ${JSON.stringify(header)}`);
+  if (fileColumn < 0 || labelColumn < 0)
+    throw new DatasetError(
+      `${LABELS_FILE} needs a header row with "file" and "label" (and optionally "split"), got ${JSON.stringify(header)}`,
+    );
   const labels = new Map<string, { label: string; split?: ImageSplit; line: number }>();
   records.forEach((record, index) => {
     const line = index + 2;
@@ -163,7 +192,10 @@ function parseLabels(text: string): Map<string, { label: string; split?: ImageSp
     let split: ImageSplit | undefined;
     if (splitColumn >= 0) {
       const value = (record[splitColumn] ?? '').toLowerCase();
-      if (!IMAGE_SPLITS.includes(value as ImageSplit)) throw new DatasetError(`${LABELS_FILE} line ${line}: split must be "train" or "validation", got "${record[splitColumn] ?? ''}"`);
+      if (!IMAGE_SPLITS.includes(value as ImageSplit))
+        throw new DatasetError(
+          `${LABELS_FILE} line ${line}: split must be "train" or "validation", got "${record[splitColumn] ?? ''}"`,
+        );
       split = value as ImageSplit;
     }
     labels.set(file, { label, split, line });
@@ -190,7 +222,8 @@ export async function scanImageArchive(
     const labelsEntry = named.find(({ name }) => name === LABELS_FILE);
     let labels: ReturnType<typeof parseLabels> | undefined;
     if (labelsEntry) {
-      if (labelsEntry.entry.uncompressedSize > MAX_LABELS_BYTES) throw new DatasetError(`${LABELS_FILE} is over ${MAX_LABELS_BYTES} bytes`);
+      if (labelsEntry.entry.uncompressedSize > MAX_LABELS_BYTES)
+        throw new DatasetError(`${LABELS_FILE} is over ${MAX_LABELS_BYTES} bytes`);
       labels = parseLabels((await readEntry(zip, labelsEntry.entry, LABELS_FILE, budget)).toString('utf8'));
     }
     const rows: ImageRow[] = [];
@@ -209,7 +242,9 @@ export async function scanImageArchive(
       } else {
         const folder = posix.basename(posix.dirname(name));
         if (folder === '.' || folder === '') {
-          warnings.push(`${name}: skipped, not in a class folder (put each image in a folder named by its class, or add a ${LABELS_FILE})`);
+          warnings.push(
+            `${name}: skipped, not in a class folder (put each image in a folder named by its class, or add a ${LABELS_FILE})`,
+          );
           continue;
         }
         row = { file: name, label: folder };
@@ -231,7 +266,9 @@ export async function scanImageArchive(
       }
       const size = imageSize(bytes, kind);
       if (size && (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE)) {
-        warnings.push(`${name}: skipped, ${size.width}×${size.height} is over the ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE} limit`);
+        warnings.push(
+          `${name}: skipped, ${size.width}×${size.height} is over the ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE} limit`,
+        );
         continue;
       }
       let image: DecodedImage;
@@ -246,9 +283,14 @@ export async function scanImageArchive(
       rows.push(row);
     }
     if (labels) {
-      for (const [file, { line }] of labels) if (!listed.has(file)) warnings.push(`${LABELS_FILE} line ${line}: "${file}" is not in the archive`);
+      for (const [file, { line }] of labels)
+        if (!listed.has(file)) warnings.push(`${LABELS_FILE} line ${line}: "${file}" is not in the archive`);
     }
-    return { rows, warnings, hasSplit: labels !== undefined && [...labels.values()].some((entry) => entry.split !== undefined) };
+    return {
+      rows,
+      warnings,
+      hasSplit: labels !== undefined && [...labels.values()].some((entry) => entry.split !== undefined),
+    };
   } finally {
     zip.close();
   }

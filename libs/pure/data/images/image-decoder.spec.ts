@@ -1,8 +1,10 @@
 import { deflateSync } from 'node:zlib';
+
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { ImageDecodeError, decodeImage, imageKind, imageSize, resizeImage } from './image-decoder.js';
+
+import { decodeImage, ImageDecodeError, imageKind, imageSize, resizeImage } from './image-decoder.js';
 
 /** A 4×3 test picture: pixel (x, y) has red 60x, green 80y, blue 200, alpha 255. */
 const W = 4;
@@ -41,7 +43,13 @@ function palettePng(): Buffer {
   header.set([8, 3, 0, 0, 0], 8);
   const palette = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255]);
   const rows = Buffer.from([0, 0, 1, 0, 2, 0]); // filter byte, then two indices a row
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('PLTE', palette), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('PLTE', palette),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 describe('decodeImage', () => {
@@ -54,7 +62,11 @@ describe('decodeImage', () => {
   });
 
   it('reads gray and gray+alpha PNGs (8 and 16 bits) as equal R, G, B', () => {
-    for (const [colorType, bitDepth] of [[0, 8], [4, 8], [0, 16]] as const) {
+    for (const [colorType, bitDepth] of [
+      [0, 8],
+      [4, 8],
+      [0, 16],
+    ] as const) {
       const image = decodeImage(png(colorType, bitDepth));
       const [r, g, b, a] = image.rgba.subarray(0, 4);
       expect(r).toBe(g);

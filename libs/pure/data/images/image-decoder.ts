@@ -59,16 +59,26 @@ export function decodeImage(bytes: Uint8Array): DecodedImage {
   const kind = imageKind(bytes);
   if (!kind) throw new ImageDecodeError('not a PNG or JPEG image');
   const size = imageSize(bytes, kind);
-  if (!size || size.width === 0 || size.height === 0) throw new ImageDecodeError(`the ${kind.toUpperCase()} header is damaged`);
+  if (!size || size.width === 0 || size.height === 0)
+    throw new ImageDecodeError(`the ${kind.toUpperCase()} header is damaged`);
   if (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE) {
     throw new ImageDecodeError(`${size.width}×${size.height} is over the ${MAX_IMAGE_SIDE}×${MAX_IMAGE_SIDE} limit`);
   }
   try {
     if (kind === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+      return {
+        width: png.width,
+        height: png.height,
+        rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength),
+      };
     }
-    const image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 17, maxMemoryUsageInMB: 256 });
+    const image = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: true,
+      maxResolutionInMP: 17,
+      maxMemoryUsageInMB: 256,
+    });
     return { width: image.width, height: image.height, rgba: image.data };
   } catch (error) {
     throw new ImageDecodeError(`the ${kind.toUpperCase()} data does not decode (${(error as Error).message})`);
@@ -80,7 +90,13 @@ export function decodeImage(bytes: Uint8Array): DecodedImage {
  * box pre-filter when shrinking by 2× or more so small digits do not alias away. Transparent
  * pixels are composited over black, the usual background of the datasets this serves.
  */
-export function resizeImage(image: DecodedImage, width: number, height: number, channels: 1 | 3, out = new Uint8Array(width * height * channels)): Uint8Array {
+export function resizeImage(
+  image: DecodedImage,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+  out = new Uint8Array(width * height * channels),
+): Uint8Array {
   const { rgba, width: sourceWidth, height: sourceHeight } = image;
   const scaleX = sourceWidth / width;
   const scaleY = sourceHeight / height;
@@ -126,7 +142,8 @@ export function resizeImage(image: DecodedImage, width: number, height: number, 
       read(x1, y0, b);
       read(x0, y1, c);
       read(x1, y1, d);
-      for (let k = 0; k < 3; k++) sample[k] = (a[k] * (1 - wx) + b[k] * wx) * (1 - wy) + (c[k] * (1 - wx) + d[k] * wx) * wy;
+      for (let k = 0; k < 3; k++)
+        sample[k] = (a[k] * (1 - wx) + b[k] * wx) * (1 - wy) + (c[k] * (1 - wx) + d[k] * wx) * wy;
       const offset = (y * width + x) * channels;
       if (channels === 1) out[offset] = Math.round(0.299 * sample[0] + 0.587 * sample[1] + 0.114 * sample[2]);
       else {

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+
 import { mulberry32 } from '#libs/pure/random';
+
 import { type AugmentConfig, augmentImage, isIdentity, scalePixels } from './augment.js';
 
 const W = 8;
 const H = 6;
 /** A gray ramp with a bright block, so any shift, flip or turn shows. */
-const image = Uint8Array.from({ length: W * H }, (_, i) => ((i % W) * 20 + Math.floor(i / W) * 5 + (i % W < 3 && i < 3 * W ? 100 : 0)) % 256);
+const image = Uint8Array.from(
+  { length: W * H },
+  (_, i) => ((i % W) * 20 + Math.floor(i / W) * 5 + (i % W < 3 && i < 3 * W ? 100 : 0)) % 256,
+);
 
 function augmented(augment: AugmentConfig, seed: number): Float32Array {
   const out = new Float32Array(W * H);
@@ -34,7 +39,9 @@ describe('augmentImage', () => {
     let flips = 0;
     for (let seed = 0; seed < 20; seed++) {
       const out = augmented(flipOnly, seed);
-      const mirrored = out.every((value, i) => Math.abs(value - image[Math.floor(i / W) * W + (W - 1 - (i % W))] / 255) < 1e-6);
+      const mirrored = out.every(
+        (value, i) => Math.abs(value - image[Math.floor(i / W) * W + (W - 1 - (i % W))] / 255) < 1e-6,
+      );
       const same = out.every((value, i) => Math.abs(value - image[i] / 255) < 1e-6);
       expect(mirrored || same).toBe(true);
       if (mirrored) flips++;
@@ -44,6 +51,7 @@ describe('augmentImage', () => {
   });
 
   it('keeps values in [0, 1]', () => {
-    for (let seed = 0; seed < 10; seed++) for (const value of augmented(all, seed)) expect(value >= 0 && value <= 1).toBe(true);
+    for (let seed = 0; seed < 10; seed++)
+      for (const value of augmented(all, seed)) expect(value >= 0 && value <= 1).toBe(true);
   });
 });

@@ -57,7 +57,8 @@ export function augmentImage(
       const wx = sx - x0;
       const wy = sy - y0;
       for (let c = 0; c < channels; c++) {
-        const at = (px: number, py: number) => (px < 0 || py < 0 || px >= width || py >= height ? 0 : pixels[(py * width + px) * channels + c]);
+        const at = (px: number, py: number) =>
+          px < 0 || py < 0 || px >= width || py >= height ? 0 : pixels[(py * width + px) * channels + c];
         const top = at(x0, y0) * (1 - wx) + at(x0 + 1, y0) * wx;
         const bottom = at(x0, y0 + 1) * (1 - wx) + at(x0 + 1, y0 + 1) * wx;
         out[target + c] = (top * (1 - wy) + bottom * wy) * INV_255;

@@ -1,11 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { ImageArchiveReader, decodeImage, resizeImage } from '#libs/pure/data';
+
+import { decodeImage, ImageArchiveReader, resizeImage } from '#libs/pure/data';
 
 /**
  * Decodes the images of one batch slice after another, off the training loop's thread (one of DiskImageStore's pool).
  * A file that fails is named in the error, so the run's FAILED message says which image and why.
  */
-const { path, width, height, channels } = workerData as { path: string; width: number; height: number; channels: 1 | 3 };
+const { path, width, height, channels } = workerData as {
+  path: string;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+};
 const archive = await ImageArchiveReader.open(path);
 const frame = width * height * channels;
 parentPort!.on('message', async (request: { id: number; files: string[] } | 'close') => {

@@ -2,7 +2,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { resizeImage, scanImageArchive } from '#libs/pure/data';
+
 import { mnistPngs, zipOf } from '../../../../test/support/image-zips.js';
 import { selectBackend } from '../backend.js';
 import { buildModel } from '../model-builder.js';
@@ -10,8 +14,7 @@ import { resolveModelSpec } from '../model-spec.js';
 import type { PreparedData } from '../preprocessing.js';
 import { trainModel } from '../trainer.js';
 import { resolveTrainingConfig } from '../training-config.js';
-import { resizeImage, scanImageArchive } from '#libs/pure/data';
-import { DiskImageStore, MAX_DECODE_THREADS, MemoryImageStore, decodeThreadCount, splitBatch } from './image-store.js';
+import { decodeThreadCount, DiskImageStore, MAX_DECODE_THREADS, MemoryImageStore, splitBatch } from './image-store.js';
 
 // The decoding thread runs as plain JavaScript: the built twin of image-decode.worker.ts (npm run build).
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -33,7 +36,14 @@ describe('decodeThreadCount', () => {
 
 describe('splitBatch', () => {
   it('cuts a batch into contiguous, non-empty, near-even slices that laid end to end are the batch', () => {
-    for (const [count, parts] of [[64, 3], [64, 8], [5, 8], [1, 4], [7, 7], [100, 1]]) {
+    for (const [count, parts] of [
+      [64, 3],
+      [64, 8],
+      [5, 8],
+      [1, 4],
+      [7, 7],
+      [100, 1],
+    ]) {
       const slices = splitBatch(count, parts);
       expect(slices.length).toBe(Math.min(count, parts));
       expect(slices[0].start).toBe(0);
@@ -65,7 +75,8 @@ describe('DiskImageStore', () => {
     const pixels = new Uint8Array(digits.length * frame);
     const scan = await scanImageArchive(archive, {
       maxUnpackedBytes: Infinity,
-      onImage: (image, _row, index) => resizeImage(image, 20, 20, 3, pixels.subarray(index * frame, (index + 1) * frame)),
+      onImage: (image, _row, index) =>
+        resizeImage(image, 20, 20, 3, pixels.subarray(index * frame, (index + 1) * frame)),
     });
     files = scan.rows.map((row) => row.file);
     expect(files.length).toBe(60);
@@ -79,24 +90,26 @@ describe('DiskImageStore', () => {
       expect(store.threads).toBe(threads);
       expect(store.count).toBe(60);
       // A shuffled batch, an odd-sized one, one with repeats, and one prefetched ahead of the read.
-      const batches = [
-        Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 60),
-        [59, 0, 17],
-        [4, 4, 9, 4],
-        [42],
-      ];
+      const batches = [Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 60), [59, 0, 17], [4, 4, 9, 4], [42]];
       store.prefetch(batches[1]);
       const read = await Promise.all(batches.map((batch) => store.read(Int32Array.from(batch))));
-      read.forEach((pixels, i) => expect(Buffer.from(pixels).equals(Buffer.from(memory.readSync(batches[i])))).toBe(true));
+      read.forEach((pixels, i) =>
+        expect(Buffer.from(pixels).equals(Buffer.from(memory.readSync(batches[i])))).toBe(true),
+      );
     } finally {
       await store.close();
     }
   });
 
   it('fails a batch naming the file that does not decode, and keeps serving the others', async () => {
-    const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', 'gone.png'], shape, { threads: 2, workerUrl });
+    const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', 'gone.png'], shape, {
+      threads: 2,
+      workerUrl,
+    });
     try {
-      await expect(store.read([0, 1, 60])).rejects.toThrow(/decoding a batch of .*digits\.zip failed: notes\/readme\.png: /);
+      await expect(store.read([0, 1, 60])).rejects.toThrow(
+        /decoding a batch of .*digits\.zip failed: notes\/readme\.png: /,
+      );
       await expect(store.read([61])).rejects.toThrow(/gone\.png: the archive has no entry "gone\.png"/);
       await expect(store.read([60, 0])).rejects.toThrow(/notes\/readme\.png/);
       expect(Buffer.from(await store.read([2, 3])).equals(Buffer.from(memory.readSync([2, 3])))).toBe(true);
@@ -106,10 +119,13 @@ describe('DiskImageStore', () => {
     }
   });
 
-  it('stops a training run with the decoding thread\'s error naming the file (the worker records it as FAILED)', async () => {
+  it("stops a training run with the decoding thread's error naming the file (the worker records it as FAILED)", async () => {
     await selectBackend('wasm');
     // Row 61 of 62 is the text file: the first training epoch reaches it.
-    const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', files[0]], shape, { threads: 2, workerUrl });
+    const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', files[0]], shape, {
+      threads: 2,
+      workerUrl,
+    });
     const columns = [
       { name: 'image', type: 'IMAGE' as const, missing: 0, distinct: 62, min: null, max: null, mean: null },
       { name: 'label', type: 'STRING' as const, missing: 0, distinct: 10, min: null, max: null, mean: null },
@@ -119,7 +135,12 @@ describe('DiskImageStore', () => {
     const layers = [{ type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }];
     const spec = resolveModelSpec({ layers, loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam' } }, {});
     const model = buildModel(spec, [20, 20, 3], 10);
-    const target = { name: 'label', task: 'classification' as const, encoding: 'sparse' as const, sourceType: 'STRING' as const };
+    const target = {
+      name: 'label',
+      task: 'classification' as const,
+      encoding: 'sparse' as const,
+      sourceType: 'STRING' as const,
+    };
     const data: PreparedData = {
       preprocessing: {
         version: 1,
@@ -139,9 +160,9 @@ describe('DiskImageStore', () => {
       images: { store, rowOf: Int32Array.from({ length: 62 }, (_, i) => i), shape: [20, 20, 3], augment: null },
     };
     try {
-      await expect(trainModel({ model, spec, data, training, hooks: { shouldStop: () => false, onEpoch: async () => undefined } })).rejects.toThrow(
-        /decoding a batch of .*digits\.zip failed: notes\/readme\.png: /,
-      );
+      await expect(
+        trainModel({ model, spec, data, training, hooks: { shouldStop: () => false, onEpoch: async () => undefined } }),
+      ).rejects.toThrow(/decoding a batch of .*digits\.zip failed: notes\/readme\.png: /);
     } finally {
       model.dispose();
       await store.close();
@@ -164,8 +185,8 @@ describe('DiskImageStore', () => {
   });
 
   it('refuses to open when a decoding thread cannot start, and leaves no thread behind', async () => {
-    await expect(DiskImageStore.open(join(dir, 'missing.zip'), files, shape, { threads: 2, workerUrl })).rejects.toThrow(
-      /starting the image decoding threads for .*missing\.zip failed: .*ENOENT/,
-    );
+    await expect(
+      DiskImageStore.open(join(dir, 'missing.zip'), files, shape, { threads: 2, workerUrl }),
+    ).rejects.toThrow(/starting the image decoding threads for .*missing\.zip failed: .*ENOENT/);
   });
 });

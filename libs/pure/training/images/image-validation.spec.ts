@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+
 import { mnistPngs } from '../../../../test/support/image-zips.js';
 import { selectBackend } from '../backend.js';
 import { buildModel } from '../model-builder.js';
@@ -27,13 +28,24 @@ describe('an images run validates batch by batch from its store', () => {
       { name: 'label', type: 'STRING' as const, missing: 0, distinct: 10, min: null, max: null, mean: null },
     ];
     const training = resolveTrainingConfig(
-      { target: 'label', epochs: 1, batchSize: 32, seed: 3, image: { width: 28, height: 28, channels: 1 }, checkpoint: { every: 1_000_000 } },
+      {
+        target: 'label',
+        epochs: 1,
+        batchSize: 32,
+        seed: 3,
+        image: { width: 28, height: 28, channels: 1 },
+        checkpoint: { every: 1_000_000 },
+      },
       columns,
       1,
     );
     const spec = resolveModelSpec(
       {
-        layers: [{ type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }],
+        layers: [
+          { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+          { type: 'flatten' },
+          { type: 'dense', units: 10, activation: 'softmax' },
+        ],
         loss: 'sparseCategoricalCrossentropy',
         optimizer: { type: 'adam', learningRate: 0.01 },
         metrics: ['accuracy', 'f1'],
@@ -43,23 +55,44 @@ describe('an images run validates batch by batch from its store', () => {
     const model = buildModel(spec, [28, 28, 1], 10);
     const labels = Array.from({ length: 10 }, (_, i) => String(i));
     const data: PreparedData = {
-      preprocessing: { version: 1, features: [], inputSize: 784, inputShape: [28, 28, 1], target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels }, missing: 'drop', normalize: 'none' },
+      preprocessing: {
+        version: 1,
+        features: [],
+        inputSize: 784,
+        inputShape: [28, 28, 1],
+        target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels },
+        missing: 'drop',
+        normalize: 'none',
+      },
       x: new Float32Array(0),
       y: Float32Array.from(digits, (digit) => digit.label),
       yWidth: 1,
       trainRows: ROWS - VALIDATION,
       validationRows: VALIDATION,
       droppedRows: 0,
-      images: { store: new MemoryImageStore(pixels, 784), rowOf: Int32Array.from({ length: ROWS }, (_, i) => i), shape: [28, 28, 1], augment: null },
+      images: {
+        store: new MemoryImageStore(pixels, 784),
+        rowOf: Int32Array.from({ length: ROWS }, (_, i) => i),
+        shape: [28, 28, 1],
+        augment: null,
+      },
     };
-    const result = await trainModel({ model, spec, data, training, hooks: { shouldStop: () => false, onEpoch: async () => undefined } });
+    const result = await trainModel({
+      model,
+      spec,
+      data,
+      training,
+      hooks: { shouldStop: () => false, onEpoch: async () => undefined },
+    });
 
     // The reference: the whole validation set at once, with the weights the epoch ended with.
     const scaled = new Float32Array(VALIDATION * 784);
     scalePixels(pixels.subarray((ROWS - VALIDATION) * 784), scaled);
     const x = tf.tensor4d(scaled, [VALIDATION, 28, 28, 1]);
     const y = tf.tensor2d(data.y.subarray(ROWS - VALIDATION), [VALIDATION, 1]);
-    const [loss, accuracy] = (model.evaluate(x, y, { batchSize: 32 }) as tf.Scalar[]).map((value) => value.dataSync()[0]);
+    const [loss, accuracy] = (model.evaluate(x, y, { batchSize: 32 }) as tf.Scalar[]).map(
+      (value) => value.dataSync()[0],
+    );
     const predicted = (model.predict(x) as tf.Tensor2D).argMax(1).dataSync();
     tf.dispose([x, y]);
     expect(result.summary.val_loss).toBeCloseTo(loss, 5);

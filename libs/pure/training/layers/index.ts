@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { registerLayers } from './define-layers.js';
-import { multiHeadAttentionParams, type MultiHeadAttentionConfig } from './multi-head-attention.js';
-import type { Shape } from './tf-types.js';
-import { transformerEncoderParams, type TransformerEncoderConfig } from './transformer-encoder.js';
 
-export { FEEDFORWARD_ACTIVATIONS } from './tf-types.js';
+import { registerLayers } from './define-layers.js';
+import { type MultiHeadAttentionConfig,multiHeadAttentionParams } from './multi-head-attention.js';
+import type { Shape } from './tf-types.js';
+import { type TransformerEncoderConfig,transformerEncoderParams } from './transformer-encoder.js';
+
 export { defineLayers, registerLayers } from './define-layers.js';
+export { FEEDFORWARD_ACTIVATIONS } from './tf-types.js';
 
 /** The service's layer classes, registered with the service's tf once (checkpoints load through them). */
 export const serviceLayers = registerLayers(tf);

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { deriveSeed, mulberry32 } from '#libs/pure/random';
+
+import { labelledData, trainingConfig, trainToEnd } from '../../../../test/support/engine.js';
 import { selectBackend } from '../backend.js';
 import { buildModel } from '../model-builder.js';
 import { resolveModelSpec, validateModelSpec } from '../model-spec.js';
 import { estimateParams } from '../param-estimate.js';
-import { deriveSeed, mulberry32 } from '#libs/pure/random';
 import { seedInitialWeights, withSeededRandom } from '../seeding.js';
 import { SpecError } from '../validation.js';
-import { labelledData, trainingConfig, trainToEnd } from '../../../../test/support/engine.js';
 import { serviceLayers } from './index.js';
 
 /** Reference multi-head self-attention from plain ops, one head at a time (nothing shared with the layer). */

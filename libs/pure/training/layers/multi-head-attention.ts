@@ -1,12 +1,12 @@
 import {
-  type AttentionShape,
-  type AttentionWeights,
   addAttentionWeights,
   attentionMaskBias,
   attentionParams,
+  type AttentionShape,
+  type AttentionWeights,
   selfAttention,
 } from './attention.js';
-import { type Kwargs, type Shape, type Tensor, type Tf, single, singleMask, singleShape } from './tf-types.js';
+import { type Kwargs, type Shape, single, singleMask, singleShape,type Tensor, type Tf } from './tf-types.js';
 
 export interface MultiHeadAttentionConfig {
   numHeads: number;

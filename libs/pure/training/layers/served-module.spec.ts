@@ -1,17 +1,20 @@
+import './index.js';
+
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import { createServer,type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { selectBackend } from '../backend.js';
 import { buildModel } from '../model-builder.js';
 import { resolveModelSpec } from '../model-spec.js';
 import { seedInitialWeights } from '../seeding.js';
 import { bundleLayersModule } from './bundle.js';
-import './index.js';
 
 /**
  * The module GET /v1/layers.js serves, used as a browser would: a separate Node process with a fresh, stock

@@ -1,24 +1,24 @@
 import {
-  type AttentionShape,
-  type AttentionWeights,
   addAttentionWeights,
   attentionMaskBias,
   attentionParams,
+  type AttentionShape,
+  type AttentionWeights,
   selfAttention,
 } from './attention.js';
 import {
-  type FeedforwardActivation,
-  type Kwargs,
-  type LayerVariable,
-  type Shape,
-  type Tensor,
-  type Tf,
   applyActivation,
   denseLast,
+  type FeedforwardActivation,
+  type Kwargs,
   layerNorm,
+  type LayerVariable,
+  type Shape,
   single,
   singleMask,
   singleShape,
+  type Tensor,
+  type Tf,
 } from './tf-types.js';
 
 export interface TransformerEncoderConfig {

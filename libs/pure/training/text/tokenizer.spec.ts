@@ -1,9 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { OOV_ID, PAD_ID, type TextEncoding, buildVocabulary, encodeText, tokenize, vocabularyIds } from './tokenizer.js';
+
+import {
+  buildVocabulary,
+  encodeText,
+  OOV_ID,
+  PAD_ID,
+  type TextEncoding,
+  tokenize,
+  vocabularyIds,
+} from './tokenizer.js';
 
 describe('tokenize', () => {
   it('splits words by Unicode segmentation, dropping spaces and punctuation, keeping numbers and apostrophes', () => {
-    expect(tokenize("Hello, World! Don't panic: 42 times.", 'word', true)).toEqual(['hello', 'world', "don't", 'panic', '42', 'times']);
+    expect(tokenize("Hello, World! Don't panic: 42 times.", 'word', true)).toEqual([
+      'hello',
+      'world',
+      "don't",
+      'panic',
+      '42',
+      'times',
+    ]);
     expect(tokenize('Hello World', 'word', false)).toEqual(['Hello', 'World']);
   });
 

@@ -14,7 +14,10 @@ export const OOV_ID = 1;
 
 const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
 const words = new Intl.Segmenter('und', { granularity: 'word' });
-/** Emoji (with their modifiers and joiners, one grapheme) count as words though the word segmenter calls them punctuation. */
+/**
+ * Emoji (with their modifiers and joiners, one grapheme) count as words though the word segmenter calls them
+ * punctuation.
+ */
 const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
 
 /**
@@ -39,9 +42,15 @@ export function tokenize(text: string, mode: TokenizeMode, lowercase: boolean): 
  * The vocabulary of the training texts: at most `maxTokens` ids in all (padding and OOV included), the most
  * frequent tokens first, ties broken by first appearance so the same texts always give the same ids.
  */
-export function buildVocabulary(texts: Iterable<string>, mode: TokenizeMode, lowercase: boolean, maxTokens: number): string[] {
+export function buildVocabulary(
+  texts: Iterable<string>,
+  mode: TokenizeMode,
+  lowercase: boolean,
+  maxTokens: number,
+): string[] {
   const counts = new Map<string, number>();
-  for (const text of texts) for (const token of tokenize(text, mode, lowercase)) counts.set(token, (counts.get(token) ?? 0) + 1);
+  for (const text of texts)
+    for (const token of tokenize(text, mode, lowercase)) counts.set(token, (counts.get(token) ?? 0) + 1);
   // Map iteration order is first appearance; a stable sort keeps it among equal counts.
   return [...counts.entries()]
     .sort((a, b) => b[1] - a[1])
@@ -50,7 +59,13 @@ export function buildVocabulary(texts: Iterable<string>, mode: TokenizeMode, low
 }
 
 /** Token ids of one text at `offset` in `out`: truncated to sequenceLength, padded with 0 after the end. */
-export function encodeText(text: string, encoding: TextEncoding, ids: Map<string, number>, out: Float32Array | Int32Array, offset: number): void {
+export function encodeText(
+  text: string,
+  encoding: TextEncoding,
+  ids: Map<string, number>,
+  out: Float32Array | Int32Array,
+  offset: number,
+): void {
   const tokens = tokenize(text, encoding.tokenize, encoding.lowercase);
   const length = Math.min(tokens.length, encoding.sequenceLength);
   for (let i = 0; i < length; i++) out[offset + i] = ids.get(tokens[i]) ?? OOV_ID;

@@ -11,6 +11,7 @@
  */
 import type { NamedTensorMap, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import { f32, type WasmKernelArgs } from './heap.js';
 import { activeNativeKernels, heapOffset, nativeKernels } from './native.js';
 
@@ -37,9 +38,23 @@ export function fusedAdamKernel({ inputs, backend, attrs }: WasmKernelArgs): Ten
   const outM = backend.makeOutput([...value.shape], 'float32');
   const outV = backend.makeOutput([...value.shape], 'float32');
   native.adam_update(
-    heapOffset(backend, value), heapOffset(backend, gradient), heapOffset(backend, m), heapOffset(backend, v),
-    heapOffset(backend, outValue), heapOffset(backend, outM), heapOffset(backend, outV), n,
-    beta1, 1 - beta1, beta2, 1 - beta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon, -learningRate);
+    heapOffset(backend, value),
+    heapOffset(backend, gradient),
+    heapOffset(backend, m),
+    heapOffset(backend, v),
+    heapOffset(backend, outValue),
+    heapOffset(backend, outM),
+    heapOffset(backend, outV),
+    n,
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    oneMinusAccBeta1,
+    oneMinusAccBeta2,
+    epsilon,
+    -learningRate,
+  );
   return [outValue, outM, outV];
 }
 
@@ -56,7 +71,10 @@ interface AdamInternals {
   incrementIterations(): void;
 }
 
-type ApplyGradients = (this: tf.AdamOptimizer, grads: NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>) => void;
+type ApplyGradients = (
+  this: tf.AdamOptimizer,
+  grads: NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>,
+) => void;
 
 let installed = false;
 
@@ -68,23 +86,33 @@ export function installFusedAdam(): void {
   proto.applyGradients = function applyGradients(this: tf.AdamOptimizer, variableGradients) {
     if (!canFuse(variableGradients)) return original.call(this, variableGradients);
     const self = this as unknown as AdamInternals;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     const attrs = { beta1: self.beta1, beta2: self.beta2, epsilon: self.epsilon, learningRate: self.learningRate };
     tf.tidy(() => {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name]!;
         // Same lazily created, non-trainable moment variables (and names) as tfjs.
-        self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        self.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        self.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
         const m = self.accumulatedFirstMoment[i]!.variable;
         const v = self.accumulatedSecondMoment[i]!.variable;
-        const [newValue, newM, newV] = tf.engine().runKernel(
-          FUSED_ADAM_KERNEL,
-          { value, gradient, m, v, accBeta1: self.accBeta1, accBeta2: self.accBeta2 } as unknown as tf.NamedTensorMap,
-          attrs as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor[];
+        const [newValue, newM, newV] = tf
+          .engine()
+          .runKernel(
+            FUSED_ADAM_KERNEL,
+            { value, gradient, m, v, accBeta1: self.accBeta1, accBeta2: self.accBeta2 } as unknown as tf.NamedTensorMap,
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
         m.assign(newM!);
         v.assign(newV!);
         value.assign(newValue!);
@@ -98,6 +126,8 @@ export function installFusedAdam(): void {
 
 function canFuse(variableGradients: NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): boolean {
   if (!activeNativeKernels()) return false;
-  const grads = Array.isArray(variableGradients) ? variableGradients.map((g) => g.tensor) : Object.values(variableGradients);
+  const grads = Array.isArray(variableGradients)
+    ? variableGradients.map((g) => g.tensor)
+    : Object.values(variableGradients);
   return grads.every((g) => g == null || g.dtype === 'float32');
 }

@@ -12,9 +12,10 @@
  */
 import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import { f32, matMulNN, reshaped, size, transposeLast2, type WasmKernelArgs } from './heap.js';
-import { heapOffset, nativeKernels, type ConvDims } from './native.js';
-import { nativePool, type NativePool } from './native-pool.js';
+import { type ConvDims,heapOffset, nativeKernels } from './native.js';
+import { type NativePool,nativePool } from './native-pool.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -35,9 +36,21 @@ export function setPoolMinMacs(macs: number | undefined): void {
 
 function convDims(info: tf.backend_util.Conv2DInfo): ConvDims {
   return [
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.left,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
   ];
 }
 
@@ -47,7 +60,14 @@ function chunkFor(rowFloats: number): number {
 
 /** The pool when it exists, the work is big enough and the copies fit its memory; else null (one thread). */
 function poolFor(info: tf.backend_util.Conv2DInfo, floats: number): NativePool | null {
-  const macs = info.batchSize * info.outHeight * info.outWidth * info.outChannels * info.filterHeight * info.filterWidth * info.inChannels;
+  const macs =
+    info.batchSize *
+    info.outHeight *
+    info.outWidth *
+    info.outChannels *
+    info.filterHeight *
+    info.filterWidth *
+    info.inChannels;
   if (macs < poolMinMacs) return null;
   const pool = nativePool();
   if (!pool) return null;
@@ -56,7 +76,14 @@ function poolFor(info: tf.backend_util.Conv2DInfo, floats: number): NativePool |
 }
 
 /** dW through the pool: threads take the fixed pixel blocks (DW_BLOCKS) from a counter; then the blocks are added. */
-function pooledBackpropFilter(pool: NativePool, backend: WasmKernelArgs['backend'], x: TensorInfo, dy: TensorInfo, dw: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+function pooledBackpropFilter(
+  pool: NativePool,
+  backend: WasmKernelArgs['backend'],
+  x: TensorInfo,
+  dy: TensorInfo,
+  dw: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): void {
   const R = info.filterHeight * info.filterWidth * info.inChannels;
   const Rp = (R + 3) & ~3;
   const Cout = info.outChannels;
@@ -66,17 +93,26 @@ function pooledBackpropFilter(pool: NativePool, backend: WasmKernelArgs['backend
   const accs = pool.alloc(DW_BLOCKS * Rp * Cout);
   const counter = pool.counter();
   const dims = convDims(info);
-  pool.run(Array.from({ length: pool.threads }, () => ({
-    fn: 'conv2d_backprop_filter_dyn',
-    args: [xOff, dyOff, accs, DW_BLOCKS, pool.alloc(chunk * Rp), chunk, counter, ...dims],
-  })));
+  pool.run(
+    Array.from({ length: pool.threads }, () => ({
+      fn: 'conv2d_backprop_filter_dyn',
+      args: [xOff, dyOff, accs, DW_BLOCKS, pool.alloc(chunk * Rp), chunk, counter, ...dims],
+    })),
+  );
   const sum = pool.alloc(R * Cout);
   pool.kernels.sum_parts(accs, Rp * Cout, DW_BLOCKS, sum, R * Cout);
   f32(backend, dw).set(pool.view(sum, R * Cout));
 }
 
 /** dx through the pool: each thread takes whole images (disjoint dx regions). */
-function pooledBackpropInput(pool: NativePool, backend: WasmKernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, dx: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+function pooledBackpropInput(
+  pool: NativePool,
+  backend: WasmKernelArgs['backend'],
+  dy: TensorInfo,
+  filter: TensorInfo,
+  dx: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): void {
   const R = info.filterHeight * info.filterWidth * info.inChannels;
   const Cout = info.outChannels;
   const chunk = chunkFor(R);
@@ -88,15 +124,24 @@ function pooledBackpropInput(pool: NativePool, backend: WasmKernelArgs['backend'
   const dxOff = pool.alloc(dxFloats);
   const counter = pool.counter();
   const dims = convDims(info);
-  pool.run(Array.from({ length: Math.min(pool.threads, info.batchSize) }, () => ({
-    fn: 'conv2d_backprop_input_dyn',
-    args: [dyOff, wt, dxOff, pool.alloc(chunk * R), chunk, counter, ...dims],
-  })));
+  pool.run(
+    Array.from({ length: Math.min(pool.threads, info.batchSize) }, () => ({
+      fn: 'conv2d_backprop_input_dyn',
+      args: [dyOff, wt, dxOff, pool.alloc(chunk * R), chunk, counter, ...dims],
+    })),
+  );
   f32(backend, dx).set(pool.view(dxOff, dxFloats));
 }
 
 /** Conv2D through the pool: each thread takes chunks of output pixels. */
-function pooledConv2D(pool: NativePool, backend: WasmKernelArgs['backend'], x: TensorInfo, filter: TensorInfo, out: TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+function pooledConv2D(
+  pool: NativePool,
+  backend: WasmKernelArgs['backend'],
+  x: TensorInfo,
+  filter: TensorInfo,
+  out: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): void {
   const Rp = (info.filterHeight * info.filterWidth * info.inChannels + 3) & ~3;
   const chunk = chunkFor(Rp);
   const xOff = pool.copyIn(f32(backend, x));
@@ -105,17 +150,26 @@ function pooledConv2D(pool: NativePool, backend: WasmKernelArgs['backend'], x: T
   const outOff = pool.alloc(outFloats);
   const counter = pool.counter();
   const dims = convDims(info);
-  pool.run(Array.from({ length: pool.threads }, () => ({
-    fn: 'conv2d_nhwc_dyn',
-    args: [xOff, wOff, outOff, pool.alloc(chunk * Rp), chunk, counter, ...dims],
-  })));
+  pool.run(
+    Array.from({ length: pool.threads }, () => ({
+      fn: 'conv2d_nhwc_dyn',
+      args: [xOff, wOff, outOff, pool.alloc(chunk * Rp), chunk, counter, ...dims],
+    })),
+  );
   f32(backend, out).set(pool.view(outOff, outFloats));
 }
 
 /** colsT[(kh,kw,ci), (n,oh,ow)] = x[n, oh*sH + kh*dH - padT, ow*sW + kw*dW - padL, ci] (0 outside), NHWC x. */
 function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+  const {
+    filterHeight: KH,
+    filterWidth: KW,
+    strideHeight: sH,
+    strideWidth: sW,
+    dilationHeight: dH,
+    dilationWidth: dW,
+  } = info;
   const padT = info.padInfo.top;
   const padL = info.padInfo.left;
   const P = N * OH * OW;
@@ -155,7 +209,14 @@ function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backe
 /** Same as im2colTransposedNHWC for NCHW x. */
 function im2colTransposedNCHW(xv: Float32Array, cv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+  const {
+    filterHeight: KH,
+    filterWidth: KW,
+    strideHeight: sH,
+    strideWidth: sW,
+    dilationHeight: dH,
+    dilationWidth: dW,
+  } = info;
   const padT = info.padInfo.top;
   const padL = info.padInfo.left;
   const P = N * OH * OW;
@@ -186,7 +247,15 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
   const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, fmt);
+    x.shape as Shape4,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    fmt,
+  );
   const { batchSize: N, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
   const { filterHeight: KH, filterWidth: KW } = info;
   const R = KH * KW * Cin;
@@ -207,8 +276,15 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
     const accs = backend.makeOutput([DW_BLOCKS * Rp * Cout], 'float32');
     const scratch = backend.makeOutput([chunk * Rp], 'float32');
     native.conv2d_backprop_filter_nhwc(
-      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw), heapOffset(backend, accs), DW_BLOCKS,
-      heapOffset(backend, scratch), chunk, ...convDims(info));
+      heapOffset(backend, x),
+      heapOffset(backend, dy),
+      heapOffset(backend, dw),
+      heapOffset(backend, accs),
+      DW_BLOCKS,
+      heapOffset(backend, scratch),
+      chunk,
+      ...convDims(info),
+    );
     backend.disposeData(accs.dataId);
     backend.disposeData(scratch.dataId);
     return dw;
@@ -237,7 +313,10 @@ export function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs)
  * (K-1-pad) on each side, run by the wasm backend's own (XNNPACK) Conv2D kernel.
  */
 function backpropInputAsConv(
-  backend: WasmKernelArgs['backend'], dy: TensorInfo, filter: TensorInfo, info: tf.backend_util.Conv2DInfo,
+  backend: WasmKernelArgs['backend'],
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
 ): TensorInfo | null {
   const { filterHeight: KH, filterWidth: KW, inChannels: Cin, outChannels: Cout } = info;
   const pt = KH - 1 - info.padInfo.top;
@@ -262,7 +341,17 @@ function backpropInputAsConv(
   const out = conv.kernelFunc({
     inputs: { x: dy, filter: wf },
     backend: backend as unknown as tf.KernelBackend,
-    attrs: { strides: 1, pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]], dataFormat: 'NHWC', dilations: 1 },
+    attrs: {
+      strides: 1,
+      pad: [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: 1,
+    },
   }) as TensorInfo;
   backend.disposeData(wf.dataId);
   return out;
@@ -279,9 +368,32 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const info = tf.backend_util.computeConv2DInfo(
-      inputShape as Shape4, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, fmt);
-    const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
-    const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+      inputShape as Shape4,
+      filter.shape as Shape4,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      fmt,
+    );
+    const {
+      batchSize: N,
+      inHeight: H,
+      inWidth: W,
+      inChannels: Cin,
+      outHeight: OH,
+      outWidth: OW,
+      outChannels: Cout,
+    } = info;
+    const {
+      filterHeight: KH,
+      filterWidth: KW,
+      strideHeight: sH,
+      strideWidth: sW,
+      dilationHeight: dH,
+      dilationWidth: dW,
+    } = info;
     const native = nativeKernels(backend);
     if (native) {
       // One SIMD GEMM per L1-sized chunk of output pixels (dcols = dy @ W^T) + col2im into dx: the transposed
@@ -297,8 +409,14 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       const wt = backend.makeOutput([Cout * R], 'float32');
       const dcols = backend.makeOutput([chunk * R], 'float32');
       native.conv2d_backprop_input_nhwc(
-        heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx), heapOffset(backend, wt),
-        heapOffset(backend, dcols), chunk, ...convDims(info));
+        heapOffset(backend, dy),
+        heapOffset(backend, filter),
+        heapOffset(backend, dx),
+        heapOffset(backend, wt),
+        heapOffset(backend, dcols),
+        chunk,
+        ...convDims(info),
+      );
       backend.disposeData(wt.dataId);
       backend.disposeData(dcols.dataId);
       return dx;
@@ -364,8 +482,24 @@ export function makeConv2D(fallback: KernelFunc): KernelFunc {
       return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, false, fmt);
-    const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW, outChannels: Cout } = info;
+      x.shape as Shape4,
+      filter.shape as Shape4,
+      strides,
+      dilations,
+      pad,
+      dimRoundingMode,
+      false,
+      fmt,
+    );
+    const {
+      batchSize: N,
+      inHeight: H,
+      inWidth: W,
+      inChannels: Cin,
+      outHeight: OH,
+      outWidth: OW,
+      outChannels: Cout,
+    } = info;
     const { filterHeight: KH, filterWidth: KW } = info;
     const Rp = (KH * KW * Cin + 3) & ~3;
     const chunk = chunkFor(Rp);

@@ -9,6 +9,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import { f32, type WasmKernelArgs } from './heap.js';
 
 type Shape4 = [number, number, number, number];
@@ -18,9 +19,23 @@ export function depthwiseConv2dNativeBackpropFilter({ inputs, backend, attrs }: 
   const { strides, dilations, pad, dimRoundingMode, filterShape } =
     attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4, filterShape, strides, dilations, pad, dimRoundingMode, true);
+    x.shape as Shape4,
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+  const {
+    filterHeight: KH,
+    filterWidth: KW,
+    strideHeight: sH,
+    strideWidth: sW,
+    dilationHeight: dH,
+    dilationWidth: dW,
+  } = info;
   const M = CM / C;
   const padT = info.padInfo.top;
   const padL = info.padInfo.left;
@@ -67,9 +82,23 @@ export function depthwiseConv2dNativeBackpropInput({ inputs, backend, attrs }: W
   const { strides, dilations, pad, dimRoundingMode, inputShape } =
     attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
   const info = tf.backend_util.computeConv2DInfo(
-    inputShape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, true);
+    inputShape as Shape4,
+    filter.shape as Shape4,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW } = info;
+  const {
+    filterHeight: KH,
+    filterWidth: KW,
+    strideHeight: sH,
+    strideWidth: sW,
+    dilationHeight: dH,
+    dilationWidth: dW,
+  } = info;
   const M = CM / C;
   const padT = info.padInfo.top;
   const padL = info.padInfo.left;

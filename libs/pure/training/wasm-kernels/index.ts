@@ -13,18 +13,27 @@
  *
  * Call registerWasmTrainingKernels() once (idempotent), before or after tf.setBackend('wasm').
  */
+import '@tensorflow/tfjs-backend-wasm';
+
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+
 import { FUSED_ADAM_KERNEL, fusedAdamKernel, installFusedAdam } from './adam.js';
-import { CLIP_GRAD_KERNEL, clipByValueGradKernel, installClipByValueGrad, installReluGrad, RELU_GRAD_KERNEL, reluGradKernel } from './relu.js';
-import { installCheapSavedTensors } from './saved-tensors.js';
 import { conv2DBackpropFilter, makeConv2D, makeConv2DBackpropInput } from './conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.js';
 import { setNativeBatchMatMul } from './heap.js';
 import { makeBatchMatMul } from './matmul.js';
 import { makeAdd, makeGatherV2, makeIdentity, makeSlice, makeSum } from './misc.js';
 import { makeMaxPoolGrad } from './pool.js';
+import {
+  CLIP_GRAD_KERNEL,
+  clipByValueGradKernel,
+  installClipByValueGrad,
+  installReluGrad,
+  RELU_GRAD_KERNEL,
+  reluGradKernel,
+} from './relu.js';
+import { installCheapSavedTensors } from './saved-tensors.js';
 import { unsortedSegmentSum } from './segment.js';
 
 const BACKEND = 'wasm';
@@ -40,7 +49,15 @@ export const ADDED_KERNELS = [
 
 /** Built-in wasm kernels replaced by faster versions (the originals remain the fallback). */
 export const REPLACED_KERNELS = [
-  'BatchMatMul', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Identity', 'GatherV2', 'Sum', 'Slice', 'Add', 'Conv2D',
+  'BatchMatMul',
+  'Conv2DBackpropInput',
+  'MaxPoolGrad',
+  'Identity',
+  'GatherV2',
+  'Sum',
+  'Slice',
+  'Add',
+  'Conv2D',
 ] as const;
 
 function put(config: KernelConfig): void {

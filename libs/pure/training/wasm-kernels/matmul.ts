@@ -9,6 +9,7 @@
  * (batch_matmul), when both operands have the same batch dimensions.
  */
 import type { BatchMatMulAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+
 import { f32, size, transposeLast2, type WasmKernelArgs } from './heap.js';
 import { heapOffset, nativeKernels } from './native.js';
 
@@ -18,11 +19,14 @@ export function makeBatchMatMul(native: KernelFunc): KernelFunc {
     const { a, b } = inputs;
     const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
     const batch = size(a.shape.slice(0, -2));
-    const sameBatch = a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length === b.shape.length &&
+    const sameBatch =
+      a.dtype === 'float32' &&
+      b.dtype === 'float32' &&
+      a.shape.length === b.shape.length &&
       a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
     // 2-D products stay on XNNPACK: measured no slower than the SIMD GEMM, also with the operand transposed.
     const simd = sameBatch && batch > 1 ? nativeKernels(backend) : null;
-    if (((!transposeA && !transposeB) && !simd) || a.dtype !== 'float32' || b.dtype !== 'float32') {
+    if ((!transposeA && !transposeB && !simd) || a.dtype !== 'float32' || b.dtype !== 'float32') {
       return native(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const tmps: TensorInfo[] = [];

@@ -10,6 +10,7 @@
  */
 import type { GatherV2Attrs, KernelFunc, SliceAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import { f32, size, view, type WasmKernelArgs } from './heap.js';
 import { heapOffset, nativeKernels } from './native.js';
 
@@ -34,7 +35,10 @@ export function makeGatherV2(fallback: KernelFunc): KernelFunc {
     const rank = x.shape.length;
     const ax = axis < 0 ? axis + rank : axis;
     if (
-      (batchDims ?? 0) !== 0 || ax < 0 || ax >= rank || indices.dtype !== 'int32' ||
+      (batchDims ?? 0) !== 0 ||
+      ax < 0 ||
+      ax >= rank ||
+      indices.dtype !== 'int32' ||
       (x.dtype !== 'float32' && x.dtype !== 'int32')
     ) {
       return fallback(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
@@ -183,12 +187,19 @@ export function makeAdd(fallback: KernelFunc): KernelFunc {
     if (native && a.dtype === 'float32' && b.dtype === 'float32') {
       const [big, bias] = size(a.shape) >= size(b.shape) ? [a, b] : [b, a];
       const cols = big.shape[big.shape.length - 1] ?? 1;
-      const biasLike = bias.shape.length <= big.shape.length && size(bias.shape) === cols &&
+      const biasLike =
+        bias.shape.length <= big.shape.length &&
+        size(bias.shape) === cols &&
         bias.shape[bias.shape.length - 1] === cols;
       if (biasLike && big.shape.length >= 2 && size(big.shape) >= 4096) {
         const out = backend.makeOutput([...big.shape], 'float32');
-        native.add_bias_rows(heapOffset(backend, big), heapOffset(backend, bias), heapOffset(backend, out),
-          size(big.shape) / cols, cols);
+        native.add_bias_rows(
+          heapOffset(backend, big),
+          heapOffset(backend, bias),
+          heapOffset(backend, out),
+          size(big.shape) / cols,
+          cols,
+        );
         return out;
       }
     }

@@ -19,6 +19,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+
 import type { NativeKernels } from './native.js';
 import { NATIVE_KERNELS_SHARED_WASM_BASE64 } from './native-binary.js';
 
@@ -66,11 +67,18 @@ export class NativePool {
   private top = 0;
   private broken = false;
 
-  private constructor(readonly threads: number, private readonly memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  private constructor(
+    readonly threads: number,
+    private readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+  ) {
     this.kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as NativeKernels;
     for (let i = 1; i < threads; i++) {
       const ctrl = new SharedArrayBuffer(CTRL_INTS * 4);
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl, functions: POOL_FUNCTIONS } });
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory, ctrl, functions: POOL_FUNCTIONS },
+      });
       worker.unref(); // an idle pool must not keep the process alive
       worker.on('error', () => {
         this.broken = true;

@@ -10,35 +10,122 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import type { WasmBackendLike } from './heap.js';
 import { NATIVE_KERNELS_SHARED_WASM_BASE64, NATIVE_KERNELS_WASM_BASE64 } from './native-binary.js';
 
 export type { ConvDims };
 
 /** Dims shared by the conv kernels: N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW, padT, padL. */
-type ConvDims = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+type ConvDims = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 export interface NativeKernels {
-  conv2d_backprop_filter_dyn(x: number, dy: number, accs: number, nblocks: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
-  conv2d_backprop_input_dyn(dy: number, wt: number, dx: number, dcols: number, chunk: number, counter: number, ...dims: ConvDims): void;
-  conv2d_nhwc_dyn(x: number, w: number, out: number, scratch: number, chunk: number, counter: number, ...dims: ConvDims): void;
+  conv2d_backprop_filter_dyn(
+    x: number,
+    dy: number,
+    accs: number,
+    nblocks: number,
+    scratch: number,
+    chunk: number,
+    counter: number,
+    ...dims: ConvDims
+  ): void;
+  conv2d_backprop_input_dyn(
+    dy: number,
+    wt: number,
+    dx: number,
+    dcols: number,
+    chunk: number,
+    counter: number,
+    ...dims: ConvDims
+  ): void;
+  conv2d_nhwc_dyn(
+    x: number,
+    w: number,
+    out: number,
+    scratch: number,
+    chunk: number,
+    counter: number,
+    ...dims: ConvDims
+  ): void;
   sum_parts(parts: number, stride: number, count: number, out: number, n: number): void;
   transpose_filter(w: number, wt: number, R: number, Cout: number): void;
-  conv2d_backprop_filter_nhwc(x: number, dy: number, dw: number, accs: number, nblocks: number, scratch: number, chunk: number, ...dims: ConvDims): void;
+  conv2d_backprop_filter_nhwc(
+    x: number,
+    dy: number,
+    dw: number,
+    accs: number,
+    nblocks: number,
+    scratch: number,
+    chunk: number,
+    ...dims: ConvDims
+  ): void;
   adam_update(
-    value: number, grad: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
-    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, oneMinusAccBeta1: number,
-    oneMinusAccBeta2: number, epsilon: number, negLr: number,
+    value: number,
+    grad: number,
+    m: number,
+    v: number,
+    outValue: number,
+    outM: number,
+    outV: number,
+    n: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    oneMinusAccBeta1: number,
+    oneMinusAccBeta2: number,
+    epsilon: number,
+    negLr: number,
   ): void;
   add_bias_rows(a: number, bias: number, out: number, rows: number, cols: number): void;
   sum_rows(x: number, out: number, rows: number, cols: number, scratch: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
   batch_matmul(a: number, b: number, c: number, batch: number, M: number, K: number, N: number): void;
   clip_grad(dy: number, x: number, dx: number, n: number, lo: number, hi: number): void;
-  conv2d_backprop_input_nhwc(dy: number, w: number, dx: number, wt: number, dcols: number, chunk: number, ...dims: ConvDims): void;
+  conv2d_backprop_input_nhwc(
+    dy: number,
+    w: number,
+    dx: number,
+    wt: number,
+    dcols: number,
+    chunk: number,
+    ...dims: ConvDims
+  ): void;
   max_pool_grad_nhwc(
-    x: number, dy: number, dx: number, N: number, H: number, W: number, C: number, OH: number, OW: number,
-    KH: number, KW: number, sH: number, sW: number, dH: number, dW: number, padT: number, padL: number,
+    x: number,
+    dy: number,
+    dx: number,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    sH: number,
+    sW: number,
+    dH: number,
+    dW: number,
+    padT: number,
+    padL: number,
   ): void;
 }
 
@@ -65,7 +152,9 @@ export function nativeKernels(backend: WasmBackendLike): NativeKernels | null {
   try {
     // tfjs's threaded build (wasm-kernels/threads.ts) has a shared heap: that needs the shared-memory build.
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(Buffer.from(shared ? NATIVE_KERNELS_SHARED_WASM_BASE64 : NATIVE_KERNELS_WASM_BASE64, 'base64'));
+    const module = new WebAssembly.Module(
+      Buffer.from(shared ? NATIVE_KERNELS_SHARED_WASM_BASE64 : NATIVE_KERNELS_WASM_BASE64, 'base64'),
+    );
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     kernels = instance.exports as unknown as NativeKernels;
   } catch {

@@ -4,6 +4,7 @@
  */
 import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import { f32, type WasmKernelArgs } from './heap.js';
 import { heapOffset, nativeKernels } from './native.js';
 
@@ -29,8 +30,24 @@ export function makeMaxPoolGrad(fallback: KernelFunc): KernelFunc {
     if (native) {
       // SIMD over four channels at a time (native/kernels.c); same first-maximum rule as below.
       native.max_pool_grad_nhwc(
-        heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), N, H, W, C, OH, OW,
-        info.filterHeight, info.filterWidth, sH, sW, dH, dW, padT, padL);
+        heapOffset(backend, input),
+        heapOffset(backend, dy),
+        heapOffset(backend, dx),
+        N,
+        H,
+        W,
+        C,
+        OH,
+        OW,
+        info.filterHeight,
+        info.filterWidth,
+        sH,
+        sW,
+        dH,
+        dW,
+        padT,
+        padL,
+      );
       return dx;
     }
     const dxv = f32(backend, dx);
@@ -38,8 +55,16 @@ export function makeMaxPoolGrad(fallback: KernelFunc): KernelFunc {
     const dyv = f32(backend, dy);
     dxv.fill(0);
     if (
-      KH === 2 && KW === 2 && sH === 2 && sW === 2 && dH === 1 && dW === 1 && padT === 0 && padL === 0 &&
-      OH * 2 <= H && OW * 2 <= W
+      KH === 2 &&
+      KW === 2 &&
+      sH === 2 &&
+      sW === 2 &&
+      dH === 1 &&
+      dW === 1 &&
+      padT === 0 &&
+      padL === 0 &&
+      OH * 2 <= H &&
+      OW * 2 <= W
     ) {
       // Common case (2x2 pool, stride 2, windows fully inside): unrolled, no bounds checks.
       const rowStride = W * C;

@@ -10,8 +10,9 @@
  */
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
+
 import type { WasmKernelArgs } from './heap.js';
-import { activeNativeKernels, heapOffset, nativeKernels, type NativeKernels } from './native.js';
+import { activeNativeKernels, heapOffset, type NativeKernels,nativeKernels } from './native.js';
 
 export const RELU_GRAD_KERNEL = 'ReluGradWasm';
 export const CLIP_GRAD_KERNEL = 'ClipByValueGradWasm';
@@ -26,12 +27,21 @@ function gradientKernel(
     const native = nativeKernels(backend);
     if (!native) throw new Error(`${name}: the native wasm kernels are not loaded`);
     const dx = backend.makeOutput([...x.shape], 'float32');
-    pass(native, heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx), tf.util.sizeFromShape(x.shape), attrs);
+    pass(
+      native,
+      heapOffset(backend, dy),
+      heapOffset(backend, x),
+      heapOffset(backend, dx),
+      tf.util.sizeFromShape(x.shape),
+      attrs,
+    );
     return dx;
   };
 }
 
-export const reluGradKernel = gradientKernel(RELU_GRAD_KERNEL, (native, dy, x, dx, n) => native.relu_grad(dy, x, dx, n));
+export const reluGradKernel = gradientKernel(RELU_GRAD_KERNEL, (native, dy, x, dx, n) =>
+  native.relu_grad(dy, x, dx, n),
+);
 
 export const clipByValueGradKernel = gradientKernel(CLIP_GRAD_KERNEL, (native, dy, x, dx, n, attrs) => {
   const { clipValueMin, clipValueMax } = attrs as unknown as { clipValueMin: number; clipValueMax: number };
@@ -54,8 +64,16 @@ function routeGradient(op: string, kernel: string): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
       const dyT = dy as tf.Tensor;
-      if (x && x.dtype === 'float32' && dyT.dtype === 'float32' && tf.util.arraysEqual(x.shape, dyT.shape) && activeNativeKernels()) {
-        return { x: () => tf.engine().runKernel(kernel, { dy: dyT, x } as unknown as tf.NamedTensorMap, attrs) as tf.Tensor };
+      if (
+        x &&
+        x.dtype === 'float32' &&
+        dyT.dtype === 'float32' &&
+        tf.util.arraysEqual(x.shape, dyT.shape) &&
+        activeNativeKernels()
+      ) {
+        return {
+          x: () => tf.engine().runKernel(kernel, { dy: dyT, x } as unknown as tf.NamedTensorMap, attrs) as tf.Tensor,
+        };
       }
       return original.gradFunc(dy, saved, attrs);
     },

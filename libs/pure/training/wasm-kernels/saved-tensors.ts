@@ -34,7 +34,9 @@ export function installCheapSavedTensors(): void {
     return tensors.map((t) => {
       if (t.dtype === 'string') return this.keep(this.clone(t));
       this.backend.incRef(t.dataId);
-      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, this.backend));
+      return this.keep(
+        this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, this.backend),
+      );
     });
   };
 }

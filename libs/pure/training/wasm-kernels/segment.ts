@@ -4,6 +4,7 @@
  * ids outside [0, numSegments) are dropped.
  */
 import type { TensorInfo, UnsortedSegmentSumAttrs } from '@tensorflow/tfjs';
+
 import { i32, size, view, type WasmKernelArgs } from './heap.js';
 
 export function unsortedSegmentSum({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {

@@ -18,11 +18,12 @@
  * Returns a restore function for the globals it patched during init; call it after tf.setBackend resolves.
  * Opt-in and best effort: it relies on tfjs-backend-wasm 4.x internals.
  */
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+
 import * as tf from '@tensorflow/tfjs';
 import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 

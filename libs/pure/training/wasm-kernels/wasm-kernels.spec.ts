@@ -1,9 +1,11 @@
-import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WasmBackendLike } from './heap.js';
-import { ADDED_KERNELS, REPLACED_KERNELS, registerWasmTrainingKernels } from './index.js';
+
 import { setPoolMinMacs } from './conv2d.js';
+import type { WasmBackendLike } from './heap.js';
+import { ADDED_KERNELS, registerWasmTrainingKernels,REPLACED_KERNELS } from './index.js';
 import { nativeKernels, setNativeKernelsEnabled } from './native.js';
 import { nativePool, setNativePoolEnabled, setNativePoolThreads } from './native-pool.js';
 
@@ -98,11 +100,22 @@ async function compare(kernel: string, inputs: Record<string, Spec>, attrs: Reco
 }
 
 function convOutShape(
-  x: number[], f: number[], strides: number, pad: unknown, dilations = 1, depthwise = false,
+  x: number[],
+  f: number[],
+  strides: number,
+  pad: unknown,
+  dilations = 1,
+  depthwise = false,
 ): number[] {
   const info = tf.backend_util.computeConv2DInfo(
-    x as [number, number, number, number], f as [number, number, number, number], strides, dilations,
-    pad as 'same', undefined, depthwise);
+    x as [number, number, number, number],
+    f as [number, number, number, number],
+    strides,
+    dilations,
+    pad as 'same',
+    undefined,
+    depthwise,
+  );
   return info.outShape;
 }
 
@@ -121,7 +134,16 @@ describe('registerWasmTrainingKernels', () => {
   });
 });
 
-const pads: unknown[] = ['same', 'valid', [[0, 0], [1, 2], [2, 0], [0, 0]]];
+const pads: unknown[] = [
+  'same',
+  'valid',
+  [
+    [0, 0],
+    [1, 2],
+    [2, 0],
+    [0, 0],
+  ],
+];
 
 describe('native SIMD kernels (native/kernels.c)', () => {
   it('load on the wasm backend, sharing its memory', () => {
@@ -133,61 +155,111 @@ describe('native SIMD kernels (native/kernels.c)', () => {
   });
 });
 
-for (const mode of CONV_MODES) describe(`Conv2DBackpropFilter (${mode})`, () => {
-  withKernelMode(mode);
-  const cases: Array<[number[], number[]]> = [
-    [[2, 9, 9, 3], [3, 3, 3, 4]],
-    [[3, 10, 7, 2], [2, 3, 2, 5]],
-    [[2, 8, 8, 1], [3, 3, 1, 16]],
-    [[1, 6, 6, 4], [1, 1, 4, 3]],
-    [[3, 10, 7, 1], [2, 3, 1, 5]],
-    [[2, 12, 11, 1], [5, 5, 1, 12]],
-    [[2, 9, 9, 16], [3, 3, 16, 32]],
-    [[1, 7, 8, 5], [3, 2, 5, 13]],
-  ];
-  for (const [xs, fs] of cases) {
-    for (const strides of [1, 2]) {
-      for (const pad of pads) {
-        it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
-          const dyShape = convOutShape(xs, fs, strides, pad);
-          const d = await compare('Conv2DBackpropFilter', { x: { shape: xs }, dy: { shape: dyShape } },
-            { strides, pad, dataFormat: 'NHWC', filterShape: fs });
-          expect(d).toBeLessThanOrEqual(TOL);
-        });
+for (const mode of CONV_MODES)
+  describe(`Conv2DBackpropFilter (${mode})`, () => {
+    withKernelMode(mode);
+    const cases: Array<[number[], number[]]> = [
+      [
+        [2, 9, 9, 3],
+        [3, 3, 3, 4],
+      ],
+      [
+        [3, 10, 7, 2],
+        [2, 3, 2, 5],
+      ],
+      [
+        [2, 8, 8, 1],
+        [3, 3, 1, 16],
+      ],
+      [
+        [1, 6, 6, 4],
+        [1, 1, 4, 3],
+      ],
+      [
+        [3, 10, 7, 1],
+        [2, 3, 1, 5],
+      ],
+      [
+        [2, 12, 11, 1],
+        [5, 5, 1, 12],
+      ],
+      [
+        [2, 9, 9, 16],
+        [3, 3, 16, 32],
+      ],
+      [
+        [1, 7, 8, 5],
+        [3, 2, 5, 13],
+      ],
+    ];
+    for (const [xs, fs] of cases) {
+      for (const strides of [1, 2]) {
+        for (const pad of pads) {
+          it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
+            const dyShape = convOutShape(xs, fs, strides, pad);
+            const d = await compare(
+              'Conv2DBackpropFilter',
+              { x: { shape: xs }, dy: { shape: dyShape } },
+              { strides, pad, dataFormat: 'NHWC', filterShape: fs },
+            );
+            expect(d).toBeLessThanOrEqual(TOL);
+          });
+        }
       }
     }
-  }
-  it('NCHW', async () => {
-    const xs = [2, 3, 9, 8];
-    const fs = [3, 3, 3, 4];
-    const d = await compare('Conv2DBackpropFilter', { x: { shape: xs }, dy: { shape: [2, 4, 5, 4] } },
-      { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: fs });
-    expect(d).toBeLessThanOrEqual(TOL);
+    it('NCHW', async () => {
+      const xs = [2, 3, 9, 8];
+      const fs = [3, 3, 3, 4];
+      const d = await compare(
+        'Conv2DBackpropFilter',
+        { x: { shape: xs }, dy: { shape: [2, 4, 5, 4] } },
+        { strides: 2, pad: 'same', dataFormat: 'NCHW', filterShape: fs },
+      );
+      expect(d).toBeLessThanOrEqual(TOL);
+    });
   });
-});
 
-for (const mode of CONV_MODES) describe(`Conv2DBackpropInput (replaced, ${mode})`, () => {
-  withKernelMode(mode);
-  const cases: Array<[number[], number[]]> = [
-    [[2, 9, 9, 3], [3, 3, 3, 4]],
-    [[3, 10, 7, 2], [2, 3, 2, 5]],
-    [[2, 13, 13, 16], [3, 3, 16, 32]],
-    [[1, 7, 6, 5], [2, 2, 5, 3]], // Cout < 4 and R not a multiple of 4 or 8 (GEMM tails)
-    [[5, 6, 6, 1], [3, 3, 1, 7]],
-  ];
-  for (const [xs, fs] of cases) {
-    for (const strides of [1, 2]) {
-      for (const pad of pads) {
-        it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
-          const dyShape = convOutShape(xs, fs, strides, pad);
-          const d = await compare('Conv2DBackpropInput', { dy: { shape: dyShape }, filter: { shape: fs } },
-            { inputShape: xs, strides, pad, dataFormat: 'NHWC' });
-          expect(d).toBeLessThanOrEqual(TOL);
-        });
+for (const mode of CONV_MODES)
+  describe(`Conv2DBackpropInput (replaced, ${mode})`, () => {
+    withKernelMode(mode);
+    const cases: Array<[number[], number[]]> = [
+      [
+        [2, 9, 9, 3],
+        [3, 3, 3, 4],
+      ],
+      [
+        [3, 10, 7, 2],
+        [2, 3, 2, 5],
+      ],
+      [
+        [2, 13, 13, 16],
+        [3, 3, 16, 32],
+      ],
+      [
+        [1, 7, 6, 5],
+        [2, 2, 5, 3],
+      ], // Cout < 4 and R not a multiple of 4 or 8 (GEMM tails)
+      [
+        [5, 6, 6, 1],
+        [3, 3, 1, 7],
+      ],
+    ];
+    for (const [xs, fs] of cases) {
+      for (const strides of [1, 2]) {
+        for (const pad of pads) {
+          it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
+            const dyShape = convOutShape(xs, fs, strides, pad);
+            const d = await compare(
+              'Conv2DBackpropInput',
+              { dy: { shape: dyShape }, filter: { shape: fs } },
+              { inputShape: xs, strides, pad, dataFormat: 'NHWC' },
+            );
+            expect(d).toBeLessThanOrEqual(TOL);
+          });
+        }
       }
     }
-  }
-});
+  });
 
 describe('Conv2DBackpropFilter is deterministic (fixed summation blocks)', () => {
   afterAll(() => {
@@ -211,29 +283,48 @@ describe('Conv2DBackpropFilter is deterministic (fixed summation blocks)', () =>
   });
 });
 
-for (const mode of ['pool', 'native'] as const) describe(`Conv2D (replaced: native across the pool, else XNNPACK; ${mode})`, () => {
-  withKernelMode(mode);
-  const cases: Array<[number[], number[]]> = [
-    [[2, 9, 9, 4], [3, 3, 4, 8]],
-    [[3, 10, 7, 8], [2, 3, 8, 5]],
-    [[2, 13, 13, 16], [3, 3, 16, 32]],
-    [[1, 7, 6, 5], [2, 2, 5, 3]],
-    [[2, 8, 8, 1], [3, 3, 1, 16]], // Cin < 4: XNNPACK in both modes
-  ];
-  for (const [xs, fs] of cases) {
-    for (const strides of [1, 2]) {
-      for (const pad of pads) {
-        for (const dilations of strides === 1 ? [1, 2] : [1]) {
-          it(`x=${xs} f=${fs} s=${strides} d=${dilations} pad=${JSON.stringify(pad)}`, async () => {
-            const d = await compare('Conv2D', { x: { shape: xs }, filter: { shape: fs } },
-              { strides, pad, dataFormat: 'NHWC', dilations });
-            expect(d).toBeLessThanOrEqual(TOL);
-          });
+for (const mode of ['pool', 'native'] as const)
+  describe(`Conv2D (replaced: native across the pool, else XNNPACK; ${mode})`, () => {
+    withKernelMode(mode);
+    const cases: Array<[number[], number[]]> = [
+      [
+        [2, 9, 9, 4],
+        [3, 3, 4, 8],
+      ],
+      [
+        [3, 10, 7, 8],
+        [2, 3, 8, 5],
+      ],
+      [
+        [2, 13, 13, 16],
+        [3, 3, 16, 32],
+      ],
+      [
+        [1, 7, 6, 5],
+        [2, 2, 5, 3],
+      ],
+      [
+        [2, 8, 8, 1],
+        [3, 3, 1, 16],
+      ], // Cin < 4: XNNPACK in both modes
+    ];
+    for (const [xs, fs] of cases) {
+      for (const strides of [1, 2]) {
+        for (const pad of pads) {
+          for (const dilations of strides === 1 ? [1, 2] : [1]) {
+            it(`x=${xs} f=${fs} s=${strides} d=${dilations} pad=${JSON.stringify(pad)}`, async () => {
+              const d = await compare(
+                'Conv2D',
+                { x: { shape: xs }, filter: { shape: fs } },
+                { strides, pad, dataFormat: 'NHWC', dilations },
+              );
+              expect(d).toBeLessThanOrEqual(TOL);
+            });
+          }
         }
       }
     }
-  }
-});
+  });
 
 describe('DepthwiseConv2dNativeBackpropFilter / BackpropInput', () => {
   const cases: Array<[number[], number[], number, number]> = [
@@ -247,13 +338,19 @@ describe('DepthwiseConv2dNativeBackpropFilter / BackpropInput', () => {
       const name = `x=${xs} f=${fs} s=${strides} d=${dilations} pad=${pad}`;
       const dyShape = convOutShape(xs, fs, strides, pad, dilations, true);
       it(`filter ${name}`, async () => {
-        const d = await compare('DepthwiseConv2dNativeBackpropFilter', { x: { shape: xs }, dy: { shape: dyShape } },
-          { strides, dilations, pad, filterShape: fs });
+        const d = await compare(
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x: { shape: xs }, dy: { shape: dyShape } },
+          { strides, dilations, pad, filterShape: fs },
+        );
         expect(d).toBeLessThanOrEqual(TOL);
       });
       it(`input ${name}`, async () => {
-        const d = await compare('DepthwiseConv2dNativeBackpropInput', { dy: { shape: dyShape }, filter: { shape: fs } },
-          { strides, dilations, pad, inputShape: xs });
+        const d = await compare(
+          'DepthwiseConv2dNativeBackpropInput',
+          { dy: { shape: dyShape }, filter: { shape: fs } },
+          { strides, dilations, pad, inputShape: xs },
+        );
         expect(d).toBeLessThanOrEqual(TOL);
       });
     }
@@ -283,26 +380,39 @@ describe('Depthwise backprop with dilations (vs undilated equivalent on cpu)', (
         }
       }
       const dy = rand(sizeOf(dyShape), 13);
-      const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropInput',
+      const ref = await runOn(
+        'cpu',
+        'DepthwiseConv2dNativeBackpropInput',
         { dy: { shape: dyShape, values: dy }, filter: { shape: eff, values: wEff } },
-        { strides: 1, dilations: 1, pad, inputShape: xs });
-      const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropInput',
+        { strides: 1, dilations: 1, pad, inputShape: xs },
+      );
+      const got = await runOn(
+        'wasm',
+        'DepthwiseConv2dNativeBackpropInput',
         { dy: { shape: dyShape, values: dy }, filter: { shape: fs, values: w } },
-        { strides: 1, dilations: d, pad, inputShape: xs });
+        { strides: 1, dilations: d, pad, inputShape: xs },
+      );
       let diff = 0;
-      for (let i = 0; i < ref[0].values.length; i++) diff = Math.max(diff, Math.abs(ref[0].values[i] - got[0].values[i]));
+      for (let i = 0; i < ref[0].values.length; i++)
+        diff = Math.max(diff, Math.abs(ref[0].values[i] - got[0].values[i]));
       expect(got[0].shape).toEqual(xs);
       expect(diff).toBeLessThanOrEqual(TOL);
     });
     it(`filter x=${xs} f=${fs} d=${d} ${pad}`, async () => {
       const x = rand(sizeOf(xs), 17);
       const dy = rand(sizeOf(dyShape), 19);
-      const ref = await runOn('cpu', 'DepthwiseConv2dNativeBackpropFilter',
+      const ref = await runOn(
+        'cpu',
+        'DepthwiseConv2dNativeBackpropFilter',
         { x: { shape: xs, values: x }, dy: { shape: dyShape, values: dy } },
-        { strides: 1, dilations: 1, pad, filterShape: eff });
-      const got = await runOn('wasm', 'DepthwiseConv2dNativeBackpropFilter',
+        { strides: 1, dilations: 1, pad, filterShape: eff },
+      );
+      const got = await runOn(
+        'wasm',
+        'DepthwiseConv2dNativeBackpropFilter',
         { x: { shape: xs, values: x }, dy: { shape: dyShape, values: dy } },
-        { strides: 1, dilations: d, pad, filterShape: fs });
+        { strides: 1, dilations: d, pad, filterShape: fs },
+      );
       expect(got[0].shape).toEqual(fs);
       let diff = 0;
       for (let kh = 0; kh < KH; kh++) {
@@ -322,69 +432,102 @@ describe('Depthwise backprop with dilations (vs undilated equivalent on cpu)', (
 describe('UnsortedSegmentSum', () => {
   it('2-D data, repeated and out-of-range ids', async () => {
     const ids = [0, 2, 2, 5, 1, 0, 7, -1, 3, 3];
-    const d = await compare('UnsortedSegmentSum',
-      { x: { shape: [10, 4] }, segmentIds: { shape: [10], dtype: 'int32', values: ids } }, { numSegments: 6 });
+    const d = await compare(
+      'UnsortedSegmentSum',
+      { x: { shape: [10, 4] }, segmentIds: { shape: [10], dtype: 'int32', values: ids } },
+      { numSegments: 6 },
+    );
     expect(d).toBeLessThanOrEqual(TOL);
   });
   it('3-D data', async () => {
     const ids = [4, 0, 4];
-    const d = await compare('UnsortedSegmentSum',
-      { x: { shape: [3, 4, 5] }, segmentIds: { shape: [3], dtype: 'int32', values: ids } }, { numSegments: 5 });
+    const d = await compare(
+      'UnsortedSegmentSum',
+      { x: { shape: [3, 4, 5] }, segmentIds: { shape: [3], dtype: 'int32', values: ids } },
+      { numSegments: 5 },
+    );
     expect(d).toBeLessThanOrEqual(TOL);
   });
   it('int32 data', async () => {
-    const d = await compare('UnsortedSegmentSum', {
-      x: { shape: [4, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
-      segmentIds: { shape: [4], dtype: 'int32', values: [1, 1, 0, 2] },
-    }, { numSegments: 3 });
+    const d = await compare(
+      'UnsortedSegmentSum',
+      {
+        x: { shape: [4, 3], dtype: 'int32', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+        segmentIds: { shape: [4], dtype: 'int32', values: [1, 1, 0, 2] },
+      },
+      { numSegments: 3 },
+    );
     expect(d).toBe(0);
   });
 });
 
-for (const native of [true, false]) describe(`MaxPoolGrad (replaced, ${native ? 'native' : 'JS'}) and AvgPoolGrad (built in)`, () => {
-  withKernelMode(native ? 'native' : 'JS');
-  const cases: Array<[number[], number, number, string]> = [
-    [[2, 8, 8, 3], 2, 2, 'valid'],
-    [[2, 9, 9, 3], 2, 2, 'same'],
-    [[2, 9, 7, 4], 3, 1, 'same'],
-    [[1, 11, 11, 32], 2, 2, 'valid'],
-    [[2, 10, 10, 2], 3, 2, 'valid'],
-    [[2, 8, 9, 3], 2, 2, 'valid'],
-    [[3, 26, 26, 16], 2, 2, 'valid'],
-  ];
-  for (const [xs, filterSize, strides, pad] of cases) {
-    const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], filterSize, strides, 1, pad as 'same');
-    for (const kernel of ['MaxPoolGrad', 'AvgPoolGrad']) {
-      it(`${kernel} x=${xs} k=${filterSize} s=${strides} ${pad}`, async () => {
-        // MaxPoolGrad's `output` input is unused by both backends; pass a tensor of the right shape.
-        const inputs: Record<string, Spec> = { dy: { shape: info.outShape }, input: { shape: xs } };
-        if (kernel === 'MaxPoolGrad') inputs.output = { shape: info.outShape };
-        const d = await compare(kernel, inputs, { filterSize, strides, pad });
+for (const native of [true, false])
+  describe(`MaxPoolGrad (replaced, ${native ? 'native' : 'JS'}) and AvgPoolGrad (built in)`, () => {
+    withKernelMode(native ? 'native' : 'JS');
+    const cases: Array<[number[], number, number, string]> = [
+      [[2, 8, 8, 3], 2, 2, 'valid'],
+      [[2, 9, 9, 3], 2, 2, 'same'],
+      [[2, 9, 7, 4], 3, 1, 'same'],
+      [[1, 11, 11, 32], 2, 2, 'valid'],
+      [[2, 10, 10, 2], 3, 2, 'valid'],
+      [[2, 8, 9, 3], 2, 2, 'valid'],
+      [[3, 26, 26, 16], 2, 2, 'valid'],
+    ];
+    for (const [xs, filterSize, strides, pad] of cases) {
+      const info = tf.backend_util.computePool2DInfo(
+        xs as [number, number, number, number],
+        filterSize,
+        strides,
+        1,
+        pad as 'same',
+      );
+      for (const kernel of ['MaxPoolGrad', 'AvgPoolGrad']) {
+        it(`${kernel} x=${xs} k=${filterSize} s=${strides} ${pad}`, async () => {
+          // MaxPoolGrad's `output` input is unused by both backends; pass a tensor of the right shape.
+          const inputs: Record<string, Spec> = { dy: { shape: info.outShape }, input: { shape: xs } };
+          if (kernel === 'MaxPoolGrad') inputs.output = { shape: info.outShape };
+          const d = await compare(kernel, inputs, { filterSize, strides, pad });
+          expect(d).toBeLessThanOrEqual(TOL);
+        });
+      }
+    }
+  });
+
+for (const native of [true, false])
+  describe(`MaxPoolGrad ties and -Infinity windows (${native ? 'native' : 'JS'})`, () => {
+    withKernelMode(native ? 'native' : 'JS');
+    for (const xs of [
+      [2, 6, 6, 3],
+      [1, 7, 5, 2],
+      [2, 6, 6, 8],
+      [1, 4, 6, 6],
+    ]) {
+      it(`x=${xs}`, async () => {
+        const n = sizeOf(xs);
+        // Few distinct values: many windows hold several maxima (the gradient goes to the first one).
+        const values = Array.from(rand(n, 11), (v) => Math.floor(v * 2));
+        values[0] = values[1] = values[xs[2] * xs[3]] = values[xs[2] * xs[3] + xs[3]] = -Infinity;
+        const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], 2, 2, 1, 'valid');
+        const d = await compare(
+          'MaxPoolGrad',
+          {
+            dy: { shape: info.outShape },
+            input: { shape: xs, values },
+            output: { shape: info.outShape },
+          },
+          { filterSize: 2, strides: 2, pad: 'valid' },
+        );
         expect(d).toBeLessThanOrEqual(TOL);
       });
     }
-  }
-});
-
-for (const native of [true, false]) describe(`MaxPoolGrad ties and -Infinity windows (${native ? 'native' : 'JS'})`, () => {
-  withKernelMode(native ? 'native' : 'JS');
-  for (const xs of [[2, 6, 6, 3], [1, 7, 5, 2], [2, 6, 6, 8], [1, 4, 6, 6]]) {
-    it(`x=${xs}`, async () => {
-      const n = sizeOf(xs);
-      // Few distinct values: many windows hold several maxima (the gradient goes to the first one).
-      const values = Array.from(rand(n, 11), (v) => Math.floor(v * 2));
-      values[0] = values[1] = values[xs[2] * xs[3]] = values[xs[2] * xs[3] + xs[3]] = -Infinity;
-      const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], 2, 2, 1, 'valid');
-      const d = await compare('MaxPoolGrad', {
-        dy: { shape: info.outShape }, input: { shape: xs, values }, output: { shape: info.outShape },
-      }, { filterSize: 2, strides: 2, pad: 'valid' });
-      expect(d).toBeLessThanOrEqual(TOL);
-    });
-  }
-});
+  });
 
 describe('Identity (replaced: shares the data)', () => {
-  for (const [shape, dtype] of [[[64, 26, 26, 16], 'float32'], [[5, 3], 'int32'], [[], 'float32']] as const) {
+  for (const [shape, dtype] of [
+    [[64, 26, 26, 16], 'float32'],
+    [[5, 3], 'int32'],
+    [[], 'float32'],
+  ] as const) {
     it(`${dtype} ${shape}`, async () => {
       const d = await compare('Identity', { x: { shape: [...shape], dtype } }, {});
       expect(d).toBe(0);
@@ -417,9 +560,14 @@ describe('GatherV2 (replaced for batchDims 0)', () => {
     it(`x=${xs} ${dtype} indices=${is} axis=${axis}`, async () => {
       const dim = xs[axis < 0 ? axis + xs.length : axis];
       const values = Array.from(rand(sizeOf(is), 5), (v) => Math.floor(((v + 1) / 2) * dim));
-      const d = await compare('GatherV2', {
-        x: { shape: xs, dtype }, indices: { shape: is, dtype: 'int32', values },
-      }, { axis, batchDims: 0 });
+      const d = await compare(
+        'GatherV2',
+        {
+          x: { shape: xs, dtype },
+          indices: { shape: is, dtype: 'int32', values },
+        },
+        { axis, batchDims: 0 },
+      );
       expect(d).toBe(0);
     });
   }
@@ -445,42 +593,55 @@ describe('Slice (replaced: heap views instead of readSync)', () => {
   }
 });
 
-for (const native of [true, false]) describe(`Sum (replaced for leading axes, ${native ? 'native' : 'JS'})`, () => {
-  withKernelMode(native ? 'native' : 'JS');
-  const cases: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
-    [[64, 26, 26, 16], [0, 1, 2], false, 'float32'],
-    [[8, 11, 11, 32], [0, 1, 2], true, 'float32'],
-    [[128, 10], 0, false, 'float32'],
-    [[33, 130], 0, false, 'float32'],
-    [[20000, 3], 0, false, 'float32'],
-    [[5, 6, 7], [0], false, 'float32'],
-    [[128, 10], [0], true, 'float32'],
-    [[3, 4, 5], [1, 0], false, 'float32'],
-    [[3, 4, 5], [-3, -2], false, 'float32'],
-    [[64, 10], 1, false, 'float32'], // original kernel from here on
-    [[64, 10], [0, 1], false, 'float32'],
-    [[3, 4, 5], [0, 2], true, 'float32'],
-    [[6, 7], 0, false, 'int32'],
-  ];
-  for (const [xs, axis, keepDims, dtype] of cases) {
-    it(`x=${xs} ${dtype} axis=${axis} keepDims=${keepDims}`, async () => {
-      const values = dtype === 'int32' ? Array.from(rand(sizeOf(xs), 3), (v) => Math.floor(v * 50)) : undefined;
-      const d = await compare('Sum', { x: { shape: xs, dtype, values } }, { axis, keepDims });
-      expect(d).toBeLessThanOrEqual(1e-3);
-    });
-  }
-});
+for (const native of [true, false])
+  describe(`Sum (replaced for leading axes, ${native ? 'native' : 'JS'})`, () => {
+    withKernelMode(native ? 'native' : 'JS');
+    const cases: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
+      [[64, 26, 26, 16], [0, 1, 2], false, 'float32'],
+      [[8, 11, 11, 32], [0, 1, 2], true, 'float32'],
+      [[128, 10], 0, false, 'float32'],
+      [[33, 130], 0, false, 'float32'],
+      [[20000, 3], 0, false, 'float32'],
+      [[5, 6, 7], [0], false, 'float32'],
+      [[128, 10], [0], true, 'float32'],
+      [[3, 4, 5], [1, 0], false, 'float32'],
+      [[3, 4, 5], [-3, -2], false, 'float32'],
+      [[64, 10], 1, false, 'float32'], // original kernel from here on
+      [[64, 10], [0, 1], false, 'float32'],
+      [[3, 4, 5], [0, 2], true, 'float32'],
+      [[6, 7], 0, false, 'int32'],
+    ];
+    for (const [xs, axis, keepDims, dtype] of cases) {
+      it(`x=${xs} ${dtype} axis=${axis} keepDims=${keepDims}`, async () => {
+        const values = dtype === 'int32' ? Array.from(rand(sizeOf(xs), 3), (v) => Math.floor(v * 50)) : undefined;
+        const d = await compare('Sum', { x: { shape: xs, dtype, values } }, { axis, keepDims });
+        expect(d).toBeLessThanOrEqual(1e-3);
+      });
+    }
+  });
 
 describe('Add (replaced for bias-shaped operands)', () => {
   const cases: Array<[number[], number[]]> = [
     [[64, 26, 26, 16], [16]],
     [[16], [64, 13, 13, 16]], // bias first
-    [[100, 50], [1, 50]],
+    [
+      [100, 50],
+      [1, 50],
+    ],
     [[4096, 3], [3]], // cols not a multiple of 4 (scalar tail)
     [[5000, 1], [1]],
-    [[2, 3, 700], [1, 1, 700]],
-    [[64, 10], [64, 10]], // original kernel from here on
-    [[40, 128], [40, 1]],
+    [
+      [2, 3, 700],
+      [1, 1, 700],
+    ],
+    [
+      [64, 10],
+      [64, 10],
+    ], // original kernel from here on
+    [
+      [40, 128],
+      [40, 1],
+    ],
     [[3, 4], [4]],
   ];
   for (const [as, bs] of cases) {
@@ -490,21 +651,39 @@ describe('Add (replaced for bias-shaped operands)', () => {
     });
   }
   it('int32 operands take the original kernel', async () => {
-    const d = await compare('Add', { a: { shape: [70, 70], dtype: 'int32', values: Array.from({ length: 4900 }, (_, i) => i) }, b: { shape: [70], dtype: 'int32', values: Array.from({ length: 70 }, (_, i) => -i) } }, {});
+    const d = await compare(
+      'Add',
+      {
+        a: { shape: [70, 70], dtype: 'int32', values: Array.from({ length: 4900 }, (_, i) => i) },
+        b: { shape: [70], dtype: 'int32', values: Array.from({ length: 70 }, (_, i) => -i) },
+      },
+      {},
+    );
     expect(d).toBe(0);
   });
 });
 
-describe('fused Adam (one native kernel per variable instead of tfjs\'s element-wise chain)', () => {
-  /** Trains a small conv model `steps` batches with the native kernels on or off; returns weights and optimizer state. */
-  async function train(native: boolean, steps: number): Promise<{ weights: Float32Array[]; state: Array<{ name: string; values: Float32Array }>; loss: number }> {
+describe("fused Adam (one native kernel per variable instead of tfjs's element-wise chain)", () => {
+  /**
+   * Trains a small conv model `steps` batches with the native kernels on or off; returns weights and optimizer state.
+   */
+  async function train(
+    native: boolean,
+    steps: number,
+  ): Promise<{ weights: Float32Array[]; state: Array<{ name: string; values: Float32Array }>; loss: number }> {
     setNativeKernelsEnabled(native);
     try {
       await tf.setBackend('wasm');
       const L = tf.layers;
       const model = tf.sequential({
         layers: [
-          L.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          L.conv2d({
+            inputShape: [8, 8, 1],
+            filters: 4,
+            kernelSize: 3,
+            activation: 'relu',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          }),
           L.flatten(),
           L.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
         ],
@@ -514,7 +693,12 @@ describe('fused Adam (one native kernel per variable instead of tfjs\'s element-
       const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 3));
       const h = await model.fit(x, y, { epochs: steps, batchSize: 16, shuffle: false, verbose: 0 });
       const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
-      const state = await Promise.all((await model.optimizer.getWeights()).map(async (w) => ({ name: w.name, values: (await w.tensor.data()) as Float32Array })));
+      const state = await Promise.all(
+        (await model.optimizer.getWeights()).map(async (w) => ({
+          name: w.name,
+          values: (await w.tensor.data()) as Float32Array,
+        })),
+      );
       tf.dispose([x, y]);
       model.dispose();
       return { weights, state, loss: h.history.loss.at(-1) as number };
@@ -523,7 +707,7 @@ describe('fused Adam (one native kernel per variable instead of tfjs\'s element-
     }
   }
 
-  it('matches tfjs\'s AdamOptimizer step for step (weights, moments, iterations)', async () => {
+  it("matches tfjs's AdamOptimizer step for step (weights, moments, iterations)", async () => {
     const fused = await train(true, 5);
     const reference = await train(false, 5);
     // Same slots in the same order (layer names differ by their per-model counter only).
@@ -632,8 +816,16 @@ describe('Relu gradient (one native kernel on wasm)', () => {
     for (const n of [7, 64, 4099]) {
       const xv = Array.from(rand(n, n), (v) => v);
       const dyv = Array.from(rand(n, n + 1), (v) => v * 3);
-      xv[0] = NaN; xv[1] = 0; xv[2] = -0; xv[3] = Infinity; xv[4] = -Infinity; xv[n - 1] = NaN;
-      dyv[5] = Infinity; dyv[6] = NaN; xv[5] = -1; xv[6] = 2;
+      xv[0] = NaN;
+      xv[1] = 0;
+      xv[2] = -0;
+      xv[3] = Infinity;
+      xv[4] = -Infinity;
+      xv[n - 1] = NaN;
+      dyv[5] = Infinity;
+      dyv[6] = NaN;
+      xv[5] = -1;
+      xv[6] = 2;
       const c = await reluGradOn('cpu', xv, dyv);
       const before = tf.memory().numTensors;
       const w = await reluGradOn('wasm', xv, dyv);
@@ -641,7 +833,7 @@ describe('Relu gradient (one native kernel on wasm)', () => {
       expect(w.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(c.map((v) => (Number.isNaN(v) ? 'NaN' : v)));
     }
   });
-  it('runs the native kernel on wasm (not tfjs\'s Step/Cast/Multiply chain)', async () => {
+  it("runs the native kernel on wasm (not tfjs's Step/Cast/Multiply chain)", async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor1d([1, -1, 2]);
     const { kernelNames } = await tf.profile(() => tf.grad((a) => tf.relu(a))(x));
@@ -665,10 +857,22 @@ describe('ClipByValue gradient (one native kernel on wasm)', () => {
     for (const n of [7, 64, 4099]) {
       const xv = Array.from(rand(n, n + 7), (v) => v * 2);
       const dyv = Array.from(rand(n, n + 8), (v) => v * 3);
-      xv[0] = NaN; xv[1] = 0; xv[2] = 1; xv[3] = Infinity; xv[4] = -Infinity; xv[5] = 0.1; xv[n - 1] = NaN;
-      dyv[5] = NaN; dyv[6] = Infinity; xv[6] = 0.5; dyv[3] = NaN;
+      xv[0] = NaN;
+      xv[1] = 0;
+      xv[2] = 1;
+      xv[3] = Infinity;
+      xv[4] = -Infinity;
+      xv[5] = 0.1;
+      xv[n - 1] = NaN;
+      dyv[5] = NaN;
+      dyv[6] = Infinity;
+      xv[6] = 0.5;
+      dyv[3] = NaN;
       const key = (v: number) => (Number.isNaN(v) ? 'NaN' : v);
-      for (const [lo, hi] of [[0, 1], [-0.3, 0.7]]) {
+      for (const [lo, hi] of [
+        [0, 1],
+        [-0.3, 0.7],
+      ]) {
         const c = await clipGradOn('cpu', xv, dyv, lo!, hi!);
         const before = tf.memory().numTensors;
         const w = await clipGradOn('wasm', xv, dyv, lo!, hi!);
@@ -700,13 +904,16 @@ describe('tensors saved for backprop without the engine clone (saved-tensors.ts)
       tf.dispose([x, g1, g2]);
     }
     for (let k = 0; k < 2; k++) {
-      for (let i = 0; i < 37; i++) expect(Math.abs(results.wasm![k]![i]! - results.cpu![k]![i]!)).toBeLessThanOrEqual(1e-5);
+      for (let i = 0; i < 37; i++)
+        expect(Math.abs(results.wasm![k]![i]! - results.cpu![k]![i]!)).toBeLessThanOrEqual(1e-5);
     }
   });
 
   it('leaks neither tensors nor backend data over LSTM training steps', async () => {
     await tf.setBackend('wasm');
-    const model = tf.sequential({ layers: [tf.layers.lstm({ inputShape: [6, 3], units: 5 }), tf.layers.dense({ units: 2, activation: 'softmax' })] });
+    const model = tf.sequential({
+      layers: [tf.layers.lstm({ inputShape: [6, 3], units: 5 }), tf.layers.dense({ units: 2, activation: 'softmax' })],
+    });
     model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
     const x = tf.tensor3d(rand(16 * 18, 6), [16, 6, 3]);
     const y = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 2));

@@ -1,6 +1,8 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+
 import { AppError } from '#libs/core/errors';
+
 import { sendGraphqlRequestError, sendRestError } from '../../platform/client-errors.js';
 import { dashboardShellFile } from '../web/dashboard-files.js';
 import { ApiKeysService } from './api-keys.service.js';

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import { type ApiKey as ApiKeyRow, PrismaService } from '#libs/core/db';
 
 export type { ApiKeyRow };
@@ -29,7 +30,10 @@ export class ApiKeysRepository {
   }
 
   async revoke(id: string): Promise<boolean> {
-    const { count } = await this.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: new Date() } });
+    const { count } = await this.prisma.apiKey.updateMany({
+      where: { id, revokedAt: null },
+      data: { revokedAt: new Date() },
+    });
     return count > 0;
   }
 }

@@ -1,4 +1,5 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+
 import { ApiKeysService } from './api-keys.service.js';
 import { ApiKey, ApiKeyRoleName, CreateApiKeyArgs, CreatedApiKey } from './dto/api-key.type.js';
 

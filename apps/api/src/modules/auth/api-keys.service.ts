@@ -1,7 +1,10 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
 import { AppError, isUuid } from '#libs/core/errors';
+
 import { ApiKeysRepository } from './api-keys.repository.js';
 import type { ApiKey, CreatedApiKey } from './dto/api-key.type.js';
 import { API_KEY_ROLES, type ApiKeyRole, isApiKeyRole, type Principal } from './roles.js';

@@ -1,6 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { GqlExecutionContext, type GqlContextType } from '@nestjs/graphql';
+import { type GqlContextType,GqlExecutionContext } from '@nestjs/graphql';
+
 import { AppError } from '#libs/core/errors';
+
 import type { AuthenticatedRequest } from './api-key.middleware.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { type Principal, roleAllows, roleForOperation } from './roles.js';

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
+
 import { CheckpointsService, type LayersModelJson } from '#libs/domain/runs';
 
 @Controller('v1/checkpoints')

@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+
 import { servedLayersModule } from '#libs/pure/training';
 
 /** The service's own layers as a self-contained ES module, so a stock TF.js can load checkpoints that use them. */

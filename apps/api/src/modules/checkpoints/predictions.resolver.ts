@@ -1,4 +1,5 @@
 import { Args, Context, ID, Query, Resolver } from '@nestjs/graphql';
+
 import { JSONScalar } from '#libs/core/graphql';
 import { PredictionsService } from '#libs/domain/runs';
 

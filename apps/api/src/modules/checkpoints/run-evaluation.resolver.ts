@@ -1,4 +1,5 @@
 import { Parent, ResolveField, Resolver } from '@nestjs/graphql';
+
 import { JSONScalar } from '#libs/core/graphql';
 import { Run } from '#libs/domain/runs';
 import { type ConfusionMatrix, ConfusionMatrixService } from '#libs/domain/runs';

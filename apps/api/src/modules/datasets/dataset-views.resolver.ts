@@ -1,4 +1,5 @@
 import { Args, Int, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+
 import { JSONScalar } from '#libs/core/graphql';
 import { type ColumnHistogram, DatasetHistogramsService } from '#libs/domain/datasets';
 import { Dataset } from '#libs/domain/datasets';

@@ -1,10 +1,13 @@
 import { createReadStream } from 'node:fs';
+
 import { Body, Controller, Get, HttpCode, Param, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import type { Response } from 'express';
-import { DatasetsService, UploadDatasetFields } from '#libs/domain/datasets';
-import { DiscardUploadOnError } from './discard-upload.interceptor.js';
+
 import type { Dataset } from '#libs/domain/datasets';
+import { DatasetsService, UploadDatasetFields } from '#libs/domain/datasets';
+
+import { DiscardUploadOnError } from './discard-upload.interceptor.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   csv: 'text/csv; charset=utf-8',
@@ -24,10 +27,7 @@ export class DatasetsController {
   @Post()
   @HttpCode(201)
   @UseInterceptors(FileInterceptor('file'), DiscardUploadOnError)
-  upload(
-    @UploadedFile() file: Express.Multer.File | undefined,
-    @Body() fields: UploadDatasetFields,
-  ): Promise<Dataset> {
+  upload(@UploadedFile() file: Express.Multer.File | undefined, @Body() fields: UploadDatasetFields): Promise<Dataset> {
     const upload = file && { path: file.path, originalName: file.originalname };
     const { name, format } = fields ?? {}; // a request that is not multipart has no body at all
     return this.datasets.create(upload, name, format);
@@ -37,7 +37,10 @@ export class DatasetsController {
   async download(@Param('id') id: string, @Res() response: Response): Promise<void> {
     const dataset = await this.datasets.get(id);
     response.setHeader('Content-Type', CONTENT_TYPES[dataset.format] ?? 'application/octet-stream');
-    response.setHeader('Content-Disposition', `attachment; filename="dataset-${dataset.id}.${dataset.format === 'images' ? 'zip' : dataset.format}"`);
+    response.setHeader(
+      'Content-Disposition',
+      `attachment; filename="dataset-${dataset.id}.${dataset.format === 'images' ? 'zip' : dataset.format}"`,
+    );
     response.setHeader('Content-Length', String(dataset.sizeBytes));
     createReadStream(this.datasets.filePath(dataset.id)).pipe(response);
   }

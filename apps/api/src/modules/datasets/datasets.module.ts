@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
+
 import { APP_CONFIG, type AppConfig } from '#libs/core/config';
-import { StreamingDiskStorage } from './streaming-disk-storage.js';
+import { pageTotalCountResolver } from '#libs/core/pagination';
 import { DatasetFilesRepository, uploadsFolder } from '#libs/domain/datasets';
-import { DatasetViewsResolver } from './dataset-views.resolver.js';
 import { DatasetHistogramsService } from '#libs/domain/datasets';
 import { ImageSamplesService } from '#libs/domain/datasets';
-import { DatasetsController } from './datasets.controller.js';
 import { DatasetsRepository } from '#libs/domain/datasets';
-import { DatasetsResolver } from './datasets.resolver.js';
 import { DatasetsService } from '#libs/domain/datasets';
 import { DatasetPage } from '#libs/domain/datasets';
-import { pageTotalCountResolver } from '#libs/core/pagination';
+
+import { DatasetViewsResolver } from './dataset-views.resolver.js';
+import { DatasetsController } from './datasets.controller.js';
+import { DatasetsResolver } from './datasets.resolver.js';
+import { StreamingDiskStorage } from './streaming-disk-storage.js';
 
 @Module({
   imports: [

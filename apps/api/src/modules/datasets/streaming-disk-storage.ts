@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+
 import type { Request } from 'express';
 import type { StorageEngine } from 'multer';
 
@@ -47,7 +48,10 @@ export class StreamingDiskStorage implements StorageEngine {
       file.stream.unpipe(out);
       file.stream.resume();
       out.destroy();
-      rm(path, { force: true }).then(() => callback(error), () => callback(error));
+      rm(path, { force: true }).then(
+        () => callback(error),
+        () => callback(error),
+      );
     };
     out.on('error', fail);
     file.stream.on('error', fail);

@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
-import { DatasetsModule } from '../datasets/datasets.module.js';
+
 import { DeletionsRepository } from '#libs/domain/deletions';
-import { DeletionsResolver } from './deletions.resolver.js';
 import { DeletionsService } from '#libs/domain/deletions';
+
+import { DatasetsModule } from '../datasets/datasets.module.js';
+import { DeletionsResolver } from './deletions.resolver.js';
 
 @Module({
   imports: [DatasetsModule],

@@ -1,4 +1,5 @@
 import { Args, ID, Mutation, Resolver } from '@nestjs/graphql';
+
 import { DeletionsService } from '#libs/domain/deletions';
 
 const FORCE = {

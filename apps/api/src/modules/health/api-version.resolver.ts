@@ -1,4 +1,5 @@
 import { Int, Query, Resolver } from '@nestjs/graphql';
+
 import { CONTRACT_VERSION } from '#libs/core/config';
 
 @Resolver()

@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
+
 import { CONTRACT_VERSION } from '#libs/core/config';
 import { PrismaService } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
@@ -6,7 +7,12 @@ import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 const TIMEOUT_MS = 2_000;
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS))]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS),
+    ),
+  ]);
 }
 
 @Controller('health')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { ApiVersionResolver } from './api-version.resolver.js';
 import { HealthController } from './health.controller.js';
 

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+
+import { pageTotalCountResolver } from '#libs/core/pagination';
 import { ModelsRepository } from '#libs/domain/models';
-import { ModelsResolver } from './models.resolver.js';
 import { ModelsService } from '#libs/domain/models';
 import { ModelPage } from '#libs/domain/models';
-import { pageTotalCountResolver } from '#libs/core/pagination';
+
+import { ModelsResolver } from './models.resolver.js';
 
 @Module({
   providers: [ModelsResolver, pageTotalCountResolver(ModelPage), ModelsService, ModelsRepository],

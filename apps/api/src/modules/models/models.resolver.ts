@@ -1,4 +1,5 @@
 import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+
 import { CreateModelInput, ModelDefinition, ModelPage } from '#libs/domain/models';
 import { ModelsService } from '#libs/domain/models';
 

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, GraphQLRequestContextWillSendResponse } from '@apollo/server';
 import { Kind } from 'graphql';
+
 import type { MetricsService } from './metrics.service.js';
 
 /**

@@ -1,5 +1,6 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+
 import { MetricsService } from './metrics.service.js';
 
 /** Times every HTTP request; the route label is the matched route pattern, never a raw path with ids. */
@@ -10,7 +11,9 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(request: Request, response: Response, next: NextFunction): void {
     const end = this.metrics.httpDuration.startTimer();
     response.on('finish', () => {
-      const route = (request.route?.path as string | undefined) ?? (request.originalUrl.startsWith('/graphql') ? '/graphql' : 'unmatched');
+      const route =
+        (request.route?.path as string | undefined) ??
+        (request.originalUrl.startsWith('/graphql') ? '/graphql' : 'unmatched');
       end({ method: request.method, route: `${request.baseUrl ?? ''}${route}`, status: String(response.statusCode) });
     });
     next();

@@ -1,7 +1,9 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics,Counter, Gauge, Histogram, Registry } from 'prom-client';
+
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
+
 import { RunEventsBridge } from '../runs/run-events.bridge.js';
 
 /** Prometheus metrics. Gauges are read from the database and queue at scrape time; the rest are fed by run events. */
@@ -48,11 +50,37 @@ export class MetricsService implements OnModuleInit {
         this.set({ state: 'active' }, depth.active);
       },
     });
-    this.jobWait = new Histogram({ name: 'trainer_job_wait_seconds', help: 'Time from a run being queued to a worker starting it', buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800], registers });
-    this.epochDuration = new Histogram({ name: 'trainer_epoch_duration_seconds', help: 'Wall time of one training epoch', buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300], registers });
-    this.pointsWritten = new Counter({ name: 'trainer_metric_points_written_total', help: 'Metric points written by workers', registers });
-    this.httpDuration = new Histogram({ name: 'trainer_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'], buckets: [0.005, 0.02, 0.1, 0.5, 1, 5], registers });
-    this.graphqlDuration = new Histogram({ name: 'trainer_graphql_operation_duration_seconds', help: 'GraphQL operation latency', labelNames: ['operation', 'type'], buckets: [0.005, 0.02, 0.1, 0.5, 1, 5], registers });
+    this.jobWait = new Histogram({
+      name: 'trainer_job_wait_seconds',
+      help: 'Time from a run being queued to a worker starting it',
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      registers,
+    });
+    this.epochDuration = new Histogram({
+      name: 'trainer_epoch_duration_seconds',
+      help: 'Wall time of one training epoch',
+      buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+    this.pointsWritten = new Counter({
+      name: 'trainer_metric_points_written_total',
+      help: 'Metric points written by workers',
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'trainer_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.02, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.graphqlDuration = new Histogram({
+      name: 'trainer_graphql_operation_duration_seconds',
+      help: 'GraphQL operation latency',
+      labelNames: ['operation', 'type'],
+      buckets: [0.005, 0.02, 0.1, 0.5, 1, 5],
+      registers,
+    });
   }
 
   async onModuleInit(): Promise<void> {

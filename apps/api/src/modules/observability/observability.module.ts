@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { RunsModule } from '../runs/runs.module.js';
 import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 import { MetricsController } from './metrics.controller.js';

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { PubSub } from 'graphql-subscriptions';
+
 import { RunEventsRepository } from '#libs/core/db';
 import type { MetricPoint, Run } from '#libs/domain/runs';
 import { type RunRow, RunsRepository } from '#libs/domain/runs';
@@ -27,7 +28,10 @@ export class RunEventsBridge implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe = await this.events.subscribe((event) => {
       if (event.type === 'metrics') {
         for (const point of event.points) {
-          void this.pubSub.publish(metricTopic(event.runId), { ...point, timestamp: new Date(point.timestamp) } satisfies MetricPoint);
+          void this.pubSub.publish(metricTopic(event.runId), {
+            ...point,
+            timestamp: new Date(point.timestamp),
+          } satisfies MetricPoint);
         }
         return;
       }

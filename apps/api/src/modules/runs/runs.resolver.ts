@@ -1,12 +1,14 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+
 import { RunStatus } from '#libs/core/graphql';
 import { DatasetsService } from '#libs/domain/datasets';
 import { Dataset } from '#libs/domain/datasets';
 import { ModelDefinition } from '#libs/domain/models';
 import { ModelsService } from '#libs/domain/models';
-import { Checkpoint, MetricPoint, MetricSeries, MetricsArgs, Run, RunPage, StartRunInput } from '#libs/domain/runs';
-import { RunEventsBridge, metricTopic, runTopic } from './run-events.bridge.js';
+import { Checkpoint, MetricPoint, MetricsArgs, MetricSeries, Run, RunPage, StartRunInput } from '#libs/domain/runs';
 import { RunsService } from '#libs/domain/runs';
+
+import { metricTopic, RunEventsBridge, runTopic } from './run-events.bridge.js';
 
 @Resolver(() => Run)
 export class RunsResolver {

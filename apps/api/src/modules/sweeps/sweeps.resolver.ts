@@ -1,4 +1,5 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+
 import { RunStatus } from '#libs/core/graphql';
 import { JSONScalar } from '#libs/core/graphql';
 import { Run, RunPage } from '#libs/domain/runs';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+
 import { dashboardShellFile } from './dashboard-files.js';
 
 describe('dashboardShellFile', () => {

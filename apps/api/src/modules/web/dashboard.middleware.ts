@@ -1,6 +1,8 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+
 import { AppError, AppErrorCode } from '#libs/core/errors';
+
 import { sendRestError } from '../../platform/client-errors.js';
 import { DASHBOARD_DIR, dashboardBuilt, dashboardShellFile } from './dashboard-files.js';
 

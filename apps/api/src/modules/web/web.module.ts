@@ -1,4 +1,5 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+
 import { DashboardMiddleware } from './dashboard.middleware.js';
 
 /** The dashboard (apps/web) and GraphiQL, served as built static files. */

@@ -1,5 +1,7 @@
 import { ArgsType, Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+
 import { MaxTrimmedLength, NoControlCharacters, NotBlank } from '#libs/core/validation';
+
 import type { ApiKeyRole } from '../roles.js';
 
 /** GraphQL names for the roles (enum values are upper case by convention; stored lower case). */
@@ -10,10 +12,10 @@ export enum ApiKeyRoleName {
 }
 registerEnumType(ApiKeyRoleName, {
   name: 'ApiKeyRole',
-  description: 'admin: keys and deletes; write: uploads, models, runs, sweeps, cancels; ' +
+  description:
+    'admin: keys and deletes; write: uploads, models, runs, sweeps, cancels; ' +
     'read: queries, subscriptions, downloads, predict',
 });
-
 
 @ObjectType()
 export class ApiKey {
