@@ -16,7 +16,7 @@ import { registerWasmTrainingKernels } from '#libs/pure/training';
 import { setNativeKernelsEnabled } from '#libs/pure/training';
 import { setNativePoolEnabled, setNativePoolThreads } from '#libs/pure/training';
 
-import { ENGINE_BATCH, ENGINE_SPECS, type EngineModelName,engineRun } from './engine-fixture.js';
+import { ENGINE_BATCH, ENGINE_SPECS, type EngineModelName, engineRun } from './engine-fixture.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {

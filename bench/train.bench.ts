@@ -35,13 +35,13 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { setupWebgpu, type WebgpuSetup,webgpuTuningFromEnv } from '#libs/pure/training';
+import { setupWebgpu, type WebgpuSetup, webgpuTuningFromEnv } from '#libs/pure/training';
 import { registerWasmTrainingKernels } from '#libs/pure/training';
 import { activeNativeKernels, setNativeKernelsEnabled } from '#libs/pure/training';
 import { nativePool, setNativePoolThreads } from '#libs/pure/training';
 import { enableWasmThreads } from '#libs/pure/training';
 
-import { ENGINE_BATCH, type EngineModelName,engineRun, timedEngineRun, timedModelFit } from './engine-fixture.js';
+import { ENGINE_BATCH, type EngineModelName, engineRun, timedEngineRun, timedModelFit } from './engine-fixture.js';
 
 type ModelName = EngineModelName;
 type Backend = 'wasm' | 'cpu' | 'webgpu';
@@ -168,7 +168,7 @@ async function setupBackend(backend: Backend, threads: number, o: Options): Prom
       // Opt-in: multi-threaded XNNPACK (see wasm-kernels/threads.ts). On the 2-vCPU bench machine it is SLOWER
       // (the pool's spinning workers compete with the JS thread), hence the default of 1.
       const restore = enableWasmThreads(threads);
-      let ok = false;
+      let ok: boolean;
       try {
         ok = await tf.setBackend('wasm');
       } catch {

@@ -154,7 +154,7 @@ describe('the README walkthrough, pasted into bash against npm start on embedded
       try {
         EXPECTED[step](printed);
       } catch (error) {
-        throw new Error(`step "${step}" printed:\n${printed}\n${(error as Error).message}`);
+        throw new Error(`step "${step}" printed:\n${printed}\n${(error as Error).message}`, { cause: error });
       }
     }
     expect(parts.length / 2).toBe(BLOCKS.length);

@@ -18,8 +18,8 @@ type ModuleRef = Type | DynamicModule | Promise<DynamicModule> | undefined;
 async function resolversOf(
   root: ModuleRef,
   seen = new Set<unknown>(),
-  found = new Set<Function>(),
-): Promise<Function[]> {
+  found = new Set<abstract new (...args: never[]) => unknown>(),
+): Promise<(abstract new (...args: never[]) => unknown)[]> {
   const module = await root;
   if (!module || seen.has(module)) return [...found];
   seen.add(module);

@@ -24,7 +24,7 @@ writeFileSync(
   out,
   JSON.stringify({
     iris: { x: getNumbers(), y: getClassesAsNumber() },
-    mnist: { n: labels.length, labels, pixels: Buffer.from(Uint8Array.from(pixels)).toString('base64') },
+    mnist: { n: labels.length, labels, pixels: globalThis.Buffer.from(Uint8Array.from(pixels)).toString('base64') },
   }),
 );
 console.log(`wrote ${out}: iris 150, mnist ${labels.length}`);

@@ -86,7 +86,6 @@ export async function generateIngestCsv(
       chunk = '';
     }
   }
-  bytes += chunk.length;
   out.end(chunk);
   await once(out, 'finish');
   return rows;

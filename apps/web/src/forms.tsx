@@ -102,7 +102,7 @@ function parseJson(field: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new Error(`${field} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${field} is not valid JSON: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -172,7 +172,7 @@ function useRunBasics() {
   }, [choices.datasets.length, choices.models.length]);
   useEffect(() => {
     if (!datasetId) return;
-    gql<{ dataset: Dataset | null }>(DATASET, { id: datasetId }).then((data) => {
+    void gql<{ dataset: Dataset | null }>(DATASET, { id: datasetId }).then((data) => {
       const columns = data.dataset?.columns ?? [];
       const target =
         columns.find((column) => /species|label|class|target|y$/i.test(column.name)) ?? columns[columns.length - 1];

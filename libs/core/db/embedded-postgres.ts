@@ -60,6 +60,7 @@ async function binaries(): Promise<{ postgres: string; initdb: string }> {
   } catch (error) {
     throw new Error(
       `the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${name}: ${(error as Error).message}); set DATABASE_URL instead`,
+      { cause: error },
     );
   }
 }

@@ -15,7 +15,8 @@ export async function withRetry<T>(
       return await fn();
     } catch (error) {
       const delay = Math.min(5_000, 100 * 2 ** attempt);
-      if (Date.now() + delay > deadline) throw new Error(`${what} kept failing: ${(error as Error).message}`);
+      if (Date.now() + delay > deadline)
+        throw new Error(`${what} kept failing: ${(error as Error).message}`, { cause: error });
       options.onRetry?.(error as Error, delay);
       await sleep(delay);
     }

@@ -7,7 +7,7 @@ import type { Cell } from './cells.js';
 import { tableFromRows } from './column-table.js';
 import { analyzeDataset } from './dataset-analysis.js';
 import { readDatasetRows } from './dataset-reader.js';
-import { analyzeCsvWithDuckDB, analyzeParquetWithDuckDB,DUCKDB_MAX_COLUMNS } from './duckdb-analysis.js';
+import { analyzeCsvWithDuckDB, analyzeParquetWithDuckDB, DUCKDB_MAX_COLUMNS } from './duckdb-analysis.js';
 import { openEngine, sqlString } from './duckdb-engine.js';
 import { loadTableWithDuckDB } from './duckdb-table.js';
 

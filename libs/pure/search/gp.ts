@@ -18,7 +18,7 @@
  *
  * Everything is a pure function of (seed, trial index, history), so restarted sweeps continue exactly.
  */
-import { type Rng,rngFor } from '#libs/pure/random';
+import { rngFor } from '#libs/pure/random';
 
 import { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 import { LOG_SQRT_2PI, logNdtr } from './numerics.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ActivityRegularization } from './activity-regularization.js';
 import { layerFactory, makesPaddingMask } from './layers/index.js';
 import type { LayerSpec, Loss, ModelSpec } from './model-spec.js';
-import { isPlainObject,SpecError } from './validation.js';
+import { isPlainObject, SpecError } from './validation.js';
 
 const REGULARIZER_KEYS = new Set([
   'kernelRegularizer',

@@ -1,5 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
-
 import { layerFactory, serviceLayerParams } from './layers/index.js';
 import type { ModelSpec } from './model-spec.js';
 import { SpecError } from './validation.js';

@@ -8,7 +8,7 @@ import type { ImageStore } from './images/image-store.js';
 import { CLASSIFICATION_LOSSES, type Loss } from './model-spec.js';
 import { PredictInputError } from './predict-input-error.js';
 import { buildVocabulary, encodeText, type TokenizeMode, vocabularyIds } from './text/tokenizer.js';
-import { imageSplitColumn,type TrainingConfig } from './training-config.js';
+import { imageSplitColumn, type TrainingConfig } from './training-config.js';
 import { SpecError } from './validation.js';
 
 export { PredictInputError };

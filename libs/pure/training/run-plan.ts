@@ -9,8 +9,8 @@ import {
 } from './model-spec.js';
 import { estimateParams } from './param-estimate.js';
 import { MAX_CLASSES } from './preprocessing.js';
-import { resolveTrainingConfig,type TrainingConfig } from './training-config.js';
-import { describe, isBuiltInName, isPlainObject,SpecError } from './validation.js';
+import { resolveTrainingConfig, type TrainingConfig } from './training-config.js';
+import { describe, isBuiltInName, isPlainObject, SpecError } from './validation.js';
 
 export interface RunPlan {
   /** Parameters the model will have (one-hot widths estimated from the dataset's distinct counts). */

@@ -2,7 +2,7 @@ import type { ColumnStats } from '#libs/pure/data';
 
 import type { AugmentConfig } from './images/augment.js';
 import type { TokenizeMode } from './text/tokenizer.js';
-import { checkKeys, describe, isPlainObject, numberAt, oneOf,SpecError } from './validation.js';
+import { checkKeys, describe, isPlainObject, numberAt, oneOf, SpecError } from './validation.js';
 
 export const LR_SCHEDULES = ['exponential', 'step', 'linear', 'cosine'] as const;
 

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '#libs/pure/random';
 
 import { labelledData, specRun, trainToEnd } from '../../../test/support/engine.js';
-import { applyWebgpuFlags, setupWebgpu, type WebgpuSetup,webgpuTuningFromEnv } from './webgpu.js';
+import { applyWebgpuFlags, setupWebgpu, type WebgpuSetup, webgpuTuningFromEnv } from './webgpu.js';
 import { webgpuKernelStats } from './webgpu-kernels.js';
 
 const localIcd = resolve(import.meta.dirname, '../../../.lavapipe/lvp_icd.json');

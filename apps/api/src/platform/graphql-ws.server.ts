@@ -1,10 +1,11 @@
+import type { Server as HttpServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { getOperationAST,GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -72,7 +73,7 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
       },
       wss,
     );
-    const server = this.adapterHost.httpAdapter.getHttpServer() as import('node:http').Server;
+    const server = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(request, socket, head),
     );

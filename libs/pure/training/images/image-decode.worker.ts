@@ -27,7 +27,7 @@ parentPort!.on('message', async (request: { id: number; files: string[] } | 'clo
         const image = decodeImage(await archive.read(request.files[i]));
         resizeImage(image, width, height, channels, pixels.subarray(i * frame, (i + 1) * frame));
       } catch (error) {
-        throw new Error(`${request.files[i]}: ${(error as Error).message}`);
+        throw new Error(`${request.files[i]}: ${(error as Error).message}`, { cause: error });
       }
     }
     parentPort!.postMessage({ id: request.id, pixels }, [pixels.buffer]);

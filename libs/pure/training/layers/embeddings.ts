@@ -1,4 +1,4 @@
-import { type Kwargs, type LayerVariable, type Shape, single, singleShape,type Tensor, type Tf } from './tf-types.js';
+import { type LayerVariable, type Shape, single, singleShape, type Tensor, type Tf } from './tf-types.js';
 
 export interface PositionEmbeddingConfig {
   sequenceLength: number;

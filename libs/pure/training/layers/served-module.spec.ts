@@ -2,7 +2,7 @@ import './index.js';
 
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer,type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,7 +38,7 @@ describe('the served layers module', () => {
       };
       const file = files[request.url ?? ''];
       if (!file) return void response.writeHead(404).end();
-      import('node:fs').then(({ createReadStream }) => {
+      void import('node:fs').then(({ createReadStream }) => {
         response.writeHead(200, { 'Content-Type': file[1] });
         createReadStream(join(dir, file[0])).pipe(response);
       });

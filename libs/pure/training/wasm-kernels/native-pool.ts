@@ -38,7 +38,8 @@ export interface PoolJob {
 
 const PAGE = 65536;
 const MAX_PAGES = 4096; // 256 MiB (kept once grown): larger convs take the single-threaded path
-const CTRL_INTS = 64; // [0] job sequence, [1] done sequence, [2] function id (-1: exit), [3] argc, [4..] args, [63] error
+// [0] job sequence, [1] done sequence, [2] function id (-1: exit), [3] argc, [4..] args, [63] error
+const CTRL_INTS = 64;
 const JOB_TIMEOUT_MS = 60_000;
 
 // CommonJS source for the workers (eval'd), kept here so the pool needs no separate file in dist or in a bundle.

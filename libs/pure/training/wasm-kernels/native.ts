@@ -148,7 +148,7 @@ export function nativeKernels(backend: WasmBackendLike): NativeKernels | null {
   const memory = backendMemory(backend);
   if (!memory) return null;
   if (cached?.memory === memory) return cached.kernels;
-  let kernels: NativeKernels | null = null;
+  let kernels: NativeKernels | null;
   try {
     // tfjs's threaded build (wasm-kernels/threads.ts) has a shared heap: that needs the shared-memory build.
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;

@@ -1,4 +1,4 @@
-import { Args, ID, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Int, Query, Resolver } from '@nestjs/graphql';
 
 import { DatasetsService } from '#libs/domain/datasets';
 import { Dataset, DatasetPage } from '#libs/domain/datasets';
