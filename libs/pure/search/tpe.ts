@@ -280,8 +280,9 @@ export function percentileSorted(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Scott's rule for kernel centres: 1.059 · min(std, IQR / 1.34) · m^(−1/(dims+4)), with the population std
- * (numpy's ddof 0 for one centre, else the sample std, ddof 1). Zero when the centres coincide.
+ * Scott's rule for kernel centres: 1.059 · min(std, IQR / 1.34) · m^(−1/(dims+4)), std the sample std (ddof 1;
+ * 0 for a single centre), IQR as numpy's percentiles. The IQR term only counts when positive: repeated values of
+ * an int or a snapped parameter would otherwise give a zero bandwidth while the std is not. Zero when all coincide.
  */
 export function scottBandwidth(centres: readonly number[], dims: number): number {
   const m = centres.length;
