@@ -35,7 +35,7 @@
  * - `sharpLiar` (ours): a running trial's kernel in g(x) is no wider than the good group's, so that the constant
  *   liar still repels candidates drawn from a narrow l(x).
  */
-import { type Rng,rngFor } from '#libs/pure/random';
+import { type Rng, rngFor } from '#libs/pure/random';
 
 import { LOG_SQRT_2PI, logGaussMass, logSumExp, sampleStdTruncNorm } from './numerics.js';
 import { intLogEdges, sampleRandom, snapInt } from './random.js';
