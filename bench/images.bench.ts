@@ -32,7 +32,7 @@ import { mulberry32 } from '#libs/pure/random';
 import type { PreparedData } from '#libs/pure/training';
 import { selectBackend } from '#libs/pure/training';
 import { augmentImage } from '#libs/pure/training';
-import { decodeThreadCount,DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
+import { decodeThreadCount, DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
 import { buildModel } from '#libs/pure/training';
 import { resolveModelSpec } from '#libs/pure/training';
 import { trainModel } from '#libs/pure/training';

@@ -15,7 +15,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { AppConfig } from '#libs/core/config';
-import { applyMigrations, findMigrationsDir,PrismaService } from '#libs/core/db';
+import { applyMigrations, findMigrationsDir, PrismaService } from '#libs/core/db';
 import {
   keepTrial,
   pruneCheck,

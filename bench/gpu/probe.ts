@@ -28,7 +28,7 @@ import {
 } from '#libs/pure/training';
 
 import { trainToEnd } from '../../test/support/engine.js';
-import { type EngineModelName,engineRun, timedEngineRun, timedModelFit } from '../engine-fixture.js';
+import { type EngineModelName, engineRun, timedEngineRun, timedModelFit } from '../engine-fixture.js';
 
 const quick = process.argv.includes('--quick');
 const timelineOnly = process.argv.includes('--timeline-only');

@@ -7,7 +7,7 @@ import { AppError } from '#libs/core/errors';
 import { nextStatus, RUN_TRANSITIONS, type RunLifecycleEvent, transitionOf } from '#libs/domain/runs';
 import type { TrainingConfig } from '#libs/pure/training';
 
-import { checkpointArtifacts,IRIS_TRAINING, MediumDb } from './medium-db.js';
+import { checkpointArtifacts, IRIS_TRAINING, MediumDb } from './medium-db.js';
 
 const HOUR_AGO = () => new Date(Date.now() - 3_600_000);
 const training = { checkpoint: { every: 1, keep: 1, monitor: 'val_loss', mode: 'min' } } as unknown as TrainingConfig;

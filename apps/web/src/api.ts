@@ -1,4 +1,4 @@
-import { type Client,createClient } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 
 /** The key lives in sessionStorage only (gone when the tab closes) and travels as a header, never in a URL. */
 const KEY_STORAGE = 'trainer.apiKey';

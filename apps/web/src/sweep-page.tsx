@@ -7,7 +7,7 @@ import CANCEL_SWEEP from './graphql/cancel-sweep.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import SWEEP from './graphql/sweep.graphql';
 import SWEEP_TRIALS from './graphql/sweep-trials.graphql';
-import { chartPointBudget,Fact } from './run-page';
+import { chartPointBudget, Fact } from './run-page';
 import type { MetricSeries, Sweep, Trial } from './types';
 import {
   allPages,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { type Dataset as DatasetRow, PrismaService } from '#libs/core/db';
-import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
+import { afterCursor, NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 import type { ColumnStats } from '#libs/pure/data';
 
 export type { DatasetRow };

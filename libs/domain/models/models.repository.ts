@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 
-import { type ModelDefinition as ModelRow, Prisma,PrismaService } from '#libs/core/db';
-import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
+import { type ModelDefinition as ModelRow, Prisma, PrismaService } from '#libs/core/db';
+import { afterCursor, NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 
 export type { ModelRow };
 

@@ -1,4 +1,4 @@
-import { checkpointScore,type TrainingConfig } from '#libs/pure/training';
+import { checkpointScore, type TrainingConfig } from '#libs/pure/training';
 
 type Ranked = { epoch: number; metrics: unknown };
 

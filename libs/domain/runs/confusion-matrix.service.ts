@@ -5,7 +5,7 @@ import { DatasetFilesRepository } from '#libs/domain/datasets';
 import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
 import { type Cell, type ColumnStats, type DatasetFormat, readDatasetRows } from '#libs/pure/data';
-import { planStoredRun, prepareData,type TrainingConfig } from '#libs/pure/training';
+import { planStoredRun, prepareData, type TrainingConfig } from '#libs/pure/training';
 
 import { PredictionsService } from './predictions.service.js';
 import { RunsService } from './runs.service.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { RunStatus } from '#libs/core/db';
 
-import { pickBestCheckpoint,rankCheckpoints } from './checkpoint-ranking.js';
+import { pickBestCheckpoint, rankCheckpoints } from './checkpoint-ranking.js';
 import {
   isFinal,
   nextStatus,

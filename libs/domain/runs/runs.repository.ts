@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { type Checkpoint as CheckpointRow, PrismaService, type Run as RunRow, type RunStatus } from '#libs/core/db';
-import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
+import { afterCursor, NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 
 export type { RunRow };
 export type CheckpointSummaryRow = Omit<

@@ -9,7 +9,7 @@ import { type Page, pageQuery, toPage } from '#libs/core/pagination';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
 import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
-import { planRun,type TrainingConfig } from '#libs/pure/training';
+import { planRun, type TrainingConfig } from '#libs/pure/training';
 
 import { pickBestCheckpoint } from './checkpoint-ranking.js';
 import type { Checkpoint, MetricSeries, Run, StartRunInput } from './dto/run.type.js';

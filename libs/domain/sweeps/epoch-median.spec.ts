@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { mulberry32 } from '#libs/pure/random';
 
-import { addToMedian, compareRanked, type EpochMedian, medianValue,type RankedValue } from './epoch-median.js';
+import { addToMedian, compareRanked, type EpochMedian, medianValue, type RankedValue } from './epoch-median.js';
 
 /** The set kept sorted by brute force: the running median must match it after every insertion. */
 function check(values: number[]): void {

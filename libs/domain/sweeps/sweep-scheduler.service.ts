@@ -8,7 +8,7 @@ import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '#libs/core/queue';
 import { RunLifecycle, SweepAdvancer } from '#libs/domain/runs';
 import type { ColumnStats } from '#libs/pure/data';
 import { type SearchSpace, type Strategy, suggest, suggestOptions } from '#libs/pure/search';
-import { planRun,SpecError } from '#libs/pure/training';
+import { planRun, SpecError } from '#libs/pure/training';
 
 import { trialRecord } from './sweep-history.js';
 import {

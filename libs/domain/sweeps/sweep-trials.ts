@@ -24,7 +24,7 @@ import {
   type TrialRecord,
 } from '#libs/pure/search';
 
-import { addToMedian, type EpochMedian, medianValue,type RankedValue } from './epoch-median.js';
+import { addToMedian, type EpochMedian, medianValue, type RankedValue } from './epoch-median.js';
 import { encodeParams, type SweepTrialRow, type TrialRunStatus, trialState } from './sweep-history.js';
 
 type Db = Prisma.TransactionClient;

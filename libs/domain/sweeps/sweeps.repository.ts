@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { Prisma, PrismaService, type Sweep as SweepRow } from '#libs/core/db';
-import { afterCursor,NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
+import { afterCursor, NEWEST_FIRST, type PageQuery } from '#libs/core/pagination';
 
 export type { SweepRow };
 

@@ -1,6 +1,6 @@
 import { availableParallelism, tmpdir } from 'node:os';
 
-import { type DuckDBConnection,DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 import { DatasetError } from './dataset-error.js';
 import { MAX_FIELD_BYTES, readDatasetRows, sniffDelimiter } from './dataset-reader.js';

@@ -1,7 +1,7 @@
 import type { DuckDBVector } from '@duckdb/node-api';
 
 import { type ColumnType, isStringType } from './cells.js';
-import { columnBuilder,type ColumnTable, NumericColumnBuilder, TextColumnBuilder } from './column-table.js';
+import { columnBuilder, type ColumnTable, NumericColumnBuilder, TextColumnBuilder } from './column-table.js';
 import type { DatasetFormat } from './dataset-reader.js';
 import { parquetColumns, parquetValue } from './duckdb-analysis.js';
 import { csvHeader, csvSource, openEngine, sqlString } from './duckdb-engine.js';

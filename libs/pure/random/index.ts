@@ -1,3 +1,3 @@
-export { mulberry32, type Rng,rngFor } from './rng.js';
+export { mulberry32, type Rng, rngFor } from './rng.js';
 export { deriveSeed, hashSeed, hashString } from './seed-hash.js';
 export { seededPermutation, shuffleInPlace } from './shuffle.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { gridSize, parseSearchSpace, type SearchSpace,SearchSpaceError, suggest } from './index.js';
+import { gridSize, parseSearchSpace, type SearchSpace, SearchSpaceError, suggest } from './index.js';
 
 function parseError(raw: unknown, strategy: 'GRID' | 'RANDOM' | 'TPE' | 'HYPERBAND' = 'RANDOM'): string {
   try {

@@ -1,6 +1,6 @@
 import { rngFor } from '#libs/pure/random';
 
-import { type GpOptions,suggestGp } from './gp.js';
+import { type GpOptions, suggestGp } from './gp.js';
 import { sampleRandom } from './random.js';
 import { gridPoint, type Params, type SearchSpace, type Strategy } from './space.js';
 import { suggestTpe, type TpeOptions } from './tpe.js';

@@ -1,5 +1,5 @@
 import { FEEDFORWARD_ACTIVATIONS } from './layers/tf-types.js';
-import { checkKeys, describe, isPlainObject, numberAt, oneOf, ownEntry,SpecError } from './validation.js';
+import { checkKeys, describe, isPlainObject, numberAt, oneOf, ownEntry, SpecError } from './validation.js';
 
 export const LOSSES = [
   'meanSquaredError',

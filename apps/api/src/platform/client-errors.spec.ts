@@ -8,7 +8,7 @@ import { AppError, AppErrorCode } from '#libs/core/errors';
 import { DatasetError } from '#libs/pure/data';
 import { UserInputError } from '#libs/pure/errors';
 import { EarlyStoppingError, parseEarlyStopping, parseSearchSpace, parseStrategyOptions } from '#libs/pure/search';
-import { encodeRows, type Preprocessing,SpecError, validateModelSpec } from '#libs/pure/training';
+import { encodeRows, type Preprocessing, SpecError, validateModelSpec } from '#libs/pure/training';
 
 import { graphqlErrorFormatter, knownClientError, restErrorBody, toGraphqlError } from './client-errors.js';
 

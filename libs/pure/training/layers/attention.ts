@@ -1,5 +1,5 @@
 import type { Initializer, LayerVariable, Tensor, Tf } from './tf-types.js';
-import { denseLast,MASKED_LOGIT } from './tf-types.js';
+import { denseLast, MASKED_LOGIT } from './tf-types.js';
 
 /** The sizes of one self-attention block (Keras MultiHeadAttention with query = key = value). */
 export interface AttentionShape {

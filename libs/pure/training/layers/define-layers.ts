@@ -1,4 +1,4 @@
-import { definePositionEmbedding,defineTokenAndPositionEmbedding } from './embeddings.js';
+import { definePositionEmbedding, defineTokenAndPositionEmbedding } from './embeddings.js';
 import { defineMaskedGlobalAveragePooling1D } from './masked-pooling.js';
 import { defineMultiHeadAttention } from './multi-head-attention.js';
 import type { Tf } from './tf-types.js';

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { registerLayers } from './define-layers.js';
-import { type MultiHeadAttentionConfig,multiHeadAttentionParams } from './multi-head-attention.js';
+import { type MultiHeadAttentionConfig, multiHeadAttentionParams } from './multi-head-attention.js';
 import type { Shape } from './tf-types.js';
-import { type TransformerEncoderConfig,transformerEncoderParams } from './transformer-encoder.js';
+import { type TransformerEncoderConfig, transformerEncoderParams } from './transformer-encoder.js';
 
 export { defineLayers, registerLayers } from './define-layers.js';
 export { FEEDFORWARD_ACTIVATIONS } from './tf-types.js';

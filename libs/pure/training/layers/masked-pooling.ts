@@ -1,4 +1,4 @@
-import { type Kwargs, type Shape, single, singleMask, singleShape,type Tensor, type Tf } from './tf-types.js';
+import { type Kwargs, type Shape, single, singleMask, singleShape, type Tensor, type Tf } from './tf-types.js';
 
 /**
  * globalAveragePooling1d that respects a padding mask, as Keras's does: the mean over the unmasked steps only

@@ -6,7 +6,7 @@ import {
   type AttentionWeights,
   selfAttention,
 } from './attention.js';
-import { type Kwargs, type Shape, single, singleMask, singleShape,type Tensor, type Tf } from './tf-types.js';
+import { type Kwargs, type Shape, single, singleMask, singleShape, type Tensor, type Tf } from './tf-types.js';
 
 export interface MultiHeadAttentionConfig {
   numHeads: number;

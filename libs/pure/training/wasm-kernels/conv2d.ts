@@ -14,8 +14,8 @@ import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, T
 import * as tf from '@tensorflow/tfjs';
 
 import { f32, matMulNN, reshaped, size, transposeLast2, type WasmKernelArgs } from './heap.js';
-import { type ConvDims,heapOffset, nativeKernels } from './native.js';
-import { type NativePool,nativePool } from './native-pool.js';
+import { type ConvDims, heapOffset, nativeKernels } from './native.js';
+import { type NativePool, nativePool } from './native-pool.js';
 
 type Shape4 = [number, number, number, number];
 

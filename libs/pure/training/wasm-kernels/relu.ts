@@ -12,7 +12,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 
 import type { WasmKernelArgs } from './heap.js';
-import { activeNativeKernels, heapOffset, type NativeKernels,nativeKernels } from './native.js';
+import { activeNativeKernels, heapOffset, type NativeKernels, nativeKernels } from './native.js';
 
 export const RELU_GRAD_KERNEL = 'ReluGradWasm';
 export const CLIP_GRAD_KERNEL = 'ClipByValueGradWasm';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { setPoolMinMacs } from './conv2d.js';
 import type { WasmBackendLike } from './heap.js';
-import { ADDED_KERNELS, registerWasmTrainingKernels,REPLACED_KERNELS } from './index.js';
+import { ADDED_KERNELS, registerWasmTrainingKernels, REPLACED_KERNELS } from './index.js';
 import { nativeKernels, setNativeKernelsEnabled } from './native.js';
 import { nativePool, setNativePoolEnabled, setNativePoolThreads } from './native-pool.js';
 

@@ -1,6 +1,6 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import type { Request } from 'express';
-import { catchError,type Observable } from 'rxjs';
+import { catchError, type Observable } from 'rxjs';
 
 import { DatasetsService } from '#libs/domain/datasets';
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { collectDefaultMetrics,Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { JOB_QUEUE, type JobQueue } from '#libs/core/queue';
