@@ -29,11 +29,11 @@ import { resizeImage, scanImageArchive } from '#libs/pure/data';
 import { selectBackend } from '#libs/pure/training';
 import { augmentImage } from '#libs/pure/training';
 import { DiskImageStore, type ImageStore, MemoryImageStore, decodeThreadCount } from '#libs/pure/training';
-import { buildModel } from '#libs/pure/training';
-import { resolveModelSpec } from '#libs/pure/training';
 import { mulberry32 } from '#libs/pure/random';
 import type { PreparedData } from '#libs/pure/training';
-import { trainModel } from '#libs/pure/training';
+import { specRun } from '../test/support/engine.js';
+import { MNIST_CNN_LAYERS } from '../test/support/graphql.js';
+import { engineSpec, timedEngineRun } from './engine-fixture.js';
 import { archiveBench } from './images-archive.js';
 import { resolveTrainingConfig } from '#libs/pure/training';
 
@@ -105,15 +105,6 @@ function augmentRate(pixels: Uint8Array): number {
   return IMAGES / ((performance.now() - started) / 1000);
 }
 
-const CNN = [
-  { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-  { type: 'maxPooling2d', poolSize: 2 },
-  { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-  { type: 'maxPooling2d', poolSize: 2 },
-  { type: 'flatten' },
-  { type: 'dense', units: 10, activation: 'softmax' },
-];
-
 /** Images per second through the service's training loop (one warm-up epoch, then EPOCHS timed). */
 async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
   const columns = [
@@ -122,8 +113,7 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
   ];
   const image = { width: 28, height: 28, channels: 1, ...(augment ? { augment: AUGMENT } : {}) };
   const training = resolveTrainingConfig({ target: 'label', epochs: 1 + EPOCHS, batchSize: BATCH, validationSplit: 0, seed: 1, image, checkpoint: { every: 1_000_000 } }, columns, 1);
-  const spec = resolveModelSpec({ layers: CNN, loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 }, metrics: ['accuracy'] }, {});
-  const model = buildModel(spec, [28, 28, 1], 10);
+  const spec = { ...engineSpec('cnn'), layers: MNIST_CNN_LAYERS }; // bench:train's CNN on [28, 28, 1] images
   const labels = Array.from({ length: 10 }, (_, i) => String(i));
   const data: PreparedData = {
     preprocessing: { version: 1, features: [], inputSize: 784, inputShape: [28, 28, 1], target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels }, missing: 'drop', normalize: 'none' },
@@ -135,17 +125,12 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
     droppedRows: 0,
     images: { store, rowOf: Int32Array.from({ length: IMAGES }, (_, i) => i), shape: [28, 28, 1], augment: training.image!.augment },
   };
-  let timedFrom = 0;
-  await trainModel({
-    model,
-    spec,
-    data,
-    training,
-    hooks: { shouldStop: () => false, onEpoch: async ({ epoch }) => void (epoch === 1 && (timedFrom = performance.now())) },
-  });
-  const seconds = (performance.now() - timedFrom) / 1000;
-  model.dispose();
-  return (IMAGES * EPOCHS) / seconds;
+  const run = specRun(spec, data, training);
+  try {
+    return (await timedEngineRun(run)).samplesPerSec;
+  } finally {
+    run.model.dispose();
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
