@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from '#libs/pure/random';
 
 import { type EngineRun, labelledData, specRun, trainToEnd } from '../test/support/engine.js';
+import { MNIST_CNN_LAYERS } from '../test/support/graphql.js';
 
 export type { EngineRun };
 
@@ -29,15 +30,7 @@ export const ENGINE_SPECS: Record<EngineModelName, unknown[]> = {
     { type: 'dense', units: 128, activation: 'relu' },
     { type: 'dense', units: 10, activation: 'softmax' },
   ],
-  cnn: [
-    { type: 'reshape', targetShape: [28, 28, 1] },
-    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
+  cnn: [{ type: 'reshape', targetShape: [28, 28, 1] }, ...MNIST_CNN_LAYERS],
   // Not in bench:train's default set: an RNN for reference (the 784 inputs as 49 steps of 16).
   lstm: [
     { type: 'reshape', targetShape: [49, 16] },

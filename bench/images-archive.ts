@@ -23,6 +23,8 @@ import yazl from 'yazl';
 
 import { mulberry32 } from '#libs/pure/random';
 
+import { MNIST_CNN as CNN } from '../test/support/graphql.js';
+
 const require = createRequire(import.meta.url);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SIZE = 256;
@@ -130,20 +132,6 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms: 
 const kib = (pid: number, field: 'VmRSS' | 'VmHWM'): number => {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : 0;
-};
-
-const CNN = {
-  layers: [
-    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-  loss: 'sparseCategoricalCrossentropy',
-  optimizer: { type: 'adam', learningRate: 0.003 },
-  metrics: ['accuracy'],
 };
 
 export async function archiveBench(options: ArchiveOptions): Promise<Record<string, unknown>> {

@@ -33,11 +33,11 @@ import type { PreparedData } from '#libs/pure/training';
 import { selectBackend } from '#libs/pure/training';
 import { augmentImage } from '#libs/pure/training';
 import { decodeThreadCount, DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
-import { buildModel } from '#libs/pure/training';
-import { resolveModelSpec } from '#libs/pure/training';
-import { trainModel } from '#libs/pure/training';
 import { resolveTrainingConfig } from '#libs/pure/training';
 
+import { specRun } from '../test/support/engine.js';
+import { MNIST_CNN_LAYERS } from '../test/support/graphql.js';
+import { engineSpec, timedEngineRun } from './engine-fixture.js';
 import { archiveBench } from './images-archive.js';
 
 const require = createRequire(import.meta.url);
@@ -118,15 +118,6 @@ function augmentRate(pixels: Uint8Array): number {
   return IMAGES / ((performance.now() - started) / 1000);
 }
 
-const CNN = [
-  { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-  { type: 'maxPooling2d', poolSize: 2 },
-  { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-  { type: 'maxPooling2d', poolSize: 2 },
-  { type: 'flatten' },
-  { type: 'dense', units: 10, activation: 'softmax' },
-];
-
 /** Images per second through the service's training loop (one warm-up epoch, then EPOCHS timed). */
 async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
   const columns = [
@@ -147,16 +138,7 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
     columns,
     1,
   );
-  const spec = resolveModelSpec(
-    {
-      layers: CNN,
-      loss: 'sparseCategoricalCrossentropy',
-      optimizer: { type: 'adam', learningRate: 1e-3 },
-      metrics: ['accuracy'],
-    },
-    {},
-  );
-  const model = buildModel(spec, [28, 28, 1], 10);
+  const spec = { ...engineSpec('cnn'), layers: MNIST_CNN_LAYERS }; // bench:train's CNN on [28, 28, 1] images
   const labels = Array.from({ length: 10 }, (_, i) => String(i));
   const data: PreparedData = {
     preprocessing: {
@@ -181,20 +163,12 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
       augment: training.image!.augment,
     },
   };
-  let timedFrom = 0;
-  await trainModel({
-    model,
-    spec,
-    data,
-    training,
-    hooks: {
-      shouldStop: () => false,
-      onEpoch: async ({ epoch }) => void (epoch === 1 && (timedFrom = performance.now())),
-    },
-  });
-  const seconds = (performance.now() - timedFrom) / 1000;
-  model.dispose();
-  return (IMAGES * EPOCHS) / seconds;
+  const run = specRun(spec, data, training);
+  try {
+    return (await timedEngineRun(run)).samplesPerSec;
+  } finally {
+    run.model.dispose();
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

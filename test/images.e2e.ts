@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CREATE_MODEL, START_RUN } from './support/graphql.js';
+import { CREATE_MODEL, MNIST_CNN as CNN, START_RUN } from './support/graphql.js';
 import { mnistPngs, renameEntry, zipOf } from './support/image-zips.js';
 import { TestStack } from './support/stack.js';
 
@@ -12,20 +12,6 @@ const PREDICT = `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, ro
 const DIGITS = 3000;
 /** Small enough that a 30 MB bomb passes it, large enough for the digits. */
 const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
-
-const CNN = {
-  layers: [
-    { type: 'conv2d', filters: 16, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'conv2d', filters: 32, kernelSize: 3, activation: 'relu' },
-    { type: 'maxPooling2d', poolSize: 2 },
-    { type: 'flatten' },
-    { type: 'dense', units: 10, activation: 'softmax' },
-  ],
-  loss: 'sparseCategoricalCrossentropy',
-  optimizer: { type: 'adam', learningRate: 0.003 },
-  metrics: ['accuracy'],
-};
 
 describe('image ZIP datasets: upload, CNN training, predict on base64 PNGs (real MNIST digits)', () => {
   const stack = new TestStack({ MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) });

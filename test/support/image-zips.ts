@@ -41,11 +41,22 @@ export function mnistPngs(count: number, test = 0): { training: Digit[]; test: D
   return { training: set.training.map(toDigit), test: set.test.map(toDigit) };
 }
 
-/** A ZIP of the given entries (name → bytes); `mode` sets an entry's Unix mode (a symlink is 0o120777). */
-export function zipOf(entries: { name: string; data: Buffer; mode?: number }[]): Promise<Buffer> {
+export interface ZipEntry {
+  name: string;
+  data: Buffer;
+  mode?: number;
+}
+
+/**
+ * A ZIP of the given entries (name → bytes); `mode` sets an entry's Unix mode (a symlink is 0o120777). Entries are
+ * deflated unless `compress` is false (stored, as `zip -0` and many archivers store PNG and JPEG).
+ */
+export function zipOf(entries: ZipEntry[], options: { compress?: boolean } = {}): Promise<Buffer> {
   const zip = new yazl.ZipFile();
-  for (const entry of entries)
-    zip.addBuffer(entry.data, entry.name, entry.mode === undefined ? {} : { mode: entry.mode });
+  const compress = options.compress ?? true;
+  for (const { name, data, mode } of entries) {
+    zip.addBuffer(data, name, mode === undefined ? { compress } : { compress, mode });
+  }
   zip.end();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

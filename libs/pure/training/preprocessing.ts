@@ -151,6 +151,24 @@ export function prepareData(
   );
 }
 
+/**
+ * Whether the target makes this classification (a classification loss, or a text target), refusing a text target
+ * under a regression loss and a DATE target.
+ */
+function isClassification(target: string, targetType: ColumnType, loss: Loss): boolean {
+  const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
+  if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
+    throw new SpecError(
+      `training.target "${target}" holds text, so this is classification, but the loss ${loss} is for regression; ` +
+        'use sparseCategoricalCrossentropy',
+    );
+  }
+  if (!classification && targetType === 'DATE') {
+    throw new SpecError(`training.target "${target}" is a DATE column; a target must be a number, boolean or label`);
+  }
+  return classification;
+}
+
 /** prepareData for a text or image feature: row by row, through the tokenizer or the image store. */
 function prepareMediaRows(
   rows: Record<string, Cell>[],
@@ -161,16 +179,7 @@ function prepareMediaRows(
 ): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
-  const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
-  if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
-    throw new SpecError(
-      `training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`,
-    );
-  }
-  if (!classification && targetType === 'DATE')
-    throw new SpecError(
-      `training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`,
-    );
+  const classification = isClassification(training.target, targetType, loss);
 
   // Rows missing the target are always dropped; rows missing a feature only under missing=drop (a text or image feature
   // has no mean to fill: an empty text is a text, a missing image is dropped).
@@ -377,16 +386,7 @@ export function prepareTable(
 ): PreparedData {
   const typeOf = new Map(columns.map((column) => [column.name, column.type]));
   const targetType = typeOf.get(training.target)!;
-  const classification = CLASSIFICATION_LOSSES.includes(loss) || isStringType(targetType);
-  if (classification && !CLASSIFICATION_LOSSES.includes(loss)) {
-    throw new SpecError(
-      `training.target "${training.target}" holds text, so this is classification, but the loss ${loss} is for regression; use sparseCategoricalCrossentropy`,
-    );
-  }
-  if (!classification && targetType === 'DATE')
-    throw new SpecError(
-      `training.target "${training.target}" is a DATE column; a target must be a number, boolean or label`,
-    );
+  const classification = isClassification(training.target, targetType, loss);
 
   const targetColumn = table.columns.get(training.target)!;
   const featureColumns = training.features.map((name) => table.columns.get(name)!);

@@ -16,30 +16,27 @@ describe('trainModel', () => {
     await selectBackend('wasm');
   });
 
-  it('trains an MLP on Iris to val_accuracy ≥ 0.9 without leaking tensors between epochs', async () => {
+  /** Iris from its CSV through analysis and preparation, as a run gets it, and a model of `layers` built for it. */
+  async function irisSetup(layers: unknown[], training: { epochs: number; seed: number }) {
     const path = writeTemp('iris.csv', irisCsv());
     const analysis = await analyzeDataset(path, 'csv');
     const rows = [];
     for await (const row of readDatasetRows(path, 'csv')) rows.push(row.cells);
-    const spec = resolveModelSpec(
-      {
-        layers: [
-          { type: 'dense', units: '$hidden', activation: 'relu' },
-          { type: 'dense', units: 3, activation: 'softmax' },
-        ],
-        loss: 'sparseCategoricalCrossentropy',
-        optimizer: { type: 'adam', learningRate: 0.02 },
-        metrics: ['accuracy', 'f1'],
-      },
-      { hidden: 16 },
-    );
-    const training = resolveTrainingConfig(
-      { target: 'Species', epochs: 40, batchSize: 16, seed: 3 },
-      analysis.columns,
-      1,
-    );
-    const data = prepareData(rows, analysis.columns, training, spec.loss);
+    const optimizer = { type: 'adam', learningRate: 0.02 };
+    const loss = 'sparseCategoricalCrossentropy';
+    const spec = resolveModelSpec({ layers, loss, optimizer, metrics: ['accuracy', 'f1'] }, {});
+    const config = resolveTrainingConfig({ target: 'Species', batchSize: 16, ...training }, analysis.columns, 1);
+    const data = prepareData(rows, analysis.columns, config, spec.loss);
     const model = buildModel(spec, data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
+    return { model, spec, data, training: config };
+  }
+
+  it('trains an MLP on Iris to val_accuracy ≥ 0.9 without leaking tensors between epochs', async () => {
+    const layers = [
+      { type: 'dense', units: 16, activation: 'relu' },
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ];
+    const { model, spec, data, training } = await irisSetup(layers, { epochs: 40, seed: 3 });
     const reports: EpochReport[] = [];
     const tensorsAt: number[] = [];
     const result = await trainModel({
@@ -72,26 +69,12 @@ describe('trainModel', () => {
   });
 
   async function irisRun(seed: number, hooks: Partial<TrainerHooks> = {}, epochs = 6) {
-    const path = writeTemp('iris.csv', irisCsv());
-    const analysis = await analyzeDataset(path, 'csv');
-    const rows = [];
-    for await (const row of readDatasetRows(path, 'csv')) rows.push(row.cells);
-    const spec = resolveModelSpec(
-      {
-        layers: [
-          { type: 'dense', units: 16, activation: 'relu' },
-          { type: 'dropout', rate: 0.3 },
-          { type: 'dense', units: 3, activation: 'softmax' },
-        ],
-        loss: 'sparseCategoricalCrossentropy',
-        optimizer: { type: 'adam', learningRate: 0.02 },
-        metrics: ['accuracy', 'f1'],
-      },
-      {},
-    );
-    const training = resolveTrainingConfig({ target: 'Species', epochs, batchSize: 16, seed }, analysis.columns, 1);
-    const data = prepareData(rows, analysis.columns, training, spec.loss);
-    const model = buildModel(spec, data.preprocessing.inputSize, expectedOutputUnits(data.preprocessing));
+    const layers = [
+      { type: 'dense', units: 16, activation: 'relu' },
+      { type: 'dropout', rate: 0.3 },
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ];
+    const { model, spec, data, training } = await irisSetup(layers, { epochs, seed });
     const reports: EpochReport[] = [];
     const result = await trainModel({
       model,

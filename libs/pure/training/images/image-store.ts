@@ -83,6 +83,24 @@ export interface DiskImageStoreOptions {
 }
 
 /**
+ * The parent's Node flags less the `source` condition: a decoding thread always runs compiled JS, which must resolve
+ * `#libs/...` to dist/ even when its parent runs the TypeScript sources (vitest adds `--conditions source`).
+ */
+function compiledExecArgv(): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const arg = process.execArgv[i];
+    if (arg === '--conditions=source' || arg === '-C=source') continue;
+    if ((arg === '--conditions' || arg === '-C') && process.execArgv[i + 1] === 'source') {
+      i++;
+      continue;
+    }
+    args.push(arg);
+  }
+  return args;
+}
+
+/**
  * Images read from the archive batch by batch, for a dataset whose decoded size exceeds TRAINING_CACHE_MB. A pool
  * of worker threads (one per spare core) decodes and resizes each requested batch, every thread one contiguous
  * slice of it, and the slices are laid back in request order: the pixels are the same bytes, in the same order, as
@@ -129,7 +147,11 @@ export class DiskImageStore implements ImageStore {
   ): Promise<DiskImageStore> {
     const threads = Math.max(1, Math.floor(options.threads ?? decodeThreadCount()));
     const url = options.workerUrl ?? new URL('./image-decode.worker.js', import.meta.url);
-    const workers = Array.from({ length: threads }, () => new Worker(url, { workerData: { path, ...shape } }));
+    const execArgv = compiledExecArgv();
+    const workers = Array.from(
+      { length: threads },
+      () => new Worker(url, { workerData: { path, ...shape }, execArgv }),
+    );
     const started = await Promise.allSettled(
       workers.map(
         (worker) =>
