@@ -293,6 +293,16 @@ describe('the dashboard in a real browser', () => {
     // Far more epochs than the test lasts, so the run is still training whenever the page reconnects, and small
     // batches, so the epochs it does train stay within what one chart holds undownsampled (see chartPointBudget).
     const runId = await startPenguinsRun(stack, { epochs: 10_000, batchSize: 4, seed: 1 });
+    try {
+      await followAcrossRestart(runId);
+    } finally {
+      // Whatever happened above, the run must not keep the only worker busy for the tests after this one.
+      await stack.gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: runId }).catch(() => undefined);
+    }
+  }, 240_000);
+
+  /** The restart test's steps, each with its own limit, so a failure names the step that did not happen. */
+  async function followAcrossRestart(runId: string): Promise<void> {
     await page.goto(`${stack.url}/ui/runs/${runId}`);
     await waitInPage(
       page,
@@ -349,7 +359,7 @@ describe('the dashboard in a real browser', () => {
       'every point',
       cancelled.epochsCompleted,
     );
-  });
+  }
 
   it('starts a sweep from its form; the finished sweep: objective, parallel coords, importance, trials', async () => {
     const { datasetId, modelId } = await penguinsAndModel(stack);
@@ -420,7 +430,7 @@ describe('the dashboard in a real browser', () => {
       'the overlay',
     );
     await screenshot(page, 'sweep');
-  });
+  }, 240_000);
 
   it('lists the runs newest first with their total, and filters them by status', async () => {
     const cancelledId = await startPenguinsRun(stack, { epochs: 10_000 });

@@ -27,9 +27,13 @@ export function onUnauthenticated(listener: Listener): () => void {
   unauthenticatedListeners.add(listener);
   return () => unauthenticatedListeners.delete(listener);
 }
-function unauthenticated(message: string): never {
-  for (const listener of unauthenticatedListeners) listener();
-  throw new Unauthenticated(message);
+/**
+ * Tells the shell to ask for a key, unless the refused request carried another key than the one held now: a
+ * request sent with a wrong key can be answered after the user typed the right one, and must not ask again.
+ */
+function refused(keySent: string | null, message: string): Unauthenticated {
+  if (keySent === apiKey()) for (const listener of unauthenticatedListeners) listener();
+  return new Unauthenticated(message);
 }
 
 export class GraphQLRequestError extends Error {
@@ -42,6 +46,7 @@ export class GraphQLRequestError extends Error {
 }
 
 export async function gql<T>(document: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const keySent = apiKey();
   const response = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() },
@@ -53,7 +58,7 @@ export async function gql<T>(document: string, variables: Record<string, unknown
   };
   const error = body.errors?.[0];
   if (response.status === 401 || error?.extensions?.code === 'UNAUTHENTICATED')
-    unauthenticated(error?.message ?? 'a key is needed');
+    throw refused(keySent, error?.message ?? 'a key is needed');
   if (error) throw new GraphQLRequestError(error.message, error.extensions?.code);
   if (!response.ok || !body.data) throw new GraphQLRequestError(`the API answered ${response.status}`);
   return body.data;
@@ -138,6 +143,7 @@ export function uploadDataset(
     form.append('file', file);
     const request = new XMLHttpRequest();
     request.open('POST', '/v1/datasets');
+    const keySent = apiKey();
     for (const [header, value] of Object.entries(authHeaders())) request.setRequestHeader(header, value);
     request.upload.onprogress = (event) => event.lengthComputable && onProgress(event.loaded / event.total);
     request.onerror = () => reject(new Error('the upload failed: network error'));
@@ -149,8 +155,7 @@ export function uploadDataset(
         /* not JSON: reported below by status */
       }
       if (request.status === 401) {
-        for (const listener of unauthenticatedListeners) listener();
-        reject(new Unauthenticated(body.message ?? 'a key is needed'));
+        reject(refused(keySent, body.message ?? 'a key is needed'));
       } else if (request.status >= 200 && request.status < 300 && body.id) {
         onProgress(1);
         resolve(body as { id: string; name: string });
