@@ -31,7 +31,7 @@ import { openJobQueue, type TrainRunJob } from '#libs/core/queue';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
 import { SweepScheduler, trialRecord, trialRows } from '#libs/domain/sweeps';
 import { rngFor } from '#libs/pure/random';
-import { type SearchSpace, suggest, suggestOptions } from '#libs/pure/search';
+import { type SearchSpace, suggestOptions, tpeDraws, tpeWindow, tpeWindowOf } from '#libs/pure/search';
 import type { TrainingConfig } from '#libs/pure/training';
 
 import { irisCsv } from '../test/support/fixtures.js';
@@ -257,29 +257,32 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
 
 /**
  * What TPE's suggestion alone costs (the pure function, no database) for trial n of this sweep given trials
- * 0..n−1 as they ended: the part of `advance` that grows with the sweep by design (one kernel per trial, as in
- * Optuna). Median of 5 after 2 to warm up.
+ * 0..n−1 as they ended, on what the scheduler gives it: the window of those trials its stored options depend on
+ * (tpeWindowOf: with `aboveKernels`, at most 25 + 26 + aboveKernels + 25 trials), or all of them for a sweep without
+ * the cap. The first candidate, as the scheduler draws it (the trial store says whether it is taken). Median of 5
+ * after 2 to warm up.
  */
 async function tpeSuggestionMs(prisma: PrismaService, sweepId: string, at: number[]): Promise<Record<string, number>> {
   const sweep = await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } });
   const space = sweep.searchSpace as unknown as SearchSpace;
   const all = (await trialRows(prisma, sweepId)).map((row) => trialRecord(row, space));
   const out: Record<string, number> = {};
+  const options = suggestOptions(sweep.strategy, sweep.options);
+  const window = tpeWindow(options.tpe, sweep.maxTrials);
   for (const n of at) {
     const context = {
-      strategy: sweep.strategy,
       space,
       goal: sweep.goal,
       seed: sweep.seed,
       trialIndex: n,
-      history: all.slice(0, n),
       maxTrials: sweep.maxTrials,
-      ...suggestOptions(sweep.strategy, sweep.options),
+      ...options,
+      ...(window ? tpeWindowOf(all.slice(0, n), n, sweep.goal, window) : { history: all.slice(0, n) }),
     };
     const times: number[] = [];
     for (let round = 0; round < 7; round++) {
       const began = performance.now();
-      suggest(context);
+      tpeDraws(context).next();
       if (round >= 2) times.push(performance.now() - began);
     }
     out[`trial${n}`] = Number(median(times).toFixed(2));

@@ -7,7 +7,7 @@ import { Prisma, PrismaService, RunEventsRepository, type Sweep as SweepRow } fr
 import { JOB_QUEUE, type JobQueue, type TrainRunJob } from '#libs/core/queue';
 import { RunLifecycle, SweepAdvancer } from '#libs/domain/runs';
 import type { ColumnStats } from '#libs/pure/data';
-import { type SearchSpace, type Strategy, suggest, suggestOptions } from '#libs/pure/search';
+import { type SearchSpace, type Strategy, suggest, suggestOptions, tpeWindow } from '#libs/pure/search';
 import { planRun, SpecError } from '#libs/pure/training';
 
 import { trialRecord } from './sweep-history.js';
@@ -18,6 +18,7 @@ import {
   progressOf,
   pruneCheck,
   settleTrials,
+  suggestTpeFromStore,
   type SweepKeys,
   trialProgress,
   trialRows,
@@ -57,8 +58,11 @@ export class SweepScheduler implements SweepAdvancer {
         await settleTrials(tx, sweep);
         if (sweep.status !== 'RUNNING') return [];
         const space = sweep.searchSpace as unknown as SearchSpace;
+        const options = suggestOptions(sweep.strategy, sweep.options);
+        // A TPE sweep stored with a bounded g(x) depends on a window of its trials that does not grow with it.
+        const window = sweep.strategy === 'TPE' ? tpeWindow(options.tpe, sweep.maxTrials) : null;
         // Only the model-based strategies fit the trials so far; the others need their number alone.
-        const rows = HISTORY_STRATEGIES.has(sweep.strategy) ? await trialRows(tx, sweepId) : null;
+        const rows = HISTORY_STRATEGIES.has(sweep.strategy) && !window ? await trialRows(tx, sweepId) : null;
         const progress = rows
           ? progressOf(rows, FAILED_TRIALS_TO_GIVE_UP)
           : await trialProgress(tx, sweepId, FAILED_TRIALS_TO_GIVE_UP);
@@ -87,16 +91,18 @@ export class SweepScheduler implements SweepAdvancer {
         let exhausted = false;
         const jobs: TrainRunJob[] = [];
         while (active < sweep.parallelism && asked < sweep.maxTrials) {
-          const params = suggest({
-            strategy: sweep.strategy,
+          const context = {
             space,
             goal: sweep.goal,
             seed: sweep.seed,
             trialIndex: asked,
-            history: history ?? [],
             maxTrials: sweep.maxTrials,
-            ...suggestOptions(sweep.strategy, sweep.options),
-          });
+            ...options,
+          };
+          // The window is read again for each trial asked: it holds the ones this call has asked so far.
+          const params = window
+            ? await suggestTpeFromStore(tx, context, sweepId, window)
+            : suggest({ ...context, strategy: sweep.strategy, history: history ?? [] });
           if (!params) {
             exhausted = true;
             break;

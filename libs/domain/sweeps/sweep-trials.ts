@@ -12,20 +12,24 @@
  *
  * Every function takes the client to use (the scheduler's transaction or the service's pool).
  */
-import type { Prisma } from '#libs/core/db';
+import { Prisma } from '#libs/core/db';
 import {
   type EarlyStoppingRule,
   type Goal,
+  gridSize,
   medianRulePrunes,
   type Params,
   ruleChecksAt,
   type SearchSpace,
   shouldPrune,
+  tpeDraws,
+  type TpeInput,
+  type tpeWindow,
   type TrialRecord,
 } from '#libs/pure/search';
 
 import { addToMedian, type EpochMedian, medianValue, type RankedValue } from './epoch-median.js';
-import { encodeParams, type SweepTrialRow, type TrialRunStatus, trialState } from './sweep-history.js';
+import { encodeParams, type SweepTrialRow, trialRecord, type TrialRunStatus, trialState } from './sweep-history.js';
 
 type Db = Prisma.TransactionClient;
 
@@ -317,4 +321,98 @@ function ownRecord(index: number, epochs: number[], values: number[]): TrialReco
  */
 function floatArray(values: readonly (number | null)[]): string[] | (string | null)[] {
   return values.map((value) => (value === null ? null : String(value)));
+}
+
+/** Not failed, as the search algorithms see a trial: queued or running, complete with an objective, or pruned. */
+const NOT_FAILED = Prisma.sql`
+  (outcome IS NULL OR outcome = 'PRUNED' OR (outcome = 'SUCCEEDED' AND objective IS NOT NULL))`;
+
+/**
+ * The trials a TPE suggestion with a bounded g(x) depends on (tpeWindow in libs/pure/search/tpe.ts), in trial
+ * order: the best complete and best pruned ones and the newest ones not failed, each an index range
+ * (sweep_trials_ranked_idx, the primary key) whatever the sweep's size.
+ */
+export function tpeWindowRows(
+  db: Db,
+  sweepId: string,
+  goal: Goal,
+  window: { bestComplete: number; bestPruned: number; newest: number },
+): Promise<SweepTrialRow[]> {
+  // Ranked as splitTrials ranks them: better objective first, ties by trial; a pruned trial without one last.
+  const order = Prisma.raw(goal === 'MAXIMIZE' ? 'DESC' : 'ASC');
+  const columns = Prisma.sql`trial_index AS "trialIndex", outcome::text AS outcome, objective, params`;
+  return db.$queryRaw<SweepTrialRow[]>`
+    SELECT DISTINCT ON ("trialIndex") * FROM (
+      (SELECT ${columns} FROM sweep_trials
+       WHERE sweep_id = ${sweepId}::uuid AND outcome = 'SUCCEEDED' AND objective IS NOT NULL
+       ORDER BY objective ${order}, trial_index LIMIT ${window.bestComplete})
+      UNION ALL
+      (SELECT * FROM (
+        (SELECT ${columns} FROM sweep_trials
+         WHERE sweep_id = ${sweepId}::uuid AND outcome = 'PRUNED' AND objective IS NOT NULL
+         ORDER BY objective ${order}, trial_index LIMIT ${window.bestPruned})
+        UNION ALL
+        (SELECT ${columns} FROM sweep_trials
+         WHERE sweep_id = ${sweepId}::uuid AND outcome = 'PRUNED' AND objective IS NULL
+         ORDER BY trial_index LIMIT ${window.bestPruned})
+      ) p ORDER BY objective IS NULL, objective ${order}, "trialIndex" LIMIT ${window.bestPruned})
+      UNION ALL
+      (SELECT ${columns} FROM sweep_trials
+       WHERE sweep_id = ${sweepId}::uuid AND ${NOT_FAILED}
+       ORDER BY trial_index DESC LIMIT ${window.newest})
+    ) w ORDER BY "trialIndex"`;
+}
+
+/** The sweep's complete and pruned trials, counted up to `cap` (past it the count changes no suggestion). */
+export async function observedTrials(db: Db, sweepId: string, cap: number): Promise<number> {
+  const [row] = await db.$queryRaw<{ observed: number }[]>`
+    SELECT count(*)::int AS observed FROM (
+      SELECT 1 FROM sweep_trials
+      WHERE sweep_id = ${sweepId}::uuid AND outcome IN ('SUCCEEDED', 'PRUNED')
+        AND (outcome = 'PRUNED' OR objective IS NOT NULL)
+      LIMIT ${cap}
+    ) o`;
+  return row!.observed;
+}
+
+/** Whether a trial that is not failed has these parameters (encoded as the trial store keeps them). */
+async function pointTaken(db: Db, sweepId: string, params: (number | null)[]): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ taken: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM sweep_trials
+      WHERE sweep_id = ${sweepId}::uuid AND params = ${floatArray(params)}::float8[] AND ${NOT_FAILED}
+    ) AS taken`;
+  return row!.taken;
+}
+
+/** How many distinct points the trials that are not failed hold. */
+async function pointsTaken(db: Db, sweepId: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ points: number }[]>`
+    SELECT count(DISTINCT params)::int AS points FROM sweep_trials WHERE sweep_id = ${sweepId}::uuid AND ${NOT_FAILED}`;
+  return row!.points;
+}
+
+/**
+ * TPE's suggestion for a sweep whose stored options bound g(x), reading only the window of its trials the
+ * suggestion depends on and asking the trial store whether a candidate is taken: the same parameters as
+ * suggestTpe on the sweep's whole history (test/search-strategies.e2e.ts holds the two together).
+ */
+export async function suggestTpeFromStore(
+  db: Db,
+  input: Omit<TpeInput, 'history' | 'observed'>,
+  sweepId: string,
+  window: NonNullable<ReturnType<typeof tpeWindow>>,
+): Promise<Params> {
+  const rows = await tpeWindowRows(db, sweepId, input.goal, window);
+  const observed = await observedTrials(db, sweepId, window.observedCap);
+  const history = rows.map((row) => trialRecord(row, input.space));
+  const points = gridSize(input.space);
+  let last: Params | undefined;
+  // The choice suggestTpe makes among the same candidates, with the store in place of the history's set of points.
+  for (const params of tpeDraws({ ...input, history, observed })) {
+    if (!(await pointTaken(db, sweepId, encodeParams(input.space, params)))) return params;
+    if (last === undefined && Number.isFinite(points) && (await pointsTaken(db, sweepId)) >= points) return params;
+    last = params;
+  }
+  return last!;
 }

@@ -21,6 +21,7 @@ export {
 } from './importance.js';
 export { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 export {
+  ABOVE_KERNELS,
   type EstimatorOptions,
   OPTUNA_ESTIMATOR,
   parseStrategyOptions,
@@ -67,6 +68,10 @@ export {
   resolveTpeOptions,
   splitTrials,
   suggestTpe,
+  tpeDraws,
+  type TpeInput,
   type TpeOptions,
+  tpeWindow,
+  tpeWindowOf,
 } from './tpe.js';
 export { type Goal, isBetter, type TrialRecord, type TrialState } from './trials.js';

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 
 import type { SearchSpace, TrialRecord } from './index.js';
 import {
+  ABOVE_KERNELS,
   OPTUNA_ESTIMATOR,
   parseStrategyOptions,
+  resolveTpeOptions,
   SearchOptionsError,
   suggest,
   suggestOptions,
+  tpeWindow,
   TUNED_JOINT_ESTIMATOR,
 } from './index.js';
 
@@ -21,12 +24,14 @@ describe('TPE sweep options', () => {
       minBandwidthFactor: 0.03,
       improvementWeights: true,
       sharpLiar: true,
+      aboveKernels: 250,
     });
     // univariate: Optuna's estimator, where the tuned one did worse
     expect(parseStrategyOptions({ multivariate: false }, 'TPE', 50)).toEqual({
       multivariate: false,
       nStartupTrials: 10,
       nEiCandidates: 24,
+      aboveKernels: 250,
       ...OPTUNA_ESTIMATOR,
     });
     expect(parseStrategyOptions({ magicClipExponent: 2, sharpLiar: false }, 'TPE', 50)).toMatchObject({
@@ -45,6 +50,8 @@ describe('TPE sweep options', () => {
     [{ minBandwidthFactor: '0.1' }, /options\.minBandwidthFactor must be a number between 0 and 0\.5, got "0\.1"/],
     [{ improvementWeights: 1 }, /options\.improvementWeights must be true or false, got 1/],
     [{ sharpLiar: null }, /options\.sharpLiar must be true or false, got null/],
+    [{ aboveKernels: 10 }, /options\.aboveKernels must be an integer between 25 and 10000, got 10/],
+    [{ aboveKernels: 99.5 }, /options\.aboveKernels must be an integer between 25 and 10000, got 99\.5/],
     [
       { gamma: 0.2 },
       /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth,/,
@@ -77,5 +84,16 @@ describe('TPE sweep options', () => {
     const tuned = suggest({ ...ctx, ...suggestOptions('TPE', parseStrategyOptions({}, 'TPE', 50)) });
     expect(tuned).not.toEqual(asBefore);
     expect(suggest({ ...ctx, ...suggestOptions('TPE', parseStrategyOptions({}, 'TPE', 50)) })).toEqual(tuned);
+  });
+
+  it('a TPE sweep stored before aboveKernels existed keeps every kernel in g(x); new ones store the cap', () => {
+    const old = { multivariate: true, nStartupTrials: 10, nEiCandidates: 24, ...TUNED_JOINT_ESTIMATOR };
+    expect(suggestOptions('TPE', old).tpe).not.toHaveProperty('aboveKernels');
+    expect(resolveTpeOptions(suggestOptions('TPE', old).tpe, 5000).aboveKernels).toBe(Infinity);
+    expect(tpeWindow(suggestOptions('TPE', old).tpe, 5000)).toBeNull(); // the scheduler reads every trial
+    const stored = parseStrategyOptions({}, 'TPE', 5000);
+    expect(suggestOptions('TPE', stored).tpe!.aboveKernels).toBe(ABOVE_KERNELS);
+    expect(tpeWindow(suggestOptions('TPE', stored).tpe, 5000)).not.toBeNull();
+    expect(parseStrategyOptions({ aboveKernels: 1000 }, 'TPE', 5000)!.aboveKernels).toBe(1000);
   });
 });

@@ -8,13 +8,16 @@
  *   (number 0.5..4), `minBandwidthFactor` (number 0..0.5), `improvementWeights`, `sharpLiar` (booleans). Their
  *   defaults depend on `multivariate`: {@link TUNED_JOINT_ESTIMATOR} for the joint estimator (chosen on
  *   held-out seeds, see bench/README.md), Optuna's settings ({@link OPTUNA_ESTIMATOR}) for the univariate one,
- *   where the tuned set did worse.
+ *   where the tuned set did worse. `aboveKernels` (int 25..10,000, default {@link ABOVE_KERNELS}): g(x) from at most
+ *   this many of the newest "above" trials, which keeps a suggestion's cost, and what the scheduler reads for it,
+ *   from growing with the sweep (tpe.ts).
  * - GP: `nStartupTrials` (int 1..maxTrials, same default).
  * - GRID, RANDOM, HYPERBAND: no options (null, absent or {}).
  *
  * A sweep stored without options (made before options existed) keeps the library defaults (univariate TPE), and
  * one stored without the estimator's settings (made before they existed) keeps Optuna's: absent keys mean the
- * library defaults, so a stored sweep suggests what it always did.
+ * library defaults, so a stored sweep suggests what it always did (a TPE sweep stored without `aboveKernels` keeps
+ * every trial's kernel in g(x)).
  */
 import { UserInputError } from '#libs/pure/errors';
 
@@ -37,7 +40,14 @@ export interface StrategyOptions extends Partial<EstimatorOptions> {
   multivariate?: boolean;
   nStartupTrials?: number;
   nEiCandidates?: number;
+  aboveKernels?: number;
 }
+
+/**
+ * New TPE sweeps' cap on g(x)'s kernels: far above the 50 trials the search bench runs (where it changes nothing),
+ * small enough that a suggestion at trial 5,000 costs about what it costs at trial 300 (bench/README.md, issue 13).
+ */
+export const ABOVE_KERNELS = 250;
 
 /** Optuna's estimator (also the library default): neighbour bandwidths, magic clip range/(n+2), flat weights. */
 export const OPTUNA_ESTIMATOR: Readonly<EstimatorOptions> = {
@@ -65,7 +75,7 @@ export const TUNED_JOINT_ESTIMATOR: Readonly<EstimatorOptions> = {
 const ESTIMATOR_KEYS = Object.keys(OPTUNA_ESTIMATOR) as (keyof EstimatorOptions)[];
 
 const ALLOWED: Record<Strategy, string[]> = {
-  TPE: ['multivariate', 'nStartupTrials', 'nEiCandidates', ...ESTIMATOR_KEYS],
+  TPE: ['multivariate', 'nStartupTrials', 'nEiCandidates', ...ESTIMATOR_KEYS, 'aboveKernels'],
   GP: ['nStartupTrials'],
   GRID: [],
   RANDOM: [],
@@ -145,6 +155,7 @@ export function parseStrategyOptions(raw: unknown, strategy: Strategy, maxTrials
     multivariate,
     nStartupTrials,
     nEiCandidates: obj.nEiCandidates === undefined ? 24 : intIn('nEiCandidates', obj.nEiCandidates, 1, 1000),
+    aboveKernels: obj.aboveKernels === undefined ? ABOVE_KERNELS : intIn('aboveKernels', obj.aboveKernels, 25, 10_000),
     ...estimatorOptions(obj, multivariate ? TUNED_JOINT_ESTIMATOR : OPTUNA_ESTIMATOR),
   };
 }
@@ -161,6 +172,7 @@ export function suggestOptions(
     if (o.multivariate !== undefined) tpe.multivariate = o.multivariate;
     if (o.nStartupTrials !== undefined) tpe.nStartupTrials = o.nStartupTrials;
     if (o.nEiCandidates !== undefined) tpe.nEiCandidates = o.nEiCandidates;
+    if (o.aboveKernels !== undefined) tpe.aboveKernels = o.aboveKernels;
     for (const key of ESTIMATOR_KEYS) if (o[key] !== undefined) Object.assign(tpe, { [key]: o[key] });
     return { tpe };
   }

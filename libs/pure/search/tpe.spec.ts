@@ -12,11 +12,21 @@ import {
   splitTrials,
   suggest,
   type SuggestContext,
+  tpeDraws,
+  type TpeOptions,
+  tpeWindow,
+  tpeWindowOf,
   type TrialRecord,
 } from './index.js';
 import { logGaussMass, ndtr, ndtri, sampleStdTruncNorm } from './numerics.js';
 import { TUNED_JOINT_ESTIMATOR } from './options.js';
-import { buildCategoricalEstimator, buildNumericalEstimator, estimatorLogPdf, sampleEstimator } from './tpe.js';
+import {
+  buildCategoricalEstimator,
+  buildNumericalEstimator,
+  estimatorLogPdf,
+  newestOf,
+  sampleEstimator,
+} from './tpe.js';
 
 describe('normal numerics', () => {
   it('Φ, Φ⁻¹ and log masses agree with known values', () => {
@@ -547,5 +557,106 @@ describe('tuned joint estimator pieces (Watanabe 2023)', () => {
       plain += dist(suggestTpe({ ...c, tpe: tuned }));
     }
     expect(sharp).toBeGreaterThan(2 * plain);
+  });
+});
+
+describe('bounded g(x): aboveKernels and the window it needs', () => {
+  const space: SearchSpace = {
+    x: { type: 'uniform', min: -5, max: 10 },
+    n: { type: 'int', min: 8, max: 64, step: 8 },
+    c: { type: 'choice', values: ['a', 'b', 'c'] },
+  };
+  const f = (p: Params) => ((p.x as number) - 2) ** 2 + ((p.n as number) - 24) / 8 + (p.c === 'b' ? 0 : 1);
+  /** A long history: every state, pruned trials with and without a value, a few running ones among the newest. */
+  function history(n: number, seed: number): TrialRecord[] {
+    const rng = mulberry32(seed);
+    return Array.from({ length: n }, (_, index): TrialRecord => {
+      const params: Params = { x: -5 + 15 * rng(), n: 8 + 8 * Math.floor(8 * rng()), c: ['a', 'b', 'c'][index % 3]! };
+      const u = rng();
+      if (index >= n - 3) return { index, params, state: 'pending' };
+      if (u < 0.05) return { index, params, state: 'failed' };
+      if (u < 0.1) return { index, params, state: 'pruned' };
+      if (u < 0.6) return { index, params, state: 'pruned', value: f(params) + 5 * rng() };
+      return { index, params, state: 'complete', value: f(params) };
+    });
+  }
+  const context = (h: TrialRecord[], tpe: Partial<TpeOptions>, goal: 'MINIMIZE' | 'MAXIMIZE' = 'MINIMIZE') => ({
+    space,
+    goal,
+    seed: 9,
+    trialIndex: h.length,
+    history: h,
+    maxTrials: 2000,
+    tpe: { ...TUNED_JOINT_ESTIMATOR, multivariate: true, ...tpe },
+  });
+
+  it('newestOf keeps the last trials of a list sorted by index, all of them under the cap', () => {
+    expect(newestOf([1, 2, 3, 4], 2)).toEqual([3, 4]);
+    expect(newestOf([1, 2, 3], 3)).toEqual([1, 2, 3]);
+    expect(newestOf([1, 2], Infinity)).toEqual([1, 2]);
+  });
+
+  it('a cap no smaller than the "above" group changes nothing; a smaller one changes the suggestion', () => {
+    const h = history(120, 1);
+    const uncapped = suggest({ strategy: 'TPE', ...context(h, {}) });
+    // 120 trials: the good group is 11 of the observed ones, so "above" holds fewer than 120
+    expect(suggest({ strategy: 'TPE', ...context(h, { aboveKernels: 120 }) })).toEqual(uncapped);
+    expect(suggest({ strategy: 'TPE', ...context(h, { aboveKernels: 25 }) })).not.toEqual(uncapped);
+  });
+
+  it('with a cap, g(x) is fitted to the newest "above" trials only: older ones make no difference', () => {
+    const h = history(600, 2);
+    const capped = context(h, { aboveKernels: 40 });
+    const split = splitTrials(
+      h.filter((t) => t.state !== 'failed' && (t.state !== 'complete' || Number.isFinite(t.value))),
+      'MINIMIZE',
+      defaultGamma(h.filter((t) => t.state === 'complete' || t.state === 'pruned').length),
+      true,
+    );
+    const kept = new Set([...split.below, ...split.above.slice(-40)].map((t) => t.index));
+    const suggested = suggest({ strategy: 'TPE', ...capped })!;
+    // the dropped trials moved next to the suggestion: without the cap g(x) would peak there and push it away
+    const near = { ...suggested, x: (suggested.x as number) + 1e-9 };
+    const moved = h.map((t) => (kept.has(t.index) || t.state === 'failed' ? t : { ...t, params: near }));
+    expect(suggest({ strategy: 'TPE', ...context(moved, { aboveKernels: 40 }) })).toEqual(suggested);
+    expect(suggest({ strategy: 'TPE', ...context(moved, {}) })).not.toEqual(
+      suggest({ strategy: 'TPE', ...context(h, {}) }),
+    );
+  });
+
+  it('the window tpeWindow describes is all a suggestion reads: the same draws as on the whole history', () => {
+    for (const goal of ['MINIMIZE', 'MAXIMIZE'] as const) {
+      for (const [n, seed] of [
+        [8, 3], // startup: random draws
+        [60, 4], // gamma still growing
+        [700, 5], // window far smaller than the history
+      ] as const) {
+        const h = history(n, seed);
+        const input = context(h, { aboveKernels: 30 }, goal);
+        const window = tpeWindow(input.tpe, input.maxTrials)!;
+        const part = tpeWindowOf(h, input.trialIndex, goal, window);
+        if (n === 700) expect(part.history.length).toBeLessThan(30 + 25 + 26 + 25 + 1);
+        const whole = [...tpeDraws(input)];
+        const fromWindow = [...tpeDraws({ ...input, history: part.history, observed: part.observed })];
+        expect(fromWindow).toEqual(whole);
+        expect(whole).toHaveLength(73);
+        expect(suggest({ strategy: 'TPE', ...input })).toEqual(whole[0]); // a continuous x: nothing is taken
+      }
+    }
+  });
+
+  it('no window without a cap (every trial matters) or with a custom gamma', () => {
+    expect(tpeWindow({}, 100)).toBeNull();
+    expect(tpeWindow({ aboveKernels: 50, gamma: (n) => n }, 100)).toBeNull();
+    expect(tpeWindow({ aboveKernels: 50 }, 100)).toEqual({
+      bestComplete: 26,
+      bestPruned: 25,
+      newest: 75,
+      observedCap: 241,
+    });
+    // the count of observed trials matters up to where gamma stops growing, or past a long startup
+    expect(tpeWindow({ aboveKernels: 50, nStartupTrials: 300 }, 1000)!.observedCap).toBe(300);
+    for (let n = 241; n < 400; n++) expect(defaultGamma(n)).toBe(25);
+    expect(defaultGamma(240)).toBe(24);
   });
 });

@@ -34,6 +34,13 @@
  * - `improvementWeights`: good trials weighted by how much they beat the best bad one ("EI" weighting);
  * - `sharpLiar` (ours): a running trial's kernel in g(x) is no wider than the good group's, so that the constant
  *   liar still repels candidates drawn from a narrow l(x).
+ *
+ * `aboveKernels` (ours, stored with new sweeps) bounds the cost of a suggestion in long sweeps: g(x) keeps only the
+ * newest `aboveKernels` trials of the "above" group, so fitting and scoring stop growing with the sweep, as
+ * everything else a suggestion needs does (the good group is at most 25 trials). Optuna keeps them all but weighs
+ * the older ones down (defaultWeights); dropping them changes nothing in sweeps shorter than the cap, and
+ * bench/README.md shows what it does to regret at 1,500 trials. With the cap a suggestion depends on a bounded
+ * window of the history ({@link tpeWindow}), which is all the scheduler reads of a long sweep.
  */
 import { type Rng, rngFor } from '#libs/pure/random';
 
@@ -96,6 +103,8 @@ export interface TpeOptions {
   improvementWeights: boolean;
   /** Kernels of running trials in g(x) no wider than the good group's (joint estimator only). Default false. */
   sharpLiar: boolean;
+  /** g(x) from at most this many of the "above" trials, the newest. Default Infinity (all of them, as Optuna). */
+  aboveKernels: number;
 }
 
 /** Optuna's default_gamma: min(ceil(0.1·n), 25). */
@@ -141,6 +150,7 @@ export function resolveTpeOptions(partial: Partial<TpeOptions> | undefined, maxT
     minBandwidthFactor: partial?.minBandwidthFactor ?? 0,
     improvementWeights: partial?.improvementWeights ?? false,
     sharpLiar: partial?.sharpLiar ?? false,
+    aboveKernels: partial?.aboveKernels ?? Infinity,
   };
 }
 
@@ -564,13 +574,86 @@ export interface TpeInput {
   history: readonly TrialRecord[];
   maxTrials: number;
   tpe?: Partial<TpeOptions>;
+  /**
+   * When `history` is only the window {@link tpeWindow} describes: the number of observed (complete or pruned)
+   * trials in the whole history, or at least `observedCap` of them. Absent: `history` is the whole history.
+   */
+  observed?: number;
 }
 
-/** One TPE suggestion (random during the startup phase). */
-export function suggestTpe(input: TpeInput): Params {
+/**
+ * The part of a long history a suggestion depends on when `aboveKernels` is finite, for a caller that keeps the
+ * history elsewhere (the scheduler's trial store) and reads only that: the `bestComplete` best complete trials, the
+ * `bestPruned` best pruned ones (complete and pruned ranked as {@link splitTrials} ranks them), the `newest` newest
+ * trials that are not failed, and the number of observed trials counted up to `observedCap` (past it, neither the
+ * startup phase nor the split changes). Given those as `history` and the count as `observed`, {@link tpeDraws} draws
+ * what it draws on the whole history. Null when every trial matters (no cap, or a custom `gamma`).
+ */
+export function tpeWindow(
+  partial: Partial<TpeOptions> | undefined,
+  maxTrials: number,
+): { bestComplete: number; bestPruned: number; newest: number; observedCap: number } | null {
+  const opts = resolveTpeOptions(partial, maxTrials);
+  if (!Number.isFinite(opts.aboveKernels) || opts.gamma !== defaultGamma) return null;
+  return {
+    // one more than the good group: the best "above" value sets the improvement weights
+    bestComplete: GAMMA_MAX + 1,
+    bestPruned: GAMMA_MAX,
+    newest: opts.aboveKernels + GAMMA_MAX,
+    observedCap: Math.max(opts.nStartupTrials, GAMMA_SATURATES_AT),
+  };
+}
+
+/**
+ * The window {@link tpeWindow} describes, taken from a whole history: what the scheduler's trial store reads with
+ * its index ranges (ranked as {@link splitTrials} ranks trials; the trial being suggested and failed trials left
+ * out), in trial order, with the observed count as {@link TpeInput.observed} takes it.
+ */
+export function tpeWindowOf(
+  history: readonly TrialRecord[],
+  trialIndex: number,
+  goal: Goal,
+  window: NonNullable<ReturnType<typeof tpeWindow>>,
+): { history: TrialRecord[]; observed: number } {
+  const relevant = history.filter((t) => t.index !== trialIndex && (isObserved(t) || t.state === 'pending'));
+  const { below: bestComplete } = splitTrials(
+    relevant.filter((t) => t.state === 'complete'),
+    goal,
+    window.bestComplete,
+    false,
+  );
+  const { below: bestPruned } = splitTrials(
+    relevant.filter((t) => t.state === 'pruned'),
+    goal,
+    window.bestPruned,
+    false,
+  );
+  const newest = relevant
+    .slice()
+    .sort((a, b) => a.index - b.index)
+    .slice(-window.newest);
+  const byIndex = new Map<number, TrialRecord>();
+  for (const t of [...bestComplete, ...bestPruned, ...newest]) byIndex.set(t.index, t);
+  return {
+    history: [...byIndex.values()].sort((a, b) => a.index - b.index),
+    observed: Math.min(relevant.filter(isObserved).length, window.observedCap),
+  };
+}
+
+/** defaultGamma's largest value, and the number of observed trials from which it stays there. */
+const GAMMA_MAX = 25;
+const GAMMA_SATURATES_AT = 241;
+
+/**
+ * The candidates of a TPE suggestion in the order they are tried: the draw of the trial's own stream, then
+ * streams 1..8 of the same model, then random points from streams 9..72. The suggestion is the first of them that
+ * no other trial (failed ones aside) has; the first one when every point of a finite space is taken; else the last
+ * one. {@link suggestTpe} picks it with the history at hand; the scheduler asks its trial store instead.
+ */
+export function* tpeDraws(input: TpeInput): Generator<Params, void, undefined> {
   const opts = resolveTpeOptions(input.tpe, input.maxTrials);
   const others = input.history.filter((t) => t.index !== input.trialIndex && t.state !== 'failed');
-  const nObserved = others.filter(isObserved).length;
+  const nObserved = input.observed ?? others.filter(isObserved).length;
   let draw: (r: Rng) => Params;
   if (nObserved < opts.nStartupTrials || nObserved === 0) {
     draw = (r) => sampleRandom(input.space, r);
@@ -579,25 +662,38 @@ export function suggestTpe(input: TpeInput): Params {
     const split = splitTrials(relevant, input.goal, opts.gamma(nObserved), opts.constantLiar);
     const weights = opts.improvementWeights ? improvementWeights(split.below, split.above, input.goal) : undefined;
     const below: Group = weights ? { trials: split.below, weights } : { trials: split.below };
-    const above: Group = { trials: split.above };
+    // after the weights: their threshold is the best of the whole "above" group
+    const above: Group = { trials: newestOf(split.above, opts.aboveKernels) };
     draw = (r) =>
       opts.multivariate
         ? suggestJoint(input.space, below, above, opts, r)
         : suggestIndependent(input.space, below, above, opts, r);
   }
+  yield draw(rngFor(input.seed, input.trialIndex));
+  for (let stream = 1; stream <= 8; stream++) yield draw(rngFor(input.seed, input.trialIndex, stream));
+  // l(x) may sit entirely on taken points of a small discrete space: then a random free point
+  for (let stream = 9; stream <= 72; stream++)
+    yield sampleRandom(input.space, rngFor(input.seed, input.trialIndex, stream));
+}
+
+/** The last `cap` trials of a list sorted by index (all of them when the cap is not smaller). */
+export function newestOf<T>(trials: T[], cap: number): T[] {
+  return trials.length > cap ? trials.slice(trials.length - Math.max(0, cap)) : trials;
+}
+
+/** One TPE suggestion (random during the startup phase). */
+export function suggestTpe(input: TpeInput): Params {
   // Never the same point twice (matters for discrete spaces): a repeat of a finished or running trial is drawn
   // again from the next streams of this trial's generator, still a pure function of the history.
+  const others = input.history.filter((t) => t.index !== input.trialIndex && t.state !== 'failed');
   const taken = new Set(others.map((t) => paramsKey(input.space, t.params)));
-  let params = draw(rngFor(input.seed, input.trialIndex));
-  if (taken.size >= gridSize(input.space)) return params; // every point taken: repeats are unavoidable
-  for (let stream = 1; stream <= 8 && taken.has(paramsKey(input.space, params)); stream++) {
-    params = draw(rngFor(input.seed, input.trialIndex, stream));
+  let last: Params | undefined;
+  for (const params of tpeDraws(input)) {
+    if (!taken.has(paramsKey(input.space, params))) return params;
+    if (last === undefined && taken.size >= gridSize(input.space)) return params; // repeats are unavoidable
+    last = params;
   }
-  // l(x) may sit entirely on taken points of a small discrete space: then a random free point
-  for (let stream = 9; stream <= 72 && taken.has(paramsKey(input.space, params)); stream++) {
-    params = sampleRandom(input.space, rngFor(input.seed, input.trialIndex, stream));
-  }
-  return params;
+  return last!;
 }
 
 function paramsKey(space: SearchSpace, params: Params | undefined): string {
