@@ -6,7 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type SearchSpace, type Strategy, suggest, suggestOptions, TUNED_JOINT_ESTIMATOR } from '#libs/pure/search';
+import {
+  ABOVE_KERNELS,
+  type SearchSpace,
+  type Strategy,
+  suggest,
+  suggestOptions,
+  TUNED_JOINT_ESTIMATOR,
+} from '#libs/pure/search';
 
 import { carsCsv } from './support/fixtures.js';
 import { CREATE_MODEL } from './support/graphql.js';
@@ -79,7 +86,9 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     ]);
     // resolved on creation: a later change of a default never changes what this sweep suggests
     expect(stored[0]!.options).toEqual(
-      strategy === 'TPE' ? { ...options, nEiCandidates: 24, ...TUNED_JOINT_ESTIMATOR } : options,
+      strategy === 'TPE'
+        ? { ...options, nEiCandidates: 24, ...TUNED_JOINT_ESTIMATOR, aboveKernels: ABOVE_KERNELS }
+        : options,
     );
     // kill both processes once the model-based phase has started (trial 2 asked)
     const deadline = Date.now() + 90_000;
@@ -128,7 +137,7 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     [
       'TPE',
       { gamma: 0.2 },
-      /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar\)/,
+      /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar, aboveKernels\)/,
     ],
     ['TPE', { bandwidth: 'wide' }, /options\.bandwidth must be "scott" or "neighbours", got "wide"/],
     ['GP', { nStartupTrials: 99 }, /options\.nStartupTrials must be an integer between 1 and 5/],
