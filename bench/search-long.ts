@@ -9,8 +9,10 @@
  * 2. Long sweeps, where the cap drops trials: TPE as createSweep stores it, with the cap and without it, on Branin
  *    (1,500 trials) and Hartmann-6 (1,000 trials), seeds 5000.. (held out from every tuning): the median regret
  *    over seeds at checkpoints, and milliseconds per suggestion at the end.
+ * Writes bench/results/search-long.json.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 
 import { parseStrategyOptions, suggest, suggestOptions, type TrialRecord } from '#libs/pure/search';
@@ -28,7 +30,7 @@ import {
 const SEEDS = Number(process.env.BENCH_LONG_SEEDS ?? 8);
 const round = (x: number, d = 4) => Number(x.toPrecision(d));
 
-function unchangedAt50(): void {
+function unchangedAt50(): { same: number; differ: number } {
   const recorded = JSON.parse(
     readFileSync(resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'search.json'), 'utf8'),
   );
@@ -58,6 +60,7 @@ function unchangedAt50(): void {
     }
   }
   console.log(`at 50 trials: ${same} regrets as recorded, ${differ} different (of ${same + differ})`);
+  return { same, differ };
 }
 
 /** One sequential sweep: the best value after each checkpoint, and the ms of the last 50 suggestions. */
@@ -86,7 +89,8 @@ function longSweep(obj: Objective, opts: SweepOptions, seed: number, trials: num
   return { regrets, msPerSuggestAtEnd: lastMs / 50 };
 }
 
-function longSweeps(): void {
+function longSweeps(): Record<string, unknown> {
+  const results: Record<string, unknown> = {};
   const stored = suggestOptions('TPE', parseStrategyOptions({}, 'TPE', 1000));
   const capped: SweepOptions = { strategy: 'TPE', ...stored };
   const uncapped: SweepOptions = { strategy: 'TPE', tpe: { ...stored.tpe, aboveKernels: Infinity } };
@@ -107,8 +111,25 @@ function longSweeps(): void {
       };
     }
     console.log(`${obj.name}, ${trials} trials, ${SEEDS} seeds: ${JSON.stringify(out)}`);
+    results[`${obj.name}:${trials}`] = out;
   }
+  return results;
 }
 
-unchangedAt50();
-longSweeps();
+const loadAtStart = loadavg();
+const at50 = unchangedAt50();
+const long = longSweeps();
+const out = resolve(import.meta.dirname, '..', '..', 'bench', 'results', 'search-long.json');
+const result = {
+  date: new Date().toISOString(),
+  cpus: cpus().length,
+  loadAverageAtStart: loadAtStart.map((load) => round(load, 3)),
+  loadAverageAtEnd: loadavg().map((load) => round(load, 3)),
+  seedsLong: SEEDS,
+  firstSeedLong: 5000,
+  options: 'TPE as createSweep stores it (multivariate, tuned estimator); capped: aboveKernels 250, uncapped: Infinity',
+  at50TrialsAsRecordedInSearchJson: at50,
+  long,
+};
+writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${out}`);

@@ -14,9 +14,17 @@ import { loadConfig } from '#libs/core/config';
 import { PrismaService, RunEventsRepository } from '#libs/core/db';
 import { openJobQueue } from '#libs/core/queue';
 import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
-import { SweepScheduler, trialRecord, trialRows } from '#libs/domain/sweeps';
+import {
+  observedTrials,
+  settleTrials,
+  SweepScheduler,
+  tpeWindowRows,
+  trialProgress,
+  trialRecord,
+  trialRows,
+} from '#libs/domain/sweeps';
 import { rngFor } from '#libs/pure/random';
-import { type SearchSpace, suggest, suggestOptions } from '#libs/pure/search';
+import { type SearchSpace, suggest, suggestOptions, tpeWindow } from '#libs/pure/search';
 
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
@@ -123,8 +131,31 @@ async function main(): Promise<void> {
       });
       fit.push(performance.now() - began);
     }
+    // advance's reads one by one (the window ones when the sweep's options bound g(x))
+    const window = tpeWindow(suggestOptions(stored.strategy, stored.options).tpe, stored.maxTrials);
+    const reads: Record<string, () => Promise<unknown>> = {
+      settleTrials: () => settleTrials(prisma, stored),
+      trialProgress: () => trialProgress(prisma, sweep.id, 5),
+      ...(window
+        ? {
+            tpeWindowRows: () => tpeWindowRows(prisma, sweep.id, stored.goal, window),
+            observedTrials: () => observedTrials(prisma, sweep.id, window.observedCap),
+          }
+        : {}),
+    };
+    const readMs: Record<string, number> = {};
+    for (const [name, read] of Object.entries(reads)) {
+      const times: number[] = [];
+      for (let round = 0; round < 12; round++) {
+        const began = performance.now();
+        await read();
+        if (round >= 2) times.push(performance.now() - began);
+      }
+      readMs[name] = median(times);
+    }
     console.log(
       JSON.stringify({
+        readMs,
         trials: N,
         advanceMs: median(advance),
         advanceCpuMs: median(cpu),

@@ -330,9 +330,9 @@ const NOT_FAILED = Prisma.sql`
 /**
  * The trials a TPE suggestion with a bounded g(x) depends on (tpeWindow in libs/pure/search/tpe.ts), in trial
  * order: the best complete and best pruned ones and the newest ones not failed, each an index range
- * (sweep_trials_ranked_idx, the primary key) whatever the sweep's size.
+ * (prisma/migrations/20261129200000_sweep_trials_window) whatever the sweep's size.
  */
-export function tpeWindowRows(
+export async function tpeWindowRows(
   db: Db,
   sweepId: string,
   goal: Goal,
@@ -340,39 +340,45 @@ export function tpeWindowRows(
 ): Promise<SweepTrialRow[]> {
   // Ranked as splitTrials ranks them: better objective first, ties by trial; a pruned trial without one last.
   const order = Prisma.raw(goal === 'MAXIMIZE' ? 'DESC' : 'ASC');
-  const columns = Prisma.sql`trial_index AS "trialIndex", outcome::text AS outcome, objective, params`;
-  return db.$queryRaw<SweepTrialRow[]>`
-    SELECT DISTINCT ON ("trialIndex") * FROM (
-      (SELECT ${columns} FROM sweep_trials
-       WHERE sweep_id = ${sweepId}::uuid AND outcome = 'SUCCEEDED' AND objective IS NOT NULL
-       ORDER BY objective ${order}, trial_index LIMIT ${window.bestComplete})
-      UNION ALL
-      (SELECT * FROM (
-        (SELECT ${columns} FROM sweep_trials
-         WHERE sweep_id = ${sweepId}::uuid AND outcome = 'PRUNED' AND objective IS NOT NULL
-         ORDER BY objective ${order}, trial_index LIMIT ${window.bestPruned})
-        UNION ALL
-        (SELECT ${columns} FROM sweep_trials
-         WHERE sweep_id = ${sweepId}::uuid AND outcome = 'PRUNED' AND objective IS NULL
-         ORDER BY trial_index LIMIT ${window.bestPruned})
-      ) p ORDER BY objective IS NULL, objective ${order}, "trialIndex" LIMIT ${window.bestPruned})
-      UNION ALL
-      (SELECT ${columns} FROM sweep_trials
-       WHERE sweep_id = ${sweepId}::uuid AND ${NOT_FAILED}
-       ORDER BY trial_index DESC LIMIT ${window.newest})
-    ) w ORDER BY "trialIndex"`;
+  const read = (where: Prisma.Sql, orderBy: Prisma.Sql, limit: number) =>
+    limit <= 0
+      ? Promise.resolve([])
+      : db.$queryRaw<SweepTrialRow[]>`
+          SELECT trial_index AS "trialIndex", outcome::text AS outcome, objective, params FROM sweep_trials
+          WHERE sweep_id = ${sweepId}::uuid AND ${where} ORDER BY ${orderBy} LIMIT ${limit}`;
+  const complete = await read(
+    Prisma.sql`outcome = 'SUCCEEDED' AND objective IS NOT NULL`,
+    Prisma.sql`objective ${order}, trial_index`,
+    window.bestComplete,
+  );
+  const pruned = await read(
+    Prisma.sql`outcome = 'PRUNED' AND objective IS NOT NULL`,
+    Prisma.sql`objective ${order}, trial_index`,
+    window.bestPruned,
+  );
+  // those without an objective rank after every pruned trial with one
+  const unranked = await read(
+    Prisma.sql`outcome = 'PRUNED' AND objective IS NULL`,
+    Prisma.sql`trial_index`,
+    window.bestPruned - pruned.length,
+  );
+  const newest = await read(NOT_FAILED, Prisma.sql`trial_index DESC`, window.newest);
+  const byIndex = new Map<number, SweepTrialRow>();
+  for (const row of [...complete, ...pruned, ...unranked, ...newest]) byIndex.set(row.trialIndex, row);
+  return [...byIndex.values()].sort((a, b) => a.trialIndex - b.trialIndex);
 }
 
 /** The sweep's complete and pruned trials, counted up to `cap` (past it the count changes no suggestion). */
 export async function observedTrials(db: Db, sweepId: string, cap: number): Promise<number> {
   const [row] = await db.$queryRaw<{ observed: number }[]>`
-    SELECT count(*)::int AS observed FROM (
-      SELECT 1 FROM sweep_trials
-      WHERE sweep_id = ${sweepId}::uuid AND outcome IN ('SUCCEEDED', 'PRUNED')
-        AND (outcome = 'PRUNED' OR objective IS NOT NULL)
-      LIMIT ${cap}
-    ) o`;
-  return row!.observed;
+    SELECT (
+      (SELECT count(*) FROM (
+        SELECT 1 FROM sweep_trials
+        WHERE sweep_id = ${sweepId}::uuid AND outcome = 'SUCCEEDED' AND objective IS NOT NULL LIMIT ${cap}) c)
+      + (SELECT count(*) FROM (
+        SELECT 1 FROM sweep_trials WHERE sweep_id = ${sweepId}::uuid AND outcome = 'PRUNED' LIMIT ${cap}) p)
+    )::int AS observed`;
+  return Math.min(row!.observed, cap);
 }
 
 /** Whether a trial that is not failed has these parameters (encoded as the trial store keeps them). */
