@@ -259,8 +259,8 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
  * What TPE's suggestion alone costs (the pure function, no database) for trial n of this sweep given trials
  * 0..n−1 as they ended, on what the scheduler gives it: the window of those trials its stored options depend on
  * (tpeWindowOf: with `aboveKernels`, at most 25 + 26 + aboveKernels + 25 trials), or all of them for a sweep without
- * the cap. The first candidate, as the scheduler draws it (the trial store says whether it is taken). Median of 5
- * after 2 to warm up.
+ * the cap. The first candidate, as the scheduler draws it (the trial store says whether it is taken). Median of 5;
+ * every n is run once before any is timed, so that the first one timed does not pay for the JIT's warm-up.
  */
 async function tpeSuggestionMs(prisma: PrismaService, sweepId: string, at: number[]): Promise<Record<string, number>> {
   const sweep = await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } });
@@ -269,8 +269,9 @@ async function tpeSuggestionMs(prisma: PrismaService, sweepId: string, at: numbe
   const out: Record<string, number> = {};
   const options = suggestOptions(sweep.strategy, sweep.options);
   const window = tpeWindow(options.tpe, sweep.maxTrials);
-  for (const n of at) {
-    const context = {
+  const contexts = at.map((n) => ({
+    n,
+    context: {
       space,
       goal: sweep.goal,
       seed: sweep.seed,
@@ -278,12 +279,15 @@ async function tpeSuggestionMs(prisma: PrismaService, sweepId: string, at: numbe
       maxTrials: sweep.maxTrials,
       ...options,
       ...(window ? tpeWindowOf(all.slice(0, n), n, sweep.goal, window) : { history: all.slice(0, n) }),
-    };
+    },
+  }));
+  for (let round = 0; round < 3; round++) for (const { context } of contexts) tpeDraws(context).next();
+  for (const { n, context } of contexts) {
     const times: number[] = [];
-    for (let round = 0; round < 7; round++) {
+    for (let round = 0; round < 5; round++) {
       const began = performance.now();
       tpeDraws(context).next();
-      if (round >= 2) times.push(performance.now() - began);
+      times.push(performance.now() - began);
     }
     out[`trial${n}`] = Number(median(times).toFixed(2));
   }
