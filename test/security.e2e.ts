@@ -179,6 +179,36 @@ describe('security: the probe of issue 11, replayed', () => {
     await client.dispose();
   });
 
+  it('1: a key that cannot be checked (its table gone) closes the socket with 1013, try again later', async () => {
+    let closedWith: number | undefined;
+    const client = wsClient(stack.port, keys.read, { closed: (code) => (closedWith = code) });
+    expect((await wsRun(client, '{ datasets { id } }')).errors).toBeUndefined();
+    // The lookup fails as it would with the database down; the in-memory root key is not looked up, so a made key.
+    await stack.query('ALTER TABLE api_keys RENAME TO api_keys_away');
+    try {
+      const refused = await new Promise<{ code: number; reason: string }>((resolveClose) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${stack.port}/graphql`, 'graphql-transport-ws');
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${keys.read}` } })),
+        );
+        socket.on('close', (code, reason) => resolveClose({ code, reason: reason.toString() }));
+      });
+      expect(refused.code).toBe(1013);
+      // The driver's message stays in the log; the client gets the id to quote.
+      expect(refused.reason).toMatch(
+        /^Try Again Later: internal error \(error id [0-9a-f-]{36}: see the server log\)$/,
+      );
+      await wsRun(client, '{ datasets { id } }');
+      const closing = Date.now();
+      while (closedWith === undefined && Date.now() - closing < 3_000) await new Promise((r) => setTimeout(r, 50));
+      expect(closedWith).toBe(1013);
+    } finally {
+      await stack.query('ALTER TABLE api_keys_away RENAME TO api_keys');
+      await client.dispose();
+    }
+    expect((await wsRun(wsClient(stack.port, keys.read), '{ datasets { id } }')).errors).toBeUndefined();
+  });
+
   it('2: socket payloads are capped (far lower before authentication) and sockets are bounded per client', async () => {
     const pid = stack.api!.child.pid!;
     const rssBefore = rssMb(pid);

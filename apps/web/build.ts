@@ -55,6 +55,8 @@ async function bundle(): Promise<void> {
     loader: { '.graphql': 'text', '.woff2': 'file', '.woff': 'file', '.ttf': 'file' },
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',
+    // `#libs/...` (the error codes) resolve to dist/, which swc has just built: the "source" condition would also
+    // send packages that publish one (react-aria) to sources they do not ship.
     // GraphiQL is React; the page is Preact: each entry keeps its own JSX runtime (see graphiql.tsx's pragma).
     tsconfig: join(ROOT, 'apps', 'web', 'tsconfig.json'),
   });
