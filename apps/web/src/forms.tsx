@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 
 import { gql, uploadDataset } from './api';
+import { EXAMPLE_SPACE, EXAMPLE_SPEC } from './examples';
 import CREATE_MODEL from './graphql/create-model.graphql';
 import CREATE_SWEEP from './graphql/create-sweep.graphql';
 import DATASET from './graphql/dataset.graphql';
@@ -63,17 +64,6 @@ export function UploadDatasetForm() {
   );
 }
 
-const EXAMPLE_SPEC = {
-  layers: [
-    { type: 'dense', units: '$hidden', activation: 'relu' },
-    { type: 'dense', units: 3, activation: 'softmax' },
-  ],
-  loss: 'sparseCategoricalCrossentropy',
-  optimizer: { type: 'adam', learningRate: '$lr' },
-  metrics: ['accuracy'],
-};
-
-/** Parses a JSON field of a form, naming the field when it does not parse. */
 /** A labelled JSON editor (a model spec, hyperparameters, a search space, a training config). */
 function JsonField(props: {
   label: string;
@@ -97,6 +87,7 @@ function JsonField(props: {
   );
 }
 
+/** Parses a JSON field of a form, naming the field when it does not parse. */
 function parseJson(field: string, text: string): unknown {
   if (!text.trim()) return undefined;
   try {
@@ -207,7 +198,17 @@ function useRunBasics() {
       </label>
     </>
   );
-  return { datasetId, modelId, training, setTraining, pickers, error: choices.error };
+  /** The end of the run and sweep forms: the training config, the form's error (or the pickers'), the submit. */
+  const footer = (rows: number, formError: string | undefined, submitLabel: string) => (
+    <>
+      <JsonField label="training config (JSON)" name="training" rows={rows} value={training} onInput={setTraining} />
+      <ErrorBox message={formError ?? choices.error} />
+      <button class="primary" type="submit">
+        {submitLabel}
+      </button>
+    </>
+  );
+  return { datasetId, modelId, training, pickers, footer };
 }
 
 export function StartRunForm() {
@@ -241,26 +242,11 @@ export function StartRunForm() {
           value={hyperparameters}
           onInput={setHyperparameters}
         />
-        <JsonField
-          label="training config (JSON)"
-          name="training"
-          rows={9}
-          value={basics.training}
-          onInput={basics.setTraining}
-        />
-        <ErrorBox message={error ?? basics.error} />
-        <button class="primary" type="submit">
-          Start run
-        </button>
+        {basics.footer(9, error, 'Start run')}
       </form>
     </Card>
   );
 }
-
-const EXAMPLE_SPACE = {
-  lr: { type: 'loguniform', min: 0.001, max: 0.1 },
-  hidden: { type: 'int', min: 4, max: 64, step: 4 },
-};
 
 export function StartSweepForm() {
   const basics = useRunBasics();
@@ -336,17 +322,7 @@ export function StartSweepForm() {
           </label>
         </div>
         <JsonField label="search space (JSON)" name="searchSpace" rows={7} value={space} onInput={setSpace} />
-        <JsonField
-          label="training config (JSON)"
-          name="training"
-          rows={8}
-          value={basics.training}
-          onInput={basics.setTraining}
-        />
-        <ErrorBox message={error ?? basics.error} />
-        <button class="primary" type="submit">
-          Start sweep
-        </button>
+        {basics.footer(8, error, 'Start sweep')}
       </form>
     </Card>
   );
