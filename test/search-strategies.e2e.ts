@@ -13,7 +13,9 @@ import { CREATE_MODEL } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
 
 const CREATE_SWEEP = `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id status strategy } }`;
-const SWEEP = `query($id: ID!) { sweep(id: $id) { id status error importance searchSpace runs { id status hyperparameters summary } bestRun { summary } } }`;
+const SWEEP =
+  `query($id: ID!) { sweep(id: $id) { id status error importance searchSpace runs { id status hyperparameters ` +
+  `summary } bestRun { summary } } }`;
 
 const MPG_MLP = {
   layers: [
@@ -128,7 +130,8 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     [
       'TPE',
       { gamma: 0.2 },
-      /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar\)/,
+      'options.gamma is not an option of TPE (it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, ' +
+        'magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar)',
     ],
     ['TPE', { bandwidth: 'wide' }, /options\.bandwidth must be "scott" or "neighbours", got "wide"/],
     ['GP', { nStartupTrials: 99 }, /options\.nStartupTrials must be an integer between 1 and 5/],

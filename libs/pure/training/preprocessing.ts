@@ -112,7 +112,8 @@ function targetEncoding(
   const encoding = outputEncoding(loss);
   if (encoding === 'binary' && labels.size !== 2) {
     throw new SpecError(
-      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; use sparseCategoricalCrossentropy`,
+      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; ` +
+        `use sparseCategoricalCrossentropy`,
     );
   }
   return { name, task: 'classification', encoding, sourceType, labels: sortLabels([...labels.values()]) };
@@ -195,7 +196,8 @@ function prepareMediaRows(
   const droppedRows = rows.length - used.length;
   if (used.length < 2) {
     throw new SpecError(
-      `only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`,
+      `only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); ` +
+        `at least 2 are needed`,
     );
   }
 
@@ -245,7 +247,8 @@ function prepareMediaRows(
       }
       if (categories.size > MAX_CATEGORIES) {
         throw new SpecError(
-          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`,
+          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at ` +
+            `most ${MAX_CATEGORIES}`,
         );
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };
@@ -403,7 +406,8 @@ export function prepareTable(
   const droppedRows = table.rowCount - usedCount;
   if (usedCount < 2) {
     throw new SpecError(
-      `only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`,
+      `only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at ` +
+        `least 2 are needed`,
     );
   }
 
@@ -433,7 +437,8 @@ export function prepareTable(
       seen.forEach((flag, code) => flag && categories.add(categoryKey(column.dictionary[code])));
       if (categories.size > MAX_CATEGORIES) {
         throw new SpecError(
-          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`,
+          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at ` +
+            `most ${MAX_CATEGORIES}`,
         );
       }
       return { name, kind: 'onehot', categories: [...categories].sort() };

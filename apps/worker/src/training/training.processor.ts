@@ -141,7 +141,8 @@ export class TrainingProcessor {
         await this.lifecycle.rewindTo(run.id, this.workerId, initialEpoch);
       }
       log.log(
-        `started (attempt ${run.attempt}) on ${this.backend.device}${latest ? `, resuming after epoch ${initialEpoch}` : ''}`,
+        `started (attempt ${run.attempt}) on ` +
+          `${this.backend.device}${latest ? `, resuming after epoch ${initialEpoch}` : ''}`,
       );
 
       const result = await trainModel({
@@ -155,7 +156,8 @@ export class TrainingProcessor {
           onEpoch: async (report) => {
             if (!Number.isFinite(report.metrics.loss)) {
               throw new Error(
-                `the loss became ${report.metrics.loss} at epoch ${report.epoch}; lower the learning rate or normalise the data`,
+                `the loss became ${report.metrics.loss} at epoch ${report.epoch}; lower the learning rate or ` +
+                  `normalise the data`,
               );
             }
             const state = await retry(`recording epoch ${report.epoch}`, () =>
