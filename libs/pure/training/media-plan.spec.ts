@@ -1,21 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import type { ColumnStats } from '#libs/pure/data';
+import { countedColumn } from '#libs/pure/data';
 
 import { planRun, planStoredRun } from './run-plan.js';
 import { imageSplitColumn } from './training-config.js';
 
-const column = (name: string, type: ColumnStats['type'], distinct: number): ColumnStats => ({
-  name,
-  type,
-  missing: 0,
-  distinct,
-  min: null,
-  max: null,
-  mean: null,
-});
-const IMAGES = [column('image', 'IMAGE', 100), column('label', 'STRING', 10), column('split', 'STRING', 2)];
-const TEXTS = [column('email', 'TEXT', 500), column('length', 'NUMBER', 400), column('label', 'STRING', 2)];
+const IMAGES = [
+  countedColumn('image', 'IMAGE', 100),
+  countedColumn('label', 'STRING', 10),
+  countedColumn('split', 'STRING', 2),
+];
+const TEXTS = [
+  countedColumn('email', 'TEXT', 500),
+  countedColumn('length', 'NUMBER', 400),
+  countedColumn('label', 'STRING', 2),
+];
 const CNN = {
   layers: [
     { type: 'conv2d', filters: 4, kernelSize: 3 },
