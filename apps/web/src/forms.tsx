@@ -11,24 +11,49 @@ import START_RUN from './graphql/start-run.graphql';
 import type { Dataset, Model } from './types';
 import { Card, ErrorBox, navigate, usePages } from './ui';
 
+/**
+ * A form's submit: runs `action` and shows what went wrong (a field that is not JSON, the API's refusal) in the form;
+ * the error of the previous try is cleared first.
+ */
+function useSubmit(action: () => Promise<void>): { error: string | undefined; submit: (event: Event) => void } {
+  const [error, setError] = useState<string>();
+  const submit = (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    action().catch((failure: unknown) => setError((failure as Error).message));
+  };
+  return { error, submit };
+}
+
+function NameField(props: { value: string; onInput: (name: string) => void }) {
+  return (
+    <label>
+      name
+      <input
+        name="name"
+        required
+        value={props.value}
+        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
+      />
+    </label>
+  );
+}
+
 export function UploadDatasetForm() {
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
-  const [error, setError] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    if (!file) return setError('choose a file first');
-    setError(undefined);
+  const { error, submit } = useSubmit(async () => {
+    if (!file) throw new Error('choose a file first');
     setProgress(0);
     try {
       const dataset = await uploadDataset(file, name || file.name.replace(/\.[^.]+$/, ''), setProgress);
       navigate(`/ui/datasets/${dataset.id}`);
     } catch (failure) {
-      setError((failure as Error).message);
       setProgress(null);
+      throw failure;
     }
-  };
+  });
   return (
     <Card title="Upload a dataset">
       <form class="form" onSubmit={submit}>
@@ -100,28 +125,18 @@ function parseJson(field: string, text: string): unknown {
 export function CreateModelForm() {
   const [name, setName] = useState('');
   const [spec, setSpec] = useState(JSON.stringify(EXAMPLE_SPEC, null, 2));
-  const [error, setError] = useState<string>();
   const [created, setCreated] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const data = await gql<{ createModel: { id: string; name: string; version: number } }>(CREATE_MODEL, {
-        input: { name, spec: parseJson('the spec', spec) },
-      });
-      setCreated(`created ${data.createModel.name} v${data.createModel.version}`);
-      navigate(`/ui/runs/new?model=${data.createModel.id}`);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, submit } = useSubmit(async () => {
+    const data = await gql<{ createModel: { id: string; name: string; version: number } }>(CREATE_MODEL, {
+      input: { name, spec: parseJson('the spec', spec) },
+    });
+    setCreated(`created ${data.createModel.name} v${data.createModel.version}`);
+    navigate(`/ui/runs/new?model=${data.createModel.id}`);
+  });
   return (
     <Card title="Create a model">
       <form class="form" onSubmit={submit}>
-        <label>
-          name
-          <input name="name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        </label>
+        <NameField value={name} onInput={setName} />
         <JsonField
           label={'spec (JSON; "$name" values are filled from each run\'s hyperparameters)'}
           name="spec"
@@ -214,23 +229,16 @@ function useRunBasics() {
 export function StartRunForm() {
   const basics = useRunBasics();
   const [hyperparameters, setHyperparameters] = useState('{\n  "hidden": 16,\n  "lr": 0.02\n}');
-  const [error, setError] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const input = {
-        datasetId: basics.datasetId,
-        modelId: basics.modelId,
-        hyperparameters: parseJson('hyperparameters', hyperparameters),
-        training: parseJson('the training config', basics.training),
-      };
-      const data = await gql<{ startRun: { id: string } }>(START_RUN, { input });
-      navigate(`/ui/runs/${data.startRun.id}`);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, submit } = useSubmit(async () => {
+    const input = {
+      datasetId: basics.datasetId,
+      modelId: basics.modelId,
+      hyperparameters: parseJson('hyperparameters', hyperparameters),
+      training: parseJson('the training config', basics.training),
+    };
+    const data = await gql<{ startRun: { id: string } }>(START_RUN, { input });
+    navigate(`/ui/runs/${data.startRun.id}`);
+  });
   return (
     <Card title="Start a run">
       <form class="form" onSubmit={submit}>
@@ -257,36 +265,26 @@ export function StartSweepForm() {
   const [goal, setGoal] = useState('MINIMIZE');
   const [maxTrials, setMaxTrials] = useState(20);
   const [parallelism, setParallelism] = useState(2);
-  const [error, setError] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const input = {
-        name,
-        datasetId: basics.datasetId,
-        modelId: basics.modelId,
-        strategy,
-        searchSpace: parseJson('the search space', space),
-        objective: { metric, goal },
-        maxTrials,
-        parallelism,
-        training: parseJson('the training config', basics.training),
-      };
-      const data = await gql<{ createSweep: { id: string } }>(CREATE_SWEEP, { input });
-      navigate(`/ui/sweeps/${data.createSweep.id}`);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, submit } = useSubmit(async () => {
+    const input = {
+      name,
+      datasetId: basics.datasetId,
+      modelId: basics.modelId,
+      strategy,
+      searchSpace: parseJson('the search space', space),
+      objective: { metric, goal },
+      maxTrials,
+      parallelism,
+      training: parseJson('the training config', basics.training),
+    };
+    const data = await gql<{ createSweep: { id: string } }>(CREATE_SWEEP, { input });
+    navigate(`/ui/sweeps/${data.createSweep.id}`);
+  });
   const setNumber = (set: (value: number) => void) => (e: Event) => set(Number((e.target as HTMLInputElement).value));
   return (
     <Card title="Start a sweep">
       <form class="form" onSubmit={submit}>
-        <label>
-          name
-          <input name="name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        </label>
+        <NameField value={name} onInput={setName} />
         {basics.pickers}
         <div class="row">
           <label>
