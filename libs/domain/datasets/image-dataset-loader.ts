@@ -43,8 +43,8 @@ export async function loadImageDataset(
     // Said at the end of the run: whether training waited on decoding (the first read is the validation set).
     store.close = async () => {
       const { reads, waitedMs, longestMs } = store.waits;
-      const waited =
-        `${Math.round(waitedMs)} ms on ${reads} batch reads ` + `from disk (longest ${Math.round(longestMs)} ms)`;
+      const longest = Math.round(longestMs);
+      const waited = `${Math.round(waitedMs)} ms on ${reads} batch reads from disk (longest ${longest} ms)`;
       progress(`the training loop waited ${waited}`);
       await close();
     };
