@@ -24,9 +24,18 @@ function baseEnv(): NodeJS.ProcessEnv {
 }
 
 /** Optional packages for an OS or CPU other than this one. */
-const OTHER_PLATFORM = new RegExp(
-  `-(${['darwin', 'win32', 'freebsd', 'android', 'linux-arm', 'linux-ppc64', 'linux-s390x', 'linux-riscv64', 'linux-ia32'].join('|')})`,
-);
+const OTHER_PLATFORMS = [
+  'darwin',
+  'win32',
+  'freebsd',
+  'android',
+  'linux-arm',
+  'linux-ppc64',
+  'linux-s390x',
+  'linux-riscv64',
+  'linux-ia32',
+];
+const OTHER_PLATFORM = new RegExp(`-(${OTHER_PLATFORMS.join('|')})`);
 
 /**
  * The clone's dependencies: the checkout's own node_modules, linked file by file (`cp -al`, a second on one
@@ -55,7 +64,8 @@ function installDependencies(cwd: string): void {
     if (!text.includes('EUSAGE') || missing.length === 0 || !missing.every((name) => OTHER_PLATFORM.test(name)))
       throw error;
     console.warn(
-      `npm ci: lock file lacks other-platform optional packages (${missing.join(', ')}); using npm install --prefer-offline`,
+      `npm ci: lock file lacks other-platform optional packages (${missing.join(', ')}); using npm install ` +
+        `--prefer-offline`,
     );
   }
   execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], {

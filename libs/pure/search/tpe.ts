@@ -49,7 +49,7 @@ import {
   type ParamValue,
   type SearchSpace,
 } from './space.js';
-import { type Goal, intermediateEntries, type TrialRecord } from './trials.js';
+import { type Goal, intermediateEntries, type StrategyInput, type TrialRecord } from './trials.js';
 
 export interface TpeOptions {
   /** Random trials before TPE takes over. Default: {@link defaultStartupTrials}(maxTrials). */
@@ -556,13 +556,7 @@ export function improvementWeights(
   return below.map((t) => Math.max(1e-12, threshold - sign * t.value!));
 }
 
-export interface TpeInput {
-  space: SearchSpace;
-  goal: Goal;
-  seed: number;
-  trialIndex: number;
-  history: readonly TrialRecord[];
-  maxTrials: number;
+export interface TpeInput extends StrategyInput {
   tpe?: Partial<TpeOptions>;
 }
 
