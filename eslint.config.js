@@ -36,14 +36,16 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      // Prettier wraps code at 120; this catches what it cannot (comments). A message or SQL string stays on one line
-      // so it can be found with grep.
-      'max-len': [
-        'error',
-        { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true, ignoreStrings: true, ignoreTemplateLiterals: true },
-      ],
+      // Prettier wraps code at 120; this catches what it cannot: comments, and strings and template literals, which
+      // are split into pieces joined with + (a message stays byte-for-byte the same). URLs may run past the limit.
+      'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
       'no-restricted-imports': ['error', { patterns: [climbingIntoLibs] }],
     },
+  },
+  {
+    // Written by native/build.sh: the wasm modules as base64, one line each.
+    files: ['libs/pure/training/wasm-kernels/native-binary.ts'],
+    rules: { 'max-len': 'off' },
   },
   {
     // Tests and benches read untyped JSON answers and foreign modules.

@@ -107,7 +107,9 @@ try {
     database = await startEmbeddedPostgres({ dataDir: config.dataDir, log: (text) => logFile.write(text) });
     config.databaseUrl = database.url;
     process.env.DATABASE_URL = database.url; // for the forked worker
-    databaseText = `embedded PostgreSQL on 127.0.0.1:${database.port} (${database.initialised ? 'new cluster' : 'cluster'} in ${database.clusterDir})`;
+    databaseText =
+      `embedded PostgreSQL on 127.0.0.1:${database.port} (${database.initialised ? 'new cluster' : 'cluster'} in ` +
+      `${database.clusterDir})`;
   } else {
     const url = new URL(config.databaseUrl);
     databaseText = `PostgreSQL at ${url.host}${url.pathname}`;
@@ -138,7 +140,8 @@ try {
     startWorker();
   });
   release(
-    `trainer listening on ${listenUrl(config)} (GraphQL at /graphql${config.host === '127.0.0.1' ? '; this machine only, HOST=0.0.0.0 for all interfaces' : ''}); ` +
+    `trainer listening on ${listenUrl(config)} (GraphQL at ` +
+      `/graphql${config.host === '127.0.0.1' ? '; this machine only, HOST=0.0.0.0 for all interfaces' : ''}); ` +
       `database: ${databaseText}; queue: ${queueText}; ${backendText(backend)}`,
     config.logLevel === 'debug',
   );

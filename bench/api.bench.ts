@@ -87,7 +87,8 @@ function cpuProfilePreload(dir: string): string {
 const session = new Session(); session.connect();
 session.post('Profiler.enable', () => session.post('Profiler.start'));
 process.prependListener('SIGTERM', () => session.post('Profiler.stop', (error, result) => {
-  if (!error) fs.writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.cpuprofile', JSON.stringify(result.profile));
+  if (!error)
+    fs.writeFileSync(${JSON.stringify(dir)} + '/' + process.pid + '.cpuprofile', JSON.stringify(result.profile));
 }));
 `,
   );
@@ -169,7 +170,8 @@ async function main(): Promise<void> {
     } = await db.query(
       `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
         max_trials, parallelism, training, seed, dataset_id, model_id, created_at, finished_at)
-      SELECT gen_random_uuid(), 'sweep ' || i, 'SUCCEEDED', 'TPE', '{"lr": {"type": "loguniform", "min": 0.0001, "max": 0.1}}',
+      SELECT gen_random_uuid(), 'sweep ' || i, 'SUCCEEDED', 'TPE', '{"lr": {"type": "loguniform", ' +
+'"min": 0.0001, "max": 0.1}}',
         'val_loss', 'MINIMIZE', ${SWEEP_TRIALS}, 4, $3, 1, $1, $2, now() - i * interval '1 hour', now()
       FROM generate_series(0, 99) i ORDER BY i RETURNING id`,
       [dataset.id, createModel.id, runTraining],
@@ -177,11 +179,13 @@ async function main(): Promise<void> {
     await db.query(
       `INSERT INTO runs (id, status, dataset_id, model_id, sweep_id, trial_index, hyperparameters, training,
         epochs_completed, summary, created_at, started_at, finished_at)
-      SELECT gen_random_uuid(), (ARRAY['SUCCEEDED','SUCCEEDED','SUCCEEDED','FAILED','PRUNED','CANCELLED']::"RunStatus"[])[1 + i % 6],
+      SELECT gen_random_uuid(),
+        (ARRAY['SUCCEEDED','SUCCEEDED','SUCCEEDED','FAILED','PRUNED','CANCELLED']::"RunStatus"[])[1 + i % 6],
         $1, $2, CASE WHEN i < ${SWEEP_TRIALS} THEN $3::uuid END, CASE WHEN i < ${SWEEP_TRIALS} THEN i END,
         jsonb_build_object('hidden', 8 + i % 24, 'lr', 0.001 * (1 + i % 50)), $4, 30,
         jsonb_build_object('loss', random(), 'val_loss', random(), 'val_accuracy', random()),
-        now() - i * interval '1 minute', now() - i * interval '1 minute', now() - i * interval '1 minute' + interval '20 s'
+        now() - i * interval '1 minute', now() - i * interval '1 minute',
+        now() - i * interval '1 minute' + interval '20 s'
       FROM generate_series(0, ${RUNS - 2}) i`,
       [dataset.id, createModel.id, sweep.id, runTraining],
     );
@@ -189,12 +193,14 @@ async function main(): Promise<void> {
       rows: [long],
     } = await db.query(
       `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training,
-        epochs_completed, created_at) VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{}', $3, ${LONG_SERIES}, now()) RETURNING id`,
+        epochs_completed, created_at)
+      VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{}', $3, ${LONG_SERIES}, now()) RETURNING id`,
       [dataset.id, createModel.id, runTraining],
     );
     await db.query(
       `INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
-      SELECT $1, 'loss', s, s, exp(-s / ${LONG_SERIES / 5}.0) + random() / 10, now() FROM generate_series(1, ${LONG_SERIES}) s`,
+      SELECT $1, 'loss', s, s, exp(-s / ${LONG_SERIES / 5}.0) + random() / 10, now()
+      FROM generate_series(1, ${LONG_SERIES}) s`,
       [long.id],
     );
     const perRun = Math.max(1, Math.floor((POINTS - LONG_SERIES) / 3 / (RUNS - 1)));
@@ -224,8 +230,8 @@ async function main(): Promise<void> {
       );
       return Buffer.from(`${(rows[0].created_at as Date).toISOString()}|${rows[0].id}`).toString('base64url');
     })();
-    const RUNS_PAGE = `query($after: String) { runsPage(first: 50, after: $after) { totalCount nodes { id status createdAt summary }
-      pageInfo { endCursor hasNextPage } } }`;
+    const RUNS_PAGE = `query($after: String) { runsPage(first: 50, after: $after) {
+      totalCount nodes { id status createdAt summary } pageInfo { endCursor hasNextPage } } }`;
     await gqlOk(RUNS_PAGE, {});
     const runsPageFirst = await timeSerial(20, async () => void (await gqlOk(RUNS_PAGE, {})));
     const runsPageDeep = await timeSerial(20, async () => void (await gqlOk(RUNS_PAGE, { after: deepCursor })));
@@ -238,7 +244,9 @@ async function main(): Promise<void> {
       })(),
     );
     const deepPlan = explain.rows[0]['QUERY PLAN'][0];
-    const SERIES = `query($id: ID!) { run(id: $id) { metrics(names: ["loss"], maxPoints: 1000) { name points { step value } } } }`;
+    const SERIES =
+      `query($id: ID!) { run(id: $id) { metrics(names: ["loss"], maxPoints: 1000) { name points { step value } } } ` +
+      `}`;
     let seriesPoints = 0;
     const downsampled = await timeSerial(5, async () => {
       const { run } = await gqlOk(SERIES, { id: long.id });
@@ -265,14 +273,20 @@ async function main(): Promise<void> {
     const runIds = sample.map((row) => row.id as string);
     const bodies = [
       () => ({
-        query: `{ runsPage(first: 50, status: SUCCEEDED) { totalCount nodes { id status createdAt summary hyperparameters } pageInfo { endCursor hasNextPage } } }`,
+        query:
+          `{ runsPage(first: 50, status: SUCCEEDED) { totalCount nodes { id status createdAt summary ` +
+          `hyperparameters } pageInfo { endCursor hasNextPage } } }`,
       }),
       () => ({
-        query: `query($id: ID!) { run(id: $id) { id status summary metrics(maxPoints: 200) { name points { step value } } } }`,
+        query:
+          `query($id: ID!) { run(id: $id) { id status summary metrics(maxPoints: 200) { name points { step value } ` +
+          `} } }`,
         variables: { id: runIds[Math.floor(Math.random() * runIds.length)] },
       }),
       () => ({
-        query: `query($id: ID!) { sweep(id: $id) { id name status runsPage(first: 50) { totalCount nodes { id status hyperparameters summary } } } }`,
+        query:
+          `query($id: ID!) { sweep(id: $id) { id name status runsPage(first: 50) { totalCount nodes { id status ` +
+          `hyperparameters summary } } } }`,
         variables: { id: sweep.id },
       }),
       () => ({

@@ -29,13 +29,12 @@ import yazl from 'yazl';
 
 import { resizeImage, scanImageArchive } from '#libs/pure/data';
 import { mulberry32 } from '#libs/pure/random';
-import type { PreparedData } from '#libs/pure/training';
 import { selectBackend } from '#libs/pure/training';
 import { augmentImage } from '#libs/pure/training';
 import { decodeThreadCount, DiskImageStore, type ImageStore, MemoryImageStore } from '#libs/pure/training';
 import { resolveTrainingConfig } from '#libs/pure/training';
 
-import { specRun } from '../test/support/engine.js';
+import { digitImageData, specRun } from '../test/support/engine.js';
 import { MNIST_CNN_LAYERS } from '../test/support/graphql.js';
 import { engineSpec, timedEngineRun } from './engine-fixture.js';
 import { archiveBench } from './images-archive.js';
@@ -139,30 +138,13 @@ async function trainRate(store: ImageStore, augment: boolean): Promise<number> {
     1,
   );
   const spec = { ...engineSpec('cnn'), layers: MNIST_CNN_LAYERS }; // bench:train's CNN on [28, 28, 1] images
-  const labels = Array.from({ length: 10 }, (_, i) => String(i));
-  const data: PreparedData = {
-    preprocessing: {
-      version: 1,
-      features: [],
-      inputSize: 784,
-      inputShape: [28, 28, 1],
-      target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels },
-      missing: 'drop',
-      normalize: 'none',
-    },
-    x: new Float32Array(0),
+  const data = digitImageData({
+    store,
     y: Float32Array.from({ length: IMAGES }, (_, i) => i % 10),
-    yWidth: 1,
     trainRows: IMAGES,
     validationRows: 0,
-    droppedRows: 0,
-    images: {
-      store,
-      rowOf: Int32Array.from({ length: IMAGES }, (_, i) => i),
-      shape: [28, 28, 1],
-      augment: training.image!.augment,
-    },
-  };
+    augment: training.image!.augment,
+  });
   const run = specRun(spec, data, training);
   try {
     return (await timedEngineRun(run)).samplesPerSec;

@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
   let inKernels = 0;
   console.log(
-    `${modelName} b${batchSize}: ${wall.toFixed(2)} ms/step, ${((samples * epochs) / ((t1 - t0) / 1000)).toFixed(0)} samples/s`,
+    `${modelName} b${batchSize}: ${wall.toFixed(2)} ms/step, ` +
+      `${((samples * epochs) / ((t1 - t0) / 1000)).toFixed(0)} samples/s`,
   );
   for (const [k, s] of rows) {
     inKernels += s.ms;

@@ -219,7 +219,9 @@ const out = {
   modes: 'sequential = parallelism 1; parallel4 = 4 trials in flight, the oldest completes before each new suggestion',
   strategies: {
     random: 'RANDOM',
-    tpe: 'TPE, library defaults (Optuna 3 independent TPE: 24 candidates, gamma min(ceil(0.1n),25), prior weight 1, magic clip)',
+    tpe:
+      'TPE, library defaults (Optuna 3 independent TPE: 24 candidates, gamma min(ceil(0.1n),25), prior weight 1, ' +
+      'magic clip)',
     tpeMultivariate: "TPE {multivariate: true} with Optuna's estimator — what createSweep stored before the tuned one",
     tpeSweep: `TPE as createSweep stores it without options: ${JSON.stringify(SWEEP_TPE_OPTIONS)}`,
     gp: 'GP (Matérn 5/2 ARD, log EI, kriging believer for running trials)',

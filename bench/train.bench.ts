@@ -325,7 +325,8 @@ async function main(): Promise<void> {
       batchSize: BATCH[m],
       samplesPerSec: median(perRound.map((r) => r.samplesPerSec)),
       peer: peerInfo
-        ? `pytorch ${peerInfo.torch} ${peerInfo.device}${peerInfo.device === 'cpu' ? ` ${peerInfo.threads} threads` : ''}`
+        ? `pytorch ${peerInfo.torch} ` +
+          `${peerInfo.device}${peerInfo.device === 'cpu' ? ` ${peerInfo.threads} threads` : ''}`
         : null,
       peerSamplesPerSec: peerValues.length ? median(peerValues) : null,
       ratio: ratios.length ? median(ratios) : null,

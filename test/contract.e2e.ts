@@ -136,15 +136,18 @@ describe('the served GraphQL schema', () => {
     );
   });
 
-  it('says which contract version it serves: the newest "since N" of the contract, on /health and as apiVersion', async () => {
-    const contractText = ['api.graphql', 'README.md']
-      .map((file) => readFileSync(resolve(CONTRACT, '..', file), 'utf8'))
-      .join('\n');
-    const newest = Math.max(...[...contractText.matchAll(/since (\d+)/g)].map((match) => Number(match[1])));
-    const health = (await (await fetch(`${stack.url}/health`)).json()) as { status: string; contractVersion: number };
-    expect(health).toEqual({ status: 'ok', contractVersion: newest });
-    expect((await stack.gqlOk<{ apiVersion: number }>('{ apiVersion }')).apiVersion).toBe(newest);
-  });
+  it(
+    'says which contract version it serves: the newest "since ' + 'N" of the contract, on /health and as apiVersion',
+    async () => {
+      const contractText = ['api.graphql', 'README.md']
+        .map((file) => readFileSync(resolve(CONTRACT, '..', file), 'utf8'))
+        .join('\n');
+      const newest = Math.max(...[...contractText.matchAll(/since (\d+)/g)].map((match) => Number(match[1])));
+      const health = (await (await fetch(`${stack.url}/health`)).json()) as { status: string; contractVersion: number };
+      expect(health).toEqual({ status: 'ok', contractVersion: newest });
+      expect((await stack.gqlOk<{ apiVersion: number }>('{ apiVersion }')).apiVersion).toBe(newest);
+    },
+  );
 
   it('is copied unchanged into docs/contract/, which the README and docs/deploy.md link to', () => {
     for (const file of ['README.md', 'api.graphql']) {

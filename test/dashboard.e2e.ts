@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { EXAMPLE_SPEC } from '../apps/web/src/examples.js';
 import { launchBrowser, screenshot, waitInPage } from './support/browser.js';
 import { mnistPngs, zipOf } from './support/image-zips.js';
 import { TestStack } from './support/stack.js';
@@ -28,24 +29,13 @@ function penguinsCsv(): string {
 const PENGUINS_FILE = join(tmpdir(), `penguins-${process.pid}.csv`);
 writeFileSync(PENGUINS_FILE, penguinsCsv());
 
-/** The model the page's JSON editor starts from: an MLP whose width and learning rate are hyperparameters. */
-const PENGUIN_MLP = {
-  layers: [
-    { type: 'dense', units: '$hidden', activation: 'relu' },
-    { type: 'dense', units: 3, activation: 'softmax' },
-  ],
-  loss: 'sparseCategoricalCrossentropy',
-  optimizer: { type: 'adam', learningRate: '$lr' },
-  metrics: ['accuracy'],
-};
-
 /** A penguins dataset and a model of a test's own, made through the API (no test relies on what another made). */
 async function penguinsAndModel(stack: TestStack): Promise<{ datasetId: string; modelId: string }> {
   const upload = await stack.upload(readFileSync(PENGUINS_FILE), 'penguins.csv', { name: 'penguins' });
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
   const { createModel } = await stack.gqlOk(
     `mutation($input: CreateModelInput!) { createModel(input: $input) { id } }`,
-    { input: { name: 'penguin-mlp', spec: PENGUIN_MLP } },
+    { input: { name: 'penguin-mlp', spec: EXAMPLE_SPEC } },
   );
   return { datasetId: upload.body.id, modelId: createModel.id };
 }

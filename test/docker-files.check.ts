@@ -67,10 +67,13 @@ describe('docker/Dockerfile', () => {
     expect(final.some((s) => s.op === 'HEALTHCHECK' && /\/health/.test(s.args))).toBe(true);
   });
 
-  it('listens on every interface inside the container (the API binds 127.0.0.1 elsewhere) on the current Node LTS', () => {
-    expect(final.some((s) => s.op === 'ENV' && /\bHOST=0\.0\.0\.0\b/.test(s.args))).toBe(true);
-    expect(read('docker/Dockerfile')).toMatch(/ARG NODE_IMAGE=node:24-/);
-  });
+  it(
+    'listens on every interface inside the container (the API ' + 'binds 127.0.0.1 elsewhere) on the current Node LTS',
+    () => {
+      expect(final.some((s) => s.op === 'ENV' && /\bHOST=0\.0\.0\.0\b/.test(s.args))).toBe(true);
+      expect(read('docker/Dockerfile')).toMatch(/ARG NODE_IMAGE=node:24-/);
+    },
+  );
 });
 
 describe('docker/Dockerfile.gpu', () => {
@@ -111,14 +114,17 @@ describe('docker/compose.yml', () => {
     expect(services.redis.healthcheck.test.join(' ')).toMatch(/redis-cli.*ping/);
   });
 
-  it("publishes the API on 3000, on the host's loopback unless PUBLISH_HOST says otherwise, with a health check", () => {
-    expect(services.api.ports).toContain('${PUBLISH_HOST:-127.0.0.1}:3000:3000');
-    // The key is passed through from the host's environment (README and the file's header say how).
-    expect(services.api.environment.API_KEY).toBe('${API_KEY:-}');
-    expect(services.api.healthcheck.test.join(' ')).toMatch(/:3000\/health/);
-    expect(services.api.command).toEqual(['node', 'dist/apps/api/src/main.js']);
-    expect(services.worker.command).toEqual(['node', 'dist/apps/worker/src/main.js']);
-  });
+  it(
+    "publishes the API on 3000, on the host's loopback unless " + 'PUBLISH_HOST says otherwise, with a health check',
+    () => {
+      expect(services.api.ports).toContain('${PUBLISH_HOST:-127.0.0.1}:3000:3000');
+      // The key is passed through from the host's environment (README and the file's header say how).
+      expect(services.api.environment.API_KEY).toBe('${API_KEY:-}');
+      expect(services.api.healthcheck.test.join(' ')).toMatch(/:3000\/health/);
+      expect(services.api.command).toEqual(['node', 'dist/apps/api/src/main.js']);
+      expect(services.worker.command).toEqual(['node', 'dist/apps/worker/src/main.js']);
+    },
+  );
 
   it('starts the API and worker only once PostgreSQL and Redis are healthy, with their URLs', () => {
     for (const name of ['api', 'worker']) {

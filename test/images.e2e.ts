@@ -73,20 +73,24 @@ describe('image ZIP datasets: upload, CNN training, predict on base64 PNGs (real
     expect(stack.logs()).toMatch(/decoded 3000 images to 28×28×1/);
   });
 
-  it('trains the same from disk, batch by batch on a decoding thread, when the images exceed TRAINING_CACHE_MB', async () => {
-    // 3,000 × 28 × 28 bytes is 2.2 MiB: over a 1 MiB cache. The same seed must give the same run as the in-memory one.
-    await stack.stopWorker(stack.workers[0]);
-    const worker = await stack.startWorker({ TRAINING_CACHE_MB: '1' });
-    const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'digits-cnn-disk', spec: CNN } });
-    const { startRun } = await stack.gqlOk(START_RUN, {
-      input: { datasetId, modelId: createModel.id, training: TRAINING },
-    });
-    const run = await stack.waitForRun(startRun.id, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 240_000);
-    expect(run.error).toBeNull();
-    expect(worker.output.join('')).toMatch(/exceed TRAINING_CACHE_MB=1: reading batches from disk/);
-    expect(run.summary.val_accuracy).toBeCloseTo(cnnSummary.val_accuracy, 6);
-    expect(run.summary.loss).toBeCloseTo(cnnSummary.loss, 5);
-  });
+  it(
+    'trains the same from disk, batch by batch on a decoding ' + 'thread, when the images exceed TRAINING_CACHE_MB',
+    async () => {
+      // 3,000 × 28 × 28 bytes is 2.2 MiB: over a 1 MiB cache. The same seed must give the same run as the in-memory
+      // one.
+      await stack.stopWorker(stack.workers[0]);
+      const worker = await stack.startWorker({ TRAINING_CACHE_MB: '1' });
+      const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'digits-cnn-disk', spec: CNN } });
+      const { startRun } = await stack.gqlOk(START_RUN, {
+        input: { datasetId, modelId: createModel.id, training: TRAINING },
+      });
+      const run = await stack.waitForRun(startRun.id, ['SUCCEEDED', 'FAILED', 'CANCELLED'], 240_000);
+      expect(run.error).toBeNull();
+      expect(worker.output.join('')).toMatch(/exceed TRAINING_CACHE_MB=1: reading batches from disk/);
+      expect(run.summary.val_accuracy).toBeCloseTo(cnnSummary.val_accuracy, 6);
+      expect(run.summary.loss).toBeCloseTo(cnnSummary.loss, 5);
+    },
+  );
 
   it('predicts digits sent as base64 PNGs and data: URLs, and the served checkpoint agrees', async () => {
     const rows = digits.test.map((digit, index) => ({

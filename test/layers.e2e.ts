@@ -78,41 +78,48 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
     expect(await stack.query(`SELECT id FROM model_definitions WHERE name = 'digits-bad-heads'`)).toHaveLength(0);
   });
 
-  it('trains tokenAndPositionEmbedding + transformerEncoder + globalAveragePooling1d on MNIST patch tokens', async () => {
-    const upload = await stack.upload(data.csv, 'digits-tokens.csv', { name: 'digits-tokens' });
-    expect(upload.status).toBe(201);
-    const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'digits-transformer', spec: SPEC } });
-    const { startRun } = await stack.gqlOk(START_RUN, {
-      input: {
-        datasetId: upload.body.id,
-        modelId: createModel.id,
-        hyperparameters: { heads: 4 },
-        training: { target: 'label', normalize: 'none', epochs: 10, batchSize: 32, validationSplit: 0.2, seed: 3 },
-      },
-    });
-    runId = startRun.id;
-    const run = await stack.waitForRun(runId, ['SUCCEEDED', 'FAILED'], 240_000);
-    expect(run.error).toBeNull();
-    expect(run.status).toBe('SUCCEEDED');
-    expect(run.summary.val_accuracy, JSON.stringify(run.summary)).toBeGreaterThanOrEqual(0.8);
-  }, 300_000);
+  it(
+    'trains tokenAndPositionEmbedding + transformerEncoder ' + '+ globalAveragePooling1d on MNIST patch tokens',
+    async () => {
+      const upload = await stack.upload(data.csv, 'digits-tokens.csv', { name: 'digits-tokens' });
+      expect(upload.status).toBe(201);
+      const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'digits-transformer', spec: SPEC } });
+      const { startRun } = await stack.gqlOk(START_RUN, {
+        input: {
+          datasetId: upload.body.id,
+          modelId: createModel.id,
+          hyperparameters: { heads: 4 },
+          training: { target: 'label', normalize: 'none', epochs: 10, batchSize: 32, validationSplit: 0.2, seed: 3 },
+        },
+      });
+      runId = startRun.id;
+      const run = await stack.waitForRun(runId, ['SUCCEEDED', 'FAILED'], 240_000);
+      expect(run.error).toBeNull();
+      expect(run.status).toBe('SUCCEEDED');
+      expect(run.summary.val_accuracy, JSON.stringify(run.summary)).toBeGreaterThanOrEqual(0.8);
+    },
+    300_000,
+  );
 
-  it('a fresh stock TF.js loads the checkpoint after registerLayers from /v1/layers.js and predicts what predict answers', async () => {
-    const served = await fetch(`${stack.url}/v1/layers.js`);
-    expect(served.status).toBe(200);
-    expect(served.headers.get('content-type')).toMatch(/^text\/javascript/);
-    await writeFile(join(dir, 'layers.js'), await served.text());
-    const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
-      id: runId,
-    });
-    const rows = data.rows.slice(0, 5).map(({ label: _label, ...features }) => features);
-    const { predict } = await stack.gqlOk(
-      `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
-      { runId, rows },
-    );
+  it(
+    'a fresh stock TF.js loads the checkpoint after registerLayers from /v1/layers.js and predicts what predict ' +
+      'answers',
+    async () => {
+      const served = await fetch(`${stack.url}/v1/layers.js`);
+      expect(served.status).toBe(200);
+      expect(served.headers.get('content-type')).toMatch(/^text\/javascript/);
+      await writeFile(join(dir, 'layers.js'), await served.text());
+      const { run } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
+        id: runId,
+      });
+      const rows = data.rows.slice(0, 5).map(({ label: _label, ...features }) => features);
+      const { predict } = await stack.gqlOk(
+        `query($runId: ID!, $rows: [JSON!]!) { predict(runId: $runId, rows: $rows) }`,
+        { runId, rows },
+      );
 
-    const ids = rows.map((row) => Array.from({ length: PATCHES }, (_, i) => row[`t${i}`]));
-    const script = `
+      const ids = rows.map((row) => Array.from({ length: PATCHES }, (_, i) => row[`t${i}`]));
+      const script = `
       const tf = await import(${JSON.stringify(import.meta.resolve('@tensorflow/tfjs'))});
       await tf.setBackend('cpu');
       const { registerLayers } = await import(${JSON.stringify(`file://${join(dir, 'layers.js')}`)});
@@ -120,13 +127,15 @@ describe('Transformer layers over the API: train, predict, and load the checkpoi
       const model = await tf.loadLayersModel(${JSON.stringify(`${stack.url}${run.bestCheckpoint.modelUrl}`)});
       console.log(JSON.stringify(model.predict(tf.tensor2d(${JSON.stringify(ids)})).arraySync()));
     `;
-    await writeFile(join(dir, 'load.mjs'), script);
-    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'load.mjs')], { timeout: 60_000 });
-    const probabilities = JSON.parse(stdout.trim().split('\n').pop()!) as number[][];
-    probabilities.forEach((row, index) => {
-      const labels = Object.keys(predict[index].probabilities);
-      expect(labels).toHaveLength(10);
-      for (const label of labels) expect(predict[index].probabilities[label]).toBeCloseTo(row[Number(label)], 5);
-    });
-  }, 90_000);
+      await writeFile(join(dir, 'load.mjs'), script);
+      const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'load.mjs')], { timeout: 60_000 });
+      const probabilities = JSON.parse(stdout.trim().split('\n').pop()!) as number[][];
+      probabilities.forEach((row, index) => {
+        const labels = Object.keys(predict[index].probabilities);
+        expect(labels).toHaveLength(10);
+        for (const label of labels) expect(predict[index].probabilities[label]).toBeCloseTo(row[Number(label)], 5);
+      });
+    },
+    90_000,
+  );
 });

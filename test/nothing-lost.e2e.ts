@@ -58,7 +58,8 @@ describe('nothing lost', () => {
   /** The end-of-test checks: final state, each step once per series, loadable checkpoints. */
   async function expectIntact(id: string, expectedEpochs = EPOCHS): Promise<Record<string, any>> {
     const { run } = await stack.gqlOk(
-      `query($id: ID!) { run(id: $id) { status attempt epochsCompleted error metrics { name points { step } } checkpoints { id epoch modelUrl } } }`,
+      `query($id: ID!) { run(id: $id) { status attempt epochsCompleted error metrics { name points { step } } ` +
+        `checkpoints { id epoch modelUrl } } }`,
       { id },
     );
     expect(run.status, run.error).toBe('SUCCEEDED');

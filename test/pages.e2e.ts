@@ -72,7 +72,8 @@ describe('cursor pages and capped lists', () => {
     [{ id: modelId }] = await stack.query<{
       id: string;
     }>(`INSERT INTO model_definitions (id, name, version, spec, created_at)
-      SELECT gen_random_uuid(), 'm', i, '{}', timestamp '2026-01-01' + (i / 2) * interval '1 s' FROM generate_series(1, 17) i RETURNING id`);
+      SELECT gen_random_uuid(), 'm', i, '{}', timestamp '2026-01-01' + (i / 2) * interval '1 s'
+      FROM generate_series(1, 17) i RETURNING id`);
     const sweeps = await stack.query<{ id: string }>(
       `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
         max_trials, parallelism, training, seed, dataset_id, model_id, created_at)
@@ -140,7 +141,8 @@ describe('cursor pages and capped lists', () => {
     const nested = await pageThrough(
       'sweep.runsPage',
       `query($id: ID!, $first: Int, $after: String) { sweep(id: $id) {
-      runsPage(first: $first, after: $after) { totalCount nodes { id createdAt } pageInfo { endCursor hasNextPage } } } }`,
+      runsPage(first: $first, after: $after) {
+        totalCount nodes { id createdAt } pageInfo { endCursor hasNextPage } } } }`,
       4,
       { id: sweepId },
     );
@@ -172,24 +174,27 @@ describe('cursor pages and capped lists', () => {
     }
   });
 
-  it('refuses a cursor it did not make and a page size out of range, as BAD_USER_INPUT naming the argument', async () => {
-    for (const [variables, argument] of [
-      [{ after: 'garbage' }, 'after'],
-      [{ after: Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url') }, 'after'],
-      [{ first: 0 }, 'first'],
-      [{ first: 501 }, 'first'],
-    ] as const) {
-      const result = await stack.gql(RUN_PAGE, variables);
-      expect(result.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
-      expect(result.errors?.[0]?.message).toMatch(new RegExp(`^${argument}:`));
-    }
-    const nested = await stack.gql(`query($id: ID!) { sweep(id: $id) { runsPage(after: "nope") { totalCount } } }`, {
-      id: sweepId,
-    });
-    expect(nested.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const { runsPage } = await stack.gqlOk(RUN_PAGE, { first: 500 });
-    expect(runsPage.nodes.length).toBe(Math.min(500, runsPage.totalCount));
-  });
+  it(
+    'refuses a cursor it did not make and a page size out ' + 'of range, as BAD_USER_INPUT naming the argument',
+    async () => {
+      for (const [variables, argument] of [
+        [{ after: 'garbage' }, 'after'],
+        [{ after: Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url') }, 'after'],
+        [{ first: 0 }, 'first'],
+        [{ first: 501 }, 'first'],
+      ] as const) {
+        const result = await stack.gql(RUN_PAGE, variables);
+        expect(result.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
+        expect(result.errors?.[0]?.message).toMatch(new RegExp(`^${argument}:`));
+      }
+      const nested = await stack.gql(`query($id: ID!) { sweep(id: $id) { runsPage(after: "nope") { totalCount } } }`, {
+        id: sweepId,
+      });
+      expect(nested.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      const { runsPage } = await stack.gqlOk(RUN_PAGE, { first: 500 });
+      expect(runsPage.nodes.length).toBe(Math.min(500, runsPage.totalCount));
+    },
+  );
 
   it('caps the plain lists at MAX_LIST_ITEMS, the newest, and still answers them in full below it', async () => {
     const { runs } = await stack.gqlOk(`{ runs { id } }`);
@@ -210,77 +215,81 @@ describe('cursor pages and capped lists', () => {
     expect(capped.sweep.runs.map((run: { id: string }) => run.id)).toEqual(bigSweep.map((run) => run.id));
   });
 
-  it("downsamples a series in SQL to at most maxPoints, keeping the first, the last and each bucket's min and max", async () => {
-    const [{ id: runId }] = await stack.query<{ id: string }>(
-      `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training)
+  it(
+    'downsamples a series in SQL to at most maxPoints, keeping ' + "the first, the last and each bucket's min and max",
+    async () => {
+      const [{ id: runId }] = await stack.query<{ id: string }>(
+        `INSERT INTO runs (id, status, dataset_id, model_id, hyperparameters, training)
       VALUES (gen_random_uuid(), 'SUCCEEDED', $1, $2, '{}', '{}') RETURNING id`,
-      [datasetId, modelId],
-    );
-    const count = 20_000;
-    // A noisy decay with a spike and a dip far from the ends; steps start at 5 and skip every seventh.
-    await stack.query(
-      `INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
-      SELECT $1, 'loss', s, s / 100, CASE WHEN i = 7777 THEN 50 WHEN i = 12345 THEN -50 ELSE exp(-i / 5000.0) + sin(i) / 10 END,
+        [datasetId, modelId],
+      );
+      const count = 20_000;
+      // A noisy decay with a spike and a dip far from the ends; steps start at 5 and skip every seventh.
+      await stack.query(
+        `INSERT INTO metric_points (run_id, name, step, epoch, value, timestamp)
+      SELECT $1, 'loss', s, s / 100,
+        CASE WHEN i = 7777 THEN 50 WHEN i = 12345 THEN -50 ELSE exp(-i / 5000.0) + sin(i) / 10 END,
         timestamp '2026-01-01' + i * interval '1 ms'
       FROM (SELECT i, 5 + i + i / 7 AS s FROM generate_series(0, ${count - 1}) i) g`,
-      [runId],
-    );
-    await stack.query(
-      `INSERT INTO metric_points (run_id, name, step, value) SELECT $1, 'lr', i, 0.1 FROM generate_series(0, 9) i`,
-      [runId],
-    );
-    const all = await stack.query<{ step: number; value: number }>(
-      `SELECT step, value FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`,
-      [runId],
-    );
+        [runId],
+      );
+      await stack.query(
+        `INSERT INTO metric_points (run_id, name, step, value) SELECT $1, 'lr', i, 0.1 FROM generate_series(0, 9) i`,
+        [runId],
+      );
+      const all = await stack.query<{ step: number; value: number }>(
+        `SELECT step, value FROM metric_points WHERE run_id = $1 AND name = 'loss' ORDER BY step`,
+        [runId],
+      );
 
-    const query = `query($id: ID!, $max: Int, $names: [String!]) { run(id: $id) { metrics(names: $names, maxPoints: $max) {
-      name points { step epoch value timestamp } } } }`;
-    for (const maxPoints of [2, 3, 100, 1001]) {
-      const { run } = await stack.gqlOk(query, { id: runId, max: maxPoints, names: ['loss'] });
-      const points: { step: number; value: number; epoch: number; timestamp: string }[] = run.metrics[0].points;
-      expect(points.length, `maxPoints ${maxPoints}`).toBeLessThanOrEqual(maxPoints);
-      expect(points[0].step).toBe(all[0].step);
-      expect(points.at(-1)!.step).toBe(all.at(-1)!.step);
-      for (let i = 1; i < points.length; i++) expect(points[i].step).toBeGreaterThan(points[i - 1].step);
-      // Every point is a stored point, whole (epoch and timestamp too).
-      const stored = new Map(all.map((point) => [point.step, point.value]));
-      for (const point of points) expect(point.value).toBe(stored.get(point.step));
-      expect(points[0].epoch).toBe(Math.floor(all[0].step / 100));
-      const buckets = Math.floor((maxPoints - 2) / 2);
-      if (buckets === 0) {
-        expect(points.length).toBe(2);
-        continue;
+      const query = `query($id: ID!, $max: Int, $names: [String!]) { run(id: $id) {
+      metrics(names: $names, maxPoints: $max) { name points { step epoch value timestamp } } } }`;
+      for (const maxPoints of [2, 3, 100, 1001]) {
+        const { run } = await stack.gqlOk(query, { id: runId, max: maxPoints, names: ['loss'] });
+        const points: { step: number; value: number; epoch: number; timestamp: string }[] = run.metrics[0].points;
+        expect(points.length, `maxPoints ${maxPoints}`).toBeLessThanOrEqual(maxPoints);
+        expect(points[0].step).toBe(all[0].step);
+        expect(points.at(-1)!.step).toBe(all.at(-1)!.step);
+        for (let i = 1; i < points.length; i++) expect(points[i].step).toBeGreaterThan(points[i - 1].step);
+        // Every point is a stored point, whole (epoch and timestamp too).
+        const stored = new Map(all.map((point) => [point.step, point.value]));
+        for (const point of points) expect(point.value).toBe(stored.get(point.step));
+        expect(points[0].epoch).toBe(Math.floor(all[0].step / 100));
+        const buckets = Math.floor((maxPoints - 2) / 2);
+        if (buckets === 0) {
+          expect(points.length).toBe(2);
+          continue;
+        }
+        expect(points.length).toBeGreaterThan(maxPoints / 2);
+        // Each bucket's min and max (by equal step ranges, as the server cuts them) are there.
+        const [lo, hi] = [all[0].step, all.at(-1)!.step];
+        const steps = new Set(points.map((point) => point.step));
+        const byBucket = new Map<number, { step: number; value: number }[]>();
+        for (const point of all) {
+          const bucket = Math.floor(((point.step - lo) * buckets) / (hi + 1 - lo));
+          byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), point]);
+        }
+        expect(byBucket.size).toBe(buckets);
+        for (const members of byBucket.values()) {
+          const min = members.reduce((best, point) => (point.value < best.value ? point : best));
+          const max = members.reduce((best, point) => (point.value > best.value ? point : best));
+          expect(steps.has(min.step), `min at ${min.step}`).toBe(true);
+          expect(steps.has(max.step), `max at ${max.step}`).toBe(true);
+        }
+        expect(points.some((point) => point.value === 50) && points.some((point) => point.value === -50)).toBe(true);
       }
-      expect(points.length).toBeGreaterThan(maxPoints / 2);
-      // Each bucket's min and max (by equal step ranges, as the server cuts them) are there.
-      const [lo, hi] = [all[0].step, all.at(-1)!.step];
-      const steps = new Set(points.map((point) => point.step));
-      const byBucket = new Map<number, { step: number; value: number }[]>();
-      for (const point of all) {
-        const bucket = Math.floor(((point.step - lo) * buckets) / (hi + 1 - lo));
-        byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), point]);
-      }
-      expect(byBucket.size).toBe(buckets);
-      for (const members of byBucket.values()) {
-        const min = members.reduce((best, point) => (point.value < best.value ? point : best));
-        const max = members.reduce((best, point) => (point.value > best.value ? point : best));
-        expect(steps.has(min.step), `min at ${min.step}`).toBe(true);
-        expect(steps.has(max.step), `max at ${max.step}`).toBe(true);
-      }
-      expect(points.some((point) => point.value === 50) && points.some((point) => point.value === -50)).toBe(true);
-    }
 
-    // A series shorter than maxPoints comes back whole, beside a long one downsampled.
-    const { run } = await stack.gqlOk(query, { id: runId, max: 50 });
-    const byName = Object.fromEntries(run.metrics.map((series: any) => [series.name, series.points]));
-    expect(byName.lr.map((point: any) => point.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(byName.loss.length).toBeLessThanOrEqual(50);
+      // A series shorter than maxPoints comes back whole, beside a long one downsampled.
+      const { run } = await stack.gqlOk(query, { id: runId, max: 50 });
+      const byName = Object.fromEntries(run.metrics.map((series: any) => [series.name, series.points]));
+      expect(byName.lr.map((point: any) => point.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(byName.loss.length).toBeLessThanOrEqual(50);
 
-    const bad = await stack.gql(query, { id: runId, max: 1 });
-    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(bad.errors?.[0]?.message).toMatch(/^maxPoints:/);
-  });
+      const bad = await stack.gql(query, { id: runId, max: 1 });
+      expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(bad.errors?.[0]?.message).toMatch(/^maxPoints:/);
+    },
+  );
 
   it('serves deep pages from the (…, created_at, id) indexes, never by scanning what came before', async () => {
     // Enough rows that PostgreSQL would rather sort than seek if the index could not serve the keyset.

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type JobQueue, openJobQueue, type TrainRunJob } from '#libs/core/queue';
+
+import { ADMIN_URL, adminQuery, databaseUrl, dropDatabase } from './support/postgres.js';
 
 /**
  * The one contract every queue driver keeps, run against BullMQ on a real Redis and pg-boss on a
  * real PostgreSQL (a database made for this file and dropped after it). Each queue is opened as the
  * service opens its own: openJobQueue with a config, REDIS_URL set or not.
  */
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const tag = randomBytes(4).toString('hex');
 
@@ -41,23 +41,13 @@ function bullmqDriver(): Driver {
 
 function pgBossDriver(): Driver {
   const database = `tas_qc_${tag}`;
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
   let n = 0;
   return {
     name: 'pg-boss',
-    setup: () => admin(`CREATE DATABASE "${database}"`),
-    make: () => openJobQueue({ redisUrl: undefined, databaseUrl: `${url}`, queue: { name: `q${n++}`, prefix: '' } }),
-    teardown: () => admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
+    setup: () => adminQuery(`CREATE DATABASE "${database}"`),
+    make: () =>
+      openJobQueue({ redisUrl: undefined, databaseUrl: databaseUrl(database), queue: { name: `q${n++}`, prefix: '' } }),
+    teardown: () => dropDatabase(database),
   };
 }
 

@@ -117,15 +117,18 @@ describe('the README walkthrough, pasted into bash against npm start on embedded
     expect(BLOCKS.map((block) => block.step)).toEqual(Object.keys(EXPECTED));
   });
 
-  it('prints one first line saying where it listens (this machine only) and, without a GPU, that it trains on wasm', async () => {
-    const first = output.join('').split('\n')[0];
-    expect(first).toMatch(new RegExp(`^trainer listening on http://127\\.0\\.0\\.1:${port} .*this machine only`));
-    if (!(await webgpuAdapterPresent())) {
-      expect(first).toContain('no GPU found, training on wasm');
-      // Dawn's Vulkan diagnostics stay out of a machine without a GPU.
-      expect(output.join('')).not.toMatch(/Vulkan|XDG_RUNTIME_DIR/);
-    }
-  });
+  it(
+    'prints one first line saying where it listens (this ' + 'machine only) and, without a GPU, that it trains on wasm',
+    async () => {
+      const first = output.join('').split('\n')[0];
+      expect(first).toMatch(new RegExp(`^trainer listening on http://127\\.0\\.0\\.1:${port} .*this machine only`));
+      if (!(await webgpuAdapterPresent())) {
+        expect(first).toContain('no GPU found, training on wasm');
+        // Dawn's Vulkan diagnostics stay out of a machine without a GPU.
+        expect(output.join('')).not.toMatch(/Vulkan|XDG_RUNTIME_DIR/);
+      }
+    },
+  );
 
   it('runs every block in order, each printing what the README says', async () => {
     const marker = (step: string) => `@@walkthrough step ${step}@@`;

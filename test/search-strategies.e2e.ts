@@ -20,7 +20,9 @@ import { CREATE_MODEL } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
 
 const CREATE_SWEEP = `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id status strategy } }`;
-const SWEEP = `query($id: ID!) { sweep(id: $id) { id status error importance searchSpace runs { id status hyperparameters summary } bestRun { summary } } }`;
+const SWEEP =
+  `query($id: ID!) { sweep(id: $id) { id status error importance searchSpace runs { id status hyperparameters ` +
+  `summary } bestRun { summary } } }`;
 
 const MPG_MLP = {
   layers: [
@@ -49,6 +51,16 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
   });
   afterAll(() => stack.stop());
 
+  /** A createSweep input over the cars dataset and model minimising val_loss over SPACE; `fields` add or replace. */
+  const sweepInput = (fields: Record<string, unknown>) => ({
+    datasetId,
+    modelId,
+    searchSpace: SPACE,
+    objective: { metric: 'val_loss', goal: 'MINIMIZE' },
+    training: TRAINING,
+    ...fields,
+  });
+
   async function waitFor(id: string, timeoutMs = 120_000): Promise<Record<string, any>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -66,19 +78,14 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     const maxTrials = 4;
     const seed = 17;
     const { createSweep } = await stack.gqlOk(CREATE_SWEEP, {
-      input: {
+      input: sweepInput({
         name: `cars-${strategy}`,
-        datasetId,
-        modelId,
         strategy,
         options,
-        searchSpace: SPACE,
-        objective: { metric: 'val_loss', goal: 'MINIMIZE' },
         maxTrials,
         parallelism: 1,
-        training: TRAINING,
         seed,
-      },
+      }),
     });
     expect(createSweep.strategy).toBe(strategy);
     const stored = await stack.query<{ options: unknown }>('SELECT options FROM sweeps WHERE id = $1', [
@@ -137,7 +144,8 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     [
       'TPE',
       { gamma: 0.2 },
-      /options\.gamma is not an option of TPE \(it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar, aboveKernels\)/,
+      'options.gamma is not an option of TPE (it takes: multivariate, nStartupTrials, nEiCandidates, bandwidth, ' +
+        'magicClipExponent, minBandwidthFactor, improvementWeights, sharpLiar, aboveKernels)',
     ],
     ['TPE', { bandwidth: 'wide' }, /options\.bandwidth must be "scott" or "neighbours", got "wide"/],
     ['GP', { nStartupTrials: 99 }, /options\.nStartupTrials must be an integer between 1 and 5/],
@@ -146,17 +154,7 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
   ])('refuses %s options %j with BAD_USER_INPUT, writing nothing', async (strategy, options, message) => {
     const before = await stack.counts();
     const result = await stack.gql(CREATE_SWEEP, {
-      input: {
-        name: 'bad',
-        datasetId,
-        modelId,
-        strategy,
-        options,
-        searchSpace: SPACE,
-        objective: { metric: 'val_loss', goal: 'MINIMIZE' },
-        maxTrials: 5,
-        training: TRAINING,
-      },
+      input: sweepInput({ name: 'bad', strategy, options, maxTrials: 5 }),
     });
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].message).toMatch(message);
@@ -165,18 +163,14 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
 
   it('reports PED-ANOVA importance summing to 1 over the parameters once 10 trials have finished', async () => {
     const { createSweep } = await stack.gqlOk(CREATE_SWEEP, {
-      input: {
+      input: sweepInput({
         name: 'cars-importance',
-        datasetId,
-        modelId,
         strategy: 'RANDOM',
-        searchSpace: SPACE,
-        objective: { metric: 'val_loss', goal: 'MINIMIZE' },
         maxTrials: 10,
         parallelism: 2,
         training: { ...TRAINING, epochs: 4 },
         seed: 3,
-      },
+      }),
     });
     const sweep = await waitFor(createSweep.id);
     expect(sweep.status).toBe('SUCCEEDED');

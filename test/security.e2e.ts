@@ -150,22 +150,25 @@ describe('security: the probe of issue 11, replayed', () => {
   }, 120_000);
   afterAll(() => stack.stop());
 
-  it('1: revoking a key closes its open sockets within a second, and each socket operation rechecks the key', async () => {
-    const { id, key } = await createKey('ADMIN');
-    let closedWith: number | undefined;
-    const client = wsClient(stack.port, key, { closed: (code) => (closedWith = code) });
-    expect((await wsRun(client, '{ datasets { id } }')).data?.datasets).toHaveLength(1);
-    const revokedAt = Date.now();
-    await gqlOk(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id });
-    while (closedWith === undefined && Date.now() - revokedAt < 1_000) await new Promise((r) => setTimeout(r, 20));
-    expect(closedWith).toBe(4403);
-    const minted = await wsRun(client, 'mutation { createApiKey(name: "escape", role: ADMIN) { key } }');
-    expect(minted.data?.createApiKey).toBeUndefined();
-    await client.dispose();
-    expect(
-      (await stack.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE name = 'escape'`))[0].n,
-    ).toBe(0);
-  });
+  it(
+    '1: revoking a key closes its open sockets within a ' + 'second, and each socket operation rechecks the key',
+    async () => {
+      const { id, key } = await createKey('ADMIN');
+      let closedWith: number | undefined;
+      const client = wsClient(stack.port, key, { closed: (code) => (closedWith = code) });
+      expect((await wsRun(client, '{ datasets { id } }')).data?.datasets).toHaveLength(1);
+      const revokedAt = Date.now();
+      await gqlOk(`mutation($id: ID!) { revokeApiKey(id: $id) }`, { id });
+      while (closedWith === undefined && Date.now() - revokedAt < 1_000) await new Promise((r) => setTimeout(r, 20));
+      expect(closedWith).toBe(4403);
+      const minted = await wsRun(client, 'mutation { createApiKey(name: "escape", role: ADMIN) { key } }');
+      expect(minted.data?.createApiKey).toBeUndefined();
+      await client.dispose();
+      expect(
+        (await stack.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE name = 'escape'`))[0].n,
+      ).toBe(0);
+    },
+  );
 
   it('1: a key revoked through another API instance (straight in the database) closes its sockets too', async () => {
     const { id, key } = await createKey('READ');
@@ -177,6 +180,39 @@ describe('security: the probe of issue 11, replayed', () => {
     while (closedWith === undefined && Date.now() - revokedAt < 3_000) await new Promise((r) => setTimeout(r, 50));
     expect(closedWith).toBe(4403);
     await client.dispose();
+  });
+
+  it('1: a key that cannot be checked (its table gone) closes the socket with 1013, try again later', async () => {
+    let closedWith: number | undefined;
+    const client = wsClient(stack.port, keys.read, { closed: (code) => (closedWith = code) });
+    expect((await wsRun(client, '{ datasets { id } }')).errors).toBeUndefined();
+    // The lookup fails as it would with the database down; the in-memory root key is not looked up, so a made key.
+    await stack.query('ALTER TABLE api_keys RENAME TO api_keys_away');
+    try {
+      const refused = await new Promise<{ code: number; reason: string }>((resolveClose) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${stack.port}/graphql`, 'graphql-transport-ws');
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${keys.read}` } })),
+        );
+        socket.on('close', (code, reason) => resolveClose({ code, reason: reason.toString() }));
+      });
+      expect(refused.code).toBe(1013);
+      // The driver's message stays in the log; the client gets the id to quote.
+      expect(refused.reason).toMatch(
+        /^Try Again Later: internal error \(error id [0-9a-f-]{36}: see the server log\)$/,
+      );
+      await wsRun(client, '{ datasets { id } }');
+      const closing = Date.now();
+      while (closedWith === undefined && Date.now() - closing < 3_000) await new Promise((r) => setTimeout(r, 50));
+      expect(closedWith).toBe(1013);
+    } finally {
+      await stack.query('ALTER TABLE api_keys_away RENAME TO api_keys');
+      await client.dispose();
+    }
+    // Back again: a new socket with the same key works (and is closed, so as not to count against the next test).
+    const again = wsClient(stack.port, keys.read);
+    expect((await wsRun(again, '{ datasets { id } }')).errors).toBeUndefined();
+    await again.dispose();
   });
 
   it('2: socket payloads are capped (far lower before authentication) and sockets are bounded per client', async () => {
@@ -197,7 +233,8 @@ describe('security: the probe of issue 11, replayed', () => {
     const rssAfter = rssMb(pid);
     const healthAfter = await healthMs(stack.url);
     console.log(
-      `socket flood: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, /health ${healthBefore.toFixed(0)} → ${healthAfter.toFixed(0)} ms`,
+      `socket flood: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, /health ${healthBefore.toFixed(0)} ` +
+        `→ ${healthAfter.toFixed(0)} ms`,
     );
     expect(rssAfter - rssBefore).toBeLessThan(150);
     expect(healthAfter).toBeLessThan(2_000);
@@ -221,37 +258,40 @@ describe('security: the probe of issue 11, replayed', () => {
     expect(outcomes.filter((outcome) => outcome === '429')).toHaveLength(8);
   });
 
-  it('3: a query fanning out through fragments is refused quickly; tokens, aliases and fragments are capped', async () => {
-    const levels = 22;
-    const fragments = Array.from({ length: levels }, (_, i) =>
-      i === levels - 1
-        ? `fragment F${i} on Dataset { id name }`
-        : `fragment F${i} on Dataset { ...F${i + 1} ...F${i + 1} }`,
-    );
-    const started = performance.now();
-    const fanned = await gql(`{ datasets { ...F0 } } ${fragments.join(' ')}`);
-    const elapsed = performance.now() - started;
-    console.log(`fragment fan-out (${levels} levels): answered in ${elapsed.toFixed(0)} ms`);
-    expect(fanned.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(fanned.errors?.[0].message).toMatch(/expands to more than \d+ fields/);
-    expect(elapsed).toBeLessThan(3_000);
-    const tokens = await gql(`{ datasets { id ${'name '.repeat(25_000)} } }`);
-    expect(tokens.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(tokens.errors?.[0].message).toMatch(/token/i);
-    const aliases = await gql(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: datasets { id }`).join(' ')} }`);
-    expect(aliases.errors?.[0].message).toMatch(/51 aliases; at most 50/);
-    // Introspection has a budget of its own, by the schema's real list sizes: the standard query fits, a nested one
-    // not.
-    const standard = await gql(getIntrospectionQuery());
-    expect(standard.errors).toBeUndefined();
-    let nested = 'name';
-    for (let i = 0; i < 4; i++) nested = `name fields { name type { ${nested} } }`;
-    const multiplied = await gql(`{ __schema { types { ${nested} } } }`);
-    expect(multiplied.errors?.[0].message).toMatch(/introspection (query is too expensive|depth exceeded)/i);
-    const many = Array.from({ length: 51 }, (_, i) => `fragment G${i} on Dataset { id }`);
-    const manyFragments = await gql(`{ datasets { ${many.map((_, i) => `...G${i}`).join(' ')} } } ${many.join(' ')}`);
-    expect(manyFragments.errors?.map((error) => error.message).join(' ')).toMatch(/51 fragments; at most 50/);
-  });
+  it(
+    '3: a query fanning out through fragments is refused ' + 'quickly; tokens, aliases and fragments are capped',
+    async () => {
+      const levels = 22;
+      const fragments = Array.from({ length: levels }, (_, i) =>
+        i === levels - 1
+          ? `fragment F${i} on Dataset { id name }`
+          : `fragment F${i} on Dataset { ...F${i + 1} ...F${i + 1} }`,
+      );
+      const started = performance.now();
+      const fanned = await gql(`{ datasets { ...F0 } } ${fragments.join(' ')}`);
+      const elapsed = performance.now() - started;
+      console.log(`fragment fan-out (${levels} levels): answered in ${elapsed.toFixed(0)} ms`);
+      expect(fanned.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(fanned.errors?.[0].message).toMatch(/expands to more than \d+ fields/);
+      expect(elapsed).toBeLessThan(3_000);
+      const tokens = await gql(`{ datasets { id ${'name '.repeat(25_000)} } }`);
+      expect(tokens.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(tokens.errors?.[0].message).toMatch(/token/i);
+      const aliases = await gql(`{ ${Array.from({ length: 51 }, (_, i) => `a${i}: datasets { id }`).join(' ')} }`);
+      expect(aliases.errors?.[0].message).toMatch(/51 aliases; at most 50/);
+      // Introspection has a budget of its own, by the schema's real list sizes: the standard query fits, a nested one
+      // not.
+      const standard = await gql(getIntrospectionQuery());
+      expect(standard.errors).toBeUndefined();
+      let nested = 'name';
+      for (let i = 0; i < 4; i++) nested = `name fields { name type { ${nested} } }`;
+      const multiplied = await gql(`{ __schema { types { ${nested} } } }`);
+      expect(multiplied.errors?.[0].message).toMatch(/introspection (query is too expensive|depth exceeded)/i);
+      const many = Array.from({ length: 51 }, (_, i) => `fragment G${i} on Dataset { id }`);
+      const manyFragments = await gql(`{ datasets { ${many.map((_, i) => `...G${i}`).join(' ')} } } ${many.join(' ')}`);
+      expect(manyFragments.errors?.map((error) => error.message).join(' ')).toMatch(/51 fragments; at most 50/);
+    },
+  );
 
   it('4: depth and cost limits hold over graphql-ws as over HTTP', async () => {
     const client = wsClient(stack.port, KEY);
@@ -287,9 +327,8 @@ describe('security: the probe of issue 11, replayed', () => {
     expect(twice.errors?.[0].message).toMatch(
       /at most 10000 rows per request \(all predict fields together\), got 12000/,
     );
-    const flood = await gql(
-      `{ ${Array.from({ length: 2_500 }, (_, i) => `p${i}: predict(runId: "${finishedRunId}", rows: [{}])`).join(' ')} }`,
-    );
+    const aliases = Array.from({ length: 2_500 }, (_, i) => `p${i}: predict(runId: "${finishedRunId}", rows: [{}])`);
+    const flood = await gql(`{ ${aliases.join(' ')} }`);
     expect(flood.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const rssAfter = rssMb(pid);
     const health = await healthMs(stack.url);
@@ -314,7 +353,8 @@ describe('security: the probe of issue 11, replayed', () => {
       });
       request.on('error', () => resolveRequest());
       request.write(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.csv"\r\nContent-Type: ` +
+          `text/csv\r\n\r\na,b\n`,
       );
       const chunk = Buffer.from('1,2\n'.repeat(64 * 1024));
       for (let i = 0; i < 8; i++) request.write(chunk);
@@ -554,61 +594,65 @@ describe('security: the probe of issue 11, replayed', () => {
       .filter((target) => target.startsWith(stack.dataDir));
     const rssAfter = rssMb(pid);
     console.log(
-      `100 uploads: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, ${openDatasetFiles.length} data files open`,
+      `100 uploads: RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB, ${openDatasetFiles.length} data ` +
+        `files open`,
     );
     expect(openDatasetFiles).toEqual([]);
     expect(rssAfter - rssBefore).toBeLessThan(200);
   });
 
-  it('13: deletes take finished history along, refuse while work goes on, and need force for a used dataset', async () => {
-    await waitForRun(finishedRunId, ['SUCCEEDED']);
-    const points = async (runId: string) =>
-      (await stack.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_points WHERE run_id = $1', [runId]))[0]
-        .n;
-    expect(await points(finishedRunId)).toBeGreaterThan(0);
-    const used = await gql(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: datasetId });
-    expect(used.errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect(used.errors?.[0].message).toMatch(/force: true/);
+  it(
+    '13: deletes take finished history along, refuse while ' + 'work goes on, and need force for a used dataset',
+    async () => {
+      await waitForRun(finishedRunId, ['SUCCEEDED']);
+      const points = async (runId: string) =>
+        (await stack.query<{ n: number }>('SELECT count(*)::int AS n FROM metric_points WHERE run_id = $1', [runId]))[0]
+          .n;
+      expect(await points(finishedRunId)).toBeGreaterThan(0);
+      const used = await gql(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: datasetId });
+      expect(used.errors?.[0].extensions?.code).toBe('CONFLICT');
+      expect(used.errors?.[0].message).toMatch(/force: true/);
 
-    // A queued run blocks every delete that would take it along.
-    const { id: otherDataset } = (await stack.upload(irisCsv(), 'other.csv', {}, ADMIN)).body;
-    const queued = (
-      await gqlOk(START_RUN, {
-        input: {
-          datasetId: otherDataset,
-          modelId,
-          hyperparameters: { hidden: 4, lr: 0.1 },
-          training: { target: 'Species', epochs: 200 },
-        },
-      })
-    ).startRun;
-    const busy = await gql(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: otherDataset });
-    expect(busy.errors?.[0].extensions?.code).toBe('CONFLICT');
-    expect(
-      (await gql(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).errors?.[0].extensions?.code,
-    ).toBe('CONFLICT');
-    await gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: queued.id });
-    await waitForRun(queued.id, ['CANCELLED']);
-    expect((await gqlOk(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).deleteRun).toBe(true);
-    expect((await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: otherDataset })).deleteDataset).toBe(
-      true,
-    );
+      // A queued run blocks every delete that would take it along.
+      const { id: otherDataset } = (await stack.upload(irisCsv(), 'other.csv', {}, ADMIN)).body;
+      const queued = (
+        await gqlOk(START_RUN, {
+          input: {
+            datasetId: otherDataset,
+            modelId,
+            hyperparameters: { hidden: 4, lr: 0.1 },
+            training: { target: 'Species', epochs: 200 },
+          },
+        })
+      ).startRun;
+      const busy = await gql(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: otherDataset });
+      expect(busy.errors?.[0].extensions?.code).toBe('CONFLICT');
+      expect(
+        (await gql(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).errors?.[0].extensions?.code,
+      ).toBe('CONFLICT');
+      await gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: queued.id });
+      await waitForRun(queued.id, ['CANCELLED']);
+      expect((await gqlOk(`mutation($id: ID!) { deleteRun(id: $id) }`, { id: queued.id })).deleteRun).toBe(true);
+      expect((await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id) }`, { id: otherDataset })).deleteDataset).toBe(
+        true,
+      );
 
-    expect(
-      (await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: datasetId })).deleteDataset,
-    ).toBe(true);
-    expect(await points(finishedRunId)).toBe(0);
-    expect((await stack.query('SELECT id FROM checkpoints WHERE run_id = $1', [finishedRunId])).length).toBe(0);
-    expect((await stack.query('SELECT id FROM runs WHERE id = $1', [finishedRunId])).length).toBe(0);
-    expect(readdirSync(join(stack.dataDir, 'datasets'))).not.toContain(datasetId);
-    expect(
-      (await gql(`mutation($id: ID!) { deleteModel(id: $id, force: true) }`, { id: modelId })).data?.deleteModel,
-    ).toBe(true);
-    expect(
-      (await gql(`mutation($id: ID!) { deleteSweep(id: $id) }`, { id: '00000000-0000-4000-8000-000000000000' }))
-        .errors?.[0].extensions?.code,
-    ).toBe('NOT_FOUND');
-  });
+      expect(
+        (await gqlOk(`mutation($id: ID!) { deleteDataset(id: $id, force: true) }`, { id: datasetId })).deleteDataset,
+      ).toBe(true);
+      expect(await points(finishedRunId)).toBe(0);
+      expect((await stack.query('SELECT id FROM checkpoints WHERE run_id = $1', [finishedRunId])).length).toBe(0);
+      expect((await stack.query('SELECT id FROM runs WHERE id = $1', [finishedRunId])).length).toBe(0);
+      expect(readdirSync(join(stack.dataDir, 'datasets'))).not.toContain(datasetId);
+      expect(
+        (await gql(`mutation($id: ID!) { deleteModel(id: $id, force: true) }`, { id: modelId })).data?.deleteModel,
+      ).toBe(true);
+      expect(
+        (await gql(`mutation($id: ID!) { deleteSweep(id: $id) }`, { id: '00000000-0000-4000-8000-000000000000' }))
+          .errors?.[0].extensions?.code,
+      ).toBe('NOT_FOUND');
+    },
+  );
 });
 
 type Role = 'admin' | 'write' | 'read';
@@ -631,7 +675,8 @@ const MUTATIONS: Record<string, [need: Role, call: string]> = {
   cancelRun: ['write', `mutation { cancelRun(id: "${ZERO}") { id } }`],
   createSweep: [
     'write',
-    `mutation { createSweep(input: {name: "s", datasetId: "${ZERO}", modelId: "${ZERO}", strategy: RANDOM, searchSpace: {}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: 1, training: {}}) { id } }`,
+    `mutation { createSweep(input: {name: "s", datasetId: "${ZERO}", modelId: "${ZERO}", strategy: RANDOM, ` +
+      `searchSpace: {}, objective: {metric: "loss", goal: MINIMIZE}, maxTrials: 1, training: {}}) { id } }`,
   ],
   cancelSweep: ['write', `mutation { cancelSweep(id: "${ZERO}") { id } }`],
 };

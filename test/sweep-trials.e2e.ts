@@ -11,7 +11,6 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { AppConfig } from '#libs/core/config';
@@ -35,7 +34,8 @@ import {
   type TrialRecord,
 } from '#libs/pure/search';
 
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+import { databaseUrl, dropDatabase } from './support/postgres.js';
+
 const STORE_MIGRATION = '20261129100000_sweep_trials';
 const SPACE: SearchSpace = {
   lr: { type: 'loguniform', min: 1e-4, max: 0.1 },
@@ -45,22 +45,6 @@ const SPACE: SearchSpace = {
   '10': { type: 'uniform', min: -1, max: 1 },
 };
 const METRIC = 'val_loss';
-
-function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A value drawn so that ties are common and NaN and the infinities turn up. */
 function drawValue(rng: Rng): number {
@@ -91,7 +75,7 @@ class Store {
 
   async close(): Promise<void> {
     await this.prisma?.onModuleDestroy();
-    await admin(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`);
+    await dropDatabase(this.name);
   }
 
   async createSweep(rule: EarlyStoppingRule, goal: Goal): Promise<string> {

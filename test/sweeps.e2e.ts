@@ -4,8 +4,12 @@ import { irisCsv } from './support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from './support/graphql.js';
 import { TestStack } from './support/stack.js';
 
-const CREATE_SWEEP = `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id status strategy maxTrials parallelism objective { metric goal } } }`;
-const SWEEP = `query($id: ID!) { sweep(id: $id) { id status error finishedAt runs { id status hyperparameters summary error epochsCompleted } bestRun { id summary } } }`;
+const CREATE_SWEEP =
+  `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id status strategy maxTrials parallelism ` +
+  `objective { metric goal } } }`;
+const SWEEP =
+  `query($id: ID!) { sweep(id: $id) { id status error finishedAt runs { id status hyperparameters summary error ` +
+  `epochsCompleted } bestRun { id summary } } }`;
 
 describe('sweeps', () => {
   const stack = new TestStack();
@@ -48,51 +52,56 @@ describe('sweeps', () => {
       if (sweep.status !== 'RUNNING') return sweep;
       if (Date.now() > deadline)
         throw new Error(
-          `sweep still RUNNING: ${JSON.stringify(sweep.runs.map((r: { status: string }) => r.status))}\n${stack.logs()}`,
+          `sweep still RUNNING: ` +
+            `${JSON.stringify(sweep.runs.map((r: { status: string }) => r.status))}\n${stack.logs()}`,
         );
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
-  it('runs a RANDOM sweep of 6 trials, at most 2 at once, spread over both workers, to a best run at val_accuracy ≥ 0.9', async () => {
-    const { createSweep } = await stack.gqlOk(CREATE_SWEEP, { input: sweepInput() });
-    expect(createSweep).toMatchObject({
-      status: 'RUNNING',
-      strategy: 'RANDOM',
-      maxTrials: 6,
-      parallelism: 2,
-      objective: { metric: 'val_accuracy', goal: 'MAXIMIZE' },
-    });
-    let mostActive = 0;
-    const sweep = await waitForSweep(createSweep.id, (s) => {
-      mostActive = Math.max(
-        mostActive,
-        s.runs.filter((r: { status: string }) => r.status === 'QUEUED' || r.status === 'RUNNING').length,
+  it(
+    'runs a RANDOM sweep of 6 trials, at most 2 at once, spread over both workers, to a best run at val_accuracy ≥ ' +
+      '0.9',
+    async () => {
+      const { createSweep } = await stack.gqlOk(CREATE_SWEEP, { input: sweepInput() });
+      expect(createSweep).toMatchObject({
+        status: 'RUNNING',
+        strategy: 'RANDOM',
+        maxTrials: 6,
+        parallelism: 2,
+        objective: { metric: 'val_accuracy', goal: 'MAXIMIZE' },
+      });
+      let mostActive = 0;
+      const sweep = await waitForSweep(createSweep.id, (s) => {
+        mostActive = Math.max(
+          mostActive,
+          s.runs.filter((r: { status: string }) => r.status === 'QUEUED' || r.status === 'RUNNING').length,
+        );
+      });
+      expect(sweep.status).toBe('SUCCEEDED');
+      expect(sweep.runs).toHaveLength(6);
+      expect(mostActive).toBeLessThanOrEqual(2);
+      expect(sweep.runs.every((r: { status: string }) => r.status === 'SUCCEEDED')).toBe(true);
+      for (const run of sweep.runs) {
+        expect([8, 16, 24, 32]).toContain(run.hyperparameters.hidden);
+        expect(run.hyperparameters.lr).toBeGreaterThanOrEqual(0.005);
+        expect(run.hyperparameters.lr).toBeLessThanOrEqual(0.05);
+      }
+      const best = Math.max(...sweep.runs.map((r: { summary: { val_accuracy: number } }) => r.summary.val_accuracy));
+      expect(sweep.bestRun.summary.val_accuracy).toBe(best);
+      expect(best).toBeGreaterThanOrEqual(0.9);
+      const workers = await stack.query<{ worker_id: string }>(
+        'SELECT DISTINCT worker_id FROM runs WHERE sweep_id = $1',
+        [createSweep.id],
       );
-    });
-    expect(sweep.status).toBe('SUCCEEDED');
-    expect(sweep.runs).toHaveLength(6);
-    expect(mostActive).toBeLessThanOrEqual(2);
-    expect(sweep.runs.every((r: { status: string }) => r.status === 'SUCCEEDED')).toBe(true);
-    for (const run of sweep.runs) {
-      expect([8, 16, 24, 32]).toContain(run.hyperparameters.hidden);
-      expect(run.hyperparameters.lr).toBeGreaterThanOrEqual(0.005);
-      expect(run.hyperparameters.lr).toBeLessThanOrEqual(0.05);
-    }
-    const best = Math.max(...sweep.runs.map((r: { summary: { val_accuracy: number } }) => r.summary.val_accuracy));
-    expect(sweep.bestRun.summary.val_accuracy).toBe(best);
-    expect(best).toBeGreaterThanOrEqual(0.9);
-    const workers = await stack.query<{ worker_id: string }>(
-      'SELECT DISTINCT worker_id FROM runs WHERE sweep_id = $1',
-      [createSweep.id],
-    );
-    expect(workers.length).toBe(2);
-    const { runs } = await stack.gqlOk(`query($id: ID!) { runs(sweepId: $id) { id sweep { id } } }`, {
-      id: createSweep.id,
-    });
-    expect(runs).toHaveLength(6);
-    expect(runs[0].sweep.id).toBe(createSweep.id);
-  });
+      expect(workers.length).toBe(2);
+      const { runs } = await stack.gqlOk(`query($id: ID!) { runs(sweepId: $id) { id sweep { id } } }`, {
+        id: createSweep.id,
+      });
+      expect(runs).toHaveLength(6);
+      expect(runs[0].sweep.id).toBe(createSweep.id);
+    },
+  );
 
   it('gives the same trials for the same seed', async () => {
     const first = (

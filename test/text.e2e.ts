@@ -99,67 +99,71 @@ describe('text columns: SpamAssassin ham vs spam with word tokens, a Transformer
 
   const TEXT = { tokenize: 'word', sequenceLength: 64, maxTokens: 6000, lowercase: true };
 
-  it('a tokenAndPositionEmbedding + transformerEncoder model reaches val_accuracy ≥ 0.95; a stock TF.js loads it after registerLayers', async () => {
-    const spec = {
-      layers: [
-        {
-          type: 'tokenAndPositionEmbedding',
-          vocabularySize: 6000,
-          sequenceLength: 64,
-          embeddingDim: 32,
-          maskZero: true,
-        },
-        { type: 'transformerEncoder', numHeads: 2, intermediateDim: 64, dropout: 0.1 },
-        { type: 'globalAveragePooling1d' },
-        { type: 'dense', units: 2, activation: 'softmax' },
-      ],
-      loss: 'sparseCategoricalCrossentropy',
-      optimizer: { type: 'adam', learningRate: 0.002 },
-      metrics: ['accuracy'],
-    };
-    const run = await train_('spam-transformer', spec, TEXT, 5);
-    expect(run.summary.val_accuracy).toBeGreaterThanOrEqual(0.95);
-    const predict = await predictHeldOut(run.id);
+  it(
+    'a tokenAndPositionEmbedding + transformerEncoder model reaches val_accuracy ≥ 0.95; a stock TF.js loads it ' +
+      'after registerLayers',
+    async () => {
+      const spec = {
+        layers: [
+          {
+            type: 'tokenAndPositionEmbedding',
+            vocabularySize: 6000,
+            sequenceLength: 64,
+            embeddingDim: 32,
+            maskZero: true,
+          },
+          { type: 'transformerEncoder', numHeads: 2, intermediateDim: 64, dropout: 0.1 },
+          { type: 'globalAveragePooling1d' },
+          { type: 'dense', units: 2, activation: 'softmax' },
+        ],
+        loss: 'sparseCategoricalCrossentropy',
+        optimizer: { type: 'adam', learningRate: 0.002 },
+        metrics: ['accuracy'],
+      };
+      const run = await train_('spam-transformer', spec, TEXT, 5);
+      expect(run.summary.val_accuracy).toBeGreaterThanOrEqual(0.95);
+      const predict = await predictHeldOut(run.id);
 
-    // The served layers module, registered with this process's TF.js, then the checkpoint as any client loads it.
-    const source = await (await fetch(`${stack.url}/v1/layers.js`)).text();
-    const modulePath = join(stack.dataDir, 'layers.mjs');
-    writeFileSync(modulePath, source);
-    const { registerLayers } = (await import(modulePath)) as { registerLayers(tfjs: typeof tf): void };
-    registerLayers(tf);
-    const { run: detail } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
-      id: run.id,
-    });
-    const url = `${stack.url}${detail.bestCheckpoint.modelUrl}`;
-    const modelJson = await (await fetch(url)).json();
-    const feature = modelJson.userDefinedMetadata.preprocessing.features[0];
-    expect(feature).toMatchObject({
-      name: 'email',
-      kind: 'text',
-      tokenize: 'word',
-      sequenceLength: 64,
-      lowercase: true,
-    });
-    expect(feature.vocabulary.length).toBeLessThanOrEqual(6000 - 2);
-    const model = await tf.loadLayersModel(url);
-    // Token ids by hand from the stored vocabulary: word segments, lowercased, 1 for unknown words, 0 after the end.
-    const ids = new Map<string, number>(feature.vocabulary.map((token: string, index: number) => [token, index + 2]));
-    const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
-    const encode = (text: string) => {
-      const tokens = [...segmenter.segment(text.toLowerCase().normalize('NFC'))]
-        .filter((s) => s.isWordLike || /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(s.segment))
-        .map((s) => ids.get(s.segment) ?? 1)
-        .slice(0, 64);
-      return [...tokens, ...Array(64 - tokens.length).fill(0)];
-    };
-    const probabilities = (
-      model.predict(tf.tensor2d(heldOut.map((email) => encode(email.text)))) as tf.Tensor2D
-    ).arraySync();
-    const labels = modelJson.userDefinedMetadata.preprocessing.target.labels as string[];
-    probabilities.forEach((row, index) =>
-      labels.forEach((label, c) => expect(predict[index].probabilities[label]).toBeCloseTo(row[c], 4)),
-    );
-  });
+      // The served layers module, registered with this process's TF.js, then the checkpoint as any client loads it.
+      const source = await (await fetch(`${stack.url}/v1/layers.js`)).text();
+      const modulePath = join(stack.dataDir, 'layers.mjs');
+      writeFileSync(modulePath, source);
+      const { registerLayers } = (await import(modulePath)) as { registerLayers(tfjs: typeof tf): void };
+      registerLayers(tf);
+      const { run: detail } = await stack.gqlOk(`query($id: ID!) { run(id: $id) { bestCheckpoint { modelUrl } } }`, {
+        id: run.id,
+      });
+      const url = `${stack.url}${detail.bestCheckpoint.modelUrl}`;
+      const modelJson = await (await fetch(url)).json();
+      const feature = modelJson.userDefinedMetadata.preprocessing.features[0];
+      expect(feature).toMatchObject({
+        name: 'email',
+        kind: 'text',
+        tokenize: 'word',
+        sequenceLength: 64,
+        lowercase: true,
+      });
+      expect(feature.vocabulary.length).toBeLessThanOrEqual(6000 - 2);
+      const model = await tf.loadLayersModel(url);
+      // Token ids by hand from the stored vocabulary: word segments, lowercased, 1 for unknown words, 0 after the end.
+      const ids = new Map<string, number>(feature.vocabulary.map((token: string, index: number) => [token, index + 2]));
+      const segmenter = new Intl.Segmenter('und', { granularity: 'word' });
+      const encode = (text: string) => {
+        const tokens = [...segmenter.segment(text.toLowerCase().normalize('NFC'))]
+          .filter((s) => s.isWordLike || /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(s.segment))
+          .map((s) => ids.get(s.segment) ?? 1)
+          .slice(0, 64);
+        return [...tokens, ...Array(64 - tokens.length).fill(0)];
+      };
+      const probabilities = (
+        model.predict(tf.tensor2d(heldOut.map((email) => encode(email.text)))) as tf.Tensor2D
+      ).arraySync();
+      const labels = modelJson.userDefinedMetadata.preprocessing.target.labels as string[];
+      probabilities.forEach((row, index) =>
+        labels.forEach((label, c) => expect(predict[index].probabilities[label]).toBeCloseTo(row[c], 4)),
+      );
+    },
+  );
 
   it('an embedding + LSTM model reaches val_accuracy ≥ 0.95 on the same column', async () => {
     const spec = {

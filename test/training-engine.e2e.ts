@@ -120,36 +120,39 @@ describe('training engine over HTTP: CNN, LSTM, regularised regression, seeded r
     expect(run.summary.val_accuracy).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('a huberLoss regression with an L2 kernel regularizer converges well below the predict-the-mean baseline', async () => {
-    const rows = regressionRows(600);
-    const datasetId = await upload(
-      `a,b,c,y\n${rows.map((row) => row.map((v) => v.toFixed(5)).join(',')).join('\n')}\n`,
-      'regression',
-    );
-    const mean = rows.reduce((sum, row) => sum + row[3], 0) / rows.length;
-    const baseline = rows.reduce((sum, row) => sum + huber(row[3] - mean), 0) / rows.length;
-    const spec = {
-      layers: [
-        { type: 'dense', units: 16, activation: 'relu', kernelRegularizer: { l2: 0.001 } },
-        { type: 'dense', units: 1 },
-      ],
-      loss: 'huberLoss',
-      optimizer: { type: 'adam', learningRate: 0.02 },
-      metrics: ['mae'],
-    };
-    const run = await train(datasetId, 'regression', spec, {
-      target: 'y',
-      epochs: 30,
-      batchSize: 32,
-      seed: 3,
-      checkpoint: { every: 10 },
-    });
-    expect(baseline).toBeGreaterThan(1);
-    expect(run.summary.val_loss).toBeLessThan(0.05 * baseline);
-    expect(run.summary.val_mae).toBeLessThan(0.5);
-    // The training loss carries the L2 penalty on top of the data loss.
-    expect(run.summary.loss).toBeGreaterThan(0);
-  });
+  it(
+    'a huberLoss regression with an L2 kernel regularizer ' + 'converges well below the predict-the-mean baseline',
+    async () => {
+      const rows = regressionRows(600);
+      const datasetId = await upload(
+        `a,b,c,y\n${rows.map((row) => row.map((v) => v.toFixed(5)).join(',')).join('\n')}\n`,
+        'regression',
+      );
+      const mean = rows.reduce((sum, row) => sum + row[3], 0) / rows.length;
+      const baseline = rows.reduce((sum, row) => sum + huber(row[3] - mean), 0) / rows.length;
+      const spec = {
+        layers: [
+          { type: 'dense', units: 16, activation: 'relu', kernelRegularizer: { l2: 0.001 } },
+          { type: 'dense', units: 1 },
+        ],
+        loss: 'huberLoss',
+        optimizer: { type: 'adam', learningRate: 0.02 },
+        metrics: ['mae'],
+      };
+      const run = await train(datasetId, 'regression', spec, {
+        target: 'y',
+        epochs: 30,
+        batchSize: 32,
+        seed: 3,
+        checkpoint: { every: 10 },
+      });
+      expect(baseline).toBeGreaterThan(1);
+      expect(run.summary.val_loss).toBeLessThan(0.05 * baseline);
+      expect(run.summary.val_mae).toBeLessThan(0.5);
+      // The training loss carries the L2 penalty on top of the data loss.
+      expect(run.summary.loss).toBeGreaterThan(0);
+    },
+  );
 
   it('a seeded run started twice gives the same summary to 1e-5', async () => {
     const datasetId = await upload(irisCsv(), 'iris');

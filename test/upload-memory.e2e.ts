@@ -22,7 +22,8 @@ function streamingUpload(boundary: string): { body: ReadableStream<Uint8Array>; 
       if (stage === 0) {
         controller.enqueue(
           encoder.encode(
-            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\nid,value,label,when\n`,
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: ` +
+              `text/csv\r\n\r\nid,value,label,when\n`,
           ),
         );
         stage = 1;
@@ -32,7 +33,8 @@ function streamingUpload(boundary: string): { body: ReadableStream<Uint8Array>; 
         const lines: string[] = [];
         for (let i = 0; i < 20_000; i++, row++)
           lines.push(
-            `${row},${(row * 0.37) % 1000},${row % 7 === 0 ? 'seven' : 'other'},2024-01-${String((row % 28) + 1).padStart(2, '0')}`,
+            `${row},${(row * 0.37) % 1000},${row % 7 === 0 ? 'seven' : 'other'},` +
+              `2024-01-${String((row % 28) + 1).padStart(2, '0')}`,
           );
         const chunk = encoder.encode(`${lines.join('\n')}\n`);
         written += chunk.byteLength;
@@ -84,7 +86,8 @@ describe('a 300 MB upload', () => {
     expect(Math.abs(byName.id.distinct - dataset.rowCount) / dataset.rowCount).toBeLessThan(0.05);
     const grewMiB = (peak - before) / 1024;
     console.log(
-      `300 MB upload: API RSS ${Math.round(before / 1024)} MiB before, peak ${Math.round(peak / 1024)} MiB (+${grewMiB.toFixed(1)} MiB)`,
+      `300 MB upload: API RSS ${Math.round(before / 1024)} MiB before, peak ${Math.round(peak / 1024)} MiB ` +
+        `(+${grewMiB.toFixed(1)} MiB)`,
     );
     expect(grewMiB).toBeLessThan(50);
   }, 300_000);

@@ -18,7 +18,9 @@ mkdir -p "$C/node_modules/webgpu/dist/linux-x64"
 # Keep external: the native Dawn package (loaded from .carry/node_modules) and tfjs-node(-gpu), which
 # backend.ts imports optionally and which are not installed here.
 # CommonJS parts of tfjs (the wasm backend's emscripten glue) use require/__dirname: provide them in the ESM bundle.
-BANNER="import { createRequire as __cr } from 'node:module'; import { dirname as __dn } from 'node:path'; import { fileURLToPath as __fu } from 'node:url'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
+BANNER="import { createRequire as __cr } from 'node:module'; import { dirname as __dn } from 'node:path'; "
+BANNER+="import { fileURLToPath as __fu } from 'node:url'; const require = __cr(import.meta.url); "
+BANNER+="const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
 for pair in bench:bench/train.bench.ts probe:bench/gpu/probe.ts accuracy:bench/gpu/accuracy.ts; do
   name=${pair%%:*}; src=${pair#*:}
   npx esbuild "$src" --bundle --platform=node --format=esm --target=node20 --minify --keep-names --log-level=warning \

@@ -30,7 +30,8 @@ uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2
 [ -n "$uri" ] || uri=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
 [ -n "$uri" ] || { echo "lavapipe.sh: no Debian mirror configured" >&2; exit 1; }
 chmod 755 "$tmp"; mkdir -p "$tmp/lists/partial"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm-backports main" > "$tmp/backports.list"
+echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm-backports main" \
+  > "$tmp/backports.list"
 apt_private=(-o Dir::Etc::sourcelist="$tmp/backports.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$tmp/lists")
 apt-get "${apt_private[@]}" -qq update >/dev/null
 (cd "$tmp" && apt-get "${apt_private[@]}" -qq download "mesa-vulkan-drivers=$VERSION" >/dev/null)

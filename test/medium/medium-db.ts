@@ -3,8 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
-
 import { type AppConfig, loadConfig } from '#libs/core/config';
 import {
   applyMigrations,
@@ -23,8 +21,7 @@ import { analyzeDataset } from '#libs/pure/data';
 
 import { irisCsv } from '../support/fixtures.js';
 import { IRIS_MLP } from '../support/graphql.js';
-
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+import { databaseUrl, dropDatabase } from '../support/postgres.js';
 
 /** The training config a run of the iris MLP is stored with (as planRun writes it). */
 export const IRIS_TRAINING = { target: 'Species', epochs: 5, batchSize: 16, validationSplit: 0.2, seed: 1 };
@@ -49,9 +46,12 @@ export class MediumDb {
   readonly sweeps: SweepsService;
 
   private constructor(env: NodeJS.ProcessEnv) {
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${this.name}`;
-    this.config = loadConfig({ DATABASE_URL: url.toString(), DATA_DIR: this.dataDir, QUEUE_NAME: 'training', ...env });
+    this.config = loadConfig({
+      DATABASE_URL: databaseUrl(this.name),
+      DATA_DIR: this.dataDir,
+      QUEUE_NAME: 'training',
+      ...env,
+    });
     this.prisma = new PrismaService(this.config);
     this.events = new RunEventsRepository(this.prisma, this.config);
     this.lifecycle = new RunLifecycle(new RunLifecycleRepository(this.prisma), this.events);
@@ -144,10 +144,7 @@ export class MediumDb {
     await this.queue.close().catch(() => undefined);
     await this.events.onModuleDestroy();
     await this.prisma.onModuleDestroy();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await dropDatabase(this.name).catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

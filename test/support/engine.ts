@@ -8,6 +8,7 @@ import {
   buildModel,
   type EpochReport,
   expectedOutputUnits,
+  type ImageStore,
   type ModelSpec,
   type PreparedData,
   resolveModelSpec,
@@ -109,4 +110,42 @@ export async function trainToEnd(
     },
   });
   return { ...result, reports };
+}
+
+/**
+ * PreparedData for 28×28 grey digits labelled 0-9 (a sparse classification of a `label` column), row i of the data
+ * being image i of `store`: the first `trainRows` rows train, the next `validationRows` validate.
+ */
+export function digitImageData(options: {
+  store: ImageStore;
+  y: Float32Array;
+  trainRows: number;
+  validationRows: number;
+  augment: NonNullable<PreparedData['images']>['augment'];
+}): PreparedData {
+  const rows = options.trainRows + options.validationRows;
+  const labels = Array.from({ length: 10 }, (_, i) => String(i));
+  return {
+    preprocessing: {
+      version: 1,
+      features: [],
+      inputSize: 784,
+      inputShape: [28, 28, 1],
+      target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels },
+      missing: 'drop',
+      normalize: 'none',
+    },
+    x: new Float32Array(0),
+    y: options.y,
+    yWidth: 1,
+    trainRows: options.trainRows,
+    validationRows: options.validationRows,
+    droppedRows: 0,
+    images: {
+      store: options.store,
+      rowOf: Int32Array.from({ length: rows }, (_, i) => i),
+      shape: [28, 28, 1],
+      augment: options.augment,
+    },
+  };
 }

@@ -1,6 +1,8 @@
-export const RUN_FIELDS = `id status attempt epochsCompleted summary device error hyperparameters training createdAt startedAt finishedAt`;
+export const RUN_FIELDS =
+  'id status attempt epochsCompleted summary device error hyperparameters training createdAt startedAt finishedAt';
 
-export const CREATE_MODEL = `mutation($input: CreateModelInput!) { createModel(input: $input) { id name version spec } }`;
+export const CREATE_MODEL =
+  'mutation($input: CreateModelInput!) { createModel(input: $input) { id name version spec } }';
 export const START_RUN = `mutation($input: StartRunInput!) { startRun(input: $input) { ${RUN_FIELDS} } }`;
 
 /** The small CNN of the image tests and benches: 28×28 images in, 10 classes out. */

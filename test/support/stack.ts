@@ -8,12 +8,13 @@ import pg from 'pg';
 
 import { freePort } from '#libs/core/db';
 
+import { databaseUrl, dropDatabase } from './postgres.js';
+
 export { freePort };
 
 // The repository root, whether this runs from test/support (vitest) or dist/test/support (a built bench).
 const HERE = resolve(import.meta.dirname, '..', '..');
 const ROOT = basename(HERE) === 'dist' ? dirname(HERE) : HERE;
-const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface GraphQLResponse<T = Record<string, any>> {
@@ -78,9 +79,7 @@ export class TestStack {
   private readonly extraEnv: NodeJS.ProcessEnv;
 
   constructor(extraEnv: NodeJS.ProcessEnv = {}) {
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${this.name}`;
-    this.databaseUrl = url.toString();
+    this.databaseUrl = databaseUrl(this.name);
     this.extraEnv = extraEnv;
   }
 
@@ -244,10 +243,7 @@ export class TestStack {
   async stop(): Promise<void> {
     for (const worker of [...this.workers]) await this.stopWorker(worker, 'SIGKILL', 5_000);
     await this.stopApi('SIGKILL');
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await dropDatabase(this.name).catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

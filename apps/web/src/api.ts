@@ -1,5 +1,7 @@
 import { type Client, createClient } from 'graphql-ws';
 
+import { AppErrorCode } from '#libs/pure/errors';
+
 /** The key lives in sessionStorage only (gone when the tab closes) and travels as a header, never in a URL. */
 const KEY_STORAGE = 'trainer.apiKey';
 
@@ -57,7 +59,7 @@ export async function gql<T>(document: string, variables: Record<string, unknown
     errors?: { message: string; extensions?: { code?: string } }[];
   };
   const error = body.errors?.[0];
-  if (response.status === 401 || error?.extensions?.code === 'UNAUTHENTICATED')
+  if (response.status === 401 || error?.extensions?.code === AppErrorCode.Unauthenticated)
     throw refused(keySent, error?.message ?? 'a key is needed');
   if (error) throw new GraphQLRequestError(error.message, error.extensions?.code);
   if (!response.ok || !body.data) throw new GraphQLRequestError(`the API answered ${response.status}`);

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 
 import { gql, uploadDataset } from './api';
+import { EXAMPLE_SPACE, EXAMPLE_SPEC } from './examples';
 import CREATE_MODEL from './graphql/create-model.graphql';
 import CREATE_SWEEP from './graphql/create-sweep.graphql';
 import DATASET from './graphql/dataset.graphql';
@@ -10,24 +11,49 @@ import START_RUN from './graphql/start-run.graphql';
 import type { Dataset, Model } from './types';
 import { Card, ErrorBox, navigate, usePages } from './ui';
 
+/**
+ * A form's submit: runs `action` and shows what went wrong (a field that is not JSON, the API's refusal) in the form;
+ * the error of the previous try is cleared first.
+ */
+function useSubmit(action: () => Promise<void>): { error: string | undefined; submit: (event: Event) => void } {
+  const [error, setError] = useState<string>();
+  const submit = (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    action().catch((failure: unknown) => setError((failure as Error).message));
+  };
+  return { error, submit };
+}
+
+function NameField(props: { value: string; onInput: (name: string) => void }) {
+  return (
+    <label>
+      name
+      <input
+        name="name"
+        required
+        value={props.value}
+        onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
+      />
+    </label>
+  );
+}
+
 export function UploadDatasetForm() {
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState('');
   const [progress, setProgress] = useState<number | null>(null);
-  const [error, setError] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    if (!file) return setError('choose a file first');
-    setError(undefined);
+  const { error, submit } = useSubmit(async () => {
+    if (!file) throw new Error('choose a file first');
     setProgress(0);
     try {
       const dataset = await uploadDataset(file, name || file.name.replace(/\.[^.]+$/, ''), setProgress);
       navigate(`/ui/datasets/${dataset.id}`);
     } catch (failure) {
-      setError((failure as Error).message);
       setProgress(null);
+      throw failure;
     }
-  };
+  });
   return (
     <Card title="Upload a dataset">
       <form class="form" onSubmit={submit}>
@@ -63,17 +89,6 @@ export function UploadDatasetForm() {
   );
 }
 
-const EXAMPLE_SPEC = {
-  layers: [
-    { type: 'dense', units: '$hidden', activation: 'relu' },
-    { type: 'dense', units: 3, activation: 'softmax' },
-  ],
-  loss: 'sparseCategoricalCrossentropy',
-  optimizer: { type: 'adam', learningRate: '$lr' },
-  metrics: ['accuracy'],
-};
-
-/** Parses a JSON field of a form, naming the field when it does not parse. */
 /** A labelled JSON editor (a model spec, hyperparameters, a search space, a training config). */
 function JsonField(props: {
   label: string;
@@ -97,6 +112,7 @@ function JsonField(props: {
   );
 }
 
+/** Parses a JSON field of a form, naming the field when it does not parse. */
 function parseJson(field: string, text: string): unknown {
   if (!text.trim()) return undefined;
   try {
@@ -109,28 +125,18 @@ function parseJson(field: string, text: string): unknown {
 export function CreateModelForm() {
   const [name, setName] = useState('');
   const [spec, setSpec] = useState(JSON.stringify(EXAMPLE_SPEC, null, 2));
-  const [error, setError] = useState<string>();
   const [created, setCreated] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const data = await gql<{ createModel: { id: string; name: string; version: number } }>(CREATE_MODEL, {
-        input: { name, spec: parseJson('the spec', spec) },
-      });
-      setCreated(`created ${data.createModel.name} v${data.createModel.version}`);
-      navigate(`/ui/runs/new?model=${data.createModel.id}`);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, submit } = useSubmit(async () => {
+    const data = await gql<{ createModel: { id: string; name: string; version: number } }>(CREATE_MODEL, {
+      input: { name, spec: parseJson('the spec', spec) },
+    });
+    setCreated(`created ${data.createModel.name} v${data.createModel.version}`);
+    navigate(`/ui/runs/new?model=${data.createModel.id}`);
+  });
   return (
     <Card title="Create a model">
       <form class="form" onSubmit={submit}>
-        <label>
-          name
-          <input name="name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        </label>
+        <NameField value={name} onInput={setName} />
         <JsonField
           label={'spec (JSON; "$name" values are filled from each run\'s hyperparameters)'}
           name="spec"
@@ -207,29 +213,32 @@ function useRunBasics() {
       </label>
     </>
   );
-  return { datasetId, modelId, training, setTraining, pickers, error: choices.error };
+  /** The end of the run and sweep forms: the training config, the form's error (or the pickers'), the submit. */
+  const footer = (rows: number, formError: string | undefined, submitLabel: string) => (
+    <>
+      <JsonField label="training config (JSON)" name="training" rows={rows} value={training} onInput={setTraining} />
+      <ErrorBox message={formError ?? choices.error} />
+      <button class="primary" type="submit">
+        {submitLabel}
+      </button>
+    </>
+  );
+  return { datasetId, modelId, training, pickers, footer };
 }
 
 export function StartRunForm() {
   const basics = useRunBasics();
   const [hyperparameters, setHyperparameters] = useState('{\n  "hidden": 16,\n  "lr": 0.02\n}');
-  const [error, setError] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const input = {
-        datasetId: basics.datasetId,
-        modelId: basics.modelId,
-        hyperparameters: parseJson('hyperparameters', hyperparameters),
-        training: parseJson('the training config', basics.training),
-      };
-      const data = await gql<{ startRun: { id: string } }>(START_RUN, { input });
-      navigate(`/ui/runs/${data.startRun.id}`);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, submit } = useSubmit(async () => {
+    const input = {
+      datasetId: basics.datasetId,
+      modelId: basics.modelId,
+      hyperparameters: parseJson('hyperparameters', hyperparameters),
+      training: parseJson('the training config', basics.training),
+    };
+    const data = await gql<{ startRun: { id: string } }>(START_RUN, { input });
+    navigate(`/ui/runs/${data.startRun.id}`);
+  });
   return (
     <Card title="Start a run">
       <form class="form" onSubmit={submit}>
@@ -241,26 +250,11 @@ export function StartRunForm() {
           value={hyperparameters}
           onInput={setHyperparameters}
         />
-        <JsonField
-          label="training config (JSON)"
-          name="training"
-          rows={9}
-          value={basics.training}
-          onInput={basics.setTraining}
-        />
-        <ErrorBox message={error ?? basics.error} />
-        <button class="primary" type="submit">
-          Start run
-        </button>
+        {basics.footer(9, error, 'Start run')}
       </form>
     </Card>
   );
 }
-
-const EXAMPLE_SPACE = {
-  lr: { type: 'loguniform', min: 0.001, max: 0.1 },
-  hidden: { type: 'int', min: 4, max: 64, step: 4 },
-};
 
 export function StartSweepForm() {
   const basics = useRunBasics();
@@ -271,36 +265,26 @@ export function StartSweepForm() {
   const [goal, setGoal] = useState('MINIMIZE');
   const [maxTrials, setMaxTrials] = useState(20);
   const [parallelism, setParallelism] = useState(2);
-  const [error, setError] = useState<string>();
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setError(undefined);
-    try {
-      const input = {
-        name,
-        datasetId: basics.datasetId,
-        modelId: basics.modelId,
-        strategy,
-        searchSpace: parseJson('the search space', space),
-        objective: { metric, goal },
-        maxTrials,
-        parallelism,
-        training: parseJson('the training config', basics.training),
-      };
-      const data = await gql<{ createSweep: { id: string } }>(CREATE_SWEEP, { input });
-      navigate(`/ui/sweeps/${data.createSweep.id}`);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, submit } = useSubmit(async () => {
+    const input = {
+      name,
+      datasetId: basics.datasetId,
+      modelId: basics.modelId,
+      strategy,
+      searchSpace: parseJson('the search space', space),
+      objective: { metric, goal },
+      maxTrials,
+      parallelism,
+      training: parseJson('the training config', basics.training),
+    };
+    const data = await gql<{ createSweep: { id: string } }>(CREATE_SWEEP, { input });
+    navigate(`/ui/sweeps/${data.createSweep.id}`);
+  });
   const setNumber = (set: (value: number) => void) => (e: Event) => set(Number((e.target as HTMLInputElement).value));
   return (
     <Card title="Start a sweep">
       <form class="form" onSubmit={submit}>
-        <label>
-          name
-          <input name="name" required value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-        </label>
+        <NameField value={name} onInput={setName} />
         {basics.pickers}
         <div class="row">
           <label>
@@ -336,17 +320,7 @@ export function StartSweepForm() {
           </label>
         </div>
         <JsonField label="search space (JSON)" name="searchSpace" rows={7} value={space} onInput={setSpace} />
-        <JsonField
-          label="training config (JSON)"
-          name="training"
-          rows={8}
-          value={basics.training}
-          onInput={basics.setTraining}
-        />
-        <ErrorBox message={error ?? basics.error} />
-        <button class="primary" type="submit">
-          Start sweep
-        </button>
+        {basics.footer(8, error, 'Start sweep')}
       </form>
     </Card>
   );

@@ -53,7 +53,8 @@ export async function startWorker(config = loadConfig()) {
   await dispatcher.start();
   app.get(ReconcilerService).start();
   logger.log(
-    `worker ready: backend ${app.get(TrainingBackend).device}, concurrency ${config.worker.concurrency}, queue ${queue.driver}`,
+    `worker ready: backend ${app.get(TrainingBackend).device}, concurrency ${config.worker.concurrency}, queue ` +
+      `${queue.driver}`,
   );
   return app;
 }

@@ -59,7 +59,8 @@ async function binaries(): Promise<{ postgres: string; initdb: string }> {
     return (await import(name)) as { postgres: string; initdb: string };
   } catch (error) {
     throw new Error(
-      `the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${name}: ${(error as Error).message}); set DATABASE_URL instead`,
+      `the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (${name}: ` +
+        `${(error as Error).message}); set DATABASE_URL instead`,
       { cause: error },
     );
   }
@@ -240,7 +241,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
   process.once('exit', lastResort);
 
-  const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(options.database ?? 'trainer')}`;
+  const database = encodeURIComponent(options.database ?? 'trainer');
+  const url = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const adminUrl = `postgresql://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   for (;;) {

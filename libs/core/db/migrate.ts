@@ -63,7 +63,8 @@ export async function applyMigrations(databaseUrl: string, migrationsDir = findM
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
     const done = await client.query<{ migration_name: string; checksum: string }>(
-      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND ' +
+        'rolled_back_at IS NULL',
     );
     const doneByName = new Map(done.rows.map((row) => [row.migration_name, row.checksum]));
     const names = readdirSync(migrationsDir, { withFileTypes: true })
@@ -82,7 +83,8 @@ export async function applyMigrations(databaseUrl: string, migrationsDir = findM
       await client.query('BEGIN');
       try {
         await client.query(
-          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+          'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) ' +
+            'VALUES ($1, $2, $3, now(), 0)',
           [id, checksum, name],
         );
         await client.query(sql);

@@ -203,7 +203,8 @@ export class PgBossJobQueue implements JobQueue {
 
   async depth(): Promise<QueueDepth> {
     const { rows } = await this.sql<{ waiting: string; active: string }>(
-      `SELECT count(*) FILTER (WHERE state IN ('created', 'retry')) AS waiting, count(*) FILTER (WHERE state = 'active') AS active
+      `SELECT count(*) FILTER (WHERE state IN ('created', 'retry')) AS waiting,
+              count(*) FILTER (WHERE state = 'active') AS active
        FROM ${this.schema}.job WHERE name = $1`,
       [this.queueName],
     );

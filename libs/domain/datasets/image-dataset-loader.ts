@@ -29,7 +29,8 @@ export async function loadImageDataset(
     // Too large to hold: list the rows (each image is decoded once to keep the upload's rules, then dropped) and read
     // batches from the archive on a decoding thread while training.
     progress(
-      `the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed TRAINING_CACHE_MB=${config.worker.trainingCacheMb}: reading batches from disk`,
+      `the decoded images (${Math.ceil((expectedRows * frameBytes) / 1024 / 1024)} MiB) exceed ` +
+        `TRAINING_CACHE_MB=${config.worker.trainingCacheMb}: reading batches from disk`,
     );
     const scan = await scanImageArchive(path, { maxUnpackedBytes: config.limits.maxUploadBytes });
     const store = await DiskImageStore.open(
@@ -42,7 +43,8 @@ export async function loadImageDataset(
     // Said at the end of the run: whether training waited on decoding (the first read is the validation set).
     store.close = async () => {
       const { reads, waitedMs, longestMs } = store.waits;
-      const waited = `${Math.round(waitedMs)} ms on ${reads} batch reads from disk (longest ${Math.round(longestMs)} ms)`;
+      const longest = Math.round(longestMs);
+      const waited = `${Math.round(waitedMs)} ms on ${reads} batch reads from disk (longest ${longest} ms)`;
       progress(`the training loop waited ${waited}`);
       await close();
     };
@@ -73,7 +75,8 @@ export async function loadImageDataset(
     },
   });
   progress(
-    `decoded ${scan.rows.length} images to ${image.width}×${image.height}×${image.channels} in ${Math.round(performance.now() - started)} ms`,
+    `decoded ${scan.rows.length} images to ${image.width}×${image.height}×${image.channels} in ` +
+      `${Math.round(performance.now() - started)} ms`,
   );
   return {
     rows: tableOf(scan.rows),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
 import { PrismaService } from '#libs/core/db';
+import { ACTIVE_RUN_STATUSES } from '#libs/domain/runs';
 
 /** What a delete found: nothing, work still going on, history it would take along (without force), or done. */
 export type DeleteOutcome =
@@ -18,7 +19,8 @@ interface Uses {
   sweeps: number;
 }
 
-const ACTIVE_RUN = `status IN ('QUEUED', 'RUNNING')`;
+// The statuses are enum names from the lifecycle table, never user input, so they are written into the SQL.
+const ACTIVE_RUN = `status IN (${ACTIVE_RUN_STATUSES.map((status) => `'${status}'`).join(', ')})`;
 
 /**
  * Deletes with their history, each in one transaction that first locks the row deleted: a run started meanwhile

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 
 import { type Prisma, type Run as RunRow, RunEventsRepository } from '#libs/core/db';
 import type { TrainRunJob } from '#libs/core/queue';
-import type { CheckpointArtifacts, TrainingConfig } from '#libs/pure/training';
 
 import { type EpochRecord, type LostRun, type NewRun, RunLifecycleRepository } from './run-lifecycle.repository.js';
 import type { RunFinishEvent } from './run-transitions.js';
@@ -95,14 +94,9 @@ export class RunLifecycle {
    * A worker stopping (SIGTERM) saves the weights it has (the epoch it was in is not reported)
    * and returns the run to the queue as it is: a graceful stop is not a loss, so the attempt stays.
    */
-  async handBack(
-    runId: string,
-    workerId: string,
-    lastCompletedEpoch: number,
-    checkpoint: CheckpointArtifacts,
-    training: TrainingConfig,
-  ): Promise<boolean> {
-    const handed = await this.runs.handBack(runId, workerId, lastCompletedEpoch, checkpoint, training);
+  async handBack(...args: Parameters<RunLifecycleRepository['handBack']>): Promise<boolean> {
+    const handed = await this.runs.handBack(...args);
+    const [runId] = args;
     if (handed) await this.events.publish({ type: 'run', runId });
     return handed;
   }

@@ -4,6 +4,7 @@ import { RunStatus } from '#libs/core/db';
 
 import { pickBestCheckpoint, rankCheckpoints } from './checkpoint-ranking.js';
 import {
+  ACTIVE_RUN_STATUSES,
   isFinal,
   nextStatus,
   requiredStatus,
@@ -74,6 +75,12 @@ describe('the run transition table', () => {
   it('calls a status final exactly when no event leaves it', () => {
     const final = Object.values(RunStatus).filter(isFinal);
     expect(final.sort()).toEqual(['CANCELLED', 'FAILED', 'PRUNED', 'SUCCEEDED']);
+  });
+
+  it('calls active exactly the statuses that are not final', () => {
+    const active = Object.values(RunStatus).filter((status) => !isFinal(status));
+    expect([...ACTIVE_RUN_STATUSES].sort()).toEqual(active.sort());
+    expect(active.sort()).toEqual(['QUEUED', 'RUNNING']);
   });
 });
 

@@ -74,3 +74,8 @@ export function requiredStatus(event: RunLifecycleEvent): RunStatus {
 export function isFinal(status: RunStatus): boolean {
   return !RUN_TRANSITIONS.some((transition) => transition.from === status);
 }
+
+/** The statuses some event still leaves (queued, running): every other status is final. */
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = [
+  ...new Set(RUN_TRANSITIONS.flatMap((transition) => (transition.from === null ? [] : [transition.from]))),
+];

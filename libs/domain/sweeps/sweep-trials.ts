@@ -13,6 +13,7 @@
  * Every function takes the client to use (the scheduler's transaction or the service's pool).
  */
 import { Prisma } from '#libs/core/db';
+import { ACTIVE_RUN_STATUSES } from '#libs/domain/runs';
 import {
   type EarlyStoppingRule,
   type Goal,
@@ -68,7 +69,7 @@ export async function settleTrials(db: Db, sweep: SweepKeys): Promise<void> {
                          THEN (r.summary ->> ${sweep.metric})::float8 END
     FROM runs r
     WHERE t.sweep_id = ${sweep.id}::uuid AND t.outcome IS NULL
-      AND r.id = t.run_id AND r.status NOT IN ('QUEUED', 'RUNNING')
+      AND r.id = t.run_id AND r.status::text <> ALL(${ACTIVE_RUN_STATUSES}::text[])
     RETURNING t.trial_index AS "trialIndex", t.run_id AS "runId", t.outcome::text AS status, t.objective`;
   const rule = sweep.earlyStopping as EarlyStoppingRule | null;
   if (!rule) return;

@@ -64,7 +64,8 @@ export class SweepsService {
     for (const parameter of Object.keys(space)) {
       if (!references.has(parameter))
         throw AppError.badInput(
-          `searchSpace.${parameter} is not used by the model spec (it refers to: ${[...references].map((r) => `$${r}`).join(', ') || 'none'})`,
+          `searchSpace.${parameter} is not used by the model spec (it refers to: ` +
+            `${[...references].map((r) => `$${r}`).join(', ') || 'none'})`,
         );
     }
     const options = parseStrategyOptions(input.options, input.strategy, input.maxTrials);
@@ -93,7 +94,8 @@ export class SweepsService {
     const reported = reportedMetrics((model.spec as { metrics?: unknown }).metrics, plan.training.validationSplit);
     if (!reported.includes(input.objective.metric)) {
       throw AppError.badInput(
-        `objective.metric "${input.objective.metric}" is not reported by runs of this model (they report: ${reported.join(', ')})`,
+        `objective.metric "${input.objective.metric}" is not reported by runs of this model (they report: ` +
+          `${reported.join(', ')})`,
       );
     }
     const row = await this.sweeps.create({

@@ -20,25 +20,47 @@ function settle(
   else reject(message.datasetError ? new DatasetError(message.message) : new Error(message.message));
 }
 
-let spare: ChildProcess | undefined;
+/**
+ * At most one analysis at once per CPU (at most 4): each process loads DuckDB (~100 MB) and uses every core it is
+ * given, so 100 parallel uploads as 100 processes only fought for memory and CPU (some were killed); the others wait.
+ */
+const ANALYSIS_SLOTS = Math.max(1, Math.min(4, availableParallelism()));
+
+/**
+ * Analysis processes waiting for work. One serves analysis after analysis (starting a process and loading DuckDB
+ * costs far more than analysing a small file) until it retires itself after a large file (analysis.process.ts);
+ * an idle one never keeps the API alive, and dies with it.
+ */
+const idle: ChildProcess[] = [];
+
+function alive(child: ChildProcess): boolean {
+  return child.connected && child.exitCode === null && child.signalCode === null;
+}
 
 function startAnalysisProcess(): ChildProcess {
   const child = fork(new URL('./analysis.process.js', import.meta.url), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
-  // An idle spare must not keep a process alive that would otherwise exit (a CLI, a test).
-  child.unref();
-  (child.channel as { unref?(): void } | undefined)?.unref?.();
+  setIdle(child);
   child.on('error', () => undefined);
+  child.once('exit', () => {
+    const at = idle.indexOf(child);
+    if (at >= 0) idle.splice(at, 1);
+  });
   return child;
 }
 
-/** The spare process when it is still alive (one upload at a time takes it), else a fresh one. */
+/** An idle process must not keep a process alive that would otherwise exit (a CLI, a test). */
+function setIdle(child: ChildProcess): void {
+  child.unref();
+  (child.channel as { unref?(): void } | undefined)?.unref?.();
+}
+
 function takeAnalysisProcess(): ChildProcess {
-  const child =
-    spare && spare.connected && spare.exitCode === null && spare.signalCode === null ? spare : startAnalysisProcess();
-  spare = undefined;
+  let child = idle.pop();
+  while (child && !alive(child)) child = idle.pop();
+  child ??= startAnalysisProcess();
   (child.channel as { ref?(): void } | undefined)?.ref?.();
   child.ref();
   return child;
@@ -46,8 +68,7 @@ function takeAnalysisProcess(): ChildProcess {
 
 /**
  * Analyses a dataset file in a child process (analysis.process.ts): the API's event loop stays free, and
- * neither DuckDB's buffers nor parsing garbage ever land in the API's memory; the child's memory goes back
- * to the system when it exits.
+ * neither DuckDB's buffers nor parsing garbage ever land in the API's memory.
  */
 export async function analyzeDatasetIsolated(
   path: string,
@@ -64,12 +85,8 @@ export async function analyzeDatasetIsolated(
   }
 }
 
-/**
- * At most one analysis process per CPU at once (at most 4): each loads DuckDB (~100 MB) and uses every core it is
- * given, so 100 parallel uploads as 100 processes only fought for memory and CPU (some were killed); the others wait.
- */
 const analysisSlots = (() => {
-  let free = Math.max(1, Math.min(4, availableParallelism()));
+  let free = ANALYSIS_SLOTS;
   const waiting: (() => void)[] = [];
   return {
     acquire: (): Promise<void> => {
@@ -90,21 +107,31 @@ const analysisSlots = (() => {
 function analyzeInChildProcess(path: string, format: DatasetFormat): Promise<DatasetAnalysis> {
   return new Promise((resolve, reject) => {
     const child = takeAnalysisProcess();
-    let settled = false;
-    child.once('message', (message: AnalysisMessage) => {
-      settled = true;
+    const onMessage = (message: AnalysisMessage & { retiring: boolean }) => {
+      child.off('exit', onExit);
+      child.off('error', onError);
       settle(message, resolve, reject);
-    });
-    child.once('error', (error) => {
-      if (settled) return;
-      settled = true;
+      // A retiring process exits by itself; a fresh one is started now, so the next upload finds DuckDB loaded.
+      if (message.retiring) idle.push(startAnalysisProcess());
+      else if (idle.length < ANALYSIS_SLOTS) {
+        setIdle(child);
+        idle.push(child);
+      } else child.kill();
+    };
+    const onError = (error: Error) => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
       reject(error);
-    });
-    child.once('exit', (code, signal) => {
-      if (!settled) reject(new Error(`dataset analysis stopped unexpectedly (exit code ${code}, signal ${signal})`));
-      // The next upload finds a process with DuckDB already loaded (started now, not while this one analysed).
-      spare ??= startAnalysisProcess();
-    });
+      child.kill();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      child.off('message', onMessage);
+      child.off('error', onError);
+      reject(new Error(`dataset analysis stopped unexpectedly (exit code ${code}, signal ${signal})`));
+    };
+    child.once('message', onMessage);
+    child.once('error', onError);
+    child.once('exit', onExit);
     child.send({ path, format });
   });
 }

@@ -112,7 +112,8 @@ class ColumnAccumulator {
       }
       if (text.length <= 9 && NON_FINITE.test(text)) {
         throw new DatasetError(
-          `row on line ${line}, column "${this.name}": ${text} is not a finite number (leave the cell empty, NA or NaN for a missing value)`,
+          `row on line ${line}, column "${this.name}": ${text} is not a finite number (leave the cell empty, NA ` +
+            `or NaN for a missing value)`,
         );
       }
     } else if (isMissing(cell)) {

@@ -116,7 +116,10 @@ function csvMessage(error: CsvError, headerLength: number | undefined): string {
   switch (error.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const record = (error as unknown as { record?: unknown[] }).record;
-      return `row${where} has ${record?.length ?? 'a different number of'} fields but the header has ${headerLength ?? 'another number'}`;
+      return (
+        `row${where} has ${record?.length ?? 'a different number of'} fields but the header has ` +
+        `${headerLength ?? 'another number'}`
+      );
     }
     case 'CSV_MAX_RECORD_SIZE':
       return `a row${where} is longer than ${MAX_FIELD_BYTES} bytes`;

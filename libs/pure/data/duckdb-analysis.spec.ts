@@ -116,22 +116,27 @@ describe('DuckDB analysis', () => {
     expect(fromParquet.columns[4]).toMatchObject({ name: 'Species', type: 'STRING', distinct: 3 });
   });
 
-  it('keeps memory bounded on a wide table: a wide CSV goes to the streaming analyser, a wide Parquet by column groups', async () => {
-    // 785 columns, as MNIST's pixels: one DuckDB query over all of them took over 20 GB.
-    const width = DUCKDB_MAX_COLUMNS * 2 + 5;
-    const lines = [Array.from({ length: width }, (_, i) => (i ? `p${i}` : 'label')).join(',')];
-    for (let r = 0; r < 300; r++)
-      lines.push(Array.from({ length: width }, (_, i) => (i ? ((r * i) % 256) / 255 : r % 10)).join(','));
-    const csv = writeTemp('wide.csv', lines.join('\n') + '\n');
-    expect(await analyzeCsvWithDuckDB(csv)).toBeUndefined();
-    const reference = await analyzeDataset(csv, 'csv');
-    const parquet = await analyzeParquetWithDuckDB(await toParquet(csv, 'wide.parquet'));
-    expect(parquet.rowCount).toBe(300);
-    expect(parquet.columns.map((c) => [c.name, c.type, c.missing, c.distinct])).toEqual(
-      reference.columns.map((c) => [c.name, c.type, c.missing, c.distinct]),
-    );
-    for (const [i, column] of parquet.columns.entries()) expect(column.mean).toBeCloseTo(reference.columns[i].mean!, 9);
-  });
+  it(
+    'keeps memory bounded on a wide table: a wide CSV goes to the streaming analyser, a wide Parquet by column ' +
+      'groups',
+    async () => {
+      // 785 columns, as MNIST's pixels: one DuckDB query over all of them took over 20 GB.
+      const width = DUCKDB_MAX_COLUMNS * 2 + 5;
+      const lines = [Array.from({ length: width }, (_, i) => (i ? `p${i}` : 'label')).join(',')];
+      for (let r = 0; r < 300; r++)
+        lines.push(Array.from({ length: width }, (_, i) => (i ? ((r * i) % 256) / 255 : r % 10)).join(','));
+      const csv = writeTemp('wide.csv', lines.join('\n') + '\n');
+      expect(await analyzeCsvWithDuckDB(csv)).toBeUndefined();
+      const reference = await analyzeDataset(csv, 'csv');
+      const parquet = await analyzeParquetWithDuckDB(await toParquet(csv, 'wide.parquet'));
+      expect(parquet.rowCount).toBe(300);
+      expect(parquet.columns.map((c) => [c.name, c.type, c.missing, c.distinct])).toEqual(
+        reference.columns.map((c) => [c.name, c.type, c.missing, c.distinct]),
+      );
+      for (const [i, column] of parquet.columns.entries())
+        expect(column.mean).toBeCloseTo(reference.columns[i].mean!, 9);
+    },
+  );
 
   it('refuses a corrupt Parquet file and a nested column by name', async () => {
     const csv = writeTemp('iris2.csv', irisCsv());

@@ -7,7 +7,8 @@ describe('TEXT columns', () => {
   it('types long strings and mostly distinct strings as TEXT, short repeated labels as STRING', async () => {
     const lines = ['review,code,colour,stars'];
     for (let i = 0; i < 30; i++) {
-      const review = `"This product ${i % 2 ? 'broke after a week, sadly' : 'works well and arrived quickly, thank you'}"`;
+      const verdict = i % 2 ? 'broke after a week, sadly' : 'works well and arrived quickly, thank you';
+      const review = `"This product ${verdict}"`;
       lines.push(`${review},id-${i},${['red', 'green', 'blue'][i % 3]},${(i % 5) + 1}`);
     }
     const analysis = await analyzeDataset(writeTemp('reviews.csv', `${lines.join('\n')}\n`), 'csv');

@@ -23,8 +23,8 @@ import { rngFor } from '#libs/pure/random';
 import { choleskyWithJitter, inverseFromCholesky, solveLower, solveUpperT } from './linalg.js';
 import { LOG_SQRT_2PI, logNdtr } from './numerics.js';
 import { intLogEdges, sampleParam, sampleRandom, snapInt } from './random.js';
-import { intHigh, isValidValue, type Params, type ParamSpec, type ParamValue, type SearchSpace } from './space.js';
-import type { Goal, TrialRecord } from './trials.js';
+import { intHigh, isValidValue, type Params, type ParamSpec, type ParamValue } from './space.js';
+import type { StrategyInput, TrialRecord } from './trials.js';
 
 export interface GpOptions {
   /** Random trials before the GP takes over. Default 10 (scaled down for small sweeps, like TPE). */
@@ -333,13 +333,7 @@ function dimOf(name: string, spec: ParamSpec): Dim {
 // ---------------------------------------------------------------------------------------------
 // Suggest
 
-export interface GpInput {
-  space: SearchSpace;
-  goal: Goal;
-  seed: number;
-  trialIndex: number;
-  history: readonly TrialRecord[];
-  maxTrials: number;
+export interface GpInput extends StrategyInput {
   gp?: Partial<GpOptions>;
 }
 

@@ -536,28 +536,35 @@ describe('tuned joint estimator pieces (Watanabe 2023)', () => {
     expect(plain.sigmas[1]).toBeGreaterThan(0.05);
   });
 
-  it('sharp liar changes nothing without running trials, and pushes parallel suggestions off running ones', async () => {
-    const { suggestTpe } = await import('./tpe.js');
-    const tuned = { ...TUNED_JOINT_ESTIMATOR, multivariate: true, sharpLiar: false };
-    const sharpened = { ...tuned, sharpLiar: true };
-    // 20 random trials: g(x) is wide (Scott over a uniform spread), l(x) narrower around the 2 good ones
-    const done = sweep('RANDOM', bowl, bowlF, 4, 20);
-    const ctx = { space: bowl, goal: 'MINIMIZE' as const, seed: 4, trialIndex: 20, history: done, maxTrials: 50 };
-    expect(suggestTpe({ ...ctx, tpe: sharpened })).toEqual(suggestTpe({ ...ctx, tpe: tuned }));
-    // three trials running at the best point so far: the sharp liar steers the next suggestion well away
-    const bestDone = done.reduce((a, b) => (a.value! < b.value! ? a : b));
-    const running: TrialRecord[] = [20, 21, 22].map((index) => ({ index, params: bestDone.params, state: 'pending' }));
-    const dist = (p: Params) =>
-      Math.hypot(...(['x', 'y', 'z'] as const).map((k) => (p[k] as number) - (bestDone.params[k] as number)));
-    let sharp = 0;
-    let plain = 0;
-    for (let seed = 0; seed < 20; seed++) {
-      const c = { ...ctx, seed, trialIndex: 23, history: [...done, ...running] };
-      sharp += dist(suggestTpe({ ...c, tpe: sharpened }));
-      plain += dist(suggestTpe({ ...c, tpe: tuned }));
-    }
-    expect(sharp).toBeGreaterThan(2 * plain);
-  });
+  it(
+    'sharp liar changes nothing without running trials, ' + 'and pushes parallel suggestions off running ones',
+    async () => {
+      const { suggestTpe } = await import('./tpe.js');
+      const tuned = { ...TUNED_JOINT_ESTIMATOR, multivariate: true, sharpLiar: false };
+      const sharpened = { ...tuned, sharpLiar: true };
+      // 20 random trials: g(x) is wide (Scott over a uniform spread), l(x) narrower around the 2 good ones
+      const done = sweep('RANDOM', bowl, bowlF, 4, 20);
+      const ctx = { space: bowl, goal: 'MINIMIZE' as const, seed: 4, trialIndex: 20, history: done, maxTrials: 50 };
+      expect(suggestTpe({ ...ctx, tpe: sharpened })).toEqual(suggestTpe({ ...ctx, tpe: tuned }));
+      // three trials running at the best point so far: the sharp liar steers the next suggestion well away
+      const bestDone = done.reduce((a, b) => (a.value! < b.value! ? a : b));
+      const running: TrialRecord[] = [20, 21, 22].map((index) => ({
+        index,
+        params: bestDone.params,
+        state: 'pending',
+      }));
+      const dist = (p: Params) =>
+        Math.hypot(...(['x', 'y', 'z'] as const).map((k) => (p[k] as number) - (bestDone.params[k] as number)));
+      let sharp = 0;
+      let plain = 0;
+      for (let seed = 0; seed < 20; seed++) {
+        const c = { ...ctx, seed, trialIndex: 23, history: [...done, ...running] };
+        sharp += dist(suggestTpe({ ...c, tpe: sharpened }));
+        plain += dist(suggestTpe({ ...c, tpe: tuned }));
+      }
+      expect(sharp).toBeGreaterThan(2 * plain);
+    },
+  );
 });
 
 describe('bounded g(x): aboveKernels and the window it needs', () => {

@@ -56,7 +56,7 @@ import {
   type ParamValue,
   type SearchSpace,
 } from './space.js';
-import { type Goal, intermediateEntries, type TrialRecord } from './trials.js';
+import { type Goal, intermediateEntries, type StrategyInput, type TrialRecord } from './trials.js';
 
 export interface TpeOptions {
   /** Random trials before TPE takes over. Default: {@link defaultStartupTrials}(maxTrials). */
@@ -566,13 +566,7 @@ export function improvementWeights(
   return below.map((t) => Math.max(1e-12, threshold - sign * t.value!));
 }
 
-export interface TpeInput {
-  space: SearchSpace;
-  goal: Goal;
-  seed: number;
-  trialIndex: number;
-  history: readonly TrialRecord[];
-  maxTrials: number;
+export interface TpeInput extends StrategyInput {
   tpe?: Partial<TpeOptions>;
   /**
    * When `history` is only the window {@link tpeWindow} describes: the number of observed (complete or pruned)

@@ -1,6 +1,16 @@
-import type { Params } from './space.js';
+import type { Params, SearchSpace } from './space.js';
 
 export type Goal = 'MINIMIZE' | 'MAXIMIZE';
+
+/** What a model-based strategy (TPE, GP) is asked with: the sweep, the trial wanted, the trials so far. */
+export interface StrategyInput {
+  space: SearchSpace;
+  goal: Goal;
+  seed: number;
+  trialIndex: number;
+  history: readonly TrialRecord[];
+  maxTrials: number;
+}
 
 export type TrialState = 'pending' | 'complete' | 'pruned' | 'failed';
 

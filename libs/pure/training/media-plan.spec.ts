@@ -1,21 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import type { ColumnStats } from '#libs/pure/data';
+import { countedColumn } from '#libs/pure/data';
 
 import { planRun, planStoredRun } from './run-plan.js';
 import { imageSplitColumn } from './training-config.js';
 
-const column = (name: string, type: ColumnStats['type'], distinct: number): ColumnStats => ({
-  name,
-  type,
-  missing: 0,
-  distinct,
-  min: null,
-  max: null,
-  mean: null,
-});
-const IMAGES = [column('image', 'IMAGE', 100), column('label', 'STRING', 10), column('split', 'STRING', 2)];
-const TEXTS = [column('email', 'TEXT', 500), column('length', 'NUMBER', 400), column('label', 'STRING', 2)];
+const IMAGES = [
+  countedColumn('image', 'IMAGE', 100),
+  countedColumn('label', 'STRING', 10),
+  countedColumn('split', 'STRING', 2),
+];
+const TEXTS = [
+  countedColumn('email', 'TEXT', 500),
+  countedColumn('length', 'NUMBER', 400),
+  countedColumn('label', 'STRING', 2),
+];
 const CNN = {
   layers: [
     { type: 'conv2d', filters: 4, kernelSize: 3 },
@@ -26,34 +25,38 @@ const CNN = {
 };
 
 describe('planRun with training.image and training.text', () => {
-  it('takes "$name" references in training.image.augment (sweeps over augmentation) and sizes the CNN from the image shape', () => {
-    const plan = planRun(
-      CNN,
-      { rot: 12 },
-      {
-        target: 'label',
-        image: { width: 8, height: 6, channels: 1, augment: { rotate: '$rot', flipHorizontal: true } },
-      },
-      IMAGES,
-      1,
-    );
-    expect(plan.training.image).toEqual({
-      width: 8,
-      height: 6,
-      channels: 1,
-      augment: { flipHorizontal: true, rotate: 12, translate: 0, zoom: 0 },
-    });
-    expect(plan.training.features).toEqual(['image']);
-    expect(imageSplitColumn(IMAGES, plan.training)).toBe('split');
-    // conv2d 3×3×1×4 + 4, then 4×6×4 = 96 inputs × 10 + 10.
-    expect(plan.params).toBe(40 + 970);
-    expect(() =>
-      planRun(CNN, {}, { target: 'label', image: { width: 8, height: 6, augment: { rotate: '$rot' } } }, IMAGES, 1),
-    ).toThrow(/training\.image\.augment\.rotate refers to \$rot/);
-    // The worker plans again from the stored (resolved) config, with the run's hyperparameters.
-    const stored = JSON.parse(JSON.stringify(plan.training));
-    expect(planStoredRun(CNN, { rot: 12 }, stored, IMAGES).training).toEqual(plan.training);
-  });
+  it(
+    'takes "$name" references in training.image.augment (sweeps over augmentation) and sizes the CNN from the ' +
+      'image shape',
+    () => {
+      const plan = planRun(
+        CNN,
+        { rot: 12 },
+        {
+          target: 'label',
+          image: { width: 8, height: 6, channels: 1, augment: { rotate: '$rot', flipHorizontal: true } },
+        },
+        IMAGES,
+        1,
+      );
+      expect(plan.training.image).toEqual({
+        width: 8,
+        height: 6,
+        channels: 1,
+        augment: { flipHorizontal: true, rotate: 12, translate: 0, zoom: 0 },
+      });
+      expect(plan.training.features).toEqual(['image']);
+      expect(imageSplitColumn(IMAGES, plan.training)).toBe('split');
+      // conv2d 3×3×1×4 + 4, then 4×6×4 = 96 inputs × 10 + 10.
+      expect(plan.params).toBe(40 + 970);
+      expect(() =>
+        planRun(CNN, {}, { target: 'label', image: { width: 8, height: 6, augment: { rotate: '$rot' } } }, IMAGES, 1),
+      ).toThrow(/training\.image\.augment\.rotate refers to \$rot/);
+      // The worker plans again from the stored (resolved) config, with the run's hyperparameters.
+      const stored = JSON.parse(JSON.stringify(plan.training));
+      expect(planStoredRun(CNN, { rot: 12 }, stored, IMAGES).training).toEqual(plan.training);
+    },
+  );
 
   it('refuses an images dataset without training.image or with training.text, and training.image elsewhere', () => {
     expect(() => planRun(CNN, {}, { target: 'label' }, IMAGES, 1)).toThrow(

@@ -98,7 +98,8 @@ export function buildModel(spec: ModelSpec, input: number | number[], outputUnit
         .every((layer) => ['activation', 'dropout', 'flatten', 'softmax'].includes(layer.type))
     ) {
       throw new SpecError(
-        `spec.layers[${index}] (${lastUnits.type}).units is ${lastUnits.units}, but the target needs ${outputUnits} output unit(s)`,
+        `spec.layers[${index}] (${lastUnits.type}).units is ${lastUnits.units}, but the target needs ` +
+          `${outputUnits} output unit(s)`,
       );
     }
   }
@@ -123,7 +124,8 @@ export function buildModel(spec: ModelSpec, input: number | number[], outputUnit
   if (outputShape.length !== 2 || outputShape[1] !== outputUnits) {
     model.dispose();
     throw new SpecError(
-      `the model's output shape is [${outputShape.map((d) => d ?? 'batch').join(', ')}], but the target needs [batch, ${outputUnits}]; end with a dense layer of ${outputUnits} unit(s)`,
+      `the model's output shape is [${outputShape.map((d) => d ?? 'batch').join(', ')}], but the target needs ` +
+        `[batch, ${outputUnits}]; end with a dense layer of ${outputUnits} unit(s)`,
     );
   }
   model.compile({

@@ -106,12 +106,14 @@ export function estimateParams(spec: ModelSpec, input: number | number[]): numbe
       total += layerParams(layer, previous);
     } catch (error) {
       throw new SpecError(
-        `spec.layers[${index}] (${type}) cannot take an input of shape [${shape.map((d) => d ?? 'batch').join(', ')}]: ${(error as Error).message}`,
+        `spec.layers[${index}] (${type}) cannot take an input of shape ` +
+          `[${shape.map((d) => d ?? 'batch').join(', ')}]: ${(error as Error).message}`,
       );
     }
     if (shape.some((d) => d !== null && (d < 1 || !Number.isFinite(d)))) {
       throw new SpecError(
-        `spec.layers[${index}] (${type}) gives an output of shape [${shape.map((d) => d ?? 'batch').join(', ')}]; every dimension must be at least 1`,
+        `spec.layers[${index}] (${type}) gives an output of shape ` +
+          `[${shape.map((d) => d ?? 'batch').join(', ')}]; every dimension must be at least 1`,
       );
     }
   });

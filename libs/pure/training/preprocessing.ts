@@ -16,6 +16,23 @@ export { PredictInputError };
 export const MAX_CATEGORIES = 1_000;
 export const MAX_CLASSES = 1_000;
 
+/** Training needs two rows at least (one to fit, one to validate), after rows with missing values are dropped. */
+function checkEnoughRows(count: number, training: TrainingConfig): void {
+  if (count >= 2) return;
+  throw new SpecError(
+    `only ${count} row(s) remain after dropping rows with missing values (missing=${training.missing}); ` +
+      `at least 2 are needed`,
+  );
+}
+
+function checkCategoryCount(name: string, count: number): void {
+  if (count <= MAX_CATEGORIES) return;
+  throw new SpecError(
+    `training.features: column "${name}" has ${count} distinct values; one-hot encoding takes at most ` +
+      `${MAX_CATEGORIES}`,
+  );
+}
+
 export type FeatureEncoding =
   | {
       name: string;
@@ -112,7 +129,8 @@ function targetEncoding(
   const encoding = outputEncoding(loss);
   if (encoding === 'binary' && labels.size !== 2) {
     throw new SpecError(
-      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; use sparseCategoricalCrossentropy`,
+      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${name}" has ${labels.size}; ` +
+        `use sparseCategoricalCrossentropy`,
     );
   }
   return { name, task: 'classification', encoding, sourceType, labels: sortLabels([...labels.values()]) };
@@ -193,11 +211,7 @@ function prepareMediaRows(
   });
   const used = usedIndex.map((index) => rows[index]);
   const droppedRows = rows.length - used.length;
-  if (used.length < 2) {
-    throw new SpecError(
-      `only ${used.length} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`,
-    );
-  }
+  checkEnoughRows(used.length, training);
 
   let order = used.map((_, index) => index);
   let validationRows: number;
@@ -243,11 +257,7 @@ function prepareMediaRows(
         const cell = used[index][name];
         if (!isMissing(cell)) categories.add(categoryKey(cell));
       }
-      if (categories.size > MAX_CATEGORIES) {
-        throw new SpecError(
-          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`,
-        );
-      }
+      checkCategoryCount(name, categories.size);
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
     const numericType = type as 'NUMBER' | 'BOOLEAN' | 'DATE';
@@ -401,11 +411,7 @@ export function prepareTable(
   for (let row = 0; row < table.rowCount; row++) if (!drop[row]) kept[usedCount++] = row;
   const used = kept.subarray(0, usedCount);
   const droppedRows = table.rowCount - usedCount;
-  if (usedCount < 2) {
-    throw new SpecError(
-      `only ${usedCount} row(s) remain after dropping rows with missing values (missing=${training.missing}); at least 2 are needed`,
-    );
-  }
+  checkEnoughRows(usedCount, training);
 
   const order = new Int32Array(usedCount);
   for (let i = 0; i < usedCount; i++) order[i] = i;
@@ -431,11 +437,7 @@ export function prepareTable(
       }
       const categories = new Set<string>();
       seen.forEach((flag, code) => flag && categories.add(categoryKey(column.dictionary[code])));
-      if (categories.size > MAX_CATEGORIES) {
-        throw new SpecError(
-          `training.features: column "${name}" has ${categories.size} distinct values; one-hot encoding takes at most ${MAX_CATEGORIES}`,
-        );
-      }
+      checkCategoryCount(name, categories.size);
       return { name, kind: 'onehot', categories: [...categories].sort() };
     }
     const { mean, shift, scale } = numericEncoding(column.values, trainRowIds, training.normalize);

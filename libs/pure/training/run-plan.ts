@@ -114,7 +114,8 @@ function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnS
   const classification = CLASSIFICATION_LOSSES.includes(spec.loss);
   if (isStringType(target.type) && !classification) {
     throw new SpecError(
-      `training.target "${target.name}" holds text labels, so the loss must be a classification loss (sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`,
+      `training.target "${target.name}" holds text labels, so the loss must be a classification loss ` +
+        `(sparseCategoricalCrossentropy, categoricalCrossentropy or binaryCrossentropy), not ${spec.loss}`,
     );
   }
   if (target.type === 'DATE')
@@ -131,7 +132,8 @@ function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnS
   }
   if (spec.loss === 'binaryCrossentropy' && target.distinct !== null && target.distinct !== 2) {
     throw new SpecError(
-      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${target.name}" has ${target.distinct}`,
+      `spec.loss binaryCrossentropy needs exactly 2 classes, but training.target "${target.name}" has ` +
+        `${target.distinct}`,
     );
   }
   const last = spec.layers[spec.layers.length - 1];
@@ -139,13 +141,15 @@ function checkTarget(spec: ModelSpec, training: TrainingConfig, columns: ColumnS
     const expected = spec.loss === 'binaryCrossentropy' ? 1 : target.distinct;
     if (last.units !== expected) {
       throw new SpecError(
-        `spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but training.target "${target.name}" has ${target.distinct} classes, so the output needs ${expected} unit(s)`,
+        `spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but training.target ` +
+          `"${target.name}" has ${target.distinct} classes, so the output needs ${expected} unit(s)`,
       );
     }
   }
   if (!classification && last.type === 'dense' && typeof last.units === 'number' && last.units !== 1) {
     throw new SpecError(
-      `spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but a regression target needs 1 output unit`,
+      `spec.layers[${spec.layers.length - 1}] (dense).units is ${last.units}, but a regression target needs 1 ` +
+        `output unit`,
     );
   }
 }

@@ -88,21 +88,24 @@ describe('trainModel', () => {
     return { reports, weights, result };
   }
 
-  it('is reproducible with training.seed: same metrics and weights for the same seed, different for another', async () => {
-    const a = await irisRun(21);
-    const b = await irisRun(21);
-    const c = await irisRun(22);
-    expect(a.reports).toHaveLength(6);
-    a.reports.forEach((report, index) => {
-      for (const [name, value] of Object.entries(report.metrics))
-        expect(Math.abs(b.reports[index].metrics[name] - value), name).toBeLessThanOrEqual(1e-5);
-    });
-    a.weights.forEach((values, i) =>
-      values.forEach((value, j) => expect(Math.abs(b.weights[i][j] - value)).toBeLessThanOrEqual(1e-5)),
-    );
-    expect(c.reports[0].metrics.loss).not.toBeCloseTo(a.reports[0].metrics.loss, 5);
-    expect(c.weights[0]).not.toEqual(a.weights[0]);
-  });
+  it(
+    'is reproducible with training.seed: same metrics and ' + 'weights for the same seed, different for another',
+    async () => {
+      const a = await irisRun(21);
+      const b = await irisRun(21);
+      const c = await irisRun(22);
+      expect(a.reports).toHaveLength(6);
+      a.reports.forEach((report, index) => {
+        for (const [name, value] of Object.entries(report.metrics))
+          expect(Math.abs(b.reports[index].metrics[name] - value), name).toBeLessThanOrEqual(1e-5);
+      });
+      a.weights.forEach((values, i) =>
+        values.forEach((value, j) => expect(Math.abs(b.weights[i][j] - value)).toBeLessThanOrEqual(1e-5)),
+      );
+      expect(c.reports[0].metrics.loss).not.toBeCloseTo(a.reports[0].metrics.loss, 5);
+      expect(c.weights[0]).not.toEqual(a.weights[0]);
+    },
+  );
 
   it('stops between batches: the partial epoch goes to onInterrupted, not onEpoch', async () => {
     let batches = 0;

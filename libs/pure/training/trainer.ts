@@ -134,10 +134,11 @@ function checkTokenIds(spec: ModelSpec, data: PreparedData): void {
   for (let i = 0; i < data.x.length; i++) {
     const value = data.x[i];
     if (!Number.isInteger(value) || value < 0 || value >= inputDim) {
+      const { normalize } = data.preprocessing;
       throw new SpecError(
         `spec.layers[0] (${first.type}) takes the features as token ids, integers in [0, ${inputDim}), ` +
           `but a feature value is ${value}` +
-          `${data.preprocessing.normalize === 'none' ? '' : ` (training.normalize is "${data.preprocessing.normalize}"; use "none")`}`,
+          (normalize === 'none' ? '' : ` (training.normalize is "${normalize}"; use "none")`),
       );
     }
   }

@@ -131,7 +131,8 @@ function textConfig(raw: unknown, features: string[], byName: Map<string, Column
   checkKeys(raw, ['tokenize', 'sequenceLength', 'maxTokens', 'lowercase'], 'training.text');
   if (features.length !== 1) {
     throw new SpecError(
-      `training.text needs training.features to name exactly one text column, got ${features.length} (${features.map((f) => JSON.stringify(f)).join(', ')})`,
+      `training.text needs training.features to name exactly one text column, got ${features.length} ` +
+        `(${features.map((f) => JSON.stringify(f)).join(', ')})`,
     );
   }
   const column = byName.get(features[0])!;
@@ -263,7 +264,8 @@ export function resolveTrainingConfig(raw: unknown, columns: ColumnStats[], defa
   if (features.length === 0) throw new SpecError('training.features: no feature columns are left besides the target');
   if (imageColumn && (features.length !== 1 || features[0] !== imageColumn.name)) {
     throw new SpecError(
-      `training.features: an images dataset trains on its images alone; use ["${imageColumn.name}"] or leave features out`,
+      `training.features: an images dataset trains on its images alone; use ["${imageColumn.name}"] or leave ` +
+        `features out`,
     );
   }
   if (!imageColumn && features.some((name) => byName.get(name)!.type === 'IMAGE'))

@@ -89,45 +89,48 @@ describe.skipIf(!setup)(suiteName, () => {
     expect(relativeError(got, expected)).toBeLessThan(1e-5);
   });
 
-  it("seeded CNN training on webgpu: same losses and weights with the replacement kernels as with tfjs's (1e-4)", async () => {
-    await tf.setBackend('webgpu');
-    const random = mulberry32(3);
-    const pixels = Float32Array.from({ length: 48 * 144 }, random);
-    const data = labelledData(
-      pixels,
-      Array.from({ length: 48 }, (_, i) => i % 3),
-      { inputSize: 144, classes: 3 },
-    );
-    const spec = {
-      layers: [
-        { type: 'reshape', targetShape: [12, 12, 1] },
-        { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
-        { type: 'maxPooling2d', poolSize: 2 },
-        { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
-        { type: 'flatten' },
-        { type: 'dense', units: 3, activation: 'softmax' },
-      ],
-      loss: 'sparseCategoricalCrossentropy',
-      optimizer: { type: 'adam', learningRate: 0.01 },
-      metrics: [],
-    };
-    const train = async (kernels: boolean) => {
-      applyWebgpuFlags({ ...tuning, kernels });
-      const run = specRun(spec, data, { epochs: 3, batchSize: 16, seed: 9 });
-      const before = webgpuKernelStats.conv2DBackpropFilter;
-      const { reports } = await trainToEnd(run);
-      const used = webgpuKernelStats.conv2DBackpropFilter - before;
-      const weights = await Promise.all(run.model.getWeights().map(async (w) => Array.from(await w.data())));
-      run.model.dispose();
-      return { loss: reports.map((report) => report.metrics.loss), weights: weights.flat(), used };
-    };
-    const ours = await train(true);
-    const stock = await train(false);
-    expect(ours.used).toBeGreaterThan(0);
-    expect(stock.used).toBe(0);
-    ours.loss.forEach((l, i) => expect(Math.abs(l - stock.loss[i])).toBeLessThan(1e-4));
-    expect(ours.loss[2]).toBeLessThan(ours.loss[0]);
-    const maxDiff = ours.weights.reduce((m, w, i) => Math.max(m, Math.abs(w - stock.weights[i])), 0);
-    expect(maxDiff).toBeLessThan(1e-4);
-  });
+  it(
+    'seeded CNN training on webgpu: same losses and weights ' + "with the replacement kernels as with tfjs's (1e-4)",
+    async () => {
+      await tf.setBackend('webgpu');
+      const random = mulberry32(3);
+      const pixels = Float32Array.from({ length: 48 * 144 }, random);
+      const data = labelledData(
+        pixels,
+        Array.from({ length: 48 }, (_, i) => i % 3),
+        { inputSize: 144, classes: 3 },
+      );
+      const spec = {
+        layers: [
+          { type: 'reshape', targetShape: [12, 12, 1] },
+          { type: 'conv2d', filters: 4, kernelSize: 3, activation: 'relu' },
+          { type: 'maxPooling2d', poolSize: 2 },
+          { type: 'conv2d', filters: 6, kernelSize: 3, activation: 'relu' },
+          { type: 'flatten' },
+          { type: 'dense', units: 3, activation: 'softmax' },
+        ],
+        loss: 'sparseCategoricalCrossentropy',
+        optimizer: { type: 'adam', learningRate: 0.01 },
+        metrics: [],
+      };
+      const train = async (kernels: boolean) => {
+        applyWebgpuFlags({ ...tuning, kernels });
+        const run = specRun(spec, data, { epochs: 3, batchSize: 16, seed: 9 });
+        const before = webgpuKernelStats.conv2DBackpropFilter;
+        const { reports } = await trainToEnd(run);
+        const used = webgpuKernelStats.conv2DBackpropFilter - before;
+        const weights = await Promise.all(run.model.getWeights().map(async (w) => Array.from(await w.data())));
+        run.model.dispose();
+        return { loss: reports.map((report) => report.metrics.loss), weights: weights.flat(), used };
+      };
+      const ours = await train(true);
+      const stock = await train(false);
+      expect(ours.used).toBeGreaterThan(0);
+      expect(stock.used).toBe(0);
+      ours.loss.forEach((l, i) => expect(Math.abs(l - stock.loss[i])).toBeLessThan(1e-4));
+      expect(ours.loss[2]).toBeLessThan(ours.loss[0]);
+      const maxDiff = ours.weights.reduce((m, w, i) => Math.max(m, Math.abs(w - stock.weights[i])), 0);
+      expect(maxDiff).toBeLessThan(1e-4);
+    },
+  );
 });

@@ -5,13 +5,16 @@ import type { Duplex } from 'node:stream';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { getOperationAST, GraphQLError } from 'graphql';
+import { getOperationAST } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 
+import { AppErrorCode } from '#libs/core/errors';
+
 import { ApiKeysService } from '../modules/auth/api-keys.service.js';
 import { type Principal, roleAllows, roleForOperation } from '../modules/auth/roles.js';
+import { graphqlError, internalError } from './client-errors.js';
 import { parseDocument, validateDocument } from './graphql-limits.js';
 
 const PATH = '/graphql';
@@ -23,6 +26,11 @@ export const MAX_UNAUTHENTICATED_PAYLOAD = 64 * 1024;
 export const MAX_SOCKETS_PER_CLIENT = 32;
 /** A socket that does not authenticate within this time is closed. */
 const CONNECTION_INIT_TIMEOUT_MS = 5_000;
+/**
+ * The WebSocket close code "Try Again Later": the key could not be checked (the database is down), which is not the
+ * client's fault; graphql-ws clients retry on it, where a 4xxx code would end them for good.
+ */
+const TRY_AGAIN_LATER = 1013;
 
 interface SocketExtra extends Record<PropertyKey, unknown> {
   socket: WebSocket;
@@ -110,9 +118,11 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
     // The key, once: as a connection parameter or on the upgrade request.
     const params = context.connectionParams;
     const header = params?.Authorization ?? params?.authorization ?? context.extra.request.headers.authorization;
-    const principal = await this.keys.authenticate(header);
-    if (!principal) return false;
     const { socket } = context.extra;
+    const principal = await this.checkKey(socket, () => this.keys.authenticate(header));
+    // undefined: the check failed and the socket is already closing with TRY_AGAIN_LATER (graphql-ws's own close
+    // that follows is then a no-op).
+    if (!principal) return false;
     context.extra.principal = principal;
     context.extra.forget = this.keys.trackSocket(principal, (code, reason) => socket.close(code, reason));
     setMaxPayload(socket, MAX_SOCKET_PAYLOAD);
@@ -124,27 +134,25 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
     payload: { query: string; variables?: Record<string, unknown> | null; operationName?: string | null },
   ) {
     const { principal, socket } = context.extra;
-    if (!principal || !(await this.keys.stillActive(principal))) {
+    const active = principal ? await this.checkKey(socket, () => this.keys.stillActive(principal)) : false;
+    if (active === undefined) {
+      return [graphqlError(AppErrorCode.Internal, 'the API key could not be checked: try again later')];
+    }
+    if (!principal || !active) {
       socket.close(CloseCode.Forbidden, 'Forbidden: the API key was revoked');
-      return [new GraphQLError('the API key was revoked', { extensions: { code: 'UNAUTHENTICATED' } })];
+      return [graphqlError(AppErrorCode.Unauthenticated, 'the API key was revoked')];
     }
     let document;
     try {
       document = parseDocument(payload.query);
     } catch (error) {
-      return [
-        new GraphQLError(error instanceof Error ? error.message : String(error), {
-          extensions: { code: 'BAD_USER_INPUT' },
-        }),
-      ];
+      return [graphqlError(AppErrorCode.BadUserInput, error instanceof Error ? error.message : String(error))];
     }
     const schema = this.schemaHost.schema;
     const variables = payload.variables ?? undefined;
     const errors = validateDocument(schema, document, variables, payload.operationName);
     if (errors.length > 0)
-      return errors.map(
-        (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
-      );
+      return errors.map((error) => graphqlError(AppErrorCode.BadUserInput, error.message, { nodes: error.nodes }));
     const operation = getOperationAST(document, payload.operationName);
     if (operation && this.keys.enabled) {
       // Checked here too (the roles guard checks resolvers), so a refused mutation never starts on a socket.
@@ -152,12 +160,8 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
         if (selection.kind !== 'Field') continue;
         const need = roleForOperation(operation.operation, selection.name.value);
         if (!roleAllows(principal.role, need)) {
-          return [
-            new GraphQLError(
-              `this key's role (${principal.role}) may not run ${selection.name.value}: it needs ${need}`,
-              { extensions: { code: 'FORBIDDEN' } },
-            ),
-          ];
+          const message = `this key's role (${principal.role}) may not run ${selection.name.value}: it needs ${need}`;
+          return [graphqlError(AppErrorCode.Forbidden, message)];
         }
       }
     }
@@ -168,5 +172,19 @@ export class GraphqlWsServer implements OnApplicationBootstrap, OnApplicationShu
       operationName: payload.operationName,
       contextValue: { principal, extra: context.extra },
     };
+  }
+
+  /**
+   * A key lookup, or undefined when it failed (the database is down): the failure is logged under an error id and
+   * the socket closed with TRY_AGAIN_LATER, the id in its reason.
+   */
+  private async checkKey<T>(socket: WebSocket, lookup: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await lookup();
+    } catch (error) {
+      const { message } = internalError(error, 'a graphql-ws key check');
+      socket.close(TRY_AGAIN_LATER, `Try Again Later: ${message}`);
+      return undefined;
+    }
   }
 }

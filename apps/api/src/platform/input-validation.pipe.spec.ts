@@ -80,14 +80,17 @@ describe('InputValidationPipe: the rules the input DTOs declare', () => {
     await expect(check(UploadDatasetFields, Object.create(null))).resolves.toBeDefined();
   });
 
-  it('returns the value as sent: JSON keeps keys such as constructor and __proto__ for its own validators', async () => {
-    const spec = JSON.parse('{"__proto__": {"x": 1}, "layers": [{"type": "dense", "constructor": null}]}');
-    const input = { name: 'm', spec };
-    const checked = (await check(CreateModelInput, input)) as typeof input;
-    expect(checked).toBe(input);
-    expect(Object.keys(checked.spec)).toEqual(['__proto__', 'layers']);
-    expect(Object.keys(checked.spec.layers[0])).toEqual(['type', 'constructor']);
-  });
+  it(
+    'returns the value as sent: JSON keeps keys such as ' + 'constructor and __proto__ for its own validators',
+    async () => {
+      const spec = JSON.parse('{"__proto__": {"x": 1}, "layers": [{"type": "dense", "constructor": null}]}');
+      const input = { name: 'm', spec };
+      const checked = (await check(CreateModelInput, input)) as typeof input;
+      expect(checked).toBe(input);
+      expect(Object.keys(checked.spec)).toEqual(['__proto__', 'layers']);
+      expect(Object.keys(checked.spec.layers[0])).toEqual(['type', 'constructor']);
+    },
+  );
 
   it('puts the path of a nested input in front of its message', () => {
     const nested = [{ property: 'objective', children: [{ property: 'metric', constraints: { r: 'metric is bad' } }] }];

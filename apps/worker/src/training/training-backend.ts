@@ -16,7 +16,8 @@ export class TrainingBackend implements OnModuleInit {
     const selected = await selectBackend(backend, { nativeKernels: wasmNativeKernels, threads: wasmThreads });
     this.device = selected.device;
     this.logger.log(
-      `training backend: ${selected.device}${selected.detail ? `, ${selected.detail}` : ''} (tried ${selected.tried.join(', ')})`,
+      `training backend: ${selected.device}${selected.detail ? `, ${selected.detail}` : ''} (tried ` +
+        `${selected.tried.join(', ')})`,
     );
   }
 }

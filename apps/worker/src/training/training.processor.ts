@@ -11,6 +11,7 @@ import { loadImageDataset } from '#libs/domain/datasets';
 import { type RunFinishEvent, RunLifecycle, RunsRepository, transitionOf } from '#libs/domain/runs';
 import { SweepScheduler } from '#libs/domain/sweeps';
 import type { ColumnStats, DatasetFormat } from '#libs/pure/data';
+import { UserInputError } from '#libs/pure/errors';
 import {
   buildModel,
   expectedOutputUnits,
@@ -30,7 +31,7 @@ import { TrainingBackend } from './training-backend.js';
 
 /** Says what went wrong in words a user can act on; internal stacks stay in the worker's log. */
 function failureMessage(error: unknown): string {
-  if (error instanceof SpecError) return error.message;
+  if (error instanceof UserInputError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   return `training failed: ${message}`;
 }
@@ -140,7 +141,8 @@ export class TrainingProcessor {
         await this.lifecycle.rewindTo(run.id, this.workerId, initialEpoch);
       }
       log.log(
-        `started (attempt ${run.attempt}) on ${this.backend.device}${latest ? `, resuming after epoch ${initialEpoch}` : ''}`,
+        `started (attempt ${run.attempt}) on ` +
+          `${this.backend.device}${latest ? `, resuming after epoch ${initialEpoch}` : ''}`,
       );
 
       const result = await trainModel({
@@ -154,7 +156,8 @@ export class TrainingProcessor {
           onEpoch: async (report) => {
             if (!Number.isFinite(report.metrics.loss)) {
               throw new Error(
-                `the loss became ${report.metrics.loss} at epoch ${report.epoch}; lower the learning rate or normalise the data`,
+                `the loss became ${report.metrics.loss} at epoch ${report.epoch}; lower the learning rate or ` +
+                  `normalise the data`,
               );
             }
             const state = await retry(`recording epoch ${report.epoch}`, () =>

@@ -1,9 +1,14 @@
-import type { DatasetAnalysis } from '../dataset-analysis.js';
+import type { ColumnStats, DatasetAnalysis } from '../dataset-analysis.js';
 import { DatasetError } from '../dataset-error.js';
 import { scanImageArchive } from './image-archive.js';
 
 /** Warnings past this many are summed up in one line, so a huge archive of junk cannot bloat the dataset row. */
 const MAX_WARNINGS = 1_000;
+
+/** The stats of a column with no missing cells and no numeric range (an image, a label): its distinct count. */
+export function countedColumn(name: string, type: ColumnStats['type'], distinct: number): ColumnStats {
+  return { name, type, missing: 0, distinct, min: null, max: null, mean: null };
+}
 
 /**
  * The table an image ZIP becomes: `image` (IMAGE, the path inside the archive), `label` (STRING; its `distinct`
@@ -23,16 +28,7 @@ export async function analyzeImageArchive(path: string, maxUnpackedBytes: number
     throw new DatasetError(`the archive holds no usable PNG or JPEG images${why}`);
   }
   const classes = new Set(scan.rows.map((row) => row.label));
-  const column = (name: string, type: 'IMAGE' | 'STRING', distinct: number) => ({
-    name,
-    type,
-    missing: 0,
-    distinct,
-    min: null,
-    max: null,
-    mean: null,
-  });
-  const columns = [column('image', 'IMAGE', scan.rows.length), column('label', 'STRING', classes.size)];
-  if (scan.hasSplit) columns.push(column('split', 'STRING', new Set(scan.rows.map((row) => row.split)).size));
+  const columns = [countedColumn('image', 'IMAGE', scan.rows.length), countedColumn('label', 'STRING', classes.size)];
+  if (scan.hasSplit) columns.push(countedColumn('split', 'STRING', new Set(scan.rows.map((row) => row.split)).size));
   return { rowCount: scan.rows.length, columns, warnings };
 }

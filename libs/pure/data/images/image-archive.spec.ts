@@ -70,34 +70,38 @@ describe('scanImageArchive', () => {
     expect(scan.hasSplit).toBe(false);
   });
 
-  it('reads labels and splits from a root labels.csv, warning about unlisted images and listed files that are missing', async () => {
-    const labels = 'file,label,split\nimg/a.png,yes,train\n./img/b.png,no,validation\nimg/gone.png,no,train\n';
-    const path = writeTemp(
-      'labelled.zip',
-      await zipOf([
-        { name: 'labels.csv', data: Buffer.from(labels) },
-        { name: 'img/a.png', data: png(2, 2, 1) },
-        { name: 'img/b.png', data: png(2, 2, 2) },
-        { name: 'img/extra.png', data: png(2, 2, 3) },
-      ]),
-    );
-    const analysis = await analyzeImageArchive(path, 1e9);
-    expect(analysis.rowCount).toBe(2);
-    expect(analysis.columns.map((column) => [column.name, column.type, column.distinct])).toEqual([
-      ['image', 'IMAGE', 2],
-      ['label', 'STRING', 2],
-      ['split', 'STRING', 2],
-    ]);
-    expect(analysis.warnings).toEqual([
-      'img/extra.png: skipped, not listed in labels.csv',
-      'labels.csv line 4: "img/gone.png" is not in the archive',
-    ]);
-    const scan = await scanImageArchive(path, { maxUnpackedBytes: 1e9 });
-    expect(scan.rows).toEqual([
-      { file: 'img/a.png', label: 'yes', split: 'train' },
-      { file: 'img/b.png', label: 'no', split: 'validation' },
-    ]);
-  });
+  it(
+    'reads labels and splits from a root labels.csv, warning about unlisted images and listed files that are ' +
+      'missing',
+    async () => {
+      const labels = 'file,label,split\nimg/a.png,yes,train\n./img/b.png,no,validation\nimg/gone.png,no,train\n';
+      const path = writeTemp(
+        'labelled.zip',
+        await zipOf([
+          { name: 'labels.csv', data: Buffer.from(labels) },
+          { name: 'img/a.png', data: png(2, 2, 1) },
+          { name: 'img/b.png', data: png(2, 2, 2) },
+          { name: 'img/extra.png', data: png(2, 2, 3) },
+        ]),
+      );
+      const analysis = await analyzeImageArchive(path, 1e9);
+      expect(analysis.rowCount).toBe(2);
+      expect(analysis.columns.map((column) => [column.name, column.type, column.distinct])).toEqual([
+        ['image', 'IMAGE', 2],
+        ['label', 'STRING', 2],
+        ['split', 'STRING', 2],
+      ]);
+      expect(analysis.warnings).toEqual([
+        'img/extra.png: skipped, not listed in labels.csv',
+        'labels.csv line 4: "img/gone.png" is not in the archive',
+      ]);
+      const scan = await scanImageArchive(path, { maxUnpackedBytes: 1e9 });
+      expect(scan.rows).toEqual([
+        { file: 'img/a.png', label: 'yes', split: 'train' },
+        { file: 'img/b.png', label: 'no', split: 'validation' },
+      ]);
+    },
+  );
 
   it('refuses a labels.csv split that is neither train nor validation, naming the line', async () => {
     const path = writeTemp(

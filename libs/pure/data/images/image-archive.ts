@@ -116,7 +116,8 @@ class UnpackBudget {
 
   refuse(name: string): never {
     throw new DatasetError(
-      `the archive unpacks to more than MAX_UPLOAD_BYTES (${this.limit} bytes; over it at "${name}"); the upload is refused`,
+      `the archive unpacks to more than MAX_UPLOAD_BYTES (${this.limit} bytes; over it at "${name}"); the upload ` +
+        `is refused`,
     );
   }
 }
@@ -181,7 +182,8 @@ function parseLabels(text: string): Map<string, { label: string; split?: ImageSp
   const splitColumn = header.indexOf('split');
   if (fileColumn < 0 || labelColumn < 0)
     throw new DatasetError(
-      `${LABELS_FILE} needs a header row with "file" and "label" (and optionally "split"), got ${JSON.stringify(header)}`,
+      `${LABELS_FILE} needs a header row with "file" and "label" (and optionally "split"), got ` +
+        `${JSON.stringify(header)}`,
     );
   const labels = new Map<string, { label: string; split?: ImageSplit; line: number }>();
   records.forEach((record, index) => {
@@ -243,7 +245,8 @@ export async function scanImageArchive(
         const folder = posix.basename(posix.dirname(name));
         if (folder === '.' || folder === '') {
           warnings.push(
-            `${name}: skipped, not in a class folder (put each image in a folder named by its class, or add a ${LABELS_FILE})`,
+            `${name}: skipped, not in a class folder (put each image in a folder named by its class, or add a ` +
+              `${LABELS_FILE})`,
           );
           continue;
         }

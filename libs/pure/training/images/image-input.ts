@@ -19,7 +19,8 @@ export function decodeImageInput(
 ): void {
   if (typeof cell !== 'string' || cell.length === 0) {
     throw new PredictInputError(
-      `${field} must be a base64 string of a PNG or JPEG image (or a data: URL), got ${cell === undefined ? 'nothing' : JSON.stringify(cell).slice(0, 40)}`,
+      `${field} must be a base64 string of a PNG or JPEG image (or a data: URL), got ` +
+        `${cell === undefined ? 'nothing' : JSON.stringify(cell).slice(0, 40)}`,
     );
   }
   let base64 = cell;

@@ -119,61 +119,71 @@ describe('DiskImageStore', () => {
     }
   });
 
-  it("stops a training run with the decoding thread's error naming the file (the worker records it as FAILED)", async () => {
-    await selectBackend('wasm');
-    // Row 61 of 62 is the text file: the first training epoch reaches it.
-    const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', files[0]], shape, {
-      threads: 2,
-      workerUrl,
-    });
-    const columns = [
-      { name: 'image', type: 'IMAGE' as const, missing: 0, distinct: 62, min: null, max: null, mean: null },
-      { name: 'label', type: 'STRING' as const, missing: 0, distinct: 10, min: null, max: null, mean: null },
-    ];
-    const image = { width: 20, height: 20, channels: 3 };
-    const training = resolveTrainingConfig({ target: 'label', epochs: 1, batchSize: 16, seed: 1, image }, columns, 1);
-    const layers = [{ type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }];
-    const spec = resolveModelSpec({ layers, loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam' } }, {});
-    const model = buildModel(spec, [20, 20, 3], 10);
-    const target = {
-      name: 'label',
-      task: 'classification' as const,
-      encoding: 'sparse' as const,
-      sourceType: 'STRING' as const,
-    };
-    const data: PreparedData = {
-      preprocessing: {
-        version: 1,
-        features: [],
-        inputSize: frame,
-        inputShape: [20, 20, 3],
-        target: { ...target, labels: Array.from({ length: 10 }, (_, i) => String(i)) },
-        missing: 'drop',
-        normalize: 'none',
-      },
-      x: new Float32Array(0),
-      y: Float32Array.from({ length: 62 }, (_, i) => i % 10),
-      yWidth: 1,
-      trainRows: 62,
-      validationRows: 0,
-      droppedRows: 0,
-      images: { store, rowOf: Int32Array.from({ length: 62 }, (_, i) => i), shape: [20, 20, 3], augment: null },
-    };
-    try {
-      await expect(
-        trainModel({ model, spec, data, training, hooks: { shouldStop: () => false, onEpoch: async () => undefined } }),
-      ).rejects.toThrow(/decoding a batch of .*digits\.zip failed: notes\/readme\.png: /);
-    } finally {
-      model.dispose();
-      await store.close();
-    }
-  });
+  it(
+    "stops a training run with the decoding thread's error " + 'naming the file (the worker records it as FAILED)',
+    async () => {
+      await selectBackend('wasm');
+      // Row 61 of 62 is the text file: the first training epoch reaches it.
+      const store = await DiskImageStore.open(archive, [...files, 'notes/readme.png', files[0]], shape, {
+        threads: 2,
+        workerUrl,
+      });
+      const columns = [
+        { name: 'image', type: 'IMAGE' as const, missing: 0, distinct: 62, min: null, max: null, mean: null },
+        { name: 'label', type: 'STRING' as const, missing: 0, distinct: 10, min: null, max: null, mean: null },
+      ];
+      const image = { width: 20, height: 20, channels: 3 };
+      const training = resolveTrainingConfig({ target: 'label', epochs: 1, batchSize: 16, seed: 1, image }, columns, 1);
+      const layers = [{ type: 'flatten' }, { type: 'dense', units: 10, activation: 'softmax' }];
+      const spec = resolveModelSpec({ layers, loss: 'sparseCategoricalCrossentropy', optimizer: { type: 'adam' } }, {});
+      const model = buildModel(spec, [20, 20, 3], 10);
+      const target = {
+        name: 'label',
+        task: 'classification' as const,
+        encoding: 'sparse' as const,
+        sourceType: 'STRING' as const,
+      };
+      const data: PreparedData = {
+        preprocessing: {
+          version: 1,
+          features: [],
+          inputSize: frame,
+          inputShape: [20, 20, 3],
+          target: { ...target, labels: Array.from({ length: 10 }, (_, i) => String(i)) },
+          missing: 'drop',
+          normalize: 'none',
+        },
+        x: new Float32Array(0),
+        y: Float32Array.from({ length: 62 }, (_, i) => i % 10),
+        yWidth: 1,
+        trainRows: 62,
+        validationRows: 0,
+        droppedRows: 0,
+        images: { store, rowOf: Int32Array.from({ length: 62 }, (_, i) => i), shape: [20, 20, 3], augment: null },
+      };
+      try {
+        await expect(
+          trainModel({
+            model,
+            spec,
+            data,
+            training,
+            hooks: { shouldStop: () => false, onEpoch: async () => undefined },
+          }),
+        ).rejects.toThrow(/decoding a batch of .*digits\.zip failed: notes\/readme\.png: /);
+      } finally {
+        model.dispose();
+        await store.close();
+      }
+    },
+  );
 
   it('fails every read after a decoding thread dies, saying which thread stopped', async () => {
     const crashing = join(dir, 'crashing.worker.mjs');
     writeFileSync(
       crashing,
-      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\nparentPort.postMessage({ ready: true });\n",
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => " +
+        'process.exit(3));\nparentPort.postMessage({ ready: true });\n',
     );
     const store = await DiskImageStore.open(archive, files, shape, { threads: 2, workerUrl: pathToFileURL(crashing) });
     try {

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { digitImageData } from '../../../../test/support/engine.js';
 import { mnistPngs } from '../../../../test/support/image-zips.js';
 import { selectBackend } from '../backend.js';
 import { buildModel } from '../model-builder.js';
 import { resolveModelSpec } from '../model-spec.js';
-import type { PreparedData } from '../preprocessing.js';
 import { trainModel } from '../trainer.js';
 import { resolveTrainingConfig } from '../training-config.js';
 import { scalePixels } from './augment.js';
@@ -53,30 +53,13 @@ describe('an images run validates batch by batch from its store', () => {
       {},
     );
     const model = buildModel(spec, [28, 28, 1], 10);
-    const labels = Array.from({ length: 10 }, (_, i) => String(i));
-    const data: PreparedData = {
-      preprocessing: {
-        version: 1,
-        features: [],
-        inputSize: 784,
-        inputShape: [28, 28, 1],
-        target: { name: 'label', task: 'classification', encoding: 'sparse', sourceType: 'STRING', labels },
-        missing: 'drop',
-        normalize: 'none',
-      },
-      x: new Float32Array(0),
+    const data = digitImageData({
+      store: new MemoryImageStore(pixels, 784),
       y: Float32Array.from(digits, (digit) => digit.label),
-      yWidth: 1,
       trainRows: ROWS - VALIDATION,
       validationRows: VALIDATION,
-      droppedRows: 0,
-      images: {
-        store: new MemoryImageStore(pixels, 784),
-        rowOf: Int32Array.from({ length: ROWS }, (_, i) => i),
-        shape: [28, 28, 1],
-        augment: null,
-      },
-    };
+      augment: null,
+    });
     const result = await trainModel({
       model,
       spec,

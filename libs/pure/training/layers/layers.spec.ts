@@ -404,7 +404,8 @@ describe('the layers in a model (cpu)', () => {
     };
     expect(() => validateModelSpec(bad, { allowReferences: true })).toThrow(SpecError);
     expect(() => validateModelSpec(bad, { allowReferences: true })).toThrow(
-      'spec.layers[1] (transformerEncoder).numHeads is 3, which does not divide the width 16 (embeddingDim of spec.layers[0])',
+      'spec.layers[1] (transformerEncoder).numHeads is 3, which does not divide the width 16 (embeddingDim of ' +
+        'spec.layers[0])',
     );
     // With the width behind a reference, the check comes at startRun (estimateParams), still naming the layer.
     const referenced = { ...bad, layers: [{ ...TRANSFORMER_LAYERS[0], embeddingDim: '$dim' }, ...bad.layers.slice(1)] };
@@ -415,7 +416,8 @@ describe('the layers in a model (cpu)', () => {
     // estimateParams (startRun) checks the shapes themselves, e.g. after a dense of a width set elsewhere.
     const unchecked = { ...transformerSpec(), layers: bad.layers } as never;
     expect(() => estimateParams(unchecked, 10)).toThrow(
-      /spec\.layers\[1\] \(transformerEncoder\) cannot take an input of shape \[batch, 10, 16\]: numHeads 3 does not divide the input width 16/,
+      'spec.layers[1] (transformerEncoder) cannot take an input of shape [batch, 10, 16]: ' +
+        'numHeads 3 does not divide the input width 16',
     );
     expect(() =>
       validateModelSpec({ ...bad, layers: [{ type: 'transformerEncoder', numHeads: 2 }] }, { allowReferences: true }),

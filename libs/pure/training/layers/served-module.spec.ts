@@ -93,12 +93,16 @@ describe('the served layers module', () => {
     const script = `
       const tf = await import(${JSON.stringify(import.meta.resolve('@tensorflow/tfjs'))});
       await tf.setBackend('cpu');
-      const before = await tf.loadLayersModel(${JSON.stringify(`${base}/model.json`)}).then(() => 'loaded', (error) => error.message);
+      const before = await tf.loadLayersModel(${JSON.stringify(`${base}/model.json`)}).then(
+        () => 'loaded',
+        (error) => error.message,
+      );
       const { registerLayers } = await import(${JSON.stringify(`file://${join(dir, 'layers.js')}`)});
       registerLayers(tf);
       const model = await tf.loadLayersModel(${JSON.stringify(`${base}/model.json`)});
       const output = model.predict(tf.tensor2d(${JSON.stringify(ids)}));
-      console.log(JSON.stringify({ before, classes: model.layers.map((l) => l.getClassName()), output: Array.from(output.dataSync()) }));
+      const classes = model.layers.map((l) => l.getClassName());
+      console.log(JSON.stringify({ before, classes, output: Array.from(output.dataSync()) }));
     `;
     await writeFile(join(dir, 'load.mjs'), script);
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'load.mjs')], { timeout: 60_000 });

@@ -13,6 +13,7 @@
 import type { Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 
+import { convGeometry, validOutputColumns } from './conv-geometry.js';
 import { f32, matMulNN, reshaped, size, transposeLast2, type WasmKernelArgs } from './heap.js';
 import { type ConvDims, heapOffset, nativeKernels } from './native.js';
 import { type NativePool, nativePool } from './native-pool.js';
@@ -161,17 +162,8 @@ function pooledConv2D(
 
 /** colsT[(kh,kw,ci), (n,oh,ow)] = x[n, oh*sH + kh*dH - padT, ow*sW + kw*dW - padL, ci] (0 outside), NHWC x. */
 function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW } = info;
-  const {
-    filterHeight: KH,
-    filterWidth: KW,
-    strideHeight: sH,
-    strideWidth: sW,
-    dilationHeight: dH,
-    dilationWidth: dW,
-  } = info;
-  const padT = info.padInfo.top;
-  const padL = info.padInfo.left;
+  const g = convGeometry(info);
+  const { N, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL } = g;
   const P = N * OH * OW;
   // Walk x in memory order (n, oh, kh, kw, ow, ci): each pixel's Cin values are read contiguously and the few
   // input rows of one output row stay in L1 for all taps. (Row-of-colsT order re-reads x once per (tap, ci)
@@ -186,9 +178,7 @@ function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backe
         const xRow = (n * H + ih) * W;
         for (let kw = 0; kw < KW; kw++) {
           const iwOff = kw * dW - padL;
-          // Valid ow range: 0 <= ow*sW + iwOff < W.
-          const ow0 = Math.min(OW, iwOff >= 0 ? 0 : Math.ceil(-iwOff / sW));
-          const ow1 = Math.min(OW, Math.ceil((W - iwOff) / sW));
+          const [ow0, ow1] = validOutputColumns(iwOff, g);
           const rBase = (kh * KW + kw) * Cin * P + p0;
           if (Cin === 1) {
             let xi = xRow + ow0 * sW + iwOff;
@@ -208,24 +198,14 @@ function im2colTransposedNHWC(xv: Float32Array, cv: Float32Array, info: tf.backe
 
 /** Same as im2colTransposedNHWC for NCHW x. */
 function im2colTransposedNCHW(xv: Float32Array, cv: Float32Array, info: tf.backend_util.Conv2DInfo): void {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Cin, outHeight: OH, outWidth: OW } = info;
-  const {
-    filterHeight: KH,
-    filterWidth: KW,
-    strideHeight: sH,
-    strideWidth: sW,
-    dilationHeight: dH,
-    dilationWidth: dW,
-  } = info;
-  const padT = info.padInfo.top;
-  const padL = info.padInfo.left;
+  const g = convGeometry(info);
+  const { N, H, W, Cin, OH, OW, KH, KW, sH, sW, dH, dW, padT, padL } = g;
   const P = N * OH * OW;
   cv.fill(0);
   for (let kh = 0; kh < KH; kh++) {
     for (let kw = 0; kw < KW; kw++) {
       const iwOff = kw * dW - padL;
-      const ow0 = Math.min(OW, iwOff >= 0 ? 0 : Math.ceil(-iwOff / sW));
-      const ow1 = Math.min(OW, Math.ceil((W - iwOff) / sW));
+      const [ow0, ow1] = validOutputColumns(iwOff, g);
       for (let ci = 0; ci < Cin; ci++) {
         let p = ((kh * KW + kw) * Cin + ci) * P;
         for (let n = 0; n < N; n++) {
@@ -377,23 +357,7 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       false,
       fmt,
     );
-    const {
-      batchSize: N,
-      inHeight: H,
-      inWidth: W,
-      inChannels: Cin,
-      outHeight: OH,
-      outWidth: OW,
-      outChannels: Cout,
-    } = info;
-    const {
-      filterHeight: KH,
-      filterWidth: KW,
-      strideHeight: sH,
-      strideWidth: sW,
-      dilationHeight: dH,
-      dilationWidth: dW,
-    } = info;
+    const { N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW, padT, padL } = convGeometry(info);
     const native = nativeKernels(backend);
     if (native) {
       // One SIMD GEMM per L1-sized chunk of output pixels (dcols = dy @ W^T) + col2im into dx: the transposed
@@ -425,8 +389,6 @@ export function makeConv2DBackpropInput(fallback: KernelFunc): KernelFunc {
       const viaConv = backpropInputAsConv(backend, dy, filter, info);
       if (viaConv) return viaConv;
     }
-    const padT = info.padInfo.top;
-    const padL = info.padInfo.left;
     const R = KH * KW * Cin;
     const P = N * OH * OW;
 
@@ -491,16 +453,7 @@ export function makeConv2D(fallback: KernelFunc): KernelFunc {
       false,
       fmt,
     );
-    const {
-      batchSize: N,
-      inHeight: H,
-      inWidth: W,
-      inChannels: Cin,
-      outHeight: OH,
-      outWidth: OW,
-      outChannels: Cout,
-    } = info;
-    const { filterHeight: KH, filterWidth: KW } = info;
+    const { N, H, W, Cin, OH, OW, Cout, KH, KW } = convGeometry(info);
     const Rp = (KH * KW * Cin + 3) & ~3;
     const chunk = chunkFor(Rp);
     // Only through the pool: on one thread XNNPACK's conv is as fast as ours (faster for Cin = 1).

@@ -2,6 +2,8 @@
  * DepthwiseConv2dNativeBackpropFilter / DepthwiseConv2dNativeBackpropInput (both missing in
  * tfjs-backend-wasm). NHWC only (as in tfjs), strides, dilations, 'same'/'valid'/explicit padding.
  * Tight JS loops over the wasm heap; depthwise work is O(size * KH * KW), so no matmul is needed.
+ * The two kernels walk the taps in the same loops, written out in each: a shared walker calling back per tap was
+ * slower in a same-process A/B (filter gradient at 3 channels: 6.4 ms inline, 18.9 ms through the callback).
  */
 import type {
   DepthwiseConv2dNativeBackpropFilterAttrs,
@@ -10,35 +12,34 @@ import type {
 } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 
+import { convGeometry } from './conv-geometry.js';
 import { f32, type WasmKernelArgs } from './heap.js';
 
 type Shape4 = [number, number, number, number];
 
-export function depthwiseConv2dNativeBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
-  const { x, dy } = inputs;
-  const { strides, dilations, pad, dimRoundingMode, filterShape } =
-    attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filterShape,
+function depthwiseInfo(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: DepthwiseConv2dNativeBackpropFilterAttrs | DepthwiseConv2dNativeBackpropInputAttrs,
+): tf.backend_util.Conv2DInfo {
+  const { strides, dilations, pad, dimRoundingMode } = attrs;
+  return tf.backend_util.computeConv2DInfo(
+    inShape as Shape4,
+    filterShape as Shape4,
     strides,
     dilations,
     pad,
     dimRoundingMode,
     true,
   );
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
-  const {
-    filterHeight: KH,
-    filterWidth: KW,
-    strideHeight: sH,
-    strideWidth: sW,
-    dilationHeight: dH,
-    dilationWidth: dW,
-  } = info;
+}
+
+export function depthwiseConv2dNativeBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x, dy } = inputs;
+  const attributes = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  const g = convGeometry(depthwiseInfo(x.shape, attributes.filterShape, attributes));
+  const { N, H, W, Cin: C, OH, OW, Cout: CM, KH, KW, sH, sW, dH, dW, padT, padL } = g;
   const M = CM / C;
-  const padT = info.padInfo.top;
-  const padL = info.padInfo.left;
 
   const dw = backend.makeOutput([KH, KW, C, M], 'float32');
   const xv = f32(backend, x);
@@ -79,31 +80,12 @@ export function depthwiseConv2dNativeBackpropFilter({ inputs, backend, attrs }: 
 
 export function depthwiseConv2dNativeBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
   const { dy, filter } = inputs;
-  const { strides, dilations, pad, dimRoundingMode, inputShape } =
-    attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape as Shape4,
-    filter.shape as Shape4,
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
-  const {
-    filterHeight: KH,
-    filterWidth: KW,
-    strideHeight: sH,
-    strideWidth: sW,
-    dilationHeight: dH,
-    dilationWidth: dW,
-  } = info;
+  const attributes = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  const g = convGeometry(depthwiseInfo(attributes.inputShape, filter.shape, attributes));
+  const { N, H, W, Cin: C, OH, OW, Cout: CM, KH, KW, sH, sW, dH, dW, padT, padL } = g;
   const M = CM / C;
-  const padT = info.padInfo.top;
-  const padL = info.padInfo.left;
 
-  const dx = backend.makeOutput([...inputShape], 'float32');
+  const dx = backend.makeOutput([...attributes.inputShape], 'float32');
   const dxv = f32(backend, dx);
   const dyv = f32(backend, dy);
   const wv = f32(backend, filter);

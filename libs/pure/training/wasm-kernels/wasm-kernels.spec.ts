@@ -155,18 +155,40 @@ describe('native SIMD kernels (native/kernels.c)', () => {
   });
 });
 
+/** A test per (x, filter) case, stride 1 and 2 and each padding: `difference` (from the cpu backend) within TOL. */
+function itComparesEachCase(
+  cases: Array<[number[], number[]]>,
+  difference: (xs: number[], fs: number[], strides: number, pad: unknown, dyShape: number[]) => Promise<number>,
+): void {
+  for (const [xs, fs] of cases) {
+    for (const strides of [1, 2]) {
+      for (const pad of pads) {
+        it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
+          const d = await difference(xs, fs, strides, pad, convOutShape(xs, fs, strides, pad));
+          expect(d).toBeLessThanOrEqual(TOL);
+        });
+      }
+    }
+  }
+}
+
+/** x and filter shapes both conv gradients are checked on (besides their own): several channels, a 2×3 filter. */
+const COMMON_CONV_CASES: Array<[number[], number[]]> = [
+  [
+    [2, 9, 9, 3],
+    [3, 3, 3, 4],
+  ],
+  [
+    [3, 10, 7, 2],
+    [2, 3, 2, 5],
+  ],
+];
+
 for (const mode of CONV_MODES)
   describe(`Conv2DBackpropFilter (${mode})`, () => {
     withKernelMode(mode);
     const cases: Array<[number[], number[]]> = [
-      [
-        [2, 9, 9, 3],
-        [3, 3, 3, 4],
-      ],
-      [
-        [3, 10, 7, 2],
-        [2, 3, 2, 5],
-      ],
+      ...COMMON_CONV_CASES,
       [
         [2, 8, 8, 1],
         [3, 3, 1, 16],
@@ -192,21 +214,13 @@ for (const mode of CONV_MODES)
         [3, 2, 5, 13],
       ],
     ];
-    for (const [xs, fs] of cases) {
-      for (const strides of [1, 2]) {
-        for (const pad of pads) {
-          it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
-            const dyShape = convOutShape(xs, fs, strides, pad);
-            const d = await compare(
-              'Conv2DBackpropFilter',
-              { x: { shape: xs }, dy: { shape: dyShape } },
-              { strides, pad, dataFormat: 'NHWC', filterShape: fs },
-            );
-            expect(d).toBeLessThanOrEqual(TOL);
-          });
-        }
-      }
-    }
+    itComparesEachCase(cases, (xs, fs, strides, pad, dyShape) =>
+      compare(
+        'Conv2DBackpropFilter',
+        { x: { shape: xs }, dy: { shape: dyShape } },
+        { strides, pad, dataFormat: 'NHWC', filterShape: fs },
+      ),
+    );
     it('NCHW', async () => {
       const xs = [2, 3, 9, 8];
       const fs = [3, 3, 3, 4];
@@ -223,14 +237,7 @@ for (const mode of CONV_MODES)
   describe(`Conv2DBackpropInput (replaced, ${mode})`, () => {
     withKernelMode(mode);
     const cases: Array<[number[], number[]]> = [
-      [
-        [2, 9, 9, 3],
-        [3, 3, 3, 4],
-      ],
-      [
-        [3, 10, 7, 2],
-        [2, 3, 2, 5],
-      ],
+      ...COMMON_CONV_CASES,
       [
         [2, 13, 13, 16],
         [3, 3, 16, 32],
@@ -244,21 +251,13 @@ for (const mode of CONV_MODES)
         [3, 3, 1, 7],
       ],
     ];
-    for (const [xs, fs] of cases) {
-      for (const strides of [1, 2]) {
-        for (const pad of pads) {
-          it(`x=${xs} f=${fs} s=${strides} pad=${JSON.stringify(pad)}`, async () => {
-            const dyShape = convOutShape(xs, fs, strides, pad);
-            const d = await compare(
-              'Conv2DBackpropInput',
-              { dy: { shape: dyShape }, filter: { shape: fs } },
-              { inputShape: xs, strides, pad, dataFormat: 'NHWC' },
-            );
-            expect(d).toBeLessThanOrEqual(TOL);
-          });
-        }
-      }
-    }
+    itComparesEachCase(cases, (xs, fs, strides, pad, dyShape) =>
+      compare(
+        'Conv2DBackpropInput',
+        { dy: { shape: dyShape }, filter: { shape: fs } },
+        { inputShape: xs, strides, pad, dataFormat: 'NHWC' },
+      ),
+    );
   });
 
 describe('Conv2DBackpropFilter is deterministic (fixed summation blocks)', () => {

@@ -7,9 +7,11 @@
 # building the project does not need clang.
 set -euo pipefail
 cd "$(dirname "$0")"
-FLAGS=(--target=wasm32 -O3 -msimd128 -nostdlib -ffreestanding -fno-builtin -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all)
+FLAGS=(--target=wasm32 -O3 -msimd128 -nostdlib -ffreestanding -fno-builtin
+  -Wl,--no-entry -Wl,--import-memory -Wl,--strip-all)
 clang "${FLAGS[@]}" -o kernels.wasm kernels.c
-clang "${FLAGS[@]}" -matomics -mbulk-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 -o kernels-shared.wasm kernels.c
+clang "${FLAGS[@]}" -matomics -mbulk-memory -Wl,--shared-memory -Wl,--max-memory=4294967296 \
+  -o kernels-shared.wasm kernels.c
 for f in kernels.wasm kernels-shared.wasm; do
   # Safety checks for sharing a memory with other code: no data segment, no shadow-stack (global) use.
   if llvm-objdump -h "$f" | grep -qE '\bDATA\b'; then echo "$f has a data section" >&2; exit 1; fi
