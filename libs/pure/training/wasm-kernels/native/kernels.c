@@ -132,7 +132,8 @@ static void gemm_atb_acc(const f32 *A, int Rp, const f32 *B, int Cout, int P, f3
 // [N,OH,OW,Cout]. Pixels go in chunks so the im2col rows of a chunk stay in cache while every tile of dW is
 // accumulated. _part: the sum over pixels [pBegin, pEnd) only, into acc (Rp*Cout floats, Rp = R rounded up
 // to 4, R = KH*KW*Cin), for splitting the pixels across threads. scratch: chunk*Rp floats.
-static void conv2d_backprop_filter_part(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int pBegin, int pEnd,
+static void conv2d_backprop_filter_part(const f32 *x, const f32 *dy, f32 *acc, f32 *scratch, int chunk, int pBegin,
+    int pEnd,
                                  int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
                                  int dH, int dW, int padT, int padL) {
   (void)N;
@@ -287,7 +288,8 @@ void adam_update(const f32 *value, const f32 *grad, const f32 *m, const f32 *v, 
   for (; i + 4 <= n; i += 4) {
     const v128_t g = wasm_v128_load(grad + i);
     const v128_t mn = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(g, ob1));
-    const v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2), wasm_f32x4_mul(wasm_f32x4_mul(g, g), ob2));
+    const v128_t vn = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2), wasm_f32x4_mul(wasm_f32x4_mul(g, g),
+        ob2));
     const v128_t mh = wasm_f32x4_div(mn, c1);
     const v128_t vh = wasm_f32x4_div(vn, c2);
     const v128_t step = wasm_f32x4_mul(wasm_f32x4_div(mh, wasm_f32x4_add(wasm_f32x4_sqrt(vh), eps)), nlr);
@@ -311,7 +313,8 @@ __attribute__((export_name("add_bias_rows")))
 void add_bias_rows(const f32 *a, const f32 *bias, f32 *out, int rows, int cols) {
   for (int r = 0; r < rows; r++, a += cols, out += cols) {
     int c = 0;
-    for (; c + 4 <= cols; c += 4) wasm_v128_store(out + c, wasm_f32x4_add(wasm_v128_load(a + c), wasm_v128_load(bias + c)));
+    for (; c + 4 <= cols; c += 4) wasm_v128_store(out + c, wasm_f32x4_add(wasm_v128_load(a + c),
+        wasm_v128_load(bias + c)));
     for (; c < cols; c++) out[c] = a[c] + bias[c];
   }
 }
@@ -330,7 +333,8 @@ void sum_rows(const f32 *x, f32 *out, int rows, int cols, f32 *scratch) {
     for (int r = r0; r < r1; r++) {
       const f32 *row = x + (long)r * cols;
       int c = 0;
-      for (; c + 4 <= cols; c += 4) wasm_v128_store(blk + c, wasm_f32x4_add(wasm_v128_load(blk + c), wasm_v128_load(row + c)));
+      for (; c + 4 <= cols; c += 4) wasm_v128_store(blk + c, wasm_f32x4_add(wasm_v128_load(blk + c),
+          wasm_v128_load(row + c)));
       for (; c < cols; c++) blk[c] += row[c];
     }
     for (int c = 0; c < cols; c++) tot[c] += (double)blk[c];
@@ -396,7 +400,8 @@ static void gemm_ab(const f32 *A, int lda, const f32 *B, int ldb, f32 *C, int ld
         s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(a3 + k), b0));
       }
       f32 *c = c0 + n;
-      wasm_v128_store(c, s0), wasm_v128_store(c + ldc, s1), wasm_v128_store(c + 2 * ldc, s2), wasm_v128_store(c + 3 * ldc, s3);
+      wasm_v128_store(c, s0), wasm_v128_store(c + ldc, s1), wasm_v128_store(c + 2 * ldc, s2),
+          wasm_v128_store(c + 3 * ldc, s3);
     }
     for (; n < N; n++) {
       f32 s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
@@ -413,7 +418,8 @@ static void gemm_ab(const f32 *A, int lda, const f32 *B, int ldb, f32 *C, int ld
     int n = 0;
     for (; n + 4 <= N; n += 4) {
       v128_t s = wasm_f32x4_splat(0.0f);
-      for (int k = 0; k < K; k++) s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load32_splat(a + k), wasm_v128_load(B + k * ldb + n)));
+      for (int k = 0; k < K; k++) s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_v128_load32_splat(a + k),
+          wasm_v128_load(B + k * ldb + n)));
       wasm_v128_store(c + n, s);
     }
     for (; n < N; n++) {
@@ -440,7 +446,8 @@ void transpose_filter(const f32 *w, f32 *wt, int R, int Cout) {
 
 // Conv2DBackpropInput, NHWC: dx = col2im(dy[P][Cout] @ wt[Cout][R]) for images [nBegin, nEnd) (their dx
 // regions are disjoint, so threads can take different images). dcols: chunk*R floats of scratch.
-static void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f32 *dcols, int chunk, int nBegin, int nEnd,
+static void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f32 *dcols, int chunk, int nBegin,
+    int nEnd,
                                 int N, int H, int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW,
                                 int dH, int dW, int padT, int padL) {
   (void)N;
@@ -466,7 +473,8 @@ static void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f3
           f32 *d = dx + ((n * H + ih) * W + iw) * Cin;
           const f32 *s = src + (kh * KW + kw) * Cin;
           int c = 0;
-          for (; c + 4 <= Cin; c += 4) wasm_v128_store(d + c, wasm_f32x4_add(wasm_v128_load(d + c), wasm_v128_load(s + c)));
+          for (; c + 4 <= Cin; c += 4) wasm_v128_store(d + c, wasm_f32x4_add(wasm_v128_load(d + c),
+              wasm_v128_load(s + c)));
           for (; c < Cin; c++) d[c] += s[c];
         }
       }
@@ -484,7 +492,8 @@ static void conv2d_backprop_input_part(const f32 *dy, const f32 *wt, f32 *dx, f3
 // Whole-batch Conv2DBackpropInput on one thread. Scratch: wt (Cout*R floats) and dcols (chunk*R floats).
 __attribute__((export_name("conv2d_backprop_input_nhwc")))
 void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f32 *dcols, int chunk, int N, int H,
-                                int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW,
+                                int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH,
+                                    int dW,
                                 int padT, int padL) {
   transpose_filter(w, wt, KH * KW * Cin, Cout);
   conv2d_backprop_input_part(dy, wt, dx, dcols, chunk, 0, N, N, H, W, Cin, OH, OW, Cout, KH, KW, sH, sW, dH, dW, padT,
@@ -494,8 +503,10 @@ void conv2d_backprop_input_nhwc(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, f
 // ---------------------------------------------------------------------------------------------------------
 // Conv2D, NHWC: out[P][Cout] = im2col(x)[P][R] @ W[R][Cout] for output pixels [pBegin, pEnd), per L1-sized
 // chunk of pixels. scratch: chunk*Rp floats (Rp = R rounded up to 4).
-static void conv2d_nhwc_part(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chunk, int pBegin, int pEnd, int N, int H,
-                      int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW, int padT,
+static void conv2d_nhwc_part(const f32 *x, const f32 *w, f32 *out, f32 *scratch, int chunk, int pBegin, int pEnd,
+    int N, int H,
+                      int W, int Cin, int OH, int OW, int Cout, int KH, int KW, int sH, int sW, int dH, int dW,
+                          int padT,
                       int padL) {
   (void)N;
   const int R = KH * KW * Cin;
