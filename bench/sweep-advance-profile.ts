@@ -29,6 +29,7 @@ import { type SearchSpace, suggest, suggestOptions, tpeWindow } from '#libs/pure
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
+import { benchSweepInput, CREATE_SWEEP } from './sweep-input.js';
 
 /** bench:sweep's synthetic objective (importing sweep.bench.js would run that bench). */
 function syntheticValLoss(params: { lr: number; hidden: number }, epoch: number, noise: number): number {
@@ -50,27 +51,16 @@ async function main(): Promise<void> {
     await stack.start({ workers: 0 });
     const { body: dataset } = await stack.upload(irisCsv(), 'iris.csv', { name: 'iris' });
     const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'iris-mlp', spec: IRIS_MLP } });
-    const { createSweep: sweep } = await stack.gqlOk(
-      `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id } }`,
-      {
-        input: {
-          name: 'profile',
-          datasetId: dataset.id,
-          modelId: createModel.id,
-          strategy: 'TPE',
-          searchSpace: {
-            hidden: { type: 'int', min: 8, max: 64, step: 8 },
-            lr: { type: 'loguniform', min: 0.0001, max: 0.1 },
-          },
-          objective: { metric: 'val_loss', goal: 'MINIMIZE' },
-          maxTrials: N + ROUNDS + 10,
-          parallelism: 1,
-          earlyStopping: { rule: 'median', minTrials: 5, warmupEpochs: 1 },
-          training: { target: 'Species', epochs: 5, batchSize: 16, seed: 3 },
-          seed: 11,
-        },
-      },
-    );
+    const { createSweep: sweep } = await stack.gqlOk(CREATE_SWEEP, {
+      input: benchSweepInput({
+        name: 'profile',
+        datasetId: dataset.id,
+        modelId: createModel.id,
+        maxTrials: N + ROUNDS + 10,
+        epochs: 5,
+        seed: 11,
+      }),
+    });
     const config = loadConfig({ ...process.env, ...stack.env(), DATABASE_URL: stack.databaseUrl });
     const prisma = new PrismaService(config);
     const events = new RunEventsRepository(prisma, config);

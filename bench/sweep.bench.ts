@@ -37,6 +37,7 @@ import type { TrainingConfig } from '#libs/pure/training';
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
+import { benchSweepInput, CREATE_SWEEP } from './sweep-input.js';
 
 const TRIALS = Number(process.env.BENCH_SWEEP_TRIALS ?? 5_000);
 /** BENCH_SWEEP_PEER=0 leaves Optuna out (quicker iterations; recorded figures keep it beside ours). */
@@ -119,27 +120,16 @@ async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   const scheduler = new SweepScheduler(prisma, events, queue, config, runs);
 
   const createSweep = async (name: string, maxTrials: number): Promise<string> => {
-    const { createSweep: sweep } = await stack.gqlOk(
-      `mutation($input: CreateSweepInput!) { createSweep(input: $input) { id } }`,
-      {
-        input: {
-          name,
-          datasetId: dataset.id,
-          modelId: createModel.id,
-          strategy: 'TPE',
-          searchSpace: {
-            hidden: { type: 'int', min: 8, max: 64, step: 8 },
-            lr: { type: 'loguniform', min: 0.0001, max: 0.1 },
-          },
-          objective: { metric: 'val_loss', goal: 'MINIMIZE' },
-          maxTrials,
-          parallelism: 1,
-          earlyStopping: { rule: 'median', minTrials: 5, warmupEpochs: 1 },
-          training: { target: 'Species', epochs: EPOCHS, batchSize: 16, seed: 3 },
-          seed: SEED,
-        },
-      },
-    );
+    const { createSweep: sweep } = await stack.gqlOk(CREATE_SWEEP, {
+      input: benchSweepInput({
+        name,
+        datasetId: dataset.id,
+        modelId: createModel.id,
+        maxTrials,
+        epochs: EPOCHS,
+        seed: SEED,
+      }),
+    });
     return sweep.id;
   };
 
