@@ -10,14 +10,9 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { loadConfig } from '#libs/core/config';
-import { PrismaService, RunEventsRepository } from '#libs/core/db';
-import { openJobQueue } from '#libs/core/queue';
-import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
 import {
   observedTrials,
   settleTrials,
-  SweepScheduler,
   tpeWindowRows,
   trialProgress,
   trialRecord,
@@ -29,7 +24,7 @@ import { type SearchSpace, suggest, suggestOptions, tpeWindow } from '#libs/pure
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
-import { benchSweepInput, CREATE_SWEEP } from './sweep-input.js';
+import { benchSweepInput, CREATE_SWEEP, inProcessServices } from './sweep-support.js';
 
 /** bench:sweep's synthetic objective (importing sweep.bench.js would run that bench). */
 function syntheticValLoss(params: { lr: number; hidden: number }, epoch: number, noise: number): number {
@@ -61,12 +56,7 @@ async function main(): Promise<void> {
         seed: 11,
       }),
     });
-    const config = loadConfig({ ...process.env, ...stack.env(), DATABASE_URL: stack.databaseUrl });
-    const prisma = new PrismaService(config);
-    const events = new RunEventsRepository(prisma, config);
-    const queue = await openJobQueue(config);
-    const runs = new RunLifecycle(new RunLifecycleRepository(prisma), events);
-    const scheduler = new SweepScheduler(prisma, events, queue, config, runs);
+    const { prisma, queue, scheduler } = await inProcessServices(stack);
     // The sweep's first trial was asked at creation: it stays, settled like the others.
     const rng = rngFor(5, 0);
     const rows: string[] = [];

@@ -25,11 +25,9 @@ import { performance } from 'node:perf_hooks';
 
 import pg from 'pg';
 
-import { loadConfig } from '#libs/core/config';
-import { PrismaService, RunEventsRepository } from '#libs/core/db';
-import { openJobQueue, type TrainRunJob } from '#libs/core/queue';
-import { RunLifecycle, RunLifecycleRepository } from '#libs/domain/runs';
-import { SweepScheduler, trialRecord, trialRows } from '#libs/domain/sweeps';
+import type { PrismaService } from '#libs/core/db';
+import type { TrainRunJob } from '#libs/core/queue';
+import { trialRecord, trialRows } from '#libs/domain/sweeps';
 import { rngFor } from '#libs/pure/random';
 import { type SearchSpace, suggestOptions, tpeDraws, tpeWindow, tpeWindowOf } from '#libs/pure/search';
 import type { TrainingConfig } from '#libs/pure/training';
@@ -37,7 +35,7 @@ import type { TrainingConfig } from '#libs/pure/training';
 import { irisCsv } from '../test/support/fixtures.js';
 import { CREATE_MODEL, IRIS_MLP } from '../test/support/graphql.js';
 import { TestStack } from '../test/support/stack.js';
-import { benchSweepInput, CREATE_SWEEP } from './sweep-input.js';
+import { benchSweepInput, CREATE_SWEEP, inProcessServices } from './sweep-support.js';
 
 const TRIALS = Number(process.env.BENCH_SWEEP_TRIALS ?? 5_000);
 /** BENCH_SWEEP_PEER=0 leaves Optuna out (quicker iterations; recorded figures keep it beside ours). */
@@ -112,12 +110,7 @@ const PROBE = 150;
 async function ours(stack: TestStack): Promise<Record<string, unknown>> {
   const { body: dataset } = await stack.upload(irisCsv(), 'iris.csv', { name: 'iris' });
   const { createModel } = await stack.gqlOk(CREATE_MODEL, { input: { name: 'iris-mlp', spec: IRIS_MLP } });
-  const config = loadConfig({ ...process.env, ...stack.env(), DATABASE_URL: stack.databaseUrl });
-  const prisma = new PrismaService(config);
-  const events = new RunEventsRepository(prisma, config);
-  const queue = await openJobQueue(config);
-  const runs = new RunLifecycle(new RunLifecycleRepository(prisma), events);
-  const scheduler = new SweepScheduler(prisma, events, queue, config, runs);
+  const { prisma, queue, runs, scheduler } = await inProcessServices(stack);
 
   const createSweep = async (name: string, maxTrials: number): Promise<string> => {
     const { createSweep: sweep } = await stack.gqlOk(CREATE_SWEEP, {
