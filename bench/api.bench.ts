@@ -170,8 +170,8 @@ async function main(): Promise<void> {
     } = await db.query(
       `INSERT INTO sweeps (id, name, status, strategy, search_space, metric, goal,
         max_trials, parallelism, training, seed, dataset_id, model_id, created_at, finished_at)
-      SELECT gen_random_uuid(), 'sweep ' || i, 'SUCCEEDED', 'TPE', '{"lr": {"type": "loguniform", ' +
-'"min": 0.0001, "max": 0.1}}',
+      SELECT gen_random_uuid(), 'sweep ' || i, 'SUCCEEDED', 'TPE', '{"lr": {"type": "loguniform", '
+        '"min": 0.0001, "max": 0.1}}',
         'val_loss', 'MINIMIZE', ${SWEEP_TRIALS}, 4, $3, 1, $1, $2, now() - i * interval '1 hour', now()
       FROM generate_series(0, 99) i ORDER BY i RETURNING id`,
       [dataset.id, createModel.id, runTraining],
