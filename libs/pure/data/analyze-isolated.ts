@@ -112,11 +112,12 @@ function analyzeInChildProcess(path: string, format: DatasetFormat): Promise<Dat
       child.off('error', onError);
       settle(message, resolve, reject);
       // A retiring process exits by itself; a fresh one is started now, so the next upload finds DuckDB loaded.
+      // Either way there are never more processes than slots: one is only started when none is idle.
       if (message.retiring) idle.push(startAnalysisProcess());
-      else if (idle.length < ANALYSIS_SLOTS) {
+      else {
         setIdle(child);
         idle.push(child);
-      } else child.kill();
+      }
     };
     const onError = (error: Error) => {
       child.off('message', onMessage);
