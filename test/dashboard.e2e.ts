@@ -280,11 +280,19 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('keeps the curve growing across an API restart (reconnecting by itself), cancels on confirmation', async () => {
-    // Far more epochs than the test lasts, so the run is still training whenever the page reconnects, and small
-    // batches, so the epochs it does train stay within what one chart holds undownsampled (see chartPointBudget).
-    const runId = await startPenguinsRun(stack, { epochs: 10_000, batchSize: 4, seed: 1 });
+    // The final check counts every epoch on the chart, so the run may never log more epochs than the chart holds
+    // undownsampled (chartPointBudget: ~650 per series in this viewport): at most 600. It must still be training
+    // when the page cancels it, so its epochs are slow: one row per step and a checkpoint written after each epoch
+    // (about 4 epochs a second on CI, where the steps below take two minutes).
+    const maxEpochs = 600;
+    const runId = await startPenguinsRun(stack, {
+      epochs: maxEpochs,
+      batchSize: 1,
+      checkpoint: { every: 1, keep: 2 },
+      seed: 1,
+    });
     try {
-      await followAcrossRestart(runId);
+      await followAcrossRestart(runId, maxEpochs);
     } finally {
       // Whatever happened above, the run must not keep the only worker busy for the tests after this one.
       await stack.gql(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: runId }).catch(() => undefined);
@@ -292,8 +300,14 @@ describe('the dashboard in a real browser', () => {
   }, 240_000);
 
   /** The restart test's steps, each with its own limit, so a failure names the step that did not happen. */
-  async function followAcrossRestart(runId: string): Promise<void> {
+  async function followAcrossRestart(runId: string, maxEpochs: number): Promise<void> {
     await page.goto(`${stack.url}/ui/runs/${runId}`);
+    // The premise of the last step: the page fetches every stored point of a run this long.
+    const budget = await page.evaluate(() => {
+      const width = document.querySelector('main')?.clientWidth ?? window.innerWidth;
+      return Math.max(200, Math.round(width > 1100 ? width / 2 : width));
+    });
+    expect(budget).toBeGreaterThanOrEqual(maxEpochs);
     await waitInPage(
       page,
       () => document.querySelector('h1 .badge')?.textContent === 'RUNNING',
