@@ -8,21 +8,17 @@ import RUN from './graphql/run.graphql';
 import RUN_CONFUSION from './graphql/run-confusion.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import RUN_UPDATED from './graphql/run-updated.graphql';
+import { withPoints } from './series';
 import type { MetricSeries, Point, Run } from './types';
 import { Card, ErrorBox, formatBytes, formatDate, formatNumber, Json, Link, StatusBadge, useQuery } from './ui';
 
 const FINISHED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED']);
 
-/** Appends a point to its series, keeping steps in order and never doubling one (a resumed epoch logs again). */
-function withPoint(series: Record<string, Point[]>, name: string, point: Point): Record<string, Point[]> {
-  const points = series[name] ?? [];
-  const last = points[points.length - 1];
-  if (last && point.step <= last.step) {
-    if (points.some((existing) => existing.step === point.step)) return series;
-    return { ...series, [name]: [...points, point].sort((a, b) => a.step - b.step) };
-  }
-  return { ...series, [name]: [...points, point] };
-}
+/**
+ * How long live points wait to be drawn together: a fast run logs dozens of points a second, and a re-render per
+ * point (each redrawing every chart) would leave the page unable to keep up once the curves hold thousands.
+ */
+const LIVE_BATCH_MS = 150;
 
 /**
  * Points worth fetching per series: one per pixel column of a chart (two charts share a row of the page), so a run
@@ -69,17 +65,33 @@ export function RunPage(props: { id: string }) {
           setMetricsError(undefined);
           setSeries((current) => {
             let merged = current;
-            for (const one of data.run?.metrics ?? [])
-              for (const point of one.points) merged = withPoint(merged, one.name, point);
+            for (const one of data.run?.metrics ?? []) merged = withPoints(merged, one.name, one.points);
             return merged;
           });
         },
         (error: Error) => setMetricsError(error.message),
       );
+    let pending = new Map<string, Point[]>();
+    let flushTimer: number | undefined;
+    const flush = () => {
+      flushTimer = undefined;
+      const batch = pending;
+      pending = new Map();
+      setSeries((current) => {
+        let merged = current;
+        for (const [name, points] of batch) merged = withPoints(merged, name, points);
+        return merged;
+      });
+    };
     const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(
       METRIC_LOGGED,
       { runId: props.id },
-      (data) => setSeries((current) => withPoint(current, data.metricLogged.name, data.metricLogged)),
+      ({ metricLogged: { name, ...point } }) => {
+        const waiting = pending.get(name);
+        if (waiting) waiting.push(point);
+        else pending.set(name, [point]);
+        flushTimer ??= window.setTimeout(flush, LIVE_BATCH_MS);
+      },
     );
     void fetchStored();
     let wasLost = false;
@@ -95,6 +107,7 @@ export function RunPage(props: { id: string }) {
     return () => {
       unsubscribe();
       stopWatching();
+      window.clearTimeout(flushTimer);
     };
   }, [props.id]);
 
