@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   ABOVE_KERNELS,
+  GP_MAX_TRIALS,
   type SearchSpace,
   type Strategy,
   suggest,
@@ -159,6 +160,21 @@ describe('TPE and GP sweeps on cars (MPG) across a restart of the API and the wo
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].message).toMatch(message);
     expect(await stack.counts()).toEqual(before);
+  });
+
+  it('refuses a GP sweep longer than GP_MAX_TRIALS, naming maxTrials and TPE, writing nothing', async () => {
+    const before = await stack.counts();
+    const input = sweepInput({ name: 'long-gp', strategy: 'GP', maxTrials: GP_MAX_TRIALS + 1 });
+    const result = await stack.gql(CREATE_SWEEP, { input });
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0].message).toBe(
+      `maxTrials: a GP sweep takes at most ${GP_MAX_TRIALS} trials (each suggestion refits the Gaussian process on ` +
+        `every finished trial, which grows with their cube); use TPE for longer sweeps, got ${GP_MAX_TRIALS + 1}`,
+    );
+    expect(await stack.counts()).toEqual(before);
+    // TPE takes the same sweep.
+    const tpe = await stack.gqlOk(CREATE_SWEEP, { input: { ...input, strategy: 'TPE', parallelism: 1 } });
+    await stack.gqlOk(`mutation($id: ID!) { cancelSweep(id: $id) { id } }`, { id: tpe.createSweep.id });
   });
 
   it('reports PED-ANOVA importance summing to 1 over the parameters once 10 trials have finished', async () => {

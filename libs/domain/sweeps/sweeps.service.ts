@@ -10,6 +10,7 @@ import { DatasetsService } from '#libs/domain/datasets';
 import { ModelsService } from '#libs/domain/models';
 import type { RunRow } from '#libs/domain/runs';
 import {
+  GP_MAX_TRIALS,
   parseEarlyStopping,
   parseSearchSpace,
   parseStrategyOptions,
@@ -48,6 +49,11 @@ export class SweepsService {
   async create(input: CreateSweepInput): Promise<Sweep> {
     const name = input.name.trim();
     const parallelism = input.parallelism ?? DEFAULT_PARALLELISM;
+    if (input.strategy === 'GP' && input.maxTrials > GP_MAX_TRIALS)
+      throw AppError.badInput(
+        `maxTrials: a GP sweep takes at most ${GP_MAX_TRIALS} trials (each suggestion refits the Gaussian process on ` +
+          `every finished trial, which grows with their cube); use TPE for longer sweeps, got ${input.maxTrials}`,
+      );
     const dataset = await this.datasets.get(input.datasetId);
     if (dataset.status !== 'READY')
       throw AppError.badInput(`datasetId: dataset "${dataset.id}" is ${dataset.status}, not READY`);

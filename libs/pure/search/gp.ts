@@ -37,6 +37,15 @@ export interface GpOptions {
   nCandidates: number;
 }
 
+/**
+ * The most trials a GP sweep may ask for. Each suggestion refits the Gaussian process on every finished trial
+ * (Cholesky, O(n³)), on the worker's thread inside the scheduler's transaction: 0.14 s at 500 trials, 0.5 s at
+ * 1,000, 2.5 s at 2,000 and about 40 s at 5,000 here (`node bench/gp-cost.mjs`). Fitting a subset instead (the best
+ * half and a spread of the rest) was tried and stalled the search: the dropped trials' regions looked unexplored
+ * again (bench/README.md). Longer sweeps are TPE's, whose cost stays flat (`aboveKernels`).
+ */
+export const GP_MAX_TRIALS = 1000;
+
 export function resolveGpOptions(partial: Partial<GpOptions> | undefined, maxTrials: number): GpOptions {
   const startup =
     !Number.isFinite(maxTrials) || maxTrials <= 0 ? 10 : Math.min(10, Math.max(2, Math.floor(maxTrials / 5)));

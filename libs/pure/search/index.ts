@@ -1,6 +1,7 @@
 export {
   buildModel,
   fitHyper,
+  GP_MAX_TRIALS,
   type GpHyper,
   type GpOptions,
   logExpectedImprovement,
