@@ -320,6 +320,9 @@ describe('the dashboard in a real browser', () => {
       60_000,
       'points',
     );
+    // Checkpoints show up while it trains (one per epoch here, a new epoch every fraction of a second).
+    await page.waitForSelector('a[download="model.json"]', { timeout: 20_000 });
+    expect(await text(page, 'h1 .badge')).toBe('RUNNING');
     // The API goes away while the worker trains on; the page's socket drops, retries, and catches up.
     await stack.stopApi();
     await waitInPage(
@@ -387,13 +390,18 @@ describe('the dashboard in a real browser', () => {
     await page.click('button[type=submit]');
     await page.waitForFunction(() => /^\/ui\/sweeps\/[0-9a-f-]{36}$/.test(location.pathname), { timeout: 30_000 });
     const sweepId = await page.evaluate(() => location.pathname.split('/').pop()!);
-    const deadline = Date.now() + 150_000;
-    while (
-      (await stack.gqlOk(`query($id: ID!) { sweep(id: $id) { status } }`, { id: sweepId })).sweep.status === 'RUNNING'
-    ) {
-      if (Date.now() > deadline) throw new Error(`sweep still running\n${stack.logs()}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    // The page follows the running sweep by itself, to its end, without a reload.
+    await waitInPage(
+      page,
+      () =>
+        document.querySelector('h1 .badge')?.textContent === 'SUCCEEDED' &&
+        document.querySelector('[role=table][aria-label=trials]')?.getAttribute('data-rows') === '10' &&
+        document.querySelector('.live')?.textContent === 'finished',
+      150_000,
+      'the finished sweep on the page it was started from',
+    ).catch((error) => {
+      throw new Error(`${error.message}\n${stack.logs()}`);
+    });
     const problems: string[] = [];
     page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
     page.on('pageerror', (error) => problems.push(String(error)));
@@ -429,9 +437,13 @@ describe('the dashboard in a real browser', () => {
     await boxes[1].click();
     await waitInPage(
       page,
-      () => Number(document.querySelector('[data-chart="picked trials"]')?.getAttribute('data-points')) >= 2 * 4,
+      () => {
+        // Both trials, loss and val_loss each, 4 epochs.
+        const chart = document.querySelector('[data-chart="picked trials"]');
+        return chart?.getAttribute('data-series') === '4' && chart.getAttribute('data-points') === String(2 * 2 * 4);
+      },
       20_000,
-      'the overlay',
+      'the overlay of both picked trials',
     );
     await screenshot(page, 'sweep');
   }, 240_000);

@@ -72,7 +72,8 @@ export function LineChart(props: { title: string; series: Series[]; xLabel?: str
           width: 2,
           dash: one.dashed ? [6, 4] : undefined,
           spanGaps: true,
-          points: { show: one.points.length < 60 },
+          // Markers while few points are in view: a live run's chart starts with one point and grows to thousands.
+          points: { show: (_plot: uPlot, _series: number, first: number, last: number) => last - first < 60 },
         })),
       ],
     };
@@ -117,7 +118,13 @@ export function EChart(props: { title: string; option: EChartsCoreOption; height
       chart.current = null;
     };
   }, []);
+  // A page that reads its data again (a running sweep's, every few seconds) hands over equal options each time;
+  // drawing them again would replay the chart's entry animation for nothing.
+  const drawn = useRef<string | undefined>(undefined);
   useEffect(() => {
+    const described = JSON.stringify(props.option);
+    if (described === drawn.current) return;
+    drawn.current = described;
     chart.current?.setOption(props.option, true);
   }, [props.option]);
   return (

@@ -115,10 +115,18 @@ export function RunPage(props: { id: string }) {
     () =>
       subscribe<{ runUpdated: Partial<Run> }>(RUN_UPDATED, { id: props.id }, (data) => {
         setRun((current) => (current ? { ...current, ...data.runUpdated } : current));
-        // Checkpoints are not in the event: fetch them again, at most once a second, and at once when it ends.
-        window.clearTimeout(reloadTimer.current);
+        // Checkpoints are not in the event: fetch them again, at most once a second, and at once when it ends. A
+        // pending reload is kept, not pushed back: a run logging epochs faster than that would otherwise never get one.
         const ended = FINISHED.has(String(data.runUpdated.status));
-        reloadTimer.current = window.setTimeout(query.reload, ended ? 0 : 1000);
+        if (reloadTimer.current !== undefined && !ended) return;
+        window.clearTimeout(reloadTimer.current);
+        reloadTimer.current = window.setTimeout(
+          () => {
+            reloadTimer.current = undefined;
+            query.reload();
+          },
+          ended ? 0 : 1000,
+        );
       }),
     [props.id],
   );

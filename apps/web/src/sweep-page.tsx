@@ -159,6 +159,9 @@ function importanceOption(importance: Record<string, number>): EChartsCoreOption
   };
 }
 
+/** How often a running sweep's page reads it again. */
+const SWEEP_REFRESH_MS = 4000;
+
 export function SweepPage(props: { id: string }) {
   const query = useQuery<{ sweep: Sweep | null }>(SWEEP, { id: props.id });
   const sweep = query.data?.sweep;
@@ -168,6 +171,16 @@ export function SweepPage(props: { id: string }) {
   const [picked, setPicked] = useState<string[]>([]);
   const [overlay, setOverlay] = useState<Series[]>([]);
   const [error, setError] = useState<string>();
+
+  // While it runs, the sweep is read again every few seconds (the API has no sweep subscription): new trials,
+  // best so far, importance. Not while the tab is hidden.
+  useEffect(() => {
+    if (sweep?.status !== 'RUNNING') return;
+    const timer = window.setInterval(() => {
+      if (document.visibilityState === 'visible') query.reload();
+    }, SWEEP_REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [sweep?.status]);
 
   // Every trial, page after page (5,000 trials are ten pages of 500); the charts need them all.
   useEffect(() => {
@@ -212,10 +225,13 @@ export function SweepPage(props: { id: string }) {
     const metric = sweep.objective.metric;
     const names = [metric, metric.replace(/^val_/, '')];
     const maxPoints = chartPointBudget();
+    // Picks made in quick succession: only the answer for the latest set is drawn, whichever arrives last.
+    let current = true;
     Promise.all(
       picked.map((id) => gql<{ run: { id: string; metrics: MetricSeries[] } }>(RUN_METRICS, { id, names, maxPoints })),
     ).then(
       (answers) =>
+        current &&
         setOverlay(
           answers.flatMap((answer) =>
             answer.run.metrics.map((series) => ({
@@ -225,8 +241,11 @@ export function SweepPage(props: { id: string }) {
             })),
           ),
         ),
-      (failure: Error) => setError(failure.message),
+      (failure: Error) => current && setError(failure.message),
     );
+    return () => {
+      current = false;
+    };
   }, [picked.join(','), sweep?.id]);
 
   const intermediate = useMemo<Series[]>(() => {
@@ -299,6 +318,7 @@ export function SweepPage(props: { id: string }) {
         <h1>
           Sweep {sweep.name} <StatusBadge status={sweep.status} />
         </h1>
+        <span class={`live ${running ? 'on' : ''}`}>{running ? '● updating' : 'finished'}</span>
         <span class="spacer" />
         <button onClick={query.reload}>refresh</button>
         {running && (
