@@ -482,6 +482,17 @@ describe('the dashboard in a real browser', () => {
       links.map((link) => link.getAttribute('href')!.split('/').pop()),
     );
     expect(filtered).toContain(cancelledId);
+    // The list keeps itself up to date: a run cancelled now shows up in it, with no reload.
+    const laterId = await startPenguinsRun(stack, { epochs: 10_000 });
+    await stack.gqlOk(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: laterId });
+    await waitInPage(
+      page,
+      (id) => !!document.querySelector(`[aria-label=runs] a[href="/ui/runs/${id}"]`),
+      20_000,
+      'the run cancelled after the page loaded',
+      laterId,
+    );
+    expect(await text(page, '.toolbar .muted')).toBe(`${cancelled.totalCount + 1} runs`);
   });
 
   it('shows an images dataset uploaded from the page: warnings, images per class and thumbnails', async () => {

@@ -37,7 +37,8 @@ function mainMetric(summary: Record<string, number> | null): string {
 
 export function RunsPage() {
   const [status, setStatus] = useState('');
-  const runs = usePages<RunListItem>(RUNS, 'runsPage', status ? { status } : {});
+  // Kept live: runs change status and new ones start while the list is open.
+  const runs = usePages<RunListItem>(RUNS, 'runsPage', status ? { status } : {}, { live: true });
   const rows = runs.rows;
   return (
     <Card title="Runs">
@@ -207,7 +208,7 @@ export function ModelsPage() {
 }
 
 export function SweepsPage() {
-  const sweeps = usePages<SweepListItem>(SWEEPS, 'sweepsPage');
+  const sweeps = usePages<SweepListItem>(SWEEPS, 'sweepsPage', {}, { live: true });
   const rows = sweeps.rows;
   return (
     <Card title="Sweeps">

@@ -90,19 +90,32 @@ const NEXT_PAGE = 250;
  * scrolled near its end (`loadMore`), each asked `after` the last page's endCursor, so rows inserted meanwhile
  * neither repeat nor shift a page.
  */
-export function usePages<T>(document: string, field: string, variables: Record<string, unknown> = {}): PagedState<T> {
+/**
+ * How often a list kept `live` reads its first page again. Only while no further page has been loaded (a reload
+ * goes back to the first page, which would undo the reader's scrolling) and the tab is shown.
+ */
+const LIST_REFRESH_MS = 4000;
+
+export function usePages<T>(
+  document: string,
+  field: string,
+  variables: Record<string, unknown> = {},
+  options: { live?: boolean } = {},
+): PagedState<T> {
   const key = JSON.stringify(variables);
   const [state, setState] = useState<{
     rows: T[];
     total: number | null;
     cursor: string | null;
     hasMore: boolean;
+    pages: number;
     error?: string;
   }>({
     rows: [],
     total: null,
     cursor: null,
     hasMore: true,
+    pages: 0,
   });
   const [loading, setLoading] = useState(false);
   const [generation, setGeneration] = useState(0);
@@ -125,6 +138,7 @@ export function usePages<T>(document: string, field: string, variables: Record<s
           total: page.totalCount,
           cursor: page.pageInfo.endCursor,
           hasMore: page.pageInfo.hasNextPage,
+          pages: replace ? 1 : previous.pages + 1,
         }));
       },
       (error: Error) => {
@@ -140,6 +154,15 @@ export function usePages<T>(document: string, field: string, variables: Record<s
     inFlight.current = false;
     fetchPage(null, true);
   }, [document, key, generation]);
+
+  const refreshing = options.live === true && state.pages === 1;
+  useEffect(() => {
+    if (!refreshing) return;
+    const timer = window.setInterval(() => {
+      if (window.document.visibilityState === 'visible' && !inFlight.current) setGeneration((value) => value + 1);
+    }, LIST_REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [refreshing]);
 
   return {
     rows: state.rows,
