@@ -6,6 +6,7 @@ import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { EXAMPLE_SPEC } from '../apps/web/src/examples.js';
+import { chartPointBudget } from '../apps/web/src/series.js';
 import { launchBrowser, screenshot, waitInPage } from './support/browser.js';
 import { mnistPngs, zipOf } from './support/image-zips.js';
 import { TestStack } from './support/stack.js';
@@ -303,11 +304,7 @@ describe('the dashboard in a real browser', () => {
   async function followAcrossRestart(runId: string, maxEpochs: number): Promise<void> {
     await page.goto(`${stack.url}/ui/runs/${runId}`);
     // The premise of the last step: the page fetches every stored point of a run this long.
-    const budget = await page.evaluate(() => {
-      const width = document.querySelector('main')?.clientWidth ?? window.innerWidth;
-      return Math.max(200, Math.round(width > 1100 ? width / 2 : width));
-    });
-    expect(budget).toBeGreaterThanOrEqual(maxEpochs);
+    expect(await page.evaluate(chartPointBudget)).toBeGreaterThanOrEqual(maxEpochs);
     await waitInPage(
       page,
       () => document.querySelector('h1 .badge')?.textContent === 'RUNNING',

@@ -8,7 +8,7 @@ import RUN from './graphql/run.graphql';
 import RUN_CONFUSION from './graphql/run-confusion.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import RUN_UPDATED from './graphql/run-updated.graphql';
-import { withPoints } from './series';
+import { chartPointBudget, withAllPoints } from './series';
 import type { MetricSeries, Point, Run } from './types';
 import { Card, ErrorBox, formatBytes, formatDate, formatNumber, Json, Link, StatusBadge, useQuery } from './ui';
 
@@ -19,15 +19,6 @@ const FINISHED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'PRUNED']);
  * point (each redrawing every chart) would leave the page unable to keep up once the curves hold thousands.
  */
 const LIVE_BATCH_MS = 150;
-
-/**
- * Points worth fetching per series: one per pixel column of a chart (two charts share a row of the page), so a run
- * of a million points comes back downsampled on the server to what can be drawn; live points are added on top.
- */
-export function chartPointBudget(): number {
-  const width = document.querySelector('main')?.clientWidth ?? window.innerWidth;
-  return Math.max(200, Math.round(width > 1100 ? width / 2 : width));
-}
 
 /** loss beside val_loss, accuracy beside val_accuracy...; the learning rate on its own. */
 export function chartGroups(names: string[]): { title: string; names: string[] }[] {
@@ -63,11 +54,12 @@ export function RunPage(props: { id: string }) {
       }).then(
         (data) => {
           setMetricsError(undefined);
-          setSeries((current) => {
-            let merged = current;
-            for (const one of data.run?.metrics ?? []) merged = withPoints(merged, one.name, one.points);
-            return merged;
-          });
+          setSeries((current) =>
+            withAllPoints(
+              current,
+              (data.run?.metrics ?? []).map((one) => [one.name, one.points]),
+            ),
+          );
         },
         (error: Error) => setMetricsError(error.message),
       );
@@ -77,11 +69,7 @@ export function RunPage(props: { id: string }) {
       flushTimer = undefined;
       const batch = pending;
       pending = new Map();
-      setSeries((current) => {
-        let merged = current;
-        for (const [name, points] of batch) merged = withPoints(merged, name, points);
-        return merged;
-      });
+      setSeries((current) => withAllPoints(current, batch));
     };
     const unsubscribe = subscribe<{ metricLogged: Point & { name: string } }>(
       METRIC_LOGGED,

@@ -7,7 +7,8 @@ import CANCEL_SWEEP from './graphql/cancel-sweep.graphql';
 import RUN_METRICS from './graphql/run-metrics.graphql';
 import SWEEP from './graphql/sweep.graphql';
 import SWEEP_TRIALS from './graphql/sweep-trials.graphql';
-import { chartPointBudget, Fact } from './run-page';
+import { Fact } from './run-page';
+import { chartPointBudget } from './series';
 import type { MetricSeries, Sweep, Trial } from './types';
 import {
   allPages,
@@ -20,6 +21,7 @@ import {
   Link,
   StatusBadge,
   useQuery,
+  useRefresh,
   VirtualTable,
 } from './ui';
 
@@ -159,9 +161,6 @@ function importanceOption(importance: Record<string, number>): EChartsCoreOption
   };
 }
 
-/** How often a running sweep's page reads it again. */
-const SWEEP_REFRESH_MS = 4000;
-
 export function SweepPage(props: { id: string }) {
   const query = useQuery<{ sweep: Sweep | null }>(SWEEP, { id: props.id });
   const sweep = query.data?.sweep;
@@ -173,14 +172,8 @@ export function SweepPage(props: { id: string }) {
   const [error, setError] = useState<string>();
 
   // While it runs, the sweep is read again every few seconds (the API has no sweep subscription): new trials,
-  // best so far, importance. Not while the tab is hidden.
-  useEffect(() => {
-    if (sweep?.status !== 'RUNNING') return;
-    const timer = window.setInterval(() => {
-      if (document.visibilityState === 'visible') query.reload();
-    }, SWEEP_REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [sweep?.status]);
+  // best so far, importance.
+  useRefresh(sweep?.status === 'RUNNING', query.reload);
 
   // Every trial, page after page (5,000 trials are ten pages of 500); the charts need them all.
   useEffect(() => {

@@ -82,6 +82,20 @@ export interface PagedState<T> {
   reload: () => void;
 }
 
+/** How often a page that follows what changes without a subscription (a running sweep, a list) reads it again. */
+const REFRESH_MS = 4000;
+
+/** Calls `refresh` every REFRESH_MS while `active` and the tab is shown. `refresh` must not change between renders. */
+export function useRefresh(active: boolean, refresh: () => void): void {
+  useEffect(() => {
+    if (!active) return;
+    const timer = window.setInterval(() => {
+      if (window.document.visibilityState === 'visible') refresh();
+    }, REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [active]);
+}
+
 const FIRST_PAGE = 100;
 const NEXT_PAGE = 250;
 
@@ -90,12 +104,6 @@ const NEXT_PAGE = 250;
  * scrolled near its end (`loadMore`), each asked `after` the last page's endCursor, so rows inserted meanwhile
  * neither repeat nor shift a page.
  */
-/**
- * How often a list kept `live` reads its first page again. Only while no further page has been loaded (a reload
- * goes back to the first page, which would undo the reader's scrolling) and the tab is shown.
- */
-const LIST_REFRESH_MS = 4000;
-
 export function usePages<T>(
   document: string,
   field: string,
@@ -155,14 +163,11 @@ export function usePages<T>(
     fetchPage(null, true);
   }, [document, key, generation]);
 
-  const refreshing = options.live === true && state.pages === 1;
-  useEffect(() => {
-    if (!refreshing) return;
-    const timer = window.setInterval(() => {
-      if (window.document.visibilityState === 'visible' && !inFlight.current) setGeneration((value) => value + 1);
-    }, LIST_REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [refreshing]);
+  // A `live` list reads its first page again only while no further page is loaded: a reload goes back to the first
+  // page, which would undo the reader's scrolling.
+  useRefresh(options.live === true && state.pages === 1, () => {
+    if (!inFlight.current) setGeneration((value) => value + 1);
+  });
 
   return {
     rows: state.rows,

@@ -402,7 +402,7 @@ async function pointsTaken(db: Db, sweepId: string): Promise<number> {
 /**
  * TPE's suggestion for a sweep whose stored options bound g(x), reading only the window of its trials the
  * suggestion depends on and asking the trial store whether a candidate is taken: the same parameters as
- * suggestTpe on the sweep's whole history (test/search-strategies.e2e.ts holds the two together).
+ * suggestTpe on the sweep's whole history (test/medium/sweep-tpe-window.medium.ts holds the two together).
  */
 export async function suggestTpeFromStore(
   db: Db,
