@@ -130,19 +130,29 @@ export function unreachableFolder(
   return undefined;
 }
 
-/** Refuses, before initdb does with "Permission denied", a DATA_DIR the unprivileged server user cannot reach. */
-function checkReachable(clusterDir: string): void {
+/**
+ * Refuses, before initdb does with "Permission denied" (or its spawn with an unhandled EACCES), a DATA_DIR or
+ * PostgreSQL programs that the unprivileged server user cannot reach: a project checked out under root's own
+ * 0700 folders (/root, `mktemp -d`) holds the programs in its node_modules.
+ */
+function checkReachable(clusterDir: string, programsDir: string): void {
   const ids = unprivilegedIds();
   if (!ids) return;
   const groups = execFileSync('id', ['-G', USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const blocked = unreachableFolder(clusterDir, { uid: ids.uid, gids: groups.trim().split(/\s+/).map(Number) });
-  if (!blocked) return;
-  throw new Error(
-    `the embedded PostgreSQL runs as the user "${USER}" (uid ${ids.uid}) when started as root, ` +
-      `and it cannot enter ${blocked.path} (mode ${blocked.mode}, owner uid ${blocked.owner}) on the way to ` +
-      `${clusterDir}: put DATA_DIR somewhere that user can reach, ` +
-      `allow it through (chmod o+x ${blocked.path}), or set DATABASE_URL to a PostgreSQL of your own`,
-  );
+  const user = { uid: ids.uid, gids: groups.trim().split(/\s+/).map(Number) };
+  for (const [target, remedy] of [
+    [clusterDir, 'put DATA_DIR somewhere that user can reach'],
+    [programsDir, 'put the project somewhere that user can reach'],
+  ] as const) {
+    const blocked = unreachableFolder(target, user);
+    if (!blocked) continue;
+    throw new Error(
+      `the embedded PostgreSQL runs as the user "${USER}" (uid ${ids.uid}) when started as root, ` +
+        `and it cannot enter ${blocked.path} (mode ${blocked.mode}, owner uid ${blocked.owner}) on the way to ` +
+        `${target}: ${remedy}, allow it through (chmod o+x ${blocked.path}), or set DATABASE_URL to a PostgreSQL ` +
+        `of your own`,
+    );
+  }
 }
 
 /**
@@ -185,7 +195,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     rmSync(clusterDir, { recursive: true, force: true });
     const password = randomBytes(18).toString('base64url');
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    checkReachable(clusterDir);
+    checkReachable(clusterDir, dirname(postgres));
     const EmbeddedPostgresServer = await importEmbeddedPostgres();
     const server = new EmbeddedPostgresServer({
       databaseDir: clusterDir,
@@ -201,7 +211,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     try {
       await server.initialise();
     } catch (error) {
-      checkReachable(clusterDir); // the server user may only exist now that initialise made it: say why it failed
+      // The server user may only exist now that initialise made it: say why it failed.
+      checkReachable(clusterDir, dirname(postgres));
       throw error;
     }
     initialised = true;
@@ -210,7 +221,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     throw new Error(`${passwordFile} is missing; it holds the password of the cluster in ${clusterDir}`);
   const password = readFileSync(passwordFile, 'utf8').trim();
 
-  checkReachable(clusterDir);
+  checkReachable(clusterDir, dirname(postgres));
   const ids = unprivilegedIds();
   if (ids) chownSync(clusterDir, ids.uid, ids.gid);
   const port = await freePort();
